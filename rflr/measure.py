@@ -1,0 +1,65 @@
+"""Glue between a model and the pure metrics: partial functions on the grid, checkpoint metrics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from rflr import metrics
+from rflr.config import RunConfig
+from rflr.model import build, outgoing_weights, partial_layers
+from rflr.targets import DEFAULT_GRID_POINTS, Grid, symmetric_grid, target_values
+
+
+def partials_on_grid(
+    cfg: RunConfig, params: dict[str, torch.Tensor], grid: Grid
+) -> dict[str, np.ndarray]:
+    """Every captured layer on the grid in float64, channels first: name -> [C, G]."""
+    params64 = {k: v.detach().to(torch.float64) for k, v in params.items()}
+    model = build(cfg.model, params64)
+    with torch.no_grad():
+        _, cache = model.run_with_cache(torch.from_numpy(grid.x))
+    return {k: v.reshape(len(grid.x), -1).T.numpy() for k, v in cache.items()}
+
+
+def checkpoint_metrics(
+    cfg: RunConfig,
+    params: dict[str, torch.Tensor],
+    grid_points: int = DEFAULT_GRID_POINTS,
+    threshold: float = metrics.ACTIVITY_THRESHOLD,
+    tau: float = metrics.PARITY_TAU,
+) -> dict:
+    """The `rflr.metrics` record of SPEC section 5 (without "status", which the trainer sets)."""
+    grid = symmetric_grid(cfg.target.domain, grid_points, cfg.model.input_dim)
+    z = partials_on_grid(cfg, params, grid)
+    f = target_values(cfg.target, torch.from_numpy(grid.x)).numpy()
+    y = z["readout.y"][0]
+    params64 = {k: v.detach().to(torch.float64) for k, v in params.items()}
+    layers = []
+    for name in partial_layers(cfg.model):
+        out = outgoing_weights(cfg.model, params64, name).numpy()
+        layers.append(
+            {"name": name, **metrics.layer_defect(z[name], out, grid.mirror, threshold, tau)}
+        )
+    return {
+        "test_mse": metrics.test_mse(y, f),
+        "output_defect": float(metrics.odd_fraction(y, grid.mirror)),
+        "headline_defect": layers[-1]["defect_mean"],
+        "grid_points": grid_points,
+        "activity_threshold": threshold,
+        "parity_tau": tau,
+        "layers": layers,
+    }
+
+
+def json_safe(x):
+    """NaN/inf -> None recursively, since JSON has no NaN."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    return x
