@@ -1,0 +1,613 @@
+"""Share rflr checkpoints on the Hugging Face Hub and deploy the explorer as a Space.
+
+    python -m rflr.hub push FOLDER --repo USER/NAME [--private] [--dry-run]
+    python -m rflr.hub pull USER/NAME [--revision R] [--cache-dir DIR] [--dry-run]
+    python -m rflr.hub deploy-space --space USER/NAME [--root DIR] [--private] [--dry-run]
+
+push and deploy-space first build a Plan: the repo to create and every file with its size.
+--dry-run prints that Plan and stops; a real run prints the same Plan and executes it, so what
+a dry run shows is what gets uploaded.
+
+Tokens never pass through this module: HfApi finds the one from `hf auth login` or HF_TOKEN by
+itself. We only ask get_token() whether there is one, to fail early with a clear message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from huggingface_hub import (
+    CommitOperationAdd,
+    HfApi,
+    ModelCardData,
+    SpaceCardData,
+    constants,
+    get_token,
+    snapshot_download,
+)
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    HFValidationError,
+    HTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects, validate_repo_id
+from safetensors import SafetensorError, safe_open
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding rflr/ and streamlit_app.py
+STREAMLIT_PORT = 8501
+NO_TOKEN = "no Hugging Face token: run `hf auth login` or set HF_TOKEN"
+ERROR_PREFIX = "rflr.hub: error: "
+
+# Patterns use huggingface_hub's matcher (fnmatch), where `*` also matches `/`:
+# "*.safetensors" takes checkpoints at any depth, "*/summary.csv" every nested summary.
+PUSH_PATTERNS = [
+    "*.safetensors",
+    "summary.csv",
+    "*/summary.csv",
+    "REPRODUCTION.md",
+    "*/REPRODUCTION.md",
+    "*.png",
+]
+PULL_PATTERNS = ["*.safetensors", "*.csv", "*.md", "*.png"]
+
+
+class HubError(Exception):
+    """A failure explained in one line: the CLI prints it, the app can show it as is."""
+
+
+# --- Hub state --------------------------------------------------------------------------------
+
+
+def _offline() -> bool:
+    # huggingface_hub reads HF_HUB_OFFLINE once, at import; the variable is checked again so
+    # that setting it later in the same process (the app, a test) still means offline.
+    from_env = os.environ.get("HF_HUB_OFFLINE", "").strip().upper()
+    return constants.HF_HUB_OFFLINE or from_env in constants.ENV_VARS_TRUE_VALUES
+
+
+def hub_status() -> tuple[bool, str]:
+    """Return (usable, reason): whether the app can offer the Hub as a checkpoint source.
+
+    No request is made: the network is only tried by an actual pull.
+    """
+    if _offline():
+        return False, (
+            "offline mode (HF_HUB_OFFLINE is set): only repos already in the local "
+            "Hugging Face cache can be opened"
+        )
+    who = "logged in" if get_token() is not None else "not logged in (public repos only)"
+    return True, f"Hub at {constants.ENDPOINT}, {who}"
+
+
+def _require_hub() -> None:
+    if _offline():
+        raise HubError("offline mode is on (HF_HUB_OFFLINE): unset it to reach the Hub")
+    if get_token() is None:
+        raise HubError(NO_TOKEN)
+
+
+# --- Errors -----------------------------------------------------------------------------------
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+@contextmanager
+def _hub_errors(repo_id: str, revision: str | None = None) -> Iterator[None]:
+    """Turn huggingface_hub and network failures into a HubError with one line of advice."""
+    where = repo_id if revision is None else f"{repo_id} at revision {revision!r}"
+    try:
+        yield
+    except GatedRepoError as err:  # before RepositoryNotFoundError, its base class
+        raise HubError(f"{repo_id} is gated: accept its terms on the Hub first") from err
+    except RepositoryNotFoundError as err:
+        raise HubError(
+            f"repository {repo_id} not found on the Hub "
+            "(or it is private and your token cannot see it)"
+        ) from err
+    except RevisionNotFoundError as err:
+        raise HubError(f"revision {revision!r} not found in {repo_id}") from err
+    except LocalEntryNotFoundError as err:  # snapshot_download found no usable cached copy
+        reason = (
+            "offline mode is on (HF_HUB_OFFLINE)"
+            if _offline()
+            else "the Hub cannot be reached (check the network)"
+        )
+        raise HubError(f"{where} is not in the local Hugging Face cache and {reason}") from err
+    except OfflineModeIsEnabled as err:
+        raise HubError("offline mode is on (HF_HUB_OFFLINE): unset it to reach the Hub") from err
+    except HfHubHTTPError as err:
+        status = err.response.status_code
+        if status == 401:
+            message = "the Hub rejected the token (HTTP 401): run `hf auth login` again"
+        elif status == 403:
+            message = f"no write access to {repo_id} (HTTP 403): check the token's permissions"
+        else:
+            message = f"the Hub answered HTTP {status} for {repo_id}: {_first_line(err)}"
+        raise HubError(message) from err
+    except HTTPError as err:  # transport failures of huggingface_hub's HTTP client
+        raise HubError(
+            f"cannot reach the Hub ({type(err).__name__}: {_first_line(err)}); "
+            "check the network, or set HF_HUB_OFFLINE=1 to use the local cache"
+        ) from err
+    except HFValidationError as err:
+        raise HubError(_first_line(err)) from err
+    except OSError as err:  # disk errors, and connection errors of other HTTP stacks
+        raise HubError(f"{type(err).__name__}: {_first_line(err)}") from err
+
+
+# --- Plans ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file to upload: a file on disk, or content generated here (cards, Dockerfile)."""
+
+    path_in_repo: str
+    size: int  # bytes
+    source: Path | bytes
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a push or a Space deployment will create and upload."""
+
+    repo_id: str
+    repo_type: str  # "model" for push, "space" for deploy-space
+    private: bool  # only applies when the repo is created
+    uploads: tuple[Upload, ...]  # sorted by path in repo
+    space_sdk: str | None = None  # "docker" for spaces
+    folder: Path | None = None  # push: the folder upload_folder sends, filtered by PUSH_PATTERNS
+
+
+def _disk_uploads(
+    base: Path, paths: Sequence[Path], allow_patterns: list[str] | None = None
+) -> list[Upload]:
+    """Uploads for the files among `paths`, named relative to `base`.
+
+    Filtered like HfApi.upload_folder filters a folder: same matcher, same default ignores.
+    """
+    by_name = {p.relative_to(base).as_posix(): p for p in paths if p.is_file()}
+    kept = filter_repo_objects(
+        list(by_name), allow_patterns=allow_patterns, ignore_patterns=DEFAULT_IGNORE_PATTERNS
+    )
+    return [Upload(name, by_name[name].stat().st_size, by_name[name]) for name in kept]
+
+
+def _generated(path_in_repo: str, text: str) -> Upload:
+    data = text.encode("utf-8")
+    return Upload(path_in_repo, len(data), data)
+
+
+def _sorted(uploads: list[Upload]) -> tuple[Upload, ...]:
+    return tuple(sorted(uploads, key=lambda u: u.path_in_repo))
+
+
+def plan_push(folder: Path, repo_id: str, *, private: bool = False) -> Plan:
+    """Plan the upload of a checkpoint folder to a model repo, with a generated model card."""
+    folder = folder.resolve()
+    # The listing HfApi.upload_folder makes, so the plan is exactly what it will send.
+    files = _disk_uploads(folder, sorted(folder.glob("**/*")), PUSH_PATTERNS)
+    if not any(u.path_in_repo.endswith(".safetensors") for u in files):
+        raise HubError(f"no *.safetensors checkpoints under {folder}: nothing to push")
+    card = _generated("README.md", model_card(repo_id, files))
+    return Plan(repo_id, "model", private, _sorted([*files, card]), folder=folder)
+
+
+def plan_space(space_id: str, *, root: Path = PROJECT_ROOT, private: bool = False) -> Plan:
+    """Plan a Docker Space running the Streamlit explorer from the project at `root`."""
+    root = root.resolve()
+    for required in ("streamlit_app.py", "requirements.txt"):
+        if not (root / required).is_file():
+            raise HubError(f"{root / required} is missing: the Space is built from it (see --root)")
+    sources = [
+        root / "streamlit_app.py",
+        root / "requirements.txt",
+        root / ".streamlit" / "config.toml",
+        *sorted((root / "rflr").rglob("*.py")),
+        *sorted((root / "checkpoints").rglob("*")),  # shipped checkpoints go with the app
+    ]
+    files = _disk_uploads(root, sources)
+    if not any(u.path_in_repo.startswith("rflr/") for u in files):
+        raise HubError(f"no rflr/*.py under {root}: the Space needs the rflr package")
+    generated = [_generated("README.md", space_readme()), _generated("Dockerfile", DOCKERFILE)]
+    return Plan(space_id, "space", private, _sorted([*files, *generated]), space_sdk="docker")
+
+
+def format_plan(plan: Plan) -> str:
+    """The plan as printed by every run, dry or real: repo, then each file with its size."""
+    visibility = "private" if plan.private else "public"
+    sdk = f", sdk {plan.space_sdk}" if plan.space_sdk else ""
+    lines = [f"{plan.repo_type} repo {plan.repo_id} ({visibility}{sdk}; created if missing)"]
+    if plan.folder is not None:
+        lines.append(f"from {plan.folder}, files matching {' '.join(PUSH_PATTERNS)}:")
+    for upload in plan.uploads:
+        note = "  (generated)" if isinstance(upload.source, bytes) else ""
+        lines.append(f"{upload.size:>12}  {upload.path_in_repo}{note}")
+    total = sum(u.size for u in plan.uploads)
+    lines.append(f"total: {len(plan.uploads)} files, {total} bytes")
+    return "\n".join(lines)
+
+
+def _url(plan: Plan) -> str:
+    kind = "spaces/" if plan.repo_type == "space" else ""
+    return f"{constants.ENDPOINT}/{kind}{plan.repo_id}"
+
+
+def execute(plan: Plan) -> str:
+    """Create the repo if needed and upload the plan's files; return the repo's URL."""
+    _require_hub()
+    api = HfApi()  # finds the token itself
+    with _hub_errors(plan.repo_id):
+        if plan.repo_type == "space":
+            api.create_repo(
+                plan.repo_id,
+                repo_type="space",
+                space_sdk=plan.space_sdk,
+                private=plan.private,
+                exist_ok=True,
+            )
+            # One commit for the whole app: every commit to a Space triggers a rebuild.
+            operations = [
+                CommitOperationAdd(path_in_repo=u.path_in_repo, path_or_fileobj=u.source)
+                for u in plan.uploads
+            ]
+            api.create_commit(
+                plan.repo_id,
+                operations=operations,
+                commit_message="Deploy the rflr explorer",
+                repo_type="space",
+            )
+        else:
+            api.create_repo(plan.repo_id, repo_type="model", private=plan.private, exist_ok=True)
+            api.upload_folder(
+                folder_path=plan.folder,
+                repo_id=plan.repo_id,
+                repo_type="model",
+                allow_patterns=PUSH_PATTERNS,
+                commit_message="Upload rflr checkpoints",
+            )
+            # The card goes last so that it never describes files that failed to upload.
+            card = next(u for u in plan.uploads if isinstance(u.source, bytes))
+            api.upload_file(
+                path_or_fileobj=card.source,
+                path_in_repo=card.path_in_repo,
+                repo_id=plan.repo_id,
+                repo_type="model",
+                commit_message="Update the rflr model card",
+            )
+    return _url(plan)
+
+
+# --- Generated files --------------------------------------------------------------------------
+
+
+def _json_dict(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _checkpoint_row(upload: Upload) -> str:
+    """A card table row from the checkpoint's header; the tensors are never read."""
+    assert isinstance(upload.source, Path)
+    try:
+        with safe_open(upload.source, "pt") as f:
+            meta = f.metadata() or {}
+    except (OSError, SafetensorError):
+        meta = {}
+    config = _json_dict(meta.get("rflr.config"))
+    mse = _json_dict(meta.get("rflr.metrics")).get("test_mse")
+    cells = [
+        f"`{upload.path_in_repo}`",
+        meta.get("rflr.format_version", "?"),
+        str(config.get("model", "?")),
+        str(config.get("seed", "?")),
+        meta.get("rflr.step", "?"),
+        f"{mse:.3g}" if isinstance(mse, int | float) else "?",
+        str(upload.size),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def model_card(repo_id: str, files: Sequence[Upload]) -> str:
+    """README.md of a checkpoint repo: what the files are, which ones, and how to open them."""
+    header = ModelCardData(
+        library_name="rflr", tags=["rflr", "safetensors", "random-features", "low-rank"]
+    ).to_yaml()
+    checkpoints = [u for u in files if u.path_in_repo.endswith(".safetensors")]
+    others = [u for u in files if not u.path_in_repo.endswith(".safetensors")]
+    rows = "\n".join(_checkpoint_row(u) for u in checkpoints)
+    other_lines = "\n".join(f"- `{u.path_in_repo}` ({u.size} bytes)" for u in others) or "- none"
+    return f"""---
+{header}
+---
+
+# {repo_id}
+
+Checkpoints written by **rflr**: small random-feature low-rank (RF-LR) networks and dense
+MLPs trained on even 1D targets, saved so that their inner symmetry can be explored.
+
+## Format
+
+rflr checkpoint format version 1: one safetensors file per run and training step, laid out
+as `<run_id>/step-XXXXXXXX.safetensors`. Files hold plain tensors (nothing is pickled) and
+describe themselves in the safetensors header metadata:
+
+| key | content |
+| --- | --- |
+| `rflr.format_version` | `"1"` |
+| `rflr.config` | JSON: model kind, width, rank, depth, target, training settings, seed, run id |
+| `rflr.step` | training step of this snapshot |
+| `rflr.metrics` | JSON: test MSE, symmetry defects, status |
+| `rflr.history` | JSON: logged steps, train loss and test MSE up to this step |
+
+The header alone is read with
+`safetensors.safe_open(path, "pt").metadata()`. `summary.csv` files summarise sweeps.
+
+## Checkpoints
+
+| file | format | model | seed | step | test MSE | bytes |
+| --- | --- | --- | --- | --- | --- | --- |
+{rows}
+
+## Other files
+
+{other_lines}
+
+## Open them
+
+```bash
+python -m rflr.hub pull {repo_id}
+RFLR_CHECKPOINTS=<folder printed by pull> streamlit run streamlit_app.py
+```
+
+or in one line:
+
+```bash
+RFLR_CHECKPOINTS="$(python -m rflr.hub pull {repo_id} | tail -n 1)" streamlit run streamlit_app.py
+```
+"""
+
+
+def space_readme() -> str:
+    """README.md of the Space: its front matter is the Space configuration."""
+    header = SpaceCardData(
+        title="rflr explorer",
+        emoji="🪞",
+        colorFrom="indigo",
+        colorTo="blue",
+        sdk="docker",
+        app_port=STREAMLIT_PORT,
+        pinned=False,
+        short_description="Explore the inner symmetry of RF-LR and MLP nets",
+    ).to_yaml()
+    return f"""---
+{header}
+---
+
+# rflr explorer
+
+A Streamlit app to explore rflr checkpoints: random-feature low-rank (RF-LR) networks and
+dense MLPs trained on even targets, and whether their inner functions and weights become
+mirror symmetric. The checkpoints shipped in `checkpoints/` open by default.
+
+Deployed with `python -m rflr.hub deploy-space`; each deployment replaces the app files.
+"""
+
+
+# The Space's command; listening on 0.0.0.0 is what makes it reachable from outside the container.
+STREAMLIT_CMD = [
+    "streamlit",
+    "run",
+    "streamlit_app.py",
+    "--server.port",
+    str(STREAMLIT_PORT),
+    "--server.address",
+    "0.0.0.0",
+    "--server.headless",
+    "true",
+]
+
+# Hugging Face runs Docker Spaces as uid 1000, so the app is installed and owned by that user.
+DOCKERFILE = f"""\
+FROM python:3.11-slim
+
+RUN useradd --create-home --uid 1000 user
+USER user
+ENV HOME=/home/user \\
+    PATH=/home/user/.local/bin:$PATH \\
+    PYTHONUNBUFFERED=1 \\
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \\
+    RFLR_CHECKPOINTS=/home/user/app/checkpoints
+WORKDIR /home/user/app
+
+COPY --chown=user requirements.txt requirements.txt
+RUN pip install --no-cache-dir --upgrade -r requirements.txt
+COPY --chown=user . .
+
+EXPOSE {STREAMLIT_PORT}
+CMD {json.dumps(STREAMLIT_CMD)}
+"""
+
+
+# --- Pull -------------------------------------------------------------------------------------
+
+
+def _pull_args(repo_id: str, revision: str | None, cache_dir: str | Path | None) -> dict[str, Any]:
+    """snapshot_download's arguments: the pull plan, printed by --dry-run."""
+    return {
+        "repo_id": repo_id,
+        "repo_type": "model",
+        "revision": revision,
+        "cache_dir": cache_dir,
+        "allow_patterns": PULL_PATTERNS,
+    }
+
+
+def pull(repo_id: str, revision: str | None = None, cache_dir: str | Path | None = None) -> Path:
+    """Fetch a checkpoint repo (or find it in the local cache) and return its local folder.
+
+    Only checkpoints, summaries, markdown and figures are downloaded. Offline, the cached
+    snapshot is returned without any network access. Failures raise HubError.
+    """
+    with _hub_errors(repo_id, revision):
+        folder = snapshot_download(
+            **_pull_args(repo_id, revision, cache_dir), local_files_only=_offline()
+        )
+    return Path(folder)
+
+
+def _cached(args: dict[str, Any]) -> Path | None:
+    """The snapshot already in the local cache for these pull arguments; never uses the network."""
+    try:
+        return Path(snapshot_download(**args, local_files_only=True))
+    except LocalEntryNotFoundError:
+        return None
+
+
+# --- Command line -----------------------------------------------------------------------------
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, like runtime errors, instead of argparse's usage dump.
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _repo_id(text: str) -> str:
+    try:
+        validate_repo_id(text)
+    except HFValidationError as err:
+        raise argparse.ArgumentTypeError(_first_line(err)) from err
+    if text.count("/") != 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not of the form USER/NAME")
+    return text
+
+
+def _folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
+    return path
+
+
+def _print_plan(plan: Plan, dry_run: bool) -> None:
+    print(format_plan(plan))
+    if dry_run:
+        token = "found" if get_token() is not None else f"missing ({NO_TOKEN})"
+        print(f"token: {token}")
+        print("dry run: nothing was created or uploaded")
+
+
+def _cmd_push(args: argparse.Namespace) -> None:
+    plan = plan_push(args.folder, args.repo, private=args.private)
+    _print_plan(plan, args.dry_run)
+    if not args.dry_run:
+        print(f"pushed: {execute(plan)}")
+
+
+def _cmd_deploy_space(args: argparse.Namespace) -> None:
+    plan = plan_space(args.space, root=args.root, private=args.private)
+    _print_plan(plan, args.dry_run)
+    if not args.dry_run:
+        print(f"deployed (the Space builds now): {execute(plan)}")
+
+
+def _cmd_pull(args: argparse.Namespace) -> None:
+    if args.dry_run:
+        plan = _pull_args(args.repo_id, args.revision, args.cache_dir)
+        cache = plan["cache_dir"] or constants.HF_HUB_CACHE
+        print(f"model repo {args.repo_id} at revision {plan['revision'] or 'main'}")
+        print(f"files matching {' '.join(PULL_PATTERNS)}, into the cache {cache}")
+        print("offline: yes" if _offline() else "offline: no")
+        cached = _cached(plan)
+        if cached is None:
+            print("cached: no (a real pull downloads it)")
+        else:
+            files = sorted(p for p in cached.rglob("*") if p.is_file())
+            for path in files:
+                print(f"{path.stat().st_size:>12}  {path.relative_to(cached).as_posix()}")
+            print(f"cached: {len(files)} files in {cached}")
+        print("dry run: nothing was downloaded")
+        return
+    folder = pull(args.repo_id, args.revision, args.cache_dir)
+    count = sum(1 for _ in folder.rglob("*.safetensors"))
+    print(f"{args.repo_id}: {count} checkpoint files in")
+    print(folder)  # last line: scripts take the path from here
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m rflr.hub", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    dry_run = "print what would be created and uploaded, with sizes; touch nothing"
+    private = "make the repo private when it is created (an existing repo keeps its visibility)"
+
+    push = commands.add_parser("push", help="upload a checkpoint folder to a model repo")
+    push.add_argument("folder", type=_folder, help="folder of *.safetensors checkpoints")
+    push.add_argument("--repo", type=_repo_id, required=True, help="model repo, USER/NAME")
+    push.add_argument("--private", action="store_true", help=private)
+    push.add_argument("--dry-run", action="store_true", help=dry_run)
+    push.set_defaults(run=_cmd_push)
+
+    pull_ = commands.add_parser("pull", help="download a checkpoint repo; print its local folder")
+    pull_.add_argument("repo_id", type=_repo_id, help="model repo, USER/NAME")
+    pull_.add_argument("--revision", help="branch, tag or commit (default: main)")
+    pull_.add_argument("--cache-dir", help="Hugging Face cache folder (default: HF_HUB_CACHE)")
+    pull_.add_argument(
+        "--dry-run", action="store_true", help="print what would be fetched; download nothing"
+    )
+    pull_.set_defaults(run=_cmd_pull)
+
+    space = commands.add_parser("deploy-space", help="create or update the explorer's Space")
+    space.add_argument("--space", type=_repo_id, required=True, help="Space id, USER/NAME")
+    space.add_argument(
+        "--root",
+        type=_folder,
+        default=PROJECT_ROOT,
+        help="project root holding streamlit_app.py, requirements.txt and rflr/ "
+        "(default: %(default)s)",
+    )
+    space.add_argument("--private", action="store_true", help=private)
+    space.add_argument("--dry-run", action="store_true", help=dry_run)
+    space.set_defaults(run=_cmd_deploy_space)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return 0, 1 for a runtime failure or 2 for a usage error."""
+    try:
+        args = _parser().parse_args(argv)
+        args.run(args)
+    except _UsageError as err:
+        print(f"{ERROR_PREFIX}{err}", file=sys.stderr)
+        return 2
+    except HubError as err:
+        print(f"{ERROR_PREFIX}{err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
