@@ -1,0 +1,303 @@
+"""`train.py`'s command line: argparse fills the config dataclasses.
+
+A preset is a list of jobs (flag values); flags given on the command line override
+every job's value, so `--preset shipped --steps 2000` is the shipped set, shorter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from rflr.config import (
+    ACTIVATIONS,
+    DTYPES,
+    OPTIMIZERS,
+    PARAMETERIZATIONS,
+    SCHEDULES,
+    DenseConfig,
+    RFLRConfig,
+    RunConfig,
+    TargetConfig,
+    TrainConfig,
+)
+from rflr.presets import PRESETS
+from rflr.trainer import TrainOptions, train
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-148' -> [0..148]; '0,3,5-7' -> [0, 3, 5, 6, 7]."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1) if not part.startswith("-") else ("-", part[1:])
+                lo_i, hi_i = int(lo), int(hi)
+                if hi_i < lo_i:
+                    raise ValueError
+                seeds.extend(range(lo_i, hi_i + 1))
+            elif part:
+                seeds.append(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"bad seed list {text!r}: use e.g. 0-148 or 0,3,5-7"
+        ) from None
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"bad seed list {text!r}: seeds must be distinct and >= 0")
+    return seeds
+
+
+def parse_terms(text: str) -> list[list[float]]:
+    """'1:1.0,2:0.5' -> [[1, 1.0], [2, 0.5]] (frequency:amplitude pairs); '' -> []."""
+    terms = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            w, a = part.split(":")
+            terms.append([float(w), float(a)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"bad terms {text!r}: use freq:amp pairs like 1:1.0,2:0.5"
+        ) from None
+    return terms
+
+
+def parse_fractions(text: str) -> list[float]:
+    try:
+        return [float(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad list {text!r}: use e.g. 0.5,0.75") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="train.py",
+        description="Train RF-LR networks and dense MLP controls on an even 1D target with "
+        "batch-size-one SGD, many seeds at once; writes safetensors checkpoints.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    m, t, o, w = RFLRConfig(), TargetConfig(), TrainConfig(), TrainOptions()
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="named set of jobs; other flags override it: "
+        + "; ".join(f"{k}: {v.description}" for k, v in sorted(PRESETS.items())),
+    )
+    g = p.add_argument_group("model")
+    g.add_argument(
+        "--model",
+        choices=["rflr", "dense"],
+        default="rflr",
+        help="RF-LR (low rank) or the dense MLP control",
+    )
+    g.add_argument("--width", type=int, default=m.width, help="N, units per hidden layer")
+    g.add_argument("--rank", type=int, default=m.rank, help="r, bottleneck channels (RF-LR only)")
+    g.add_argument("--depth", type=int, default=m.depth, help="L, hidden nonlinear layers (>= 1)")
+    g.add_argument(
+        "--input-dim", type=int, default=m.input_dim, help="d; the reflection negates coordinate 0"
+    )
+    g.add_argument("--activation", choices=ACTIVATIONS, default=m.activation, help="nonlinearity s")
+    g.add_argument(
+        "--parameterization",
+        choices=PARAMETERIZATIONS,
+        default=m.parameterization,
+        help="ntk: N(0,1) init, products / sqrt(fan_in); standard: PyTorch's Linear init",
+    )
+    g.add_argument(
+        "--frozen-atoms",
+        action="store_true",
+        help="keep the first layer (atoms) at its random init",
+    )
+    g = p.add_argument_group("target: f*(x) = sum a cos(w x) + sum a sin(w x) on [-A, A]")
+    g.add_argument(
+        "--cosines", type=parse_terms, default=t.cosines, help="w:a pairs, e.g. 1:1.0,2:0.5,3:0.25"
+    )
+    g.add_argument(
+        "--sines",
+        type=parse_terms,
+        default=t.sines,
+        help="w:a pairs; non-empty makes a non-even control",
+    )
+    g.add_argument("--domain", type=float, default=t.domain, help="A")
+    g = p.add_argument_group("training")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=o.optimizer, help="optimizer")
+    g.add_argument("--lr", type=float, default=o.lr, help="peak learning rate")
+    g.add_argument(
+        "--schedule", choices=SCHEDULES, default=o.schedule, help="learning-rate schedule"
+    )
+    g.add_argument(
+        "--lr-milestones",
+        type=parse_fractions,
+        default=o.lr_milestones,
+        help="step schedule: fractions of --steps at which lr is multiplied by --lr-gamma",
+    )
+    g.add_argument("--lr-gamma", type=float, default=o.lr_gamma, help="step schedule decay factor")
+    g.add_argument("--batch-size", type=int, default=o.batch_size, help="samples per step per seed")
+    g.add_argument(
+        "--n-train",
+        type=int,
+        default=o.n_train,
+        help="training points per seed (uniform, not symmetrized)",
+    )
+    g.add_argument(
+        "--online", action="store_true", help="fresh samples every step instead of a fixed set"
+    )
+    g.add_argument("--steps", type=int, default=o.steps, help="optimizer steps")
+    g.add_argument("--dtype", choices=DTYPES, default=o.dtype, help="training precision")
+    g.add_argument(
+        "--seeds",
+        type=parse_seeds,
+        default=[0],
+        help="seeds to train together, e.g. 0-148 or 0,3,5-7",
+    )
+    g = p.add_argument_group("output")
+    g.add_argument("--out", type=Path, default=w.out, help="output folder (one subfolder per run)")
+    g.add_argument(
+        "--snapshots",
+        default=w.snapshots,
+        help="'log' (0, 10^k, end), 'final', or steps like 0,500,2000",
+    )
+    g.add_argument(
+        "--snapshot-seeds",
+        type=int,
+        default=None,
+        help="intermediate snapshots only for the first K seeds",
+    )
+    g.add_argument(
+        "--log-per-decade",
+        type=int,
+        default=w.log_per_decade,
+        help="logged losses per decade of steps",
+    )
+    g.add_argument(
+        "--resume", action="store_true", help="continue from the resume file a killed run left"
+    )
+    g.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
+    )
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def jobs_from_args(
+    argv: list[str] | None = None,
+) -> tuple[argparse.Namespace, list[tuple[RunConfig, list[int], TrainOptions]]]:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    given = _explicit(parser, argv)
+    jobs = PRESETS[args.preset].jobs if args.preset else [{}]
+    out = []
+    for job in jobs:
+        values = {
+            **vars(args),
+            **{k: v for k, v in job.items()},
+            **{k: getattr(args, k) for k in given},
+        }
+        for key in ("cosines", "sines", "seeds", "lr_milestones"):
+            parse = {
+                "cosines": parse_terms,
+                "sines": parse_terms,
+                "seeds": parse_seeds,
+                "lr_milestones": parse_fractions,
+            }[key]
+            if isinstance(values[key], str):
+                values[key] = parse(values[key])
+        try:
+            out.append(_job(values))
+        except ValueError as e:
+            parser.error(str(e))
+    return args, out
+
+
+def _explicit(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
+    """Destinations of the flags the user actually typed (they override a preset)."""
+    argv = sys.argv[1:] if argv is None else argv
+    flags = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    return {a.dest for a in parser._actions if any(f in flags for f in a.option_strings)}
+
+
+def _job(v: dict) -> tuple[RunConfig, list[int], TrainOptions]:
+    common = dict(
+        width=v["width"],
+        depth=v["depth"],
+        input_dim=v["input_dim"],
+        activation=v["activation"],
+        parameterization=v["parameterization"],
+        train_atoms=not v["frozen_atoms"],
+    )
+    model = RFLRConfig(rank=v["rank"], **common) if v["model"] == "rflr" else DenseConfig(**common)
+    cfg = RunConfig(
+        model=model,
+        target=TargetConfig(cosines=v["cosines"], sines=v["sines"], domain=v["domain"]),
+        train=TrainConfig(
+            optimizer=v["optimizer"],
+            lr=v["lr"],
+            schedule=v["schedule"],
+            lr_milestones=v["lr_milestones"],
+            lr_gamma=v["lr_gamma"],
+            batch_size=v["batch_size"],
+            n_train=v["n_train"],
+            online=v["online"],
+            steps=v["steps"],
+            dtype=v["dtype"],
+        ),
+    )
+    cfg.validate()
+    if v["snapshots"] not in ("log", "final"):
+        try:
+            [int(s) for s in v["snapshots"].split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(
+                f"--snapshots: use log, final or a list of steps, got {v['snapshots']!r}"
+            ) from None
+    if v["snapshot_seeds"] is not None and v["snapshot_seeds"] < 0:
+        raise ValueError("--snapshot-seeds must be >= 0")
+    if v["threads"] is not None and v["threads"] < 1:
+        raise ValueError("--threads must be >= 1")
+    opts = TrainOptions(
+        out=Path(v["out"]),
+        snapshots=v["snapshots"],
+        snapshot_seeds=v["snapshot_seeds"],
+        log_per_decade=v["log_per_decade"],
+        resume=v["resume"],
+        progress=not v["no_progress"],
+    )
+    return cfg, v["seeds"], opts
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, jobs = jobs_from_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for cfg, seeds, opts in jobs:
+        t0 = time.perf_counter()
+        print(
+            f"training {cfg.model.kind} width={cfg.model.width} rank={cfg.model.rank_or_none} "
+            f"depth={cfg.model.depth} seeds={_fmt_seeds(seeds)} steps={cfg.train.steps} -> {opts.out}",
+            flush=True,
+        )
+        results = train(cfg, seeds, opts)
+        dt = time.perf_counter() - t0
+        ok = [r for r in results if r.status == "ok"]
+        diverged = [r.seed for r in results if r.status == "diverged"]
+        if ok:
+            best = min(ok, key=lambda r: r.metrics["test_mse"])
+            print(
+                f"done in {dt:.1f}s: {len(ok)} ok, best test MSE {best.metrics['test_mse']:.3g} (seed {best.seed}), "
+                f"headline defect {best.metrics['headline_defect']}"
+            )
+        if diverged:
+            print(f"diverged seeds (saved, marked): {diverged}")
+    return 0
+
+
+def _fmt_seeds(seeds: list[int]) -> str:
+    return (
+        f"{seeds[0]}-{seeds[-1]}"
+        if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1
+        else ",".join(map(str, seeds))
+    )

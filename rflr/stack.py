@@ -1,0 +1,283 @@
+"""S independent networks trained at once: parameters stacked along a leading seed axis.
+
+Forward and backward are written by hand with batched matrix products (bmm/baddbmm over
+the seed axis). Nothing mixes seeds, so each seed's gradient is exactly its own; the
+total loss is the *sum* of per-seed losses (a mean would scale each gradient by 1/S).
+
+Why by hand: for networks this small a step is dominated by per-operation overhead, and
+autograd plus an optimizer roughly triples the operation count. Here one step is about
+forty tensor operations for all seeds together, and the update is a single operation
+because every trainable tensor is a view into one flat buffer (`flat`), with its
+gradient at the same offset in `grad`.
+
+Layouts follow the checkpoint names, except that bottleneck `up` matrices are held
+transposed ([S, r, N]) so that every product reads contiguous memory; `seed_params`
+converts back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from rflr.config import RFLRConfig, RunConfig
+from rflr.model import param_shapes, scales
+
+# Stored transposed inside the stack: name -> True.
+_TRANSPOSED = "up"
+
+
+def _internal_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return shape[::-1] if name.endswith(_TRANSPOSED) else shape
+
+
+class SeedStack:
+    """Parameters and optimizer state of S runs that share a config except the seed."""
+
+    def __init__(self, cfg: RunConfig, params: list[dict[str, torch.Tensor]], dtype: torch.dtype):
+        self.cfg = cfg
+        self.model_cfg = cfg.model
+        self.dtype = dtype
+        self.S = len(params)
+        self.depth = cfg.model.depth
+        self.rflr = isinstance(cfg.model, RFLRConfig)
+        self.s_in, self.s_width, self.s_rank = scales(cfg.model)
+        self.shapes = param_shapes(cfg.model)
+        self.trainable = [
+            n for n in self.shapes if cfg.model.train_atoms or not n.startswith("atoms.")
+        ]
+        self.frozen = [n for n in self.shapes if n not in self.trainable]
+
+        # One flat buffer for all trainable tensors, param-major so every view is contiguous.
+        sizes = [self.S * math.prod(self.shapes[n]) for n in self.trainable]
+        self.flat = torch.empty(sum(sizes), dtype=dtype)
+        self.grad = torch.zeros_like(self.flat)
+        self.p: dict[str, torch.Tensor] = {}
+        self.g: dict[str, torch.Tensor] = {}
+        offset = 0
+        for name, size in zip(self.trainable, sizes, strict=True):
+            shape = (self.S, *_internal_shape(name, self.shapes[name]))
+            self.p[name] = self.flat[offset : offset + size].view(shape)
+            self.g[name] = self.grad[offset : offset + size].view(shape)
+            offset += size
+        for name in self.frozen:
+            self.p[name] = torch.empty((self.S, *self.shapes[name]), dtype=dtype)
+        for name in self.shapes:
+            stacked = torch.stack([pp[name] for pp in params]).to(dtype)
+            self.p[name].copy_(stacked.transpose(1, 2) if name.endswith(_TRANSPOSED) else stacked)
+
+        # Adam state lives in flat buffers of the same layout; allocated on first use.
+        self.adam_m: torch.Tensor | None = None
+        self.adam_v: torch.Tensor | None = None
+        self.adam_t = 0
+
+    # --- forward ------------------------------------------------------------------------
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """y [S, B, 1] for x [S, B, d]; also the activations the backward pass needs.
+
+        acts = [h_1, (zr_1,) h_2, ..., h_L] where zr_k = D_k h_k is z_k without its
+        1/sqrt(N) (folded into the next product's alpha to save an operation).
+        """
+        p, a, act = self.p, self.s_width, self._act
+        h = act(
+            torch.baddbmm(
+                p["atoms.bias"].unsqueeze(1), x, p["atoms.weight"].transpose(1, 2), alpha=self.s_in
+            )
+        )
+        acts = [h]
+        for k in range(1, self.depth):
+            if self.rflr:
+                zr = torch.bmm(h, p[f"bottleneck.{k}.down"].transpose(1, 2))  # [S, B, r]
+                u = torch.baddbmm(
+                    p[f"bottleneck.{k}.bias"].unsqueeze(1),
+                    zr,
+                    p[f"bottleneck.{k}.up"],
+                    alpha=a * self.s_rank,
+                )
+                acts.append(zr)
+            else:
+                u = torch.baddbmm(
+                    p[f"hidden.{k}.bias"].unsqueeze(1),
+                    h,
+                    p[f"hidden.{k}.weight"].transpose(1, 2),
+                    alpha=a,
+                )
+            h = act(u)
+            acts.append(h)
+        y = torch.baddbmm(
+            p["readout.bias"].unsqueeze(1), h, p["readout.weight"].transpose(1, 2), alpha=a
+        )
+        return y, acts
+
+    def _act(self, u: torch.Tensor) -> torch.Tensor:
+        return torch.relu(u) if self.model_cfg.activation == "relu" else torch.tanh(u)
+
+    def _act_backward(self, g: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        # Both use the layer's output h, which the forward kept: relu' = [h > 0], tanh' = 1 - h^2.
+        if self.model_cfg.activation == "relu":
+            return torch.ops.aten.threshold_backward(g, h, 0.0)
+        return torch.ops.aten.tanh_backward(g, h)
+
+    # --- backward -----------------------------------------------------------------------
+
+    def backward(self, x: torch.Tensor, err: torch.Tensor, acts: list[torch.Tensor]) -> None:
+        """Fill `grad` with d(sum_s loss_s)/d params for loss_s = mean_b err^2.
+
+        `err` = y - f [S, B, 1]. A running multiplier `m` carries the scalar factors
+        (2/B, 1/sqrt(N), 1/sqrt(r)) so that they enter only through alpha arguments: the
+        true gradient w.r.t. the current hidden layer is m * G.
+        """
+        p, g, a = self.p, self.g, self.s_width
+        B = err.shape[1]
+        m = 2.0 / B
+        h = acts[-1]
+        torch.baddbmm(
+            g["readout.weight"],
+            err.transpose(1, 2),
+            h,
+            beta=0,
+            alpha=m * a,
+            out=g["readout.weight"],
+        )
+        self._bias_grad(err, m, g["readout.bias"])
+        G = torch.bmm(err, p["readout.weight"])  # [S, B, N]
+        m *= a
+        i = len(acts) - 1
+        for k in range(self.depth - 1, 0, -1):
+            Gu = self._act_backward(G, acts[i])
+            if self.rflr:
+                zr, h_prev = acts[i - 1], acts[i - 2]
+                i -= 2
+                name = f"bottleneck.{k}"
+                self._bias_grad(Gu, m, g[f"{name}.bias"])
+                s = a * self.s_rank
+                torch.baddbmm(
+                    g[f"{name}.up"],
+                    zr.transpose(1, 2),
+                    Gu,
+                    beta=0,
+                    alpha=m * s,
+                    out=g[f"{name}.up"],
+                )
+                Gz = torch.bmm(
+                    Gu, p[f"{name}.up"].transpose(1, 2)
+                )  # [S, B, r]; true: m * s_rank * Gz
+                m *= self.s_rank
+                torch.baddbmm(
+                    g[f"{name}.down"],
+                    Gz.transpose(1, 2),
+                    h_prev,
+                    beta=0,
+                    alpha=m * a,
+                    out=g[f"{name}.down"],
+                )
+                G = torch.bmm(Gz, p[f"{name}.down"])  # [S, B, N]
+            else:
+                h_prev = acts[i - 1]
+                i -= 1
+                name = f"hidden.{k}"
+                self._bias_grad(Gu, m, g[f"{name}.bias"])
+                torch.baddbmm(
+                    g[f"{name}.weight"],
+                    Gu.transpose(1, 2),
+                    h_prev,
+                    beta=0,
+                    alpha=m * a,
+                    out=g[f"{name}.weight"],
+                )
+                G = torch.bmm(Gu, p[f"{name}.weight"])
+            m *= a
+        if self.model_cfg.train_atoms:
+            Gu = self._act_backward(G, acts[0])
+            torch.baddbmm(
+                g["atoms.weight"],
+                Gu.transpose(1, 2),
+                x,
+                beta=0,
+                alpha=m * self.s_in,
+                out=g["atoms.weight"],
+            )
+            self._bias_grad(Gu, m, g["atoms.bias"])
+
+    @staticmethod
+    def _bias_grad(G: torch.Tensor, m: float, out: torch.Tensor) -> None:
+        if G.shape[1] == 1:  # batch size one: no sum needed, just scale
+            torch.mul(G.view(out.shape), m, out=out)
+        else:
+            torch.sum(G, dim=1, out=out.view(G.shape[0], -1))
+            out.mul_(m)
+
+    # --- one optimization step --------------------------------------------------------------
+
+    def step(self, x: torch.Tensor, f: torch.Tensor, lr: float) -> None:
+        """One update of every seed on its own batch: x [S, B, d], f [S, B, 1]."""
+        y, acts = self.forward(x)
+        self.backward(x, y.sub_(f), acts)
+        t = self.cfg.train
+        if t.optimizer == "sgd":
+            self.flat.add_(self.grad, alpha=-lr)
+            return
+        # Adam, elementwise exactly as torch.optim.Adam (single-tensor path).
+        if self.adam_m is None:
+            self.adam_m, self.adam_v = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+        b1, b2 = t.adam_betas
+        self.adam_t += 1
+        self.adam_m.lerp_(self.grad, 1 - b1)
+        self.adam_v.mul_(b2).addcmul_(self.grad, self.grad, value=1 - b2)
+        denom = (self.adam_v.sqrt() / math.sqrt(1 - b2**self.adam_t)).add_(t.adam_eps)
+        self.flat.addcdiv_(self.adam_m, denom, value=-lr / (1 - b1**self.adam_t))
+
+    # --- evaluation and bookkeeping ---------------------------------------------------------
+
+    @torch.no_grad()
+    def mse(self, x: torch.Tensor, f: torch.Tensor, chunk: int = 512) -> torch.Tensor:
+        """Per-seed mean squared error on x [S, P, d], f [S, P] -> [S] float64."""
+        total = torch.zeros(self.S, dtype=torch.float64)
+        for lo in range(0, x.shape[1], chunk):
+            y, _ = self.forward(x[:, lo : lo + chunk].to(self.dtype))
+            total += ((y[..., 0].double() - f[:, lo : lo + chunk]) ** 2).sum(1)
+        return total / x.shape[1]
+
+    def seed_params(self, i: int) -> dict[str, torch.Tensor]:
+        """Seed i's parameters in checkpoint layout (copies)."""
+        out = {}
+        for name in self.shapes:
+            t = self.p[name][i]
+            out[name] = (t.T if name.endswith(_TRANSPOSED) else t).contiguous().clone()
+        return out
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """Everything needed to resume, as named tensors."""
+        st = {"flat": self.flat}
+        st.update({f"frozen.{n}": self.p[n] for n in self.frozen})
+        if self.adam_m is not None:
+            st["adam_m"], st["adam_v"] = self.adam_m, self.adam_v
+        return st
+
+    def load_state(self, st: dict[str, torch.Tensor], adam_t: int) -> None:
+        self.flat.copy_(st["flat"])
+        for n in self.frozen:
+            self.p[n].copy_(st[f"frozen.{n}"])
+        if "adam_m" in st:
+            self.adam_m, self.adam_v = st["adam_m"].clone(), st["adam_v"].clone()
+        self.adam_t = adam_t
+
+    def select(self, keep: list[int]) -> SeedStack:
+        """A new stack with only the seeds at positions `keep` (e.g. dropping diverged ones)."""
+        new = SeedStack(self.cfg, [self.seed_params(i) for i in keep], self.dtype)
+        if self.adam_m is not None:
+            new.adam_m, new.adam_v = torch.zeros_like(new.flat), torch.zeros_like(new.flat)
+            for src, dst in ((self.adam_m, new.adam_m), (self.adam_v, new.adam_v)):
+                for n in self.trainable:
+                    dst_view = self._view_like(new, dst, n)
+                    dst_view.copy_(self._view_like(self, src, n)[keep])
+        new.adam_t = self.adam_t
+        return new
+
+    @staticmethod
+    def _view_like(stack: SeedStack, buf: torch.Tensor, name: str) -> torch.Tensor:
+        """The view of `buf` (a flat buffer of stack's layout) that holds tensor `name`."""
+        v = stack.p[name]
+        return buf[v.storage_offset() - stack.flat.storage_offset() :][: v.numel()].view(v.shape)

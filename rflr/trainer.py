@@ -1,0 +1,297 @@
+"""Train many seeds of one configuration at once and write their checkpoints.
+
+The loop, per step t (0-based, the update that takes step t to t + 1):
+
+    lr = schedule(t); each seed takes its own sample(s) for step t; one batched update.
+
+Around it: the loss is logged at log-spaced steps (train-set MSE and test MSE on a
+symmetric grid), snapshots are written at log-spaced steps and at the end, a seed
+whose loss turns NaN/Inf is taken out of the stack and saved as "diverged" (with its
+last finite parameters), and a resume file is kept so that a killed run can go on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load as safetensors_load
+from safetensors.torch import save as safetensors_bytes
+
+from rflr import seeds as seedlib
+from rflr.checkpoint import atomic_write, save, snapshot_path
+from rflr.config import RunConfig
+from rflr.measure import checkpoint_metrics, json_safe
+from rflr.stack import SeedStack
+from rflr.targets import symmetric_grid, target_values
+
+RESUME_DIR = ".resume"  # hidden: listings skip it
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class TrainOptions:
+    """How to run and what to write; none of it changes the trained numbers."""
+
+    out: Path = Path("runs")
+    snapshots: str = (
+        "log"  # "log": 0, 10^k and the end; "final"; or "0,500,2000" (end always added)
+    )
+    snapshot_seeds: int | None = None  # intermediate snapshots for the first K seeds only
+    log_per_decade: int = 10  # history points per decade of steps
+    history_grid_points: int = 257  # grid for the logged test MSE (snapshot metrics use 1025)
+    metrics_grid_points: int = 1025
+    resume: bool = False
+    resume_every_s: float = 60.0  # also refresh the resume file after this much wall time
+    progress: bool = True
+    stop_after: int | None = None  # tests: return after this step as if the process were killed
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    seed: int
+    status: str
+    step: int
+    path: Path
+    metrics: dict = field(default_factory=dict)
+
+
+def log_steps(steps: int, per_decade: int) -> list[int]:
+    """0, 1, then `per_decade` log-spaced steps per decade, and the last step."""
+    if steps == 0:
+        return [0]
+    pts = np.logspace(
+        0, math.log10(steps), max(2, int(per_decade * math.log10(max(steps, 10))) + 1)
+    )
+    return sorted({0, steps, *(int(round(p)) for p in pts)})
+
+
+def snapshot_steps(steps: int, policy: str) -> list[int]:
+    if policy == "final":
+        chosen = set()
+    elif policy == "log":
+        chosen = {0} | {m * 10**k for k in range(2, 12) for m in (1, 3)}
+    else:
+        chosen = {int(s) for s in policy.split(",") if s.strip()}
+    return sorted({s for s in chosen if 0 <= s <= steps} | {steps})
+
+
+def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[RunResult]:
+    """Train `template` for every seed; returns one result per seed (final or diverged file)."""
+    template.validate()
+    cfgs = {s: replace(template, seed=s, run_id="") for s in seeds}
+    dtype = _DTYPES[template.train.dtype]
+    steps = template.train.steps
+    logs = set(log_steps(steps, opts.log_per_decade))
+    snaps = set(snapshot_steps(steps, opts.snapshots))
+    snap_seeds = set(seeds[: opts.snapshot_seeds] if opts.snapshot_seeds is not None else seeds)
+    resume_path = opts.out / RESUME_DIR / f"{_group_id(template, seeds)}.safetensors"
+
+    # Per-seed data (fixed for the run): training/monitor set and the history grid.
+    train_sets = {s: seedlib.train_set(cfgs[s]) for s in seeds}
+    grid = symmetric_grid(
+        template.target.domain, opts.history_grid_points, template.model.input_dim
+    )
+    gx = torch.from_numpy(grid.x)
+    gf = target_values(template.target, gx)
+
+    active = list(seeds)
+    histories = {s: {"step": [], "train_loss": [], "test_mse": []} for s in seeds}
+    results: dict[int, RunResult] = {}
+    step = 0
+    stack = None
+    if opts.resume and resume_path.exists():
+        stack, step, active, histories, results = _load_resume(resume_path, template, cfgs, dtype)
+    if stack is None:
+        stack = SeedStack(template, [seedlib.initial_params(cfgs[s], dtype) for s in seeds], dtype)
+    last_good = stack.state()["flat"].clone()  # parameters at the last check that was finite
+    last_good_step = step
+
+    train_x = torch.stack([train_sets[s][0] for s in active])
+    train_f = torch.stack([train_sets[s][1] for s in active])
+    grid_x = gx.expand(len(active), -1, -1)
+    grid_f = gf.expand(len(active), -1)
+    chunk_id, xs, fs = -1, None, None
+
+    bar = _progress(opts, steps, step, len(active))
+    last_resume_save = time.monotonic()
+
+    def checkpoint_step(at: int) -> None:
+        """Log, check for divergence, snapshot: everything that happens between updates."""
+        nonlocal stack, active, last_good, last_good_step, train_x, train_f, grid_x, grid_f
+        train_loss = stack.mse(train_x, train_f)
+        test = stack.mse(grid_x, grid_f)
+        finite = torch.isfinite(train_loss) & torch.isfinite(test)
+        bad = [i for i in range(len(active)) if not finite[i]]
+        if at in logs or bad:
+            for i, s in enumerate(active):
+                for key, value in (
+                    ("step", at),
+                    ("train_loss", train_loss[i]),
+                    ("test_mse", test[i]),
+                ):
+                    histories[s][key].append(float(value) if key != "step" else value)
+        if bar is not None:
+            rate = bar.format_dict["rate"] or 0.0
+            bar.set_postfix(
+                refresh=False,
+                train=f"{float(train_loss[finite].mean()):.2e}",
+                test=f"{float(test[finite].mean()):.2e}",
+                seeds=int(finite.sum()),
+                seed_steps_s=f"{rate * len(active):.3g}",
+            )
+        if bad:
+            if bar is not None:
+                bar.write(f"step {at}: seeds {[active[i] for i in bad]} diverged (loss not finite)")
+            for i in bad:  # saved with their last finite parameters, marked "diverged"
+                s = active[i]
+                params = _params_from_flat(stack, last_good, i)
+                results[s] = _write(
+                    cfgs[s], params, last_good_step, histories[s], opts, "diverged", diverged_at=at
+                )
+            keep = [i for i in range(len(active)) if finite[i]]
+            last_good = _select_flat(stack, last_good, keep)
+            active = [active[i] for i in keep]
+            if not keep:
+                return
+            stack = stack.select(keep)
+            train_x, train_f = train_x[keep], train_f[keep]
+            grid_x, grid_f = grid_x[keep], grid_f[keep]
+        last_good.copy_(stack.flat)
+        last_good_step = at
+        if at in snaps:
+            for i, s in enumerate(active):
+                if s in snap_seeds or at == steps:
+                    results[s] = _write(cfgs[s], stack.seed_params(i), at, histories[s], opts, "ok")
+
+    if step == 0 and not any(histories[s]["step"] for s in active):
+        checkpoint_step(0)
+    while step < steps and active:
+        c = step // seedlib.CHUNK
+        if c != chunk_id:
+            xs, fs = _chunk(cfgs, active, c, train_sets, dtype)
+            chunk_id = c
+        stack.step(xs[step % seedlib.CHUNK], fs[step % seedlib.CHUNK], template.train.lr_at(step))
+        step += 1
+        if bar is not None and step % 64 == 0:
+            bar.update(64)
+        if step in logs or step in snaps:
+            n_before = len(active)
+            checkpoint_step(step)
+            if len(active) != n_before:
+                chunk_id = -1  # the stacked samples must follow the surviving seeds
+            if step in snaps or time.monotonic() - last_resume_save > opts.resume_every_s:
+                if step < steps and active:
+                    _save_resume(resume_path, template, stack, step, active, histories, results)
+                last_resume_save = time.monotonic()
+        if opts.stop_after is not None and step >= opts.stop_after:
+            if bar is not None:
+                bar.close()
+            return [results[s] for s in seeds if s in results]
+    if bar is not None:
+        bar.close()
+    resume_path.unlink(missing_ok=True)
+    if resume_path.parent.is_dir() and not any(resume_path.parent.iterdir()):
+        resume_path.parent.rmdir()
+    return [results[s] for s in seeds]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _chunk(cfgs, active, c, train_sets, dtype):
+    """Stacked samples of chunk c for the active seeds: x [CHUNK, S, B, d], f [CHUNK, S, B, 1]."""
+    xs, fs = zip(*(seedlib.chunk_samples(cfgs[s], c, train_sets[s]) for s in active), strict=True)
+    x = torch.stack(xs, dim=1).to(dtype).contiguous()
+    f = torch.stack(fs, dim=1).unsqueeze(-1).to(dtype).contiguous()
+    return x, f
+
+
+def _write(cfg, params, step, history, opts, status, diverged_at=None) -> RunResult:
+    metrics = checkpoint_metrics(cfg, params, grid_points=opts.metrics_grid_points)
+    metrics["status"] = status
+    if diverged_at is not None:
+        metrics["diverged_at_step"] = diverged_at
+    path = snapshot_path(opts.out, cfg, step)
+    save(path, cfg, params, step, metrics, history)
+    return RunResult(cfg.run_id, cfg.seed, status, step, path, metrics)
+
+
+def _params_from_flat(stack: SeedStack, flat: torch.Tensor, i: int) -> dict[str, torch.Tensor]:
+    saved = stack.flat.clone()
+    stack.flat.copy_(flat)
+    params = stack.seed_params(i)
+    stack.flat.copy_(saved)
+    return params
+
+
+def _select_flat(stack: SeedStack, flat: torch.Tensor, keep: list[int]) -> torch.Tensor:
+    """`flat` (in stack's layout) restricted to the seeds at `keep`, in the new stack's layout."""
+    parts = [SeedStack._view_like(stack, flat, n)[keep].reshape(-1) for n in stack.trainable]
+    return torch.cat(parts) if parts else flat[:0]
+
+
+def _group_id(template: RunConfig, seeds: list[int]) -> str:
+    import hashlib
+
+    d = template.to_dict()
+    d.pop("seed"), d.pop("run_id")
+    key = json.dumps([d, seeds], sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _save_resume(path, template, stack, step, active, histories, results) -> None:
+    meta = {
+        "step": str(step),
+        "active": json.dumps(active),
+        "adam_t": str(stack.adam_t),
+        "histories": json.dumps(json_safe(histories)),
+        "finished": json.dumps(
+            {str(s): [r.status, r.step, str(r.path)] for s, r in results.items() if s not in active}
+        ),
+        "config": template.to_json(),
+    }
+    atomic_write(
+        path,
+        safetensors_bytes({k: v.contiguous() for k, v in stack.state().items()}, metadata=meta),
+    )
+
+
+def _load_resume(path, template, cfgs, dtype):
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    tensors = safetensors_load(path.read_bytes())
+    active = json.loads(meta["active"])
+    histories = {
+        int(k): {kk: [math.nan if v is None else v for v in vv] for kk, vv in h.items()}
+        for k, h in json.loads(meta["histories"]).items()
+    }
+    results = {}
+    for s, (status, st, p) in json.loads(meta["finished"]).items():
+        results[int(s)] = RunResult(cfgs[int(s)].run_id, int(s), status, st, Path(p))
+    stack = SeedStack(template, [seedlib.initial_params(cfgs[s], dtype) for s in active], dtype)
+    stack.load_state(tensors, int(meta["adam_t"]))
+    return stack, int(meta["step"]), active, histories, results
+
+
+def _progress(opts, steps, start, n_seeds):
+    if not opts.progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(
+        total=steps,
+        initial=start,
+        unit="step",
+        dynamic_ncols=True,
+        smoothing=0.05,
+        postfix={"seeds": n_seeds},
+    )

@@ -1,0 +1,8 @@
+"""Train RF-LR networks and dense controls, many seeds at once: `python train.py --help`."""
+
+import sys
+
+from rflr.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
