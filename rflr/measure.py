@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from rflr import metrics
+from rflr import analysis, metrics
 from rflr.config import RunConfig
 from rflr.model import build, outgoing_weights, partial_layers
 from rflr.targets import DEFAULT_GRID_POINTS, Grid, symmetric_grid, target_values
@@ -40,9 +40,16 @@ def checkpoint_metrics(
     layers = []
     for name in partial_layers(cfg.model):
         out = outgoing_weights(cfg.model, params64, name).numpy()
-        layers.append(
-            {"name": name, **metrics.layer_defect(z[name], out, grid.mirror, threshold, tau)}
+        entry = {"name": name, **metrics.layer_defect(z[name], out, grid.mirror, threshold, tau)}
+        # peaks and valleys need an ordered 1D grid; the d > 1 grid is a random sample
+        table = analysis.channel_table(z[name], out, grid.mirror, threshold, tau)
+        entry["oscillations_median"] = (
+            analysis.oscillations_median(z[name], table.active)
+            if cfg.model.input_dim == 1
+            else float("nan")
         )
+        layers.append(entry)
+    pairing = analysis.atom_pairing_of(cfg.model, params64, z)
     return {
         "test_mse": metrics.test_mse(y, f),
         "output_defect": float(metrics.odd_fraction(y, grid.mirror)),
@@ -50,6 +57,10 @@ def checkpoint_metrics(
         "grid_points": grid_points,
         "activity_threshold": threshold,
         "parity_tau": tau,
+        "oscillation_tol": analysis.OSCILLATION_TOL,
+        "atom_pairing_defect": pairing.pairing_defect,
+        "atom_outgoing_mismatch": pairing.outgoing_mismatch,
+        "alive_atoms": pairing.alive_count,
         "layers": layers,
     }
 
