@@ -269,11 +269,22 @@ def _job(v: dict) -> tuple[RunConfig, list[int], TrainOptions]:
     return cfg, v["seeds"], opts
 
 
+def auto_threads(cfg: RunConfig, n_seeds: int) -> int:
+    """One thread unless the step has real arithmetic in it.
+
+    An RF-LR step is ~40 tiny operations; a second thread mostly adds synchronization, which
+    becomes very costly when the machine is busy. Wide dense stacks are memory-bound
+    products, where two threads help (benchmarks/train_throughput.py measures both).
+    """
+    n = cfg.model.width
+    work = n_seeds * n * (n if cfg.model.kind == "dense" else cfg.model.rank_or_none or 1)
+    return min(2, torch.get_num_threads()) if work >= 2_000_000 else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args, jobs = jobs_from_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     for cfg, seeds, opts in jobs:
+        torch.set_num_threads(args.threads or auto_threads(cfg, len(seeds)))
         t0 = time.perf_counter()
         print(
             f"training {cfg.model.kind} width={cfg.model.width} rank={cfg.model.rank_or_none} "

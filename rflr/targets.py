@@ -45,8 +45,9 @@ def symmetric_grid(domain: float, points: int = DEFAULT_GRID_POINTS, input_dim: 
     if points < 3:
         raise ValueError(f"grid needs at least 3 points, got {points}")
     if input_dim == 1:
-        x = np.linspace(-domain, domain, points)[:, None]
-        return Grid(x, np.arange(points)[::-1].copy())
+        x = np.linspace(-domain, domain, points)
+        x = (x - x[::-1]) / 2  # exactly antisymmetric: linspace alone is off by rounding
+        return Grid(x[:, None], np.arange(points)[::-1].copy())
     half = np.random.default_rng(0).uniform(-domain, domain, size=(points // 2, input_dim))
     mirrored = half.copy()
     mirrored[:, 0] *= -1

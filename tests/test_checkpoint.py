@@ -1,0 +1,141 @@
+"""Save/load round trips, refusal of bad files, atomic writes, header-only listing."""
+
+import json
+import os
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from rflr import checkpoint as ck
+from rflr.checkpoint import CheckpointError, list_checkpoints, load, read_header, save
+from rflr.config import RunConfig, TrainConfig
+from rflr.measure import checkpoint_metrics
+from rflr.model import init_params
+
+
+def make(path, cfg: RunConfig, params=None, step=7):
+    params = params or init_params(cfg.model, torch.Generator().manual_seed(cfg.seed))
+    metrics = {**checkpoint_metrics(cfg, params), "status": "ok"}
+    history = {"step": [0, 7], "train_loss": [1.0, 0.5], "test_mse": [1.1, float("nan")]}
+    return save(path, cfg, params, step, metrics, history)
+
+
+def test_round_trip(tmp_path, tiny_rflr, tiny_dense):
+    for cfg in (tiny_rflr, tiny_dense):
+        params = init_params(cfg.model, torch.Generator().manual_seed(1))
+        path = make(tmp_path / f"{cfg.model.kind}.safetensors", cfg, params)
+        c = load(path)
+        assert c.config == cfg and c.step == 7 and c.status == "ok"
+        assert c.history["test_mse"] == [1.1, None]  # NaN stored as JSON null
+        assert c.metrics["layers"][0]["name"] == ("bottleneck.1.z" if cfg.model.kind == "rflr" else "hidden.1.u")
+        for k in params:
+            assert torch.equal(c.params[k], params[k])
+        h = read_header(path)
+        assert h.config == cfg and h.metrics == c.metrics
+
+
+def test_metadata_keys_follow_the_spec(tmp_path, tiny_rflr):
+    from safetensors import safe_open
+
+    path = make(tmp_path / "a.safetensors", tiny_rflr)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    assert meta["format"] == "pt" and meta["rflr.format_version"] == "1"
+    cfg = json.loads(meta["rflr.config"])
+    assert list(cfg)[:9] == ["model", "width", "rank", "depth", "input_dim", "activation",
+                             "parameterization", "train_atoms", "target"]
+    assert set(cfg["target"]) >= {"cosines", "sines", "domain"}
+    assert set(cfg["train"]) >= {"optimizer", "lr", "schedule", "batch_size", "n_train", "steps"}
+    m = json.loads(meta["rflr.metrics"])
+    assert set(m) >= {"status", "test_mse", "output_defect", "headline_defect", "grid_points",
+                      "activity_threshold", "layers"}
+    assert set(m["layers"][0]) >= {"name", "defect_mean", "defect_median", "defect_max", "active", "channels"}
+
+
+def _expect_refusal(path, fragment):
+    with pytest.raises(CheckpointError) as e:
+        load(path)
+    assert str(path) in str(e.value) and fragment in str(e.value)
+
+
+def test_truncated_and_corrupt_files_are_refused(tmp_path, tiny_rflr):
+    good = make(tmp_path / "good.safetensors", tiny_rflr)
+    data = good.read_bytes()
+    (tmp_path / "trunc.safetensors").write_bytes(data[: len(data) - 100])
+    _expect_refusal(tmp_path / "trunc.safetensors", "not a readable safetensors file")
+    (tmp_path / "garbage.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}" + data)
+    _expect_refusal(tmp_path / "garbage.safetensors", "not a readable safetensors file")
+    (tmp_path / "empty.safetensors").write_bytes(b"")
+    _expect_refusal(tmp_path / "empty.safetensors", "empty")
+    with open(tmp_path / "pickled.safetensors", "wb") as f:
+        pickle.dump({"atoms.weight": [1.0]}, f)
+    _expect_refusal(tmp_path / "pickled.safetensors", "pickle")
+
+
+def _rewrite(path, tensors=None, **meta_changes):
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+        t = {k: f.get_tensor(k) for k in f.keys()}
+    t.update(tensors or {})
+    meta.update(meta_changes)
+    save_file({k: v for k, v in t.items() if v is not None}, str(path), metadata=meta)
+
+
+def test_bad_contents_are_refused(tmp_path, tiny_rflr):
+    cases = {
+        "version": (None, {"rflr.format_version": "2"}, "unknown format version '2'"),
+        "shape": ({"bottleneck.1.down": torch.zeros(3, 16)}, {}, "tensor bottleneck.1.down has shape [3, 16]"),
+        "nan": ({"readout.weight": torch.full((1, 16), float("nan"))}, {}, "non-finite"),
+        "dtype": ({"atoms.bias": torch.zeros(16, dtype=torch.float64)}, {}, "torch.float64"),
+        "missing": ({"readout.bias": None}, {}, "missing tensors: readout.bias"),
+        "extra": ({"surprise": torch.zeros(1)}, {}, "unexpected tensors: surprise"),
+        "config": (None, {"rflr.config": json.dumps({"model": "transformer"})}, "unknown model kind"),
+        "rank": (None, {"rflr.config": RunConfig(train=TrainConfig()).to_json().replace('"rank": 2', '"rank": 999')}, "rank must be"),
+    }
+    for name, (tensors, meta, fragment) in cases.items():
+        path = make(tmp_path / f"{name}.safetensors", tiny_rflr)
+        if name == "missing":
+            from safetensors import safe_open
+
+            with safe_open(str(path), "pt") as f:
+                meta_all, t = f.metadata(), {k: f.get_tensor(k) for k in f.keys() if k != "readout.bias"}
+            save_file(t, str(path), metadata=meta_all)
+        else:
+            _rewrite(path, tensors, **meta)
+        _expect_refusal(path, fragment)
+
+
+def test_listing_reads_headers_only_and_keeps_errors(tmp_path, tiny_rflr, monkeypatch):
+    make(tmp_path / "run" / "a.safetensors", tiny_rflr)
+    nan = make(tmp_path / "run" / "b.safetensors", tiny_rflr)
+    _rewrite(nan, {"readout.weight": torch.full((1, 16), float("nan"))})
+    (tmp_path / "run" / "c.safetensors").write_bytes(b"junk")
+    (tmp_path / ".resume").mkdir()
+    (tmp_path / ".resume" / "x.safetensors").write_bytes(b"hidden state")
+    # a listing must never touch tensor data
+    monkeypatch.setattr(ck, "load", lambda *a: pytest.fail("listing loaded tensors"))
+    listing = {entry.path.name: entry for entry in list_checkpoints(tmp_path)}
+    assert set(listing) == {"a.safetensors", "b.safetensors", "c.safetensors"}
+    assert listing["a.safetensors"].header.step == 7
+    assert listing["b.safetensors"].error is None  # NaN weights are only found when loading
+    assert "not a readable safetensors file" in listing["c.safetensors"].error
+
+
+def test_crash_during_write_leaves_no_partial_file(tmp_path, tiny_rflr, monkeypatch):
+    path = make(tmp_path / "a.safetensors", tiny_rflr)
+    before = path.read_bytes()
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(os, "fsync", killed)  # dies after writing bytes, before the rename
+    with pytest.raises(KeyboardInterrupt):
+        make(path, tiny_rflr, step=99)
+    with pytest.raises(KeyboardInterrupt):
+        make(tmp_path / "new.safetensors", tiny_rflr)
+    assert path.read_bytes() == before  # the old file is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.safetensors"]  # no temp file, no new file

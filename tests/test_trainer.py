@@ -1,0 +1,135 @@
+"""The batched many-seed trainer against a plain one-seed loop, resume, divergence."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from rflr import seeds as seedlib
+from rflr.checkpoint import load
+from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
+from rflr.model import build
+from rflr.stack import SeedStack
+from rflr.trainer import TrainOptions, log_steps, snapshot_steps, train
+
+
+def reference_run(cfg: RunConfig, steps: int) -> dict[str, torch.Tensor]:
+    """The plain loop: one nn.Module, autograd, torch.optim, the seed's own samples."""
+    model = build(cfg.model, seedlib.initial_params(cfg, torch.float64))
+    params = [p for p in model.parameters() if p.requires_grad]
+    t = cfg.train
+    opt = (
+        torch.optim.SGD(params, lr=t.lr)
+        if t.optimizer == "sgd"
+        else torch.optim.Adam(params, lr=t.lr, betas=tuple(t.adam_betas), eps=t.adam_eps, foreach=False)
+    )
+    train_set = seedlib.train_set(cfg)
+    for step in range(steps):
+        x, f = seedlib.chunk_samples(cfg, step // seedlib.CHUNK, train_set)
+        i = step % seedlib.CHUNK
+        for group in opt.param_groups:
+            group["lr"] = t.lr_at(step)
+        opt.zero_grad()
+        loss = ((model(x[i]) - f[i]) ** 2).mean()
+        loss.backward()
+        opt.step()
+    return {k: v.detach() for k, v in model.state_dict().items()}
+
+
+def batched_run(cfg: RunConfig, seeds: list[int], steps: int) -> list[dict[str, torch.Tensor]]:
+    dtype = getattr(torch, cfg.train.dtype)
+    cfgs = [replace(cfg, seed=s, run_id="") for s in seeds]
+    stack = SeedStack(cfg, [seedlib.initial_params(c, dtype) for c in cfgs], dtype)
+    sets = [seedlib.train_set(c) for c in cfgs]
+    for step in range(steps):
+        c = step // seedlib.CHUNK
+        if step % seedlib.CHUNK == 0:
+            xs, fs = zip(*(seedlib.chunk_samples(cc, c, s) for cc, s in zip(cfgs, sets, strict=True)), strict=True)
+        i = step % seedlib.CHUNK
+        x = torch.stack([xx[i] for xx in xs]).to(dtype)
+        f = torch.stack([ff[i] for ff in fs]).unsqueeze(-1).to(dtype)
+        stack.step(x, f, cfg.train.lr_at(step))
+    return [stack.seed_params(i) for i in range(len(seeds))]
+
+
+CASES = {
+    "rflr-sgd": RunConfig(RFLRConfig(width=16, rank=2, depth=4), train=TrainConfig(lr=0.05, steps=1100)),
+    "dense-sgd": RunConfig(DenseConfig(width=16, depth=3), train=TrainConfig(lr=0.05, steps=1100, schedule="cosine")),
+    "rflr-adam-batch3": RunConfig(RFLRConfig(width=16, rank=3, depth=3), train=TrainConfig(optimizer="adam", lr=1e-3, batch_size=3, steps=1100)),
+    "rflr-frozen-tanh-standard": RunConfig(
+        RFLRConfig(width=16, rank=2, depth=2, train_atoms=False, activation="tanh", parameterization="standard"),
+        train=TrainConfig(lr=0.05, steps=1100, online=True)),
+    "depth1-d2": RunConfig(RFLRConfig(width=16, depth=1, input_dim=2), train=TrainConfig(lr=0.05, steps=1100)),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_batched_equals_plain_one_seed_loop(name):
+    """1100 steps cross a sample chunk boundary and (step schedule) both lr milestones."""
+    cfg = replace(CASES[name], train=replace(CASES[name].train, dtype="float64"))
+    batched = batched_run(cfg, [0, 1, 2], cfg.train.steps)
+    for i, seed in enumerate([0, 1, 2]):
+        ref = reference_run(replace(cfg, seed=seed, run_id=""), cfg.train.steps)
+        for k in ref:
+            torch.testing.assert_close(batched[i][k], ref[k], rtol=1e-9, atol=1e-9, msg=f"{name} seed {seed} {k}")
+    # the seeds really are different runs
+    assert not torch.allclose(batched[0]["readout.weight"], batched[1]["readout.weight"])
+
+
+def test_seed_alone_equals_seed_among_many(tmp_path):
+    """Seed 5 trained alone and among 24 others gives the same float32 run."""
+    cfg = RunConfig(RFLRConfig(width=32, rank=2, depth=3), train=TrainConfig(lr=0.05, steps=1500))
+    alone = train(cfg, [5], TrainOptions(out=tmp_path / "a", snapshots="final", progress=False))
+    many = train(cfg, list(range(25)), TrainOptions(out=tmp_path / "b", snapshots="final", progress=False))
+    pa = load(alone[0].path).params
+    pb = load(next(r for r in many if r.seed == 5).path).params
+    for k in pa:
+        torch.testing.assert_close(pa[k], pb[k], rtol=0, atol=1e-6)
+
+
+def test_resume_equals_uninterrupted_run(tmp_path):
+    cfg = RunConfig(RFLRConfig(width=16, rank=2, depth=3),
+                    train=TrainConfig(optimizer="adam", lr=3e-3, steps=2500, schedule="cosine"))
+    full = train(cfg, [0, 1, 2], TrainOptions(out=tmp_path / "full", snapshots="log", progress=False))
+    out = tmp_path / "killed"
+    opts = TrainOptions(out=out, snapshots="log", progress=False, stop_after=1700)
+    train(cfg, [0, 1, 2], opts)  # "killed" at step 1700; last resume point: snapshot 1000
+    assert not any(out.rglob("step-00002500.safetensors"))
+    assert any((out / ".resume").iterdir())
+    resumed = train(cfg, [0, 1, 2], replace(opts, stop_after=None, resume=True))
+    for a, b in zip(full, resumed, strict=True):
+        ca, cb = load(a.path), load(b.path)
+        assert ca.step == cb.step == 2500
+        for k in ca.params:
+            assert torch.equal(ca.params[k], cb.params[k]), k
+        assert ca.history == cb.history
+    assert not (out / ".resume").exists()  # cleaned up once finished
+
+
+def test_diverged_seed_is_marked_and_others_go_on(tmp_path, monkeypatch):
+    original = seedlib.initial_params
+
+    def blow_up_seed_1(cfg, dtype):
+        p = original(cfg, dtype)
+        if cfg.seed == 1:
+            p = {k: v * 1e4 for k, v in p.items()}
+        return p
+
+    monkeypatch.setattr(seedlib, "initial_params", blow_up_seed_1)
+    cfg = RunConfig(RFLRConfig(width=16, rank=2, depth=3), train=TrainConfig(lr=0.05, steps=3000, schedule="constant"))
+    results = {r.seed: r for r in train(cfg, [0, 1, 2], TrainOptions(out=tmp_path, progress=False))}
+    assert results[1].status == "diverged"
+    assert results[0].status == results[2].status == "ok"
+    ck = load(results[1].path)  # saved with finite (last good) parameters, so it loads
+    assert ck.status == "diverged" and ck.step < 3000
+    assert ck.metrics["diverged_at_step"] > ck.step
+    assert None in ck.history["train_loss"] or any(v != v for v in ck.history["train_loss"])
+    assert load(results[0].path).step == 3000
+
+
+def test_log_and_snapshot_steps():
+    assert snapshot_steps(100000, "log") == [0, 100, 300, 1000, 3000, 10000, 30000, 100000]
+    assert snapshot_steps(500, "final") == [500]
+    assert snapshot_steps(500, "0,200,900") == [0, 200, 500]
+    steps = log_steps(100000, 10)
+    assert steps[0] == 0 and steps[-1] == 100000 and 45 <= len(steps) <= 60
