@@ -26,7 +26,7 @@ from rflr.config import (
     TrainConfig,
 )
 from rflr.presets import PRESETS
-from rflr.trainer import TrainOptions, train
+from rflr.trainer import TrainOptions, seed_block_size, train
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -256,6 +256,8 @@ def _job(v: dict) -> tuple[RunConfig, list[int], TrainOptions]:
             ) from None
     if v["snapshot_seeds"] is not None and v["snapshot_seeds"] < 0:
         raise ValueError("--snapshot-seeds must be >= 0")
+    if v["seed_block"] is not None and v["seed_block"] < 1:
+        raise ValueError("--seed-block must be >= 1")
     if v["threads"] is not None and v["threads"] < 1:
         raise ValueError("--threads must be >= 1")
     opts = TrainOptions(
@@ -265,11 +267,12 @@ def _job(v: dict) -> tuple[RunConfig, list[int], TrainOptions]:
         log_per_decade=v["log_per_decade"],
         resume=v["resume"],
         progress=not v["no_progress"],
+        seed_block=v["seed_block"],
     )
     return cfg, v["seeds"], opts
 
 
-def auto_threads(cfg: RunConfig, n_seeds: int) -> int:
+def auto_threads(cfg: RunConfig, n_stacked: int) -> int:
     """One thread unless the step has real arithmetic in it.
 
     An RF-LR step is ~40 tiny operations; a second thread mostly adds synchronization, which
@@ -277,14 +280,15 @@ def auto_threads(cfg: RunConfig, n_seeds: int) -> int:
     products, where two threads help (benchmarks/train_throughput.py measures both).
     """
     n = cfg.model.width
-    work = n_seeds * n * (n if cfg.model.kind == "dense" else cfg.model.rank_or_none or 1)
+    work = n_stacked * n * (n if cfg.model.kind == "dense" else cfg.model.rank_or_none or 1)
     return min(2, torch.get_num_threads()) if work >= 2_000_000 else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args, jobs = jobs_from_args(argv)
     for cfg, seeds, opts in jobs:
-        torch.set_num_threads(args.threads or auto_threads(cfg, len(seeds)))
+        block = opts.seed_block or seed_block_size(cfg, len(seeds))
+        torch.set_num_threads(args.threads or auto_threads(cfg, block))
         t0 = time.perf_counter()
         print(
             f"training {cfg.model.kind} width={cfg.model.width} rank={cfg.model.rank_or_none} "

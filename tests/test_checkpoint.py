@@ -29,7 +29,9 @@ def test_round_trip(tmp_path, tiny_rflr, tiny_dense):
         c = load(path)
         assert c.config == cfg and c.step == 7 and c.status == "ok"
         assert c.history["test_mse"] == [1.1, None]  # NaN stored as JSON null
-        assert c.metrics["layers"][0]["name"] == ("bottleneck.1.z" if cfg.model.kind == "rflr" else "hidden.1.u")
+        assert c.metrics["layers"][0]["name"] == (
+            "bottleneck.1.z" if cfg.model.kind == "rflr" else "hidden.1.u"
+        )
         for k in params:
             assert torch.equal(c.params[k], params[k])
         h = read_header(path)
@@ -44,14 +46,37 @@ def test_metadata_keys_follow_the_spec(tmp_path, tiny_rflr):
         meta = f.metadata()
     assert meta["format"] == "pt" and meta["rflr.format_version"] == "1"
     cfg = json.loads(meta["rflr.config"])
-    assert list(cfg)[:9] == ["model", "width", "rank", "depth", "input_dim", "activation",
-                             "parameterization", "train_atoms", "target"]
+    assert list(cfg)[:9] == [
+        "model",
+        "width",
+        "rank",
+        "depth",
+        "input_dim",
+        "activation",
+        "parameterization",
+        "train_atoms",
+        "target",
+    ]
     assert set(cfg["target"]) >= {"cosines", "sines", "domain"}
     assert set(cfg["train"]) >= {"optimizer", "lr", "schedule", "batch_size", "n_train", "steps"}
     m = json.loads(meta["rflr.metrics"])
-    assert set(m) >= {"status", "test_mse", "output_defect", "headline_defect", "grid_points",
-                      "activity_threshold", "layers"}
-    assert set(m["layers"][0]) >= {"name", "defect_mean", "defect_median", "defect_max", "active", "channels"}
+    assert set(m) >= {
+        "status",
+        "test_mse",
+        "output_defect",
+        "headline_defect",
+        "grid_points",
+        "activity_threshold",
+        "layers",
+    }
+    assert set(m["layers"][0]) >= {
+        "name",
+        "defect_mean",
+        "defect_median",
+        "defect_max",
+        "active",
+        "channels",
+    }
 
 
 def _expect_refusal(path, fragment):
@@ -65,7 +90,9 @@ def test_truncated_and_corrupt_files_are_refused(tmp_path, tiny_rflr):
     data = good.read_bytes()
     (tmp_path / "trunc.safetensors").write_bytes(data[: len(data) - 100])
     _expect_refusal(tmp_path / "trunc.safetensors", "not a readable safetensors file")
-    (tmp_path / "garbage.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}" + data)
+    (tmp_path / "garbage.safetensors").write_bytes(
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}" + data
+    )
     _expect_refusal(tmp_path / "garbage.safetensors", "not a readable safetensors file")
     (tmp_path / "empty.safetensors").write_bytes(b"")
     _expect_refusal(tmp_path / "empty.safetensors", "empty")
@@ -88,13 +115,29 @@ def _rewrite(path, tensors=None, **meta_changes):
 def test_bad_contents_are_refused(tmp_path, tiny_rflr):
     cases = {
         "version": (None, {"rflr.format_version": "2"}, "unknown format version '2'"),
-        "shape": ({"bottleneck.1.down": torch.zeros(3, 16)}, {}, "tensor bottleneck.1.down has shape [3, 16]"),
+        "shape": (
+            {"bottleneck.1.down": torch.zeros(3, 16)},
+            {},
+            "tensor bottleneck.1.down has shape [3, 16]",
+        ),
         "nan": ({"readout.weight": torch.full((1, 16), float("nan"))}, {}, "non-finite"),
         "dtype": ({"atoms.bias": torch.zeros(16, dtype=torch.float64)}, {}, "torch.float64"),
         "missing": ({"readout.bias": None}, {}, "missing tensors: readout.bias"),
         "extra": ({"surprise": torch.zeros(1)}, {}, "unexpected tensors: surprise"),
-        "config": (None, {"rflr.config": json.dumps({"model": "transformer"})}, "unknown model kind"),
-        "rank": (None, {"rflr.config": RunConfig(train=TrainConfig()).to_json().replace('"rank": 2', '"rank": 999')}, "rank must be"),
+        "config": (
+            None,
+            {"rflr.config": json.dumps({"model": "transformer"})},
+            "unknown model kind",
+        ),
+        "rank": (
+            None,
+            {
+                "rflr.config": RunConfig(train=TrainConfig())
+                .to_json()
+                .replace('"rank": 2', '"rank": 999')
+            },
+            "rank must be",
+        ),
     }
     for name, (tensors, meta, fragment) in cases.items():
         path = make(tmp_path / f"{name}.safetensors", tiny_rflr)
@@ -102,7 +145,10 @@ def test_bad_contents_are_refused(tmp_path, tiny_rflr):
             from safetensors import safe_open
 
             with safe_open(str(path), "pt") as f:
-                meta_all, t = f.metadata(), {k: f.get_tensor(k) for k in f.keys() if k != "readout.bias"}
+                meta_all, t = (
+                    f.metadata(),
+                    {k: f.get_tensor(k) for k in f.keys() if k != "readout.bias"},
+                )
             save_file(t, str(path), metadata=meta_all)
         else:
             _rewrite(path, tensors, **meta)
@@ -138,4 +184,6 @@ def test_crash_during_write_leaves_no_partial_file(tmp_path, tiny_rflr, monkeypa
     with pytest.raises(KeyboardInterrupt):
         make(tmp_path / "new.safetensors", tiny_rflr)
     assert path.read_bytes() == before  # the old file is intact
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.safetensors"]  # no temp file, no new file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.safetensors"
+    ]  # no temp file, no new file

@@ -21,7 +21,9 @@ def reference_run(cfg: RunConfig, steps: int) -> dict[str, torch.Tensor]:
     opt = (
         torch.optim.SGD(params, lr=t.lr)
         if t.optimizer == "sgd"
-        else torch.optim.Adam(params, lr=t.lr, betas=tuple(t.adam_betas), eps=t.adam_eps, foreach=False)
+        else torch.optim.Adam(
+            params, lr=t.lr, betas=tuple(t.adam_betas), eps=t.adam_eps, foreach=False
+        )
     )
     train_set = seedlib.train_set(cfg)
     for step in range(steps):
@@ -44,7 +46,10 @@ def batched_run(cfg: RunConfig, seeds: list[int], steps: int) -> list[dict[str, 
     for step in range(steps):
         c = step // seedlib.CHUNK
         if step % seedlib.CHUNK == 0:
-            xs, fs = zip(*(seedlib.chunk_samples(cc, c, s) for cc, s in zip(cfgs, sets, strict=True)), strict=True)
+            xs, fs = zip(
+                *(seedlib.chunk_samples(cc, c, s) for cc, s in zip(cfgs, sets, strict=True)),
+                strict=True,
+            )
         i = step % seedlib.CHUNK
         x = torch.stack([xx[i] for xx in xs]).to(dtype)
         f = torch.stack([ff[i] for ff in fs]).unsqueeze(-1).to(dtype)
@@ -53,13 +58,30 @@ def batched_run(cfg: RunConfig, seeds: list[int], steps: int) -> list[dict[str, 
 
 
 CASES = {
-    "rflr-sgd": RunConfig(RFLRConfig(width=16, rank=2, depth=4), train=TrainConfig(lr=0.05, steps=1100)),
-    "dense-sgd": RunConfig(DenseConfig(width=16, depth=3), train=TrainConfig(lr=0.05, steps=1100, schedule="cosine")),
-    "rflr-adam-batch3": RunConfig(RFLRConfig(width=16, rank=3, depth=3), train=TrainConfig(optimizer="adam", lr=1e-3, batch_size=3, steps=1100)),
+    "rflr-sgd": RunConfig(
+        RFLRConfig(width=16, rank=2, depth=4), train=TrainConfig(lr=0.05, steps=1100)
+    ),
+    "dense-sgd": RunConfig(
+        DenseConfig(width=16, depth=3), train=TrainConfig(lr=0.05, steps=1100, schedule="cosine")
+    ),
+    "rflr-adam-batch3": RunConfig(
+        RFLRConfig(width=16, rank=3, depth=3),
+        train=TrainConfig(optimizer="adam", lr=1e-3, batch_size=3, steps=1100),
+    ),
     "rflr-frozen-tanh-standard": RunConfig(
-        RFLRConfig(width=16, rank=2, depth=2, train_atoms=False, activation="tanh", parameterization="standard"),
-        train=TrainConfig(lr=0.05, steps=1100, online=True)),
-    "depth1-d2": RunConfig(RFLRConfig(width=16, depth=1, input_dim=2), train=TrainConfig(lr=0.05, steps=1100)),
+        RFLRConfig(
+            width=16,
+            rank=2,
+            depth=2,
+            train_atoms=False,
+            activation="tanh",
+            parameterization="standard",
+        ),
+        train=TrainConfig(lr=0.05, steps=1100, online=True),
+    ),
+    "depth1-d2": RunConfig(
+        RFLRConfig(width=16, depth=1, input_dim=2), train=TrainConfig(lr=0.05, steps=1100)
+    ),
 }
 
 
@@ -71,16 +93,24 @@ def test_batched_equals_plain_one_seed_loop(name):
     for i, seed in enumerate([0, 1, 2]):
         ref = reference_run(replace(cfg, seed=seed, run_id=""), cfg.train.steps)
         for k in ref:
-            torch.testing.assert_close(batched[i][k], ref[k], rtol=1e-9, atol=1e-9, msg=f"{name} seed {seed} {k}")
+            torch.testing.assert_close(
+                batched[i][k], ref[k], rtol=1e-9, atol=1e-9, msg=f"{name} seed {seed} {k}"
+            )
     # the seeds really are different runs
     assert not torch.allclose(batched[0]["readout.weight"], batched[1]["readout.weight"])
 
 
-def test_seed_alone_equals_seed_among_many(tmp_path):
-    """Seed 5 trained alone and among 24 others gives the same float32 run."""
-    cfg = RunConfig(RFLRConfig(width=32, rank=2, depth=3), train=TrainConfig(lr=0.05, steps=1500))
+@pytest.mark.parametrize(
+    "model, block",
+    [(RFLRConfig(width=32, rank=2, depth=3), None), (DenseConfig(width=32, depth=3), 4)],
+)
+def test_seed_alone_equals_seed_among_many(tmp_path, model, block):
+    """Seed 5 trained alone and among 24 others (all stacked, or in blocks) gives the same float32 run."""
+    cfg = RunConfig(model, train=TrainConfig(lr=0.05, steps=1500))
     alone = train(cfg, [5], TrainOptions(out=tmp_path / "a", snapshots="final", progress=False))
-    many = train(cfg, list(range(25)), TrainOptions(out=tmp_path / "b", snapshots="final", progress=False))
+    opts = TrainOptions(out=tmp_path / "b", snapshots="final", progress=False, seed_block=block)
+    many = train(cfg, list(range(25)), opts)
+    assert [r.seed for r in many] == list(range(25))
     pa = load(alone[0].path).params
     pb = load(next(r for r in many if r.seed == 5).path).params
     for k in pa:
@@ -88,9 +118,13 @@ def test_seed_alone_equals_seed_among_many(tmp_path):
 
 
 def test_resume_equals_uninterrupted_run(tmp_path):
-    cfg = RunConfig(RFLRConfig(width=16, rank=2, depth=3),
-                    train=TrainConfig(optimizer="adam", lr=3e-3, steps=2500, schedule="cosine"))
-    full = train(cfg, [0, 1, 2], TrainOptions(out=tmp_path / "full", snapshots="log", progress=False))
+    cfg = RunConfig(
+        RFLRConfig(width=16, rank=2, depth=3),
+        train=TrainConfig(optimizer="adam", lr=3e-3, steps=2500, schedule="cosine"),
+    )
+    full = train(
+        cfg, [0, 1, 2], TrainOptions(out=tmp_path / "full", snapshots="log", progress=False)
+    )
     out = tmp_path / "killed"
     opts = TrainOptions(out=out, snapshots="log", progress=False, stop_after=1700)
     train(cfg, [0, 1, 2], opts)  # "killed" at step 1700; last resume point: snapshot 1000
@@ -116,7 +150,10 @@ def test_diverged_seed_is_marked_and_others_go_on(tmp_path, monkeypatch):
         return p
 
     monkeypatch.setattr(seedlib, "initial_params", blow_up_seed_1)
-    cfg = RunConfig(RFLRConfig(width=16, rank=2, depth=3), train=TrainConfig(lr=0.05, steps=3000, schedule="constant"))
+    cfg = RunConfig(
+        RFLRConfig(width=16, rank=2, depth=3),
+        train=TrainConfig(lr=0.05, steps=3000, schedule="constant"),
+    )
     results = {r.seed: r for r in train(cfg, [0, 1, 2], TrainOptions(out=tmp_path, progress=False))}
     assert results[1].status == "diverged"
     assert results[0].status == results[2].status == "ok"
