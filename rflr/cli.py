@@ -177,7 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue from the resume file a killed run left"
     )
     g.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: torch's choice)"
+        "--seed-block",
+        type=int,
+        default=None,
+        help="seeds stacked at once (default: all for RF-LR, cache-sized blocks for dense)",
+    )
+    g.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: 1, or 2 for wide dense blocks; see rflr.cli.auto_threads)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
         (["--depth", "0"], "depth must be >= 1"),
         (["--cosines", "1-2"], "bad terms"),
         (["--preset", "nope"], "invalid choice"),
+        (["--seed-block", "0"], "--seed-block must be >= 1"),
     ],
 )
 def test_nonsense_gets_a_one_line_error(argv, fragment, capsys):
@@ -48,9 +49,30 @@ def test_preset_values_and_overrides():
 
 
 def test_help_documents_every_flag():
-    out = subprocess.run([sys.executable, "train.py", "--help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    for flag in ("--model", "--width", "--rank", "--depth", "--activation", "--cosines", "--sines", "--optimizer",
-                 "--lr", "--schedule", "--batch-size", "--steps", "--seeds", "--snapshots", "--out", "--resume", "--preset"):
+    out = subprocess.run(
+        [sys.executable, "train.py", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    for flag in (
+        "--model",
+        "--width",
+        "--rank",
+        "--depth",
+        "--activation",
+        "--cosines",
+        "--sines",
+        "--optimizer",
+        "--lr",
+        "--schedule",
+        "--batch-size",
+        "--steps",
+        "--seeds",
+        "--snapshots",
+        "--out",
+        "--resume",
+        "--preset",
+        "--seed-block",
+        "--threads",
+    ):
         assert flag in out
 
 
@@ -59,8 +81,24 @@ def test_train_py_writes_loadable_checkpoints(model, tmp_path):
     """The issue's command, as a user types it (shorter width for dense to stay fast)."""
     extra = ["--width", "64"] if model == "dense" else []
     proc = subprocess.run(
-        [sys.executable, "train.py", "--model", model, "--seeds", "0-3", "--steps", "2000", "--out", str(tmp_path), "--no-progress", *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "train.py",
+            "--model",
+            model,
+            "--seeds",
+            "0-3",
+            "--steps",
+            "2000",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     finals = sorted(tmp_path.glob("*/step-00002000.safetensors"))
@@ -69,7 +107,9 @@ def test_train_py_writes_loadable_checkpoints(model, tmp_path):
         c = load(path)
         assert c.config.model.kind == model and c.step == 2000
         assert c.metrics["status"] == "ok" and c.metrics["test_mse"] < 1.0
-        assert c.history["step"][-1] == 2000 and len(c.history["test_mse"]) == len(c.history["step"])
+        assert c.history["step"][-1] == 2000 and len(c.history["test_mse"]) == len(
+            c.history["step"]
+        )
     snaps = sorted(p.name for p in finals[0].parent.iterdir())
     assert snaps[0] == "step-00000000.safetensors" and len(snaps) >= 4
     truncated = tmp_path / "truncated.safetensors"

@@ -45,7 +45,12 @@ def test_activity_threshold_and_parity():
     act = metrics.channel_activity(z, out)
     active = metrics.active_mask(act, 1e-3)
     assert active.tolist() == [True, True, False, False]
-    assert metrics.parity(metrics.odd_fraction(z, GRID.mirror)).tolist() == ["even", "odd", "odd", "flat"]
+    assert metrics.parity(metrics.odd_fraction(z, GRID.mirror)).tolist() == [
+        "even",
+        "odd",
+        "odd",
+        "flat",
+    ]
     layer = metrics.layer_defect(z, out, GRID.mirror)
     assert layer["active"] == 2 and layer["channels"] == 4
     assert layer["defect_mean"] == pytest.approx(0.5) and layer["defect_max"] == pytest.approx(1)
@@ -55,7 +60,9 @@ def test_activity_threshold_and_parity():
     assert metrics.layer_defect(z, out, GRID.mirror)["active"] == 1
 
 
-@pytest.mark.parametrize("cfg", [RFLRConfig(width=32, rank=3, depth=4), DenseConfig(width=32, depth=3)])
+@pytest.mark.parametrize(
+    "cfg", [RFLRConfig(width=32, rank=3, depth=4), DenseConfig(width=32, depth=3)]
+)
 def test_exactly_even_network_has_zero_defect(cfg):
     run = RunConfig(cfg)
     p = mirror_paired_params(cfg)
@@ -69,7 +76,13 @@ def test_exactly_even_network_has_zero_defect(cfg):
     assert np.nanmax(metrics.odd_fraction(z["atoms.h"], GRID.mirror)) > 0.1
 
 
-@pytest.mark.parametrize("cfg", [RFLRConfig(width=32, rank=3, depth=3, activation="tanh"), DenseConfig(width=32, depth=3, activation="tanh")])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        RFLRConfig(width=32, rank=3, depth=3, activation="tanh"),
+        DenseConfig(width=32, depth=3, activation="tanh"),
+    ],
+)
 def test_exactly_odd_network_has_defect_one(cfg):
     """tanh and zero biases: every layer is an odd function of x."""
     p = init_params(cfg, torch.Generator().manual_seed(0), torch.float64)
@@ -95,4 +108,6 @@ def test_test_mse_against_target():
     for k in p:
         p[k].zero_()
     # y == 0, so the MSE is the mean of cos^2 over the grid (close to 1/2)
-    assert checkpoint_metrics(cfg, p)["test_mse"] == pytest.approx(np.mean(np.cos(GRID.x0) ** 2), rel=1e-12)
+    assert checkpoint_metrics(cfg, p)["test_mse"] == pytest.approx(
+        np.mean(np.cos(GRID.x0) ** 2), rel=1e-12
+    )

@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from rflr.config import DenseConfig, RFLRConfig
-from rflr.model import build, init_params, outgoing_weights, param_shapes, partial_layers, viewable_layers
+from rflr.model import (
+    build,
+    init_params,
+    outgoing_weights,
+    param_shapes,
+    partial_layers,
+    viewable_layers,
+)
 
 
 @pytest.mark.parametrize("param", ["ntk", "standard"])
@@ -25,7 +32,9 @@ def test_full_rank_rflr_equals_dense_with_w_equal_ud(param, act):
     y_d, cache_d = build(dcfg, q).run_with_cache(x)
     torch.testing.assert_close(y_r, y_d, rtol=1e-12, atol=1e-12)
     for k in range(1, 4):
-        torch.testing.assert_close(cache_r[f"bottleneck.{k}.h"], cache_d[f"hidden.{k}.h"], rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(
+            cache_r[f"bottleneck.{k}.h"], cache_d[f"hidden.{k}.h"], rtol=1e-12, atol=1e-12
+        )
     # and the two are not trivially equal: a different W changes the output
     q["hidden.2.weight"] = q["hidden.2.weight"] + 0.1
     assert not torch.allclose(build(dcfg, q)(x), y_r)
@@ -65,7 +74,10 @@ def test_init_distributions():
     cfg = RFLRConfig(width=512, rank=4, depth=2)
     p = init_params(cfg, torch.Generator().manual_seed(0), torch.float64)
     assert abs(p["bottleneck.1.down"].std().item() - 1) < 0.05  # ntk: N(0, 1)
-    s = init_params(RFLRConfig(width=512, rank=4, depth=2, parameterization="standard"), torch.Generator().manual_seed(0))
+    s = init_params(
+        RFLRConfig(width=512, rank=4, depth=2, parameterization="standard"),
+        torch.Generator().manual_seed(0),
+    )
     assert s["bottleneck.1.down"].abs().max() <= 1 / math.sqrt(512)  # U(-1/sqrt(fan_in), ..)
     assert s["bottleneck.1.up"].abs().max() <= 1 / math.sqrt(4)
     assert (p["readout.bias"] == 0).all()
