@@ -1,0 +1,311 @@
+"""The tables the explorer draws, computed from a checkpoint by rflr.measure, rflr.metrics and
+(when present) rflr.analysis and rflr.plateaus. Nothing here defines a measurement: this
+module selects layers, evaluates partial functions on the symmetric grid, and reshapes the
+results into pandas DataFrames the chart builders take.
+
+Layers are addressed by an index k and a part, so that an RF-LR network and its dense
+control can be compared at the same depth:
+
+    k = 0          the atoms' outputs h_1 (atoms.h)
+    k = 1 .. L-1   mixing layer k: part "partial" is the layer's partial function
+                   (bottleneck.k.z for RF-LR, hidden.k.u for dense), "u" the pre-activation,
+                   "h" the hidden features h_{k+1}
+    k = L          the output y (readout.y)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rflr import metrics
+from rflr.checkpoint import Checkpoint
+from rflr.config import ModelConfig, RFLRConfig
+from rflr.measure import partials_on_grid
+from rflr.model import outgoing_weights, partial_layers
+from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
+
+try:  # written in parallel; each panel that needs it says so when it is missing
+    from rflr import analysis
+except ImportError:  # pragma: no cover - depends on the checkout
+    analysis = None
+try:
+    from rflr import plateaus
+except ImportError:  # pragma: no cover
+    plateaus = None
+
+PARTS = {
+    "partial": "partial function (z for RF-LR, u for dense)",
+    "u": "pre-activation u",
+    "h": "hidden features h",
+}
+PLOT_POINTS = 257  # points per curve sent to the browser; D is always computed on the full grid
+LOG_FLOOR = 1e-16  # D is clipped here on log scales (an exactly even channel has D = 0)
+
+
+# --- layers ----------------------------------------------------------------------------------
+
+
+def layer_name(cfg: ModelConfig, k: int, part: str = "partial") -> str | None:
+    """The captured layer at index k (see the module docstring), or None if absent."""
+    if k == 0:
+        return "atoms.h"
+    if k == cfg.depth:
+        return "readout.y"
+    if not 0 < k < cfg.depth:
+        return None
+    if isinstance(cfg, RFLRConfig):
+        return f"bottleneck.{k}.{'z' if part == 'partial' else part}"
+    return f"hidden.{k}.{'u' if part == 'partial' else part}"
+
+
+def layer_label(k: int, depth: int) -> str:
+    if k == 0:
+        return "atoms (h₁)"
+    if k == depth:
+        return "output y"
+    return f"layer {k}"
+
+
+def deepest_partial(cfg: ModelConfig) -> int:
+    """The index k of the headline layer: the last bottleneck (or atoms for depth 1)."""
+    return cfg.depth - 1
+
+
+# --- partial functions on the grid ---------------------------------------------------------
+
+
+@dataclass
+class Partials:
+    """Every captured layer of one checkpoint on the symmetric grid (read-only arrays)."""
+
+    cfg: ModelConfig
+    x0: np.ndarray  # [G] coordinate 0 of the grid
+    mirror: np.ndarray  # [G] index of each point's reflection
+    z: dict[str, np.ndarray]  # name -> [C, G] float64
+    params64: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
+
+    def outgoing(self, name: str) -> np.ndarray:
+        """[C, F]: the weights through which each channel of `name` reaches the next layer."""
+        return outgoing_weights(self.cfg, self.params64, name).numpy()
+
+
+def compute_partials(ckpt: Checkpoint) -> Partials:
+    """Evaluate the network on the grid its metrics were measured on (default 1025 points)."""
+    cfg = ckpt.config
+    points = ckpt.metrics.get("grid_points")
+    points = int(points) if isinstance(points, int) and points >= 3 else DEFAULT_GRID_POINTS
+    grid = symmetric_grid(cfg.target.domain, points, cfg.model.input_dim)
+    z = partials_on_grid(cfg, ckpt.params, grid)
+    for a in z.values():
+        a.flags.writeable = False  # shared by cached views: nobody may change it
+    params64 = {k: v.detach().to(torch.float64) for k, v in ckpt.params.items()}
+    return Partials(cfg.model, grid.x0.copy(), grid.mirror, z, params64)
+
+
+def channel_frame(
+    p: Partials,
+    name: str,
+    threshold: float = metrics.ACTIVITY_THRESHOLD,
+    tau: float = metrics.PARITY_TAU,
+) -> pd.DataFrame:
+    """One row per channel: D, parity, activity (absolute and relative to the layer's largest),
+    active flag and oscillation count; active channels first, by decreasing activity."""
+    z = p.z[name]
+    out = p.outgoing(name)
+    if analysis is not None:
+        t = analysis.channel_table(z, out, p.mirror, threshold, tau)
+        d, activity, active, parity = t.defect, t.activity, t.active, t.parity
+        osc = analysis.oscillation_counts(z) if p.cfg.input_dim == 1 else np.full(len(z), -1)
+    else:  # the same definitions, straight from rflr.metrics
+        d = metrics.odd_fraction(z, p.mirror)
+        activity = metrics.channel_activity(z, out)
+        active = metrics.active_mask(activity, threshold) & ~np.isnan(d)
+        parity = metrics.parity(d, tau)
+        osc = np.full(len(z), -1)
+    top = float(np.max(activity)) if activity.size else 0.0
+    frame = pd.DataFrame(
+        {
+            "channel": np.arange(len(z)),
+            "D": d,
+            "parity": parity.astype(str),
+            "activity": activity,
+            "relative_activity": activity / top if top > 0 else np.zeros_like(activity),
+            "active": active,
+            "oscillations": osc,
+        }
+    )
+    return frame.sort_values(["active", "activity"], ascending=[False, False], kind="stable")
+
+
+def curve_frame(p: Partials, name: str, channels: list[int]) -> pd.DataFrame:
+    """z(x), z(-x) and the odd part o(x) of the given channels, on PLOT_POINTS grid points.
+
+    The subsample keeps every stride-th point of the symmetric grid, which stays symmetric;
+    z(-x) and o(x) are taken from the full-resolution arrays before subsampling.
+    """
+    z = p.z[name][channels]
+    zm = metrics.reflect(z, p.mirror)
+    odd = metrics.odd_part(z, p.mirror)
+    g = len(p.x0)
+    stride = max(1, (g - 1) // (PLOT_POINTS - 1))
+    idx = np.arange(0, g, stride)
+    idx = idx[np.argsort(p.x0[idx], kind="stable")]  # d > 1: plot along coordinate 0
+    n = len(idx)
+    return pd.DataFrame(
+        {
+            "channel": np.repeat(np.asarray(channels, dtype=int), n),
+            "x": np.tile(p.x0[idx], len(channels)),
+            "z(x)": z[:, idx].ravel(),
+            "z(-x)": zm[:, idx].ravel(),
+            "o(x)": odd[:, idx].ravel(),
+        }
+    )
+
+
+def output_defect(p: Partials) -> float:
+    return float(metrics.odd_fraction(p.z["readout.y"][0], p.mirror))
+
+
+def depth_profile(
+    p: Partials,
+    threshold: float = metrics.ACTIVITY_THRESHOLD,
+    tau: float = metrics.PARITY_TAU,
+    equivariance: bool = False,
+) -> pd.DataFrame:
+    """Active defect of every partial layer (part "partial") and hidden feature layer (part
+    "h") by depth index k; with `equivariance` (and rflr.analysis), also the equivariance
+    defect of each h layer (a Hungarian matching of N units: ~25 ms per layer at N = 256)."""
+    rows = []
+    hidden = ["atoms.h"] + [layer_name(p.cfg, k, "h") for k in range(1, p.cfg.depth)]
+    layers = [("partial", n) for n in partial_layers(p.cfg)] + [("h", n) for n in hidden]
+    for part, name in layers:
+        stats = metrics.layer_defect(p.z[name], p.outgoing(name), p.mirror, threshold, tau)
+        k = 0 if name.startswith("atoms.") else int(name.split(".")[1])
+        row = {"k": k, "part": part, "layer": name, **stats, "equivariance": float("nan")}
+        if equivariance and part == "h" and analysis is not None:
+            row["equivariance"] = analysis.equivariance(p.z[name], p.mirror).defect
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- training history ------------------------------------------------------------------------
+
+
+def history_frame(history: dict) -> pd.DataFrame:
+    """Long format (step, series, value) of the logged losses; missing or non-finite values
+    (diverged steps are stored as null) are dropped."""
+    steps = history.get("step") or []
+    parts = []
+    for key, label in (("train_loss", "train loss"), ("test_mse", "test MSE")):
+        values = history.get(key) or []
+        n = min(len(steps), len(values))
+        v = np.array([np.nan if x is None else x for x in values[:n]], dtype=float)
+        frame = pd.DataFrame(
+            {"step": np.asarray(steps[:n], dtype=float), "series": label, "value": v}
+        )
+        parts.append(frame[np.isfinite(frame["value"])])
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def plateau_frame(history: dict, key: str = "test_mse") -> pd.DataFrame | None:
+    """Plateaus and drops of the history as shaded step ranges (None without rflr.plateaus)."""
+    if plateaus is None:
+        return None
+    shape = plateaus.history_plateaus(history, key)
+    rows = [
+        {"kind": "plateau", "start": q.start_step, "end": q.end_step, "loss": q.loss}
+        for q in shape.plateaus
+    ]
+    rows += [
+        {"kind": "drop", "start": q.start_step, "end": q.end_step, "loss": q.loss_after}
+        for q in shape.drops
+    ]
+    return pd.DataFrame(rows, columns=["kind", "start", "end", "loss"])
+
+
+# --- weights -----------------------------------------------------------------------------------
+
+
+@dataclass
+class AtomFrames:
+    atoms: pd.DataFrame  # atom, w, b, alive
+    links: pd.DataFrame  # pair, w, b: two rows per matched pair (a segment)
+    outgoing: pd.DataFrame  # pair, i, j, entry, o_i, o_j
+    alive: int
+    pairing_defect: float
+    outgoing_mismatch: float
+
+
+def atom_frames(ckpt: Checkpoint, p: Partials) -> AtomFrames | None:
+    """Atoms (w, b) with their mirror matches, and the outgoing weights of matched pairs
+    (rflr.analysis.atom_pairing_of); None when rflr.analysis is not available."""
+    if analysis is None:
+        return None
+    pairing = analysis.atom_pairing_of(p.cfg, ckpt.params, p.z)
+    atoms = pd.DataFrame(
+        {
+            "atom": np.arange(len(pairing.atoms)),
+            "w": pairing.atoms[:, 0],
+            "b": pairing.atoms[:, -1],
+            "alive": pairing.alive,
+        }
+    )
+    pairs = pairing.pairs
+    pairs = pairs[pairs[:, 0] <= pairs[:, 1]]  # (i, j) and (j, i) are the same segment
+    links = pd.DataFrame(
+        {
+            "pair": np.repeat(np.arange(len(pairs)), 2),
+            "w": pairing.atoms[pairs.ravel(), 0],
+            "b": pairing.atoms[pairs.ravel(), -1],
+        }
+    )
+    o = pairing.outgoing
+    f = o.shape[1]
+    outgoing = pd.DataFrame(
+        {
+            "pair": np.repeat(np.arange(len(pairs)), f),
+            "i": np.repeat(pairs[:, 0], f),
+            "j": np.repeat(pairs[:, 1], f),
+            "entry": np.tile(np.arange(f), len(pairs)),
+            "o_i": o[pairs[:, 0]].ravel(),
+            "o_j": o[pairs[:, 1]].ravel(),
+        }
+    )
+    return AtomFrames(
+        atoms,
+        links,
+        outgoing,
+        pairing.alive_count,
+        pairing.pairing_defect,
+        pairing.outgoing_mismatch,
+    )
+
+
+# --- inspector -------------------------------------------------------------------------------
+
+
+def tensor_frame(ckpt: Checkpoint) -> pd.DataFrame:
+    """name, shape, dtype and parameter count of every stored tensor (optimizer state too)."""
+    rows = [
+        {
+            "tensor": n,
+            "shape": str(list(t.shape)),
+            "dtype": str(t.dtype).removeprefix("torch."),
+            "parameters": int(t.numel()),
+        }
+        for n, t in ckpt.params.items()
+    ]
+    rows += [
+        {
+            "tensor": f"optim.{n}",
+            "shape": str(list(t.shape)),
+            "dtype": str(t.dtype).removeprefix("torch."),
+            "parameters": int(t.numel()),
+        }
+        for n, t in ckpt.optim.items()
+    ]
+    return pd.DataFrame(rows, columns=["tensor", "shape", "dtype", "parameters"])

@@ -1,0 +1,111 @@
+"""The view state and its URL form: everything needed to reopen the same view.
+
+    src=folder|hub   root=<folder>   repo=<USER/NAME>   rev=<revision>
+    a=<file of checkpoint A, relative to the root>   b=<file of B, or "none">
+    layer=<k>   part=partial|u|h   odd=1   thr=<activity threshold>   shared=0   shown=<n>
+
+Only values that differ from the defaults are written. Parsing never raises: a value that
+cannot be read is dropped with a note, and the view falls back to its default for it.
+Whether a file path is acceptable (inside the root) is decided later, by rflr.app.sources.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rflr.app.data import PARTS
+from rflr.metrics import ACTIVITY_THRESHOLD
+
+SOURCES = ("folder", "upload", "hub")
+SHOWN_STEP = 16  # channels per checkpoint shown at first, and added by "show more"
+
+
+@dataclass
+class ViewState:
+    src: str = "folder"
+    root: str | None = None  # None: RFLR_CHECKPOINTS or the shipped checkpoints/
+    repo: str | None = None
+    rev: str | None = None
+    a: str | None = None  # None: the default pair
+    b: str | None = None  # None: A's control; "none": no second checkpoint
+    layer: int | None = None  # None: A's deepest partial layer
+    part: str = "partial"
+    odd: bool = False
+    thr: float = ACTIVITY_THRESHOLD
+    shared: bool = True
+    shown: int = SHOWN_STEP
+
+
+_DEFAULT = ViewState()
+KEYS = tuple(f.name for f in dataclasses.fields(ViewState))  # the URL parameters we own
+
+
+def from_query(params: Mapping[str, str | list[str]]) -> tuple[ViewState, list[str]]:
+    """The state a URL asks for, and notes about the parameters that were ignored."""
+    state, notes = ViewState(), []
+
+    def text(key: str, limit: int = 1024) -> str | None:
+        v = params.get(key)
+        if isinstance(v, list):
+            v = v[-1] if v else None
+        if v is None or v == "":
+            return None
+        if len(v) > limit or "\x00" in v:
+            notes.append(f"ignored URL parameter {key}: not a usable value")
+            return None
+        return v
+
+    src = text("src")
+    if src is not None:
+        if src in SOURCES and src != "upload":  # an upload cannot come back from a URL
+            state.src = src
+        else:
+            notes.append(f"ignored URL parameter src={src!r}")
+    state.root, state.repo, state.rev = text("root"), text("repo", 200), text("rev", 200)
+    state.a, state.b = text("a"), text("b")
+    for key, cast, ok in (
+        ("layer", int, lambda v: 0 <= v <= 1000),
+        ("thr", float, lambda v: math.isfinite(v) and 0 <= v <= 1),
+        ("shown", int, lambda v: 1 <= v <= 100_000),
+    ):
+        raw = text(key, 40)
+        if raw is None:
+            continue
+        try:
+            value = cast(raw)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            notes.append(f"ignored URL parameter {key}={raw!r}")
+        else:
+            setattr(state, key, value)
+    part = text("part", 40)
+    if part is not None:
+        if part in PARTS:
+            state.part = part
+        else:
+            notes.append(f"ignored URL parameter part={part!r}")
+    for key in ("odd", "shared"):
+        raw = text(key, 8)
+        if raw is not None:
+            if raw in ("0", "1"):
+                setattr(state, key, raw == "1")
+            else:
+                notes.append(f"ignored URL parameter {key}={raw!r}")
+    return state, notes
+
+
+def to_query(state: ViewState) -> dict[str, str]:
+    """The URL parameters of a state: only the values that differ from the defaults."""
+    out = {}
+    for f in dataclasses.fields(ViewState):
+        value = getattr(state, f.name)
+        if value is None or value == getattr(_DEFAULT, f.name):
+            continue
+        if f.name == "src" and value == "upload":
+            continue
+        out[f.name] = ("1" if value else "0") if isinstance(value, bool) else f"{value}"
+    return out

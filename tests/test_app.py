@@ -1,0 +1,433 @@
+"""The Streamlit explorer: its library (rflr.app) directly, and the app headless (AppTest).
+
+Every test builds its own checkpoints in tmp_path and points the app at them with
+RFLR_CHECKPOINTS; none depends on the shipped checkpoints/ folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import save_file
+from streamlit.testing.v1 import AppTest
+
+from rflr import checkpoint
+from rflr.app import catalog, charts, data, export, sources, state
+from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
+from rflr.measure import checkpoint_metrics
+from rflr.model import init_params
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+STEPS = (0, 10, 100)
+logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
+
+
+def fake_history(step: int) -> dict:
+    """A plateau, a sharp drop, another plateau: log-spaced steps up to `step`."""
+    steps = [s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if s <= step]
+    loss = [1.0 if s < 20 else 1e-3 for s in steps]
+    return {"step": steps, "train_loss": loss, "test_mse": loss}
+
+
+def save_run(root: Path, model, seed: int = 0, steps=STEPS, target: TargetConfig | None = None):
+    cfg = RunConfig(model=model, target=target or TargetConfig(), seed=seed)
+    for i, step in enumerate(steps):
+        params = init_params(model, torch.Generator().manual_seed(100 * seed + i))
+        metrics = {**checkpoint_metrics(cfg, params, grid_points=257), "status": "ok"}
+        path = checkpoint.snapshot_path(root, cfg, step)
+        checkpoint.save(path, cfg, params, step, metrics, fake_history(step))
+    return cfg
+
+
+def make_folder(root: Path, width: int = 16, depth: int = 3) -> tuple[RunConfig, RunConfig]:
+    """An RF-LR run and its dense control (same target and seed), three snapshots each."""
+    a = save_run(root, RFLRConfig(width=width, depth=depth, rank=2))
+    b = save_run(root, DenseConfig(width=width, depth=depth))
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ckpts")
+    make_folder(root)
+    return root
+
+
+@pytest.fixture
+def app(folder, monkeypatch):
+    monkeypatch.setenv(sources.ENV_VAR, str(folder))
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def texts(at: AppTest) -> str:
+    """Every piece of visible text of the page, joined: markdown, captions, alerts, titles."""
+    parts = []
+    for kind in ("markdown", "caption", "warning", "error", "info", "subheader", "title"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [str(e.value) for e in at.sidebar.error] + [str(e.value) for e in at.sidebar.caption]
+    return "\n".join(parts)
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    at.session_state["tab"] = label
+    return at.run()
+
+
+# --- library: sources and path safety ------------------------------------------------------
+
+
+def test_inside_refuses_paths_that_leave_the_root(tmp_path):
+    root = tmp_path / "root"
+    (root / "run").mkdir(parents=True)
+    (tmp_path / "secret.safetensors").write_bytes(b"x")
+    assert sources.inside(root, "run/a.safetensors") == (root / "run/a.safetensors").resolve()
+    for bad in ("../secret.safetensors", "run/../../secret.safetensors", "/etc/passwd", ""):
+        with pytest.raises(sources.SourceError, match="refused"):
+            sources.inside(root, bad)
+    (root / "link").symlink_to(tmp_path)  # a symlink out of the root is outside too
+    with pytest.raises(sources.SourceError, match="outside"):
+        sources.inside(root, "link/secret.safetensors")
+
+
+def test_open_root_and_signature(tmp_path, folder):
+    with pytest.raises(sources.SourceError, match="not an existing folder"):
+        sources.open_root(tmp_path / "missing")
+    sig = sources.folder_signature(folder)
+    assert len(sig) == 6 and all(name.endswith(".safetensors") for name, _, _ in sig)
+    assert sources.default_root(Path("/app")) == Path(
+        os.environ.get(sources.ENV_VAR) or "/app/checkpoints"
+    )
+
+
+def test_save_upload_validates_like_a_file_on_disk(tmp_path, folder):
+    good = next(folder.rglob("step-00000010.safetensors")).read_bytes()
+    root = sources.save_upload("my run.safetensors", good, tmp_path / "up")
+    assert [p.name for p in root.iterdir()] == ["my_run.safetensors"]
+    assert checkpoint.load(root / "my_run.safetensors").step == 10
+    with pytest.raises(sources.SourceError, match="not a readable safetensors"):
+        sources.save_upload("junk.safetensors", b"\x10" * 64, tmp_path / "up")
+    with pytest.raises(sources.SourceError, match="pickle"):
+        sources.save_upload("model.safetensors", b"\x80\x04\x95" + b"0" * 30, tmp_path / "up")
+    with pytest.raises(sources.SourceError, match="over the 1 MB limit"):
+        sources.save_upload("big.safetensors", b"0" * (2 * 2**20), tmp_path / "up", max_mb=1)
+    assert len(list((tmp_path / "up").iterdir())) == 1  # refused uploads leave nothing behind
+
+
+def test_repo_id_check():
+    assert sources.check_repo_id(" user/name ") == "user/name"
+    for bad in ("name", "../x/y", "a/b/c", "user/.."):
+        with pytest.raises(sources.SourceError):
+            sources.check_repo_id(bad)
+
+
+# --- library: catalog, state, data, charts, export -------------------------------------------
+
+
+def test_catalog_pairs_rflr_with_its_dense_control(tmp_path):
+    make_folder(tmp_path)
+    save_run(tmp_path, DenseConfig(width=16, depth=3), seed=1)  # other seed: not a partner
+    (tmp_path / "broken.safetensors").write_bytes(b"nope")
+    cat = catalog.build(checkpoint.list_checkpoints(tmp_path), tmp_path)
+    assert cat.default == ("rflr-w16-r2-L3-even-s0", "dense-w16-L3-even-s0")
+    assert cat.partners["dense-w16-L3-even-s1"] is None
+    assert cat.steps["rflr-w16-r2-L3-even-s0"] == list(STEPS)
+    assert cat.file_at("rflr-w16-r2-L3-even-s0", 50).endswith("step-00000010.safetensors")
+    assert cat.file_at("rflr-w16-r2-L3-even-s0", -1).endswith("step-00000000.safetensors")
+    assert list(cat.errors["file"]) == ["broken.safetensors"]
+    t = cat.table
+    assert len(catalog.filter_table(t, kinds=["dense"])) == 6
+    assert len(catalog.filter_table(t, text="S1", final_only=True)) == 1
+    assert pd.isna(t.loc[t["kind"] == "dense", "rank"]).all()
+
+
+def test_state_round_trip_and_bad_values():
+    vs = state.ViewState(a="r/step-1.safetensors", b="none", layer=2, part="h", odd=True, thr=0.01)
+    back, notes = state.from_query(state.to_query(vs))
+    assert back == vs and notes == []
+    assert state.to_query(state.ViewState()) == {}
+    back, notes = state.from_query(
+        {"layer": "-3", "thr": "nan", "part": "x", "odd": "yes", "src": "upload", "shown": "z"}
+    )
+    assert back == state.ViewState() and len(notes) == 6
+
+
+def test_layer_names_address_the_same_depth_in_both_models():
+    r, d = RFLRConfig(width=8, depth=3, rank=2), DenseConfig(width=8, depth=3)
+    assert data.layer_name(r, 2) == "bottleneck.2.z" and data.layer_name(d, 2) == "hidden.2.u"
+    assert (
+        data.layer_name(r, 1, "h") == "bottleneck.1.h"
+        and data.layer_name(d, 1, "h") == "hidden.1.h"
+    )
+    assert data.layer_name(r, 0) == "atoms.h" and data.layer_name(d, 3) == "readout.y"
+    assert data.layer_name(r, 4) is None
+
+
+def test_layer_tables_come_from_rflr_metrics(folder):
+    ckpt = checkpoint.load(next(folder.rglob("rflr-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "bottleneck.2.z")
+    stored = ckpt.metrics["layers"][-1]
+    active = table[table["active"]]
+    assert len(active) == stored["active"]
+    assert math.isclose(active["D"].mean(), stored["defect_mean"], rel_tol=1e-9)
+    cv = data.curve_frame(p, "bottleneck.2.z", [0])
+    assert len(cv) == data.PLOT_POINTS
+    np.testing.assert_allclose(cv["z(-x)"].to_numpy(), cv["z(x)"].to_numpy()[::-1])
+    np.testing.assert_allclose(cv["o(x)"], (cv["z(x)"] - cv["z(-x)"]) / 2)
+    prof = data.depth_profile(p, equivariance=True)
+    assert list(prof.loc[prof["part"] == "partial", "layer"]) == [
+        "bottleneck.1.z",
+        "bottleneck.2.z",
+    ]
+    assert (prof.loc[prof["part"] == "h", "equivariance"] >= 0).all()
+    assert math.isclose(data.output_defect(p), ckpt.metrics["output_defect"], rel_tol=1e-9)
+
+
+def test_charts_are_valid_vega_lite(folder):
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "hidden.2.u").head(5)
+    cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
+    panels = charts.layer_panels(cv, table, show_odd=True, y_domain=charts.y_extent(cv, True))
+    spec = panels.to_dict()  # validates against the Vega-Lite schema
+    assert "D = " in spec["facet"]["header"]["labelExpr"]
+    prof = data.depth_profile(p).assign(checkpoint="x")
+    outs = pd.DataFrame({"checkpoint": ["x"], "output_defect": [0.0]})  # 0 is clipped for log
+    charts.depth_chart(prof, outs).to_dict()
+    hist = data.history_frame(ckpt.history)
+    charts.training_chart(hist, data.plateau_frame(ckpt.history), 100).to_dict()
+    frames = data.atom_frames(ckpt, p)
+    charts.atoms_chart(frames.atoms, frames.links).to_dict()
+    charts.outgoing_chart(frames.outgoing).to_dict()
+    dot = charts.architecture_dot(ckpt.config.model, "hidden.2.u")
+    assert dot.count("->") == 4 and 'h3 [color="#c0392b"' in dot
+
+
+def test_export_bytes():
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_line().encode(x="x", y="y")
+    assert export.png(chart).startswith(b"\x89PNG")
+    assert b"<svg" in export.svg(chart)
+    assert export.csv(pd.DataFrame({"a": [1]})) == b"a\n1\n"
+    assert export.file_stem("layer", "run/step-1.safetensors") == "layer_run_step-1.safetensors"
+
+
+# --- the app, headless ---------------------------------------------------------------------
+
+
+def test_default_view_is_rflr_beside_its_dense_control(app):
+    at = app.run()
+    assert not at.exception
+    page = texts(at)
+    assert "rflr-w16-r2-L3-even-s0" in page and "dense-w16-L3-even-s0" in page
+    assert "**bottleneck.2.z**" in page and "**hidden.2.u**" in page  # deepest partial layer
+    assert at.select_slider(key="w_step").value == 100  # the final step
+    specs = chart_specs(at)
+    assert len(specs) == 2 and all("D = " in s["facet"]["header"]["labelExpr"] for s in specs)
+    assert at.query_params["a"] == "rflr-w16-r2-L3-even-s0/step-00000100.safetensors"
+
+
+def test_layer_part_and_toggles(app):
+    at = app.run()
+    at.selectbox(key="w_layer").select(0).run()
+    assert not at.exception and texts(at).count("**atoms.h**") == 2
+    at.selectbox(key="w_layer").select(1).run()
+    at.radio(key="w_part").set_value("h").run()
+    assert "**bottleneck.1.h**" in texts(at) and "**hidden.1.h**" in texts(at)
+    at.toggle(key="w_odd").set_value(True).run()
+    assert all("o(x)" in json.dumps(s) for s in chart_specs(at))
+    at.toggle(key="w_shared").set_value(False).run()
+    at.number_input(key="w_thr").set_value(0.5).run()
+    assert not at.exception and "inactive channel" in texts(at)
+    at.selectbox(key="w_layer").select(3).run()  # the output: one channel each
+    assert not at.exception and texts(at).count("**readout.y**") == 2
+    assert at.query_params["odd"] == "1" and at.query_params["layer"] == "3"
+
+
+def test_show_more_channels(tmp_path, monkeypatch):
+    save_run(tmp_path, DenseConfig(width=40, depth=2), steps=(5,))
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert "16 shown" in texts(at)
+    at.button[0].click().run()
+    assert "32 shown" in texts(at) and at.query_params["shown"] == "32"
+
+
+def test_step_slider_moves_both_checkpoints(app):
+    at = app.run()
+    at.select_slider(key="w_step").set_value(0).run()
+    assert not at.exception
+    assert texts(at).count("· step 0") == 2
+
+
+def test_choose_runs(app):
+    at = app.run()
+    at.selectbox(key="w_run_b").set_value(at.selectbox(key="w_run_b").options[1]).run()  # none
+    assert not at.exception and len(chart_specs(at)) == 1
+    assert at.query_params["b"] == "none"
+    at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
+    assert not at.exception and "**hidden.2.u**" in texts(at)
+
+
+@pytest.mark.parametrize(
+    ("tab", "expect"),
+    [
+        ("Depth profile", "output is not enough"),
+        ("Training", "plateaus"),
+        ("Weights", "pairing defect"),
+        ("Architecture", "parameters"),
+        ("Inspector", "rflr.config"),
+        ("Checkpoints", "read from headers only"),
+    ],
+)
+def test_tabs(app, tab, expect):
+    at = open_tab(app.run(), tab)
+    assert not at.exception
+    page = texts(at) + " ".join(str(m.label) for m in at.metric)
+    assert expect in page
+    if tab in ("Depth profile", "Training", "Weights"):
+        assert chart_specs(at)
+    if tab == "Depth profile":
+        at.toggle(key="w_equiv").set_value(True).run()
+        assert not at.exception and "equivariance" in at.dataframe[0].value.columns
+    if tab == "Checkpoints":
+        at.multiselect(key="f_kind").set_value(["dense"]).run()
+        assert "3 of 6 checkpoints" in texts(at)
+
+
+def test_bad_files_are_listed_and_the_rest_browsable(tmp_path, monkeypatch):
+    cfg, _ = make_folder(tmp_path)
+    good = next(tmp_path.rglob("rflr-*/step-00000010.safetensors"))
+    (tmp_path / "truncated.safetensors").write_bytes(good.read_bytes()[:200])
+    (tmp_path / "corrupt.safetensors").write_bytes(b"\xff" * 300)
+    (tmp_path / "pickled.safetensors").write_bytes(b"\x80\x04\x95 junk")
+    meta = {"rflr.format_version": "99", "rflr.config": cfg.to_json(), "rflr.step": "1"}
+    save_file({"x": torch.zeros(1)}, str(tmp_path / "future.safetensors"), metadata=meta)
+    # a header that reads fine, tensors that do not: NaN weights, and a wrong shape
+    params = init_params(cfg.model, torch.Generator().manual_seed(0))
+    nan_cfg = RunConfig(model=cfg.model, seed=7, run_id="nan-run")
+    params["atoms.weight"][0, 0] = float("nan")
+    checkpoint.save(tmp_path / "nan-run/step-00000001.safetensors", nan_cfg, params, 1, {}, {})
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "4 file(s)" in texts(at) and "**bottleneck.2.z**" in texts(at)
+    at = open_tab(at, "Checkpoints")
+    errors = at.dataframe[-1].value
+    assert sorted(errors["file"]) == sorted(
+        [
+            "corrupt.safetensors",
+            "future.safetensors",
+            "pickled.safetensors",
+            "truncated.safetensors",
+        ]
+    )
+    reasons = " ".join(errors["error"])
+    assert "unknown format version '99'" in reasons and "pickle" in reasons
+    open_tab(at, "Layer view")
+    at.selectbox(key="w_run_a").set_value("nan-run")
+    at.selectbox(key="w_run_b").set_value("dense-w16-L3-even-s0").run()
+    assert not at.exception
+    assert "non-finite values" in " ".join(str(e.value) for e in at.error)
+    assert "**hidden.2.u**" in texts(at)  # B still works beside the broken A
+
+
+def test_url_restores_the_view(app):
+    app.query_params.update(
+        a="dense-w16-L3-even-s0/step-00000010.safetensors",
+        b="none",
+        layer="1",
+        part="h",
+        odd="1",
+        thr="0.01",
+        tab="Layer view",
+    )
+    at = app.run()
+    assert not at.exception
+    assert at.selectbox(key="w_run_a").value == "dense-w16-L3-even-s0"
+    assert at.select_slider(key="w_step").value == 10
+    assert at.selectbox(key="w_layer").value == 1 and at.radio(key="w_part").value == "h"
+    assert at.toggle(key="w_odd").value and at.number_input(key="w_thr").value == 0.01
+    assert "**hidden.1.h**" in texts(at) and len(chart_specs(at)) == 1
+
+
+@pytest.mark.parametrize(
+    "bad", ["../../../../etc/passwd", "/etc/passwd", "rflr-w16-r2-L3-even-s0/../../x.safetensors"]
+)
+def test_url_paths_outside_the_folder_are_refused(app, bad):
+    app.query_params["a"] = bad
+    at = app.run()
+    assert not at.exception
+    assert any("refused" in w.value for w in at.warning)
+    assert "**bottleneck.2.z**" in texts(at)  # the default view instead
+    assert at.query_params["a"] == "rflr-w16-r2-L3-even-s0/step-00000100.safetensors"
+
+
+def test_url_garbage_is_ignored_with_a_note(app):
+    app.query_params.update(a="nothing-here.safetensors", layer="banana", root="/no/such/dir")
+    at = app.run()
+    assert not at.exception
+    notes = " ".join(w.value for w in at.warning)
+    assert "not in this folder" in notes and "layer='banana'" in notes
+    assert "root: /no/such/dir is not an existing folder" in notes
+    assert "**bottleneck.2.z**" in texts(at)  # the default folder and view
+    at.run()
+    assert not at.warning  # notes are shown once, on the page the URL opened
+
+
+def test_sidebar_folder_must_exist(app, folder):
+    at = app.run()
+    at.text_input(key="w_root").set_value(str(folder / "nope")).run()
+    assert not at.exception
+    assert any("not an existing folder" in e.value for e in at.sidebar.error)
+    at.text_input(key="w_root").set_value(str(folder)).run()
+    assert "**bottleneck.2.z**" in texts(at) and at.query_params["root"] == str(folder)
+
+
+def test_upload(app, folder):
+    at = app.run()
+    at.radio(key="w_src").set_value("upload").run()
+    at.file_uploader(key="w_upload").upload("bad.safetensors", b"\x00" * 100).run()
+    assert not at.exception
+    assert any("Upload refused" in e.value for e in at.sidebar.error)
+    good = next(folder.rglob("dense-*/step-00000010.safetensors")).read_bytes()
+    at.file_uploader(key="w_upload").set_value(
+        ("mine.safetensors", good, "application/octet-stream")
+    )
+    at.run()
+    assert not at.exception and "**hidden.2.u**" in texts(at)
+    assert "a" not in at.query_params  # an upload cannot be shared by URL
+
+
+def test_hub_source_never_touches_the_network_by_itself(app, monkeypatch, tmp_path, folder):
+    calls = []
+
+    def fake_pull(repo_id, revision=None, cache_dir=None):
+        calls.append((repo_id, revision))
+        return folder
+
+    from rflr import hub
+
+    monkeypatch.setattr(hub, "pull", fake_pull)
+    monkeypatch.setattr(hub, "hub_status", lambda: (True, "Hub reachable (test)"))
+    at = app.run()
+    at.radio(key="w_src").set_value("hub").run()
+    at.text_input(key="w_repo").set_value("someone/ckpts").run()
+    assert not at.exception and calls == [] and "Choose a checkpoint source" in texts(at)
+    at.sidebar.button[0].click().run()
+    assert calls == [("someone/ckpts", None)] and "**bottleneck.2.z**" in texts(at)
+    at.run()
+    assert len(calls) == 1  # kept, not fetched again
+    assert at.query_params["src"] == "hub" and at.query_params["repo"] == "someone/ckpts"

@@ -1,0 +1,145 @@
+"""End to end in a real browser: `streamlit run streamlit_app.py` on a fixture folder, opened
+in headless Chromium (Playwright, the system's /usr/bin/chromium; no browser is downloaded).
+
+Screenshots go to $RFLR_TEST_ARTIFACTS if set, else to pytest's temporary folder; the path
+is printed (pytest -s shows it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from rflr.app import sources
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM}: the browser test needs it", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from test_app import make_folder  # the same fixture checkpoints as the headless tests
+
+    folder = tmp_path_factory.mktemp("browser-ckpts")
+    make_folder(folder)
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "streamlit_app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, sources.ENV_VAR: str(folder)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                log.seek(0)
+                pytest.fail(f"streamlit did not start:\n{log.read()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path) -> Path:
+    folder = Path(os.environ.get("RFLR_TEST_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_default_view_in_chromium(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(server)
+    # rendered: a channel title of the layer view, drawn by Vega as SVG text
+    page.get_by_text("ch 0 · D =").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)  # let the second chart and the fonts settle
+    shot = artifacts / "app-default.png"
+    page.screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+    body = page.inner_text("body")
+    assert "rflr explorer" in body
+    assert "rflr-w16-r2-L3-even-s0" in body and "dense-w16-L3-even-s0" in body
+    assert "bottleneck.2.z" in body and "hidden.2.u" in body
+    assert "Traceback" not in body and "Error" not in body
+    assert page.get_by_text("ch 0 · D =").count() == 2  # a channel 0 panel in each column
+    assert "a=rflr-w16-r2-L3-even-s0" in page.url  # the view is in the URL, to share
+    page.close()
+
+
+def test_shared_url_and_refused_path_in_chromium(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/?layer=1&part=h&b=../../etc/passwd")
+    page.get_by_text("bottleneck.1.h").first.wait_for(timeout=60_000)
+    page.get_by_text(" · D = ").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(artifacts / "app-url.png"))
+    body = page.inner_text("body")
+    assert "points outside the checkpoint folder" in body
+    assert "hidden.1.h" in body  # B fell back to A's dense control
+    page.close()
