@@ -87,7 +87,10 @@ def atoms(key: tuple) -> data.AtomFrames | None:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def history(key: tuple) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    h = checkpoint.read_header(key[0]).history
+    try:
+        h = checkpoint.read_header(key[0]).history
+    except checkpoint.CheckpointError:  # replaced by a bad file since the listing
+        h = {}
     return data.history_frame(h), data.plateau_frame(h)
 
 
@@ -368,8 +371,11 @@ def main() -> None:
 def pick(root: Path, cat: catalog.Catalog, rel: str) -> dict:
     """A chosen checkpoint: its table row, cache key, and the loaded objects (or the error)."""
     path = sources.inside(root, rel)
-    key = sources.file_key(path)
-    ckpt, partials, error = loaded(*key)
+    try:
+        key = sources.file_key(path)
+        ckpt, partials, error = loaded(*key)
+    except OSError as e:  # removed since the listing
+        key, ckpt, partials, error = (str(path), 0, 0), None, None, f"cannot read it ({e})"
     row = cat.rows[rel]
     label = f"{KIND.get(row['kind'], row['kind'])} · {row['run']} · step {int(row['step'])}"
     badge = ":orange-badge[RF-LR]" if row["kind"] == "rflr" else ":blue-badge[dense]"
@@ -465,7 +471,7 @@ def layer_view_ui(picks: list[dict], k: int, part: str, odd: bool, thr: float, s
             with st.expander("All channels of this layer"):
                 st.dataframe(t, hide_index=True, column_config=_channel_columns())
     if more:
-        st.button(f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more)
+        st.button(f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more, key="more")
 
 
 def _show_more() -> None:

@@ -134,6 +134,13 @@ def interactions(folder: Path) -> list[tuple[str, float, float]]:
         lambda t: t.number_input(key="w_thr").set_value(0.1),
         lambda t: t.number_input(key="w_thr").set_value(1e-3),
     )
+    if any(b.key == "more" for b in at.button):  # a layer with more than 16 active channels
+        a = timed(at, lambda t: t.button(key="more").click())
+        results.append(
+            ("show 16 more channels", a, timed(at, lambda t: t.button(key="more").click()))
+        )
+        at.session_state["shown"] = 16
+        timed(at)
     for s in steps[:-1]:
         measure(
             f"step -> {s}",

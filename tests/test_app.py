@@ -431,3 +431,30 @@ def test_hub_source_never_touches_the_network_by_itself(app, monkeypatch, tmp_pa
     at.run()
     assert len(calls) == 1  # kept, not fetched again
     assert at.query_params["src"] == "hub" and at.query_params["repo"] == "someone/ckpts"
+
+
+def test_hub_missing_is_said_plainly(app, monkeypatch):
+    import sys
+
+    import rflr
+
+    monkeypatch.setitem(sys.modules, "rflr.hub", None)  # `from rflr import hub` now fails
+    monkeypatch.delattr(rflr, "hub", raising=False)
+    usable, reason = sources.hub_availability()
+    assert not usable and "not available yet" in reason
+    at = app.run()
+    at.radio(key="w_src").set_value("hub").run()
+    assert not at.exception and at.text_input(key="w_repo").disabled
+    assert "not available yet" in texts(at)
+
+
+def test_depth_one_networks(tmp_path, monkeypatch):
+    """No bottleneck: the atoms are the only partial functions, and the output."""
+    save_run(tmp_path, RFLRConfig(width=8, depth=1, rank=2), steps=(0, 3))
+    save_run(tmp_path, DenseConfig(width=8, depth=1), steps=(0, 3))
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and texts(at).count("**atoms.h**") == 2
+    assert at.selectbox(key="w_layer").options == ["atoms (h₁)", "output y"]
+    for tab in ("Depth profile", "Weights", "Architecture"):
+        assert not open_tab(at, tab).exception
