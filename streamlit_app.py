@@ -460,7 +460,7 @@ def layer_view_ui(picks: list[dict], k: int, part: str, odd: bool, thr: float, s
             else:
                 chart = charts.layer_panels(v["curves"], shown, odd, y_domain, per_row)
                 st.altair_chart(chart)
-                export_ui(chart, v["curves"], f"layer-{v['name']}-{c['rel']}", c["rel"] + "layer")
+                export_ui(chart, v["curves"], f"{c['label']} · {v['name']}", c["rel"] + "layer")
             inactive = t[~t["active"]]
             if len(inactive):
                 st.caption(
@@ -520,7 +520,7 @@ def depth_ui(picks: list[dict], thr: float) -> None:
     )
     chart = charts.depth_chart(prof, outs)
     st.altair_chart(chart)
-    export_ui(chart, prof, "depth-profile", "depth")
+    export_ui(chart, prof, "depth profile", "depth")
     st.dataframe(
         prof[
             [
@@ -569,7 +569,7 @@ def training_ui(picks: list[dict], cat: catalog.Catalog) -> None:
                 st.info("Plateau detection not available yet (rflr.plateaus is missing).")
             chart = charts.training_chart(hist, shading, int(c["row"]["step"]))
             st.altair_chart(chart)
-            export_ui(chart, hist, f"training-{c['row']['run']}", c["rel"] + "train")
+            export_ui(chart, hist, f"{c['label']} · training", c["rel"] + "train")
             if shading is not None and not shading.empty:
                 st.dataframe(shading, hide_index=True)
 
@@ -596,14 +596,14 @@ def weights_ui(picks: list[dict]) -> None:
             m3.metric("outgoing mismatch", _fmt(frames.outgoing_mismatch))
             a = charts.atoms_chart(frames.atoms, frames.links)
             st.altair_chart(a)
-            export_ui(a, frames.atoms, f"atoms-{c['rel']}", c["rel"] + "atoms")
+            export_ui(a, frames.atoms, f"{c['label']} · atoms", c["rel"] + "atoms")
             out = frames.outgoing
             if len(out) > MAX_POINTS:  # a dense layer feeds N x N weights: draw an even sample
                 out = out.iloc[:: -(-len(out) // MAX_POINTS)]
                 st.caption(f"Drawn: {len(out):,} of {len(frames.outgoing):,} weight pairs.")
             o = charts.outgoing_chart(out)
             st.altair_chart(o)
-            export_ui(o, frames.outgoing, f"outgoing-{c['rel']}", c["rel"] + "outgoing")
+            export_ui(o, frames.outgoing, f"{c['label']} · outgoing", c["rel"] + "outgoing")
 
 
 def architecture_ui(picks: list[dict], k: int, part: str) -> None:
@@ -669,13 +669,15 @@ def checkpoints_ui(cat: catalog.Catalog) -> None:
         st.dataframe(errors, hide_index=True)
 
 
-def export_ui(chart, frame: pd.DataFrame, stem: str, key: str) -> None:
-    """PNG, SVG and CSV downloads; the bytes are rendered only when a button is clicked."""
-    name = export.file_stem(stem)
+def export_ui(chart, frame: pd.DataFrame, title: str, key: str) -> None:
+    """PNG, SVG and CSV downloads; the bytes are rendered only when a button is clicked.
+    The images carry `title` (which checkpoint, which layer), the file name too."""
+    name = export.file_stem(title)
+    titled = chart.properties(title=title)
     with st.popover("Export", icon=":material/download:"):
         st.download_button(
             "PNG",
-            lambda: export.png(chart),
+            lambda: export.png(titled),
             f"{name}.png",
             "image/png",
             key=f"png-{key}",
@@ -683,7 +685,7 @@ def export_ui(chart, frame: pd.DataFrame, stem: str, key: str) -> None:
         )
         st.download_button(
             "SVG",
-            lambda: export.svg(chart),
+            lambda: export.svg(titled),
             f"{name}.svg",
             "image/svg+xml",
             key=f"svg-{key}",

@@ -115,7 +115,7 @@ def artifacts(tmp_path) -> Path:
 
 
 def test_default_view_in_chromium(server, browser, artifacts):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page.goto(server)
     # rendered: a channel title of the layer view, drawn by Vega as SVG text
     page.get_by_text("ch 0 · D =").first.wait_for(timeout=60_000)
@@ -130,6 +130,16 @@ def test_default_view_in_chromium(server, browser, artifacts):
     assert "Traceback" not in body and "Error" not in body
     assert page.get_by_text("ch 0 · D =").count() == 2  # a channel 0 panel in each column
     assert "a=rflr-w16-r2-L3-even-s0" in page.url  # the view is in the URL, to share
+    # export: the PNG is rendered by the server only now, on click
+    page.get_by_role("button", name="Export").first.click()
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_test_id("stDownloadButton").get_by_role(
+            "button", name="PNG", exact=True
+        ).first.click()
+    png = artifacts / "export.png"
+    download.value.save_as(png)
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert download.value.suggested_filename.endswith("bottleneck.2.z.png")
     page.close()
 
 

@@ -28,6 +28,6 @@ def csv(frame: pd.DataFrame) -> bytes:
 
 
 def file_stem(*parts: object) -> str:
-    """A safe file name from labels, e.g. ('layer', 'rflr-w64/step-3000') -> layer_rflr-w64_step-3000."""
+    """A safe file name from labels: ('RF-LR · run-1 · step 3', 'z') -> RF-LR_run-1_step_3_z."""
     text = "_".join(str(p) for p in parts if p not in (None, ""))
     return re.sub(r"[^\w.-]+", "_", text).strip("_.")[:150] or "chart"
