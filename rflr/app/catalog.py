@@ -161,11 +161,6 @@ def build(listings: Sequence[Listing], root: Path) -> Catalog:
     return Catalog(table, errors, steps, files, rows, partners, default_runs(table))
 
 
-def snapshots(table: pd.DataFrame, run: str) -> pd.DataFrame:
-    """The rows of one run, by step."""
-    return table[table["run"] == run].sort_values("step")
-
-
 def _finals(table: pd.DataFrame) -> list[dict]:
     """The last snapshot of each run, as records."""
     return table.sort_values("step").groupby("run").tail(1).to_dict("records")

@@ -70,11 +70,6 @@ def layer_label(k: int, depth: int) -> str:
     return f"layer {k}"
 
 
-def deepest_partial(cfg: ModelConfig) -> int:
-    """The index k of the headline layer: the last bottleneck (or atoms for depth 1)."""
-    return cfg.depth - 1
-
-
 # --- partial functions on the grid ---------------------------------------------------------
 
 
