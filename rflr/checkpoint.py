@@ -24,7 +24,6 @@ from rflr.model import param_shapes
 
 FORMAT_VERSION = "1"
 SUFFIX = ".safetensors"
-OPTIM_PREFIX = "optim."  # extra tensors a snapshot may carry to resume training
 REQUIRED_KEYS = ("rflr.format_version", "rflr.config", "rflr.step")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -52,7 +51,6 @@ class Header:
 @dataclass
 class Checkpoint(Header):
     params: dict[str, torch.Tensor] = field(default_factory=dict)
-    optim: dict[str, torch.Tensor] = field(default_factory=dict)  # resume state, may be empty
 
     @property
     def status(self) -> str:
@@ -70,13 +68,10 @@ def save(
     step: int,
     metrics: dict,
     history: dict,
-    optim: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write one checkpoint atomically; `optim` tensors are stored under `optim.<name>`."""
+    """Write one checkpoint atomically (the resume state lives elsewhere: rflr.trainer)."""
     path = Path(path)
     tensors = {k: v.detach().contiguous().cpu() for k, v in params.items()}
-    for k, v in (optim or {}).items():
-        tensors[OPTIM_PREFIX + k] = v.detach().contiguous().cpu()
     metadata = {
         "format": "pt",
         "rflr.format_version": FORMAT_VERSION,
@@ -177,7 +172,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
         missing = [k for k in expected if k not in keys]
         if missing:
             raise CheckpointError(path, f"missing tensors: {', '.join(missing)}")
-        unexpected = sorted(k for k in keys if k not in expected and not k.startswith(OPTIM_PREFIX))
+        unexpected = sorted(k for k in keys if k not in expected)
         if unexpected:
             raise CheckpointError(path, f"unexpected tensors: {', '.join(unexpected)}")
         params: dict[str, torch.Tensor] = {}
@@ -197,11 +192,8 @@ def load(path: str | os.PathLike) -> Checkpoint:
             if not torch.isfinite(t).all():
                 raise CheckpointError(path, f"tensor {name} has non-finite values (NaN or Inf)")
             params[name] = t
-        optim = {
-            k[len(OPTIM_PREFIX) :]: f.get_tensor(k) for k in keys if k.startswith(OPTIM_PREFIX)
-        }
     return Checkpoint(
-        header.path, header.config, header.step, header.metrics, header.history, params, optim
+        header.path, header.config, header.step, header.metrics, header.history, params
     )
 
 

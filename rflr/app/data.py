@@ -284,7 +284,7 @@ def atom_frames(ckpt: Checkpoint, p: Partials) -> AtomFrames | None:
 
 
 def tensor_frame(ckpt: Checkpoint) -> pd.DataFrame:
-    """name, shape, dtype and parameter count of every stored tensor (optimizer state too)."""
+    """name, shape, dtype and parameter count of every stored tensor."""
     rows = [
         {
             "tensor": n,
@@ -293,14 +293,5 @@ def tensor_frame(ckpt: Checkpoint) -> pd.DataFrame:
             "parameters": int(t.numel()),
         }
         for n, t in ckpt.params.items()
-    ]
-    rows += [
-        {
-            "tensor": f"optim.{n}",
-            "shape": str(list(t.shape)),
-            "dtype": str(t.dtype).removeprefix("torch."),
-            "parameters": int(t.numel()),
-        }
-        for n, t in ckpt.optim.items()
     ]
     return pd.DataFrame(rows, columns=["tensor", "shape", "dtype", "parameters"])
