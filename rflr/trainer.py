@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class TrainOptions:
     progress: bool = True
     seed_block: int | None = None  # seeds trained together; None: auto (see seed_block_size)
     stop_after: int | None = None  # tests: return after this step as if the process were killed
+    on_steps: Callable[[int], None] | None = None  # told the seed-steps done since its last call
 
 
 @dataclass
@@ -208,8 +210,11 @@ def _train_block(
             chunk_id = c
         stack.step(xs[step % seedlib.CHUNK], fs[step % seedlib.CHUNK], template.train.lr_at(step))
         step += 1
-        if bar is not None and step % 64 == 0:
-            bar.update(64)
+        if step % 64 == 0:
+            if bar is not None:
+                bar.update(64)
+            if opts.on_steps is not None:  # e.g. a sweep's progress bar over all its jobs
+                opts.on_steps(64 * len(active))
         if step in logs or step in snaps:
             n_before = len(active)
             checkpoint_step(step)
