@@ -98,7 +98,7 @@ def main() -> None:
         # The trainer stacks dense seeds in cache-sized blocks trained one after another,
         # so a block's throughput is the whole sweep's.
         block = seed_block_size(cfg, args.seeds)
-        batch_steps = int(400 * scale * (args.seeds / block if name == "dense" else 1))
+        batch_steps = int(400 * scale)
         base, fast = [], []
         for _ in range(args.repeats):
             b, bt = best_over_threads(plain_loop, cfg, base_steps)
