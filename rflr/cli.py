@@ -189,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch threads (default: 1, or 2 for wide dense blocks; see rflr.cli.auto_threads)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument(
+        "--ship",
+        default=None,
+        help="sweep presets: folder that receives summary.csv, sweep.json and a few "
+        "checkpoints (default: the preset's, e.g. checkpoints/poster; 'none': skip)",
+    )
     return p
 
 
@@ -295,6 +301,11 @@ def auto_threads(cfg: RunConfig, n_stacked: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args, jobs = jobs_from_args(argv)
+    if args.preset and PRESETS[args.preset].sweep:  # one progress bar, summary.csv, sweep.json
+        from rflr.sweep import run_preset
+
+        ship = args.ship if args.ship is not None else PRESETS[args.preset].ship
+        return run_preset(args, jobs, None if ship in (None, "none") else Path(ship), argv)
     for cfg, seeds, opts in jobs:
         block = opts.seed_block or seed_block_size(cfg, len(seeds))
         torch.set_num_threads(args.threads or auto_threads(cfg, block))

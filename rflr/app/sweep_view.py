@@ -1,0 +1,301 @@
+"""The sweep view: many reruns at once, from a sweep's summary.csv (written by rflr.sweep).
+
+The chart builders are pure functions of the summary DataFrame (Altair charts; Streamlit
+is only called by `sweep_view`), shared with scripts/make_reproduction.py, which saves them as the PNGs of
+REPRODUCTION.md. `sweep_view(summary_path)` lays them out with Streamlit and returns the
+run the user picked, so that the caller can open its checkpoint in the layer view.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from rflr.sweep import (
+    SWEEP_NAME,
+    SYMMETRIC_DEFECT,
+    depth_profile,
+    model_stats,
+    read_summary,
+    wilson_interval,
+)
+
+LABELS = {"rflr": "RF-LR", "dense": "dense"}
+COLORS = {"RF-LR": "#1f77b4", "dense": "#d62728"}
+LOG_FLOOR = 1e-12  # a log axis cannot show 0: values below are drawn at the floor
+_SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS.values()))
+_COLOR = alt.Color("label:N", title="model", scale=_SCALE)
+
+
+def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(label=df["model"].map(LABELS).fillna(df["model"]))
+
+
+def _decades(values: pd.Series) -> list[float]:
+    """Powers of ten spanning the values: the only ticks of a log axis (1e-5, 1e-4, ...)."""
+    v = values[values > 0].dropna()
+    if v.empty:
+        return [1.0]
+    lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
+    return [10.0**e for e in range(lo, max(hi, lo + 1) + 1)]
+
+
+def _log_axis(values: pd.Series, title: str) -> dict:
+    """Scale and axis of a log-scale position channel, ticked at whole decades."""
+    ticks = _decades(values)
+    return dict(
+        scale=alt.Scale(type="log", domain=[ticks[0], ticks[-1]]),
+        axis=alt.Axis(values=ticks, format=".0e", grid=True),
+        title=title,
+    )
+
+
+# --- charts: pure functions of the summary --------------------------------------------------
+
+
+def distribution_chart(df: pd.DataFrame, field: str, title: str) -> alt.LayerChart:
+    """One column per model: a box (quartiles, whiskers to min/max) over the jittered runs."""
+    d = _labelled(df[df["status"] == "ok"])
+    d = d.assign(value=d[field].clip(lower=LOG_FLOOR)).dropna(subset=["value"])
+    x = alt.X("label:N", title=None, sort=list(COLORS), axis=alt.Axis(labelAngle=0))
+    y = alt.Y("value:Q", **_log_axis(d["value"], f"{title} (log)"))
+    box = (
+        alt.Chart(d)
+        .mark_boxplot(extent="min-max", opacity=0.35, size=60)
+        .encode(x=x, y=y, color=alt.Color("label:N", legend=None, scale=_SCALE))
+    )
+    strip = (
+        alt.Chart(d)
+        .transform_calculate(jitter="(random() - 0.5) * 50")
+        .mark_circle(size=22, opacity=0.7)
+        .encode(
+            x=x,
+            xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-60, 60])),
+            y=y,
+            color=_COLOR,
+            tooltip=[alt.Tooltip("run_id"), alt.Tooltip(f"{field}:Q", format=".2e")],
+        )
+    )
+    return alt.layer(box, strip).properties(width=220, height=280, title=title)
+
+
+def scatter_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """Test MSE against headline defect per run: the output fit alone hides the mechanism."""
+    d = _labelled(df[df["status"] == "ok"])
+    d = d.assign(
+        mse=d["test_mse"].clip(lower=LOG_FLOOR), defect=d["headline_defect"].clip(lower=LOG_FLOOR)
+    ).dropna(subset=["mse", "defect"])
+    points = (
+        alt.Chart(d)
+        .mark_circle(size=40, opacity=0.75)
+        .encode(
+            x=alt.X("mse:Q", **_log_axis(d["mse"], "test MSE (log)")),
+            y=alt.Y("defect:Q", **_log_axis(d["defect"], "headline active partial defect (log)")),
+            color=_COLOR,
+            tooltip=[
+                alt.Tooltip("run_id"),
+                alt.Tooltip("test_mse:Q", format=".2e", title="test MSE"),
+                alt.Tooltip("headline_defect:Q", format=".2e", title="headline defect"),
+                alt.Tooltip("headline_layer"),
+            ],
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"y": [SYMMETRIC_DEFECT], "text": ["symmetric below"]}))
+        .mark_rule(strokeDash=[4, 4], color="gray")
+        .encode(y="y:Q")
+    )
+    text = (
+        alt.Chart(pd.DataFrame({"y": [SYMMETRIC_DEFECT], "text": ["symmetric below"]}))
+        .mark_text(align="left", baseline="top", dx=4, dy=3, color="gray")
+        .encode(y="y:Q", x=alt.value(0), text="text:N")
+    )
+    return alt.layer(points, rule, text).properties(
+        width=420, height=300, title="Output fit vs. symmetry inside"
+    )
+
+
+def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """Fraction of reruns with symmetric active partials per model, 95% Wilson interval."""
+    rows = []
+    for model, r in model_stats(df).iterrows():
+        k, n = int(r["symmetric"]), int(r["reruns"])
+        lo, hi = wilson_interval(k, n)
+        rows.append(
+            {"label": LABELS.get(model, model), "fraction": k / n, "lo": lo, "hi": hi, "n": n}
+        )
+    d = pd.DataFrame(rows)
+    d["text"] = [f"{round(f * n)}/{n}" for f, n in zip(d["fraction"], d["n"], strict=True)]
+    x = alt.X("label:N", title=None, sort=list(COLORS), axis=alt.Axis(labelAngle=0))
+    bars = (
+        alt.Chart(d)
+        .mark_bar(size=50, opacity=0.8)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "fraction:Q",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+                title=f"reruns with headline defect < {SYMMETRIC_DEFECT:g}",
+            ),
+            color=alt.Color("label:N", legend=None, scale=_SCALE),
+            tooltip=[alt.Tooltip("label"), alt.Tooltip("text", title="symmetric")],
+        )
+    )
+    bars_ci = (
+        alt.Chart(d)
+        .mark_errorbar(ticks=alt.MarkConfig(size=14), color="black")
+        .encode(x=x, y=alt.Y("lo:Q", title=None), y2="hi:Q")
+    )
+    text = alt.Chart(d).mark_text(dy=-8, baseline="bottom").encode(x=x, y="hi:Q", text="text:N")
+    return alt.layer(bars, bars_ci, text).properties(
+        width=220, height=280, title="Symmetric reruns"
+    )
+
+
+def depth_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """Active partial defect of each partial layer (k = 1 first), every run and the median."""
+    long = _labelled(depth_profile(df[df["status"] == "ok"]))
+    long = long.assign(defect=long["defect"].clip(lower=LOG_FLOOR))
+    x = alt.X(
+        "k:O",
+        title="partial layer k (bottleneck.k.z for RF-LR, hidden.k.u for dense)",
+        axis=alt.Axis(labelAngle=0),
+    )
+    y = alt.Y("defect:Q", **_log_axis(long["defect"], "active partial defect (log)"))
+    runs = (
+        alt.Chart(long)
+        .transform_calculate(jitter="(random() - 0.5) * 24")
+        .mark_circle(size=14, opacity=0.35)
+        .encode(
+            x=x,
+            xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-40, 40])),
+            y=y,
+            color=_COLOR,
+            tooltip=[alt.Tooltip("run_id"), alt.Tooltip("layer"), alt.Tooltip("defect:Q")],
+        )
+    )
+    medians = (
+        alt.Chart(long)
+        .mark_line(point=True, strokeWidth=2.5)
+        .encode(x=x, y=alt.Y("median(defect):Q", title=None), color=_COLOR)
+    )
+    return alt.layer(runs, medians).properties(
+        width=420, height=300, title="Depth profile: per-layer defect (line: median)"
+    )
+
+
+# --- the Streamlit view ------------------------------------------------------------------------
+
+
+@dataclass
+class SweepSelection:
+    """The run picked in the sweep view."""
+
+    run_id: str
+    checkpoint: str  # its final file, relative to the summary's folder (as in summary.csv)
+    path: Path | None  # summary folder / checkpoint when that file exists, else None
+
+
+def sweep_view(summary_path: str | Path) -> SweepSelection | None:
+    """Render a sweep summary; returns the selected run (None when the summary is empty)."""
+    path = Path(summary_path)
+    if not path.is_file():
+        st.warning(f"No sweep summary at `{path}`. Run `python train.py --preset poster`.")
+        return None
+    stat = path.stat()
+    df = _summary(str(path), stat.st_mtime_ns, stat.st_size)
+    if df.empty:
+        st.info("The sweep summary has no runs.")
+        return None
+    record = _sweep_record(path.parent / SWEEP_NAME)
+
+    counts = ", ".join(f"{n} {LABELS.get(m, m)}" for m, n in df["model"].value_counts().items())
+    st.markdown(f"**{len(df)} reruns** ({counts}) from `{path}`.")
+    if record:
+        machine = record.get("machine", {})
+        st.caption(
+            f"`{record.get('command', '')}` · {record.get('started_utc', '')} · "
+            f"{record.get('wall_time_s', float('nan')) / 60:.1f} min on "
+            f"{machine.get('cpu_count', '?')} CPUs, torch {machine.get('torch', '?')}"
+        )
+
+    stats = model_stats(df)
+    cols = st.columns(len(stats))
+    for col, (model, r) in zip(cols, stats.iterrows(), strict=True):
+        col.metric(
+            f"{LABELS.get(model, model)}: symmetric reruns",
+            f"{int(r['symmetric'])}/{int(r['reruns'])}",
+            help=f"headline active partial defect < {SYMMETRIC_DEFECT:g} (diverged runs count "
+            "as not symmetric)",
+        )
+        col.caption(
+            f"median test MSE {r['test_mse_median']:.2e} · median headline defect "
+            f"{r['headline_median']:.2e} · diverged {int(r['diverged'])}"
+        )
+
+    left, right = st.columns(2)
+    left.altair_chart(distribution_chart(df, "test_mse", "test MSE"), width="stretch")
+    right.altair_chart(
+        distribution_chart(df, "headline_defect", "headline active partial defect"),
+        width="stretch",
+    )
+    left, right = st.columns([2, 1])
+    left.altair_chart(scatter_chart(df), width="stretch")
+    right.altair_chart(symmetric_chart(df), width="stretch")
+    st.altair_chart(depth_chart(df), width="stretch")
+
+    st.markdown("**Pick a run** (sorted by model, then headline defect)")
+    order = df.sort_values(["model", "headline_defect"], ascending=[False, True])
+    exists = {
+        r: (path.parent / c).is_file() for r, c in zip(df["run_id"], df["checkpoint"], strict=True)
+    }
+    by_id = df.set_index("run_id")
+    options = list(order["run_id"])
+    default = next((i for i, r in enumerate(options) if exists[r]), 0)
+
+    def describe(run_id: str) -> str:
+        r = by_id.loc[run_id]
+        mark = " · file here" if exists[run_id] else ""
+        return (
+            f"{run_id} · MSE {r['test_mse']:.1e} · defect {r['headline_defect']:.1e}"
+            f" · {r['status']}{mark}"
+        )
+
+    run_id = st.selectbox("run", options, index=default, format_func=describe, key="sweep_run")
+    row = by_id.loc[run_id]
+    file = path.parent / row["checkpoint"]
+    if exists[run_id]:
+        st.caption(f"Checkpoint: `{file}`")
+    else:
+        st.caption(
+            f"`{row['checkpoint']}` is not in `{path.parent}` (only a few runs are shipped); "
+            "rerun the sweep to get every file."
+        )
+    floats = [c for c in order.columns if order[c].dtype.kind == "f" and c not in ("lr",)]
+    st.dataframe(
+        order,
+        hide_index=True,
+        height=260,
+        column_config={c: st.column_config.NumberColumn(format="%.2e") for c in floats},
+    )
+    return SweepSelection(run_id, row["checkpoint"], file if exists[run_id] else None)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _summary(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """read_summary, cached on the file's identity (mtime and size change when it is rewritten)."""
+    return read_summary(path)
+
+
+def _sweep_record(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,403 @@
+"""Write REPRODUCTION.md and its figures from a sweep's summary.csv and sweep.json.
+
+    python scripts/make_reproduction.py [--summary checkpoints/poster/summary.csv]
+
+Every number in REPRODUCTION.md is read from the summary (made by
+`python train.py --preset poster`) or from the sweep.json beside it (command, date, wall
+time, machine); the figures are written by this script. Nothing in the output is typed by
+hand except the prose around the numbers and the tuning log below, which records how the
+poster preset's hyperparameters were chosen (exploratory runs, not part of the sweep).
+The output depends only on its inputs: running it twice gives the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
+
+from rflr.app import charts, data  # noqa: E402
+from rflr.app import sweep_view as views  # noqa: E402
+from rflr.checkpoint import read_header  # noqa: E402
+from rflr.plateaus import FLAT_SLOPE, MIN_DROP, MIN_LENGTH, WINDOW  # noqa: E402
+from rflr.sweep import (  # noqa: E402
+    COMPARABLE_MSE_FACTOR,
+    POSTER,
+    SWEEP_NAME,
+    SYMMETRIC_DEFECT,
+    model_stats,
+    poster_targets,
+    read_summary,
+)
+
+# How the poster preset's hyperparameters were found: exploratory runs on this machine with
+# 8-100 seeds (command flags of train.py; all on the default target cos x + 0.5 cos 2x +
+# 0.25 cos 3x, 256 training points, batch size one, depth 4, width 128, step decay x0.1 at
+# 50% and 75% of the steps). Result: RF-LR/dense test MSE and headline defect, min / median.
+TUNING = [
+    ("rflr r=2, lr 0.03, 20k steps, 8 seeds", "MSE 4.6e-5 / 2.8e-4; defect 6.6e-4 / 6.7e-3"),
+    ("rflr r=2, lr 0.03, 100k steps, 8 seeds", "MSE 1.1e-5 / 6.0e-5; defect 6.5e-4 / 6.0e-3"),
+    ("same, cosine schedule", "MSE 1.2e-5 / 6.4e-5; defect 6.6e-4 / 6.1e-3"),
+    ("rflr r=2, depth 5, lr 0.03, 100k", "MSE 1.4e-5 / 3.0e-5; defect 7.3e-4 / 7.6e-2"),
+    ("rflr r=2, lr 0.1, 100k", "MSE 9.7e-6 / 3.1e-5; defect 6.0e-4 / 1.3e-1"),
+    ("rflr r=2, lr 0.03, online samples, 100k", "MSE 5.4e-6 / 1.1e-5; defect 2.2e-4 / 2.2e-2"),
+    ("rflr r=2, lr 0.1, 100k, seeds 8-15", "MSE 9.9e-6 / 1.3e-5; defect 7.2e-5 / 4.4e-3"),
+    ("rflr r=1, lr 0.03, 100k", "MSE 1.4e-5 / 2.8e-5; defect 1.2e-5 / 6.2e-5"),
+    ("rflr r=1, lr 0.1, 100k, 8 seeds", "MSE 6.1e-6 / 2.0e-5; defect 6.1e-6 / 3.0e-5"),
+    ("rflr r=1, lr 0.1, 100k, 32 seeds", "9/32 diverged in the first 1.6k steps"),
+    ("rflr r=1, lr 0.2, 100k", "7/8 diverged"),
+    ("rflr r=1, lr 0.1, online, 100k", "1/8 diverged, 1 stuck odd; defect median 1.0e-5"),
+    ("rflr r=1, lr 0.05, 100k, 32 seeds", "MSE 1.0e-5 / 1.3e-4; defect 3.0e-6 / 5.0e-5"),
+    ("rflr r=1, lr 0.05, 200k, 16 seeds", "MSE 6.2e-6 / 2.4e-5; defect 5.2e-6 / 1.6e-5"),
+    ("rflr r=1, lr 0.05, cosine, 100k, 16 seeds", "MSE 1.1e-5 / 4.5e-5; defect 8.5e-6 / 2.6e-5"),
+    (
+        "rflr r=1, lr 0.07, 100k, 16 seeds",
+        "MSE 6.2e-6 / 2.5e-5; defect 4.1e-6 / 2.7e-5; 0 diverged",
+    ),
+    (
+        "rflr r=1, lr 0.07, 100k, 100 seeds",
+        "MSE 4.2e-6 / 4.5e-5; defect 3.6e-6 / 1.9e-5; 1 diverged",
+    ),
+    ("dense width 64, lr 0.03, 100k", "MSE 2.8e-5 / 4.7e-5; defect 0.51 / 0.58"),
+    ("dense width 64, lr 0.1, 100k", "MSE 1.9e-5 / 3.4e-5; defect 0.50 / 0.60"),
+    ("dense width 128, lr 0.07, 100k, 20 seeds", "MSE 7.4e-6 / 1.1e-5; defect 0.54 / 0.62"),
+]
+
+
+def _fmt(x: float, spec: str = ".2e") -> str:
+    return "-" if pd.isna(x) else format(x, spec)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def typical_run(df: pd.DataFrame, model: str, folder: Path) -> pd.Series | None:
+    """The run of `model` with the median test MSE of the sweep (the sweep ships it), else
+    the shipped run closest to that median (in log10)."""
+    everyone = df[(df["model"] == model) & (df["status"] == "ok")]
+    here = everyone[[(folder / c).is_file() for c in everyone["checkpoint"]]]
+    if here.empty:
+        return None
+    median = everyone.sort_values(["test_mse", "run_id"])["test_mse"].iloc[(len(everyone) - 1) // 2]
+    gap = (np.log10(here["test_mse"]) - np.log10(median)).abs()
+    return here.loc[gap.idxmin()]
+
+
+def loss_chart(df: pd.DataFrame, folder: Path) -> alt.HConcatChart | None:
+    """Train loss and test MSE of a typical RF-LR and a typical dense run, plateaus shaded."""
+    panels = []
+    for model in ("rflr", "dense"):
+        row = typical_run(df, model, folder)
+        if row is None:
+            continue
+        history = read_header(folder / row["checkpoint"]).history
+        chart = charts.training_chart(data.history_frame(history), data.plateau_frame(history))
+        title = f"{views.LABELS[model]}: {row['run_id']} (median test MSE)"
+        panels.append(chart.properties(width=380, height=260, title=title))
+    return alt.hconcat(*panels) if panels else None
+
+
+def write_figures(df: pd.DataFrame, folder: Path, figures: Path) -> dict[str, Path]:
+    """Every PNG of REPRODUCTION.md; returns name -> path."""
+    figures.mkdir(parents=True, exist_ok=True)
+    made = {
+        "depth": views.depth_chart(df),
+        "scatter": views.scatter_chart(df),
+        "distributions": alt.hconcat(
+            views.distribution_chart(df, "test_mse", "test MSE"),
+            views.distribution_chart(df, "headline_defect", "headline active partial defect"),
+            views.symmetric_chart(df),
+        ),
+    }
+    loss = loss_chart(df, folder)
+    if loss is not None:
+        made["loss"] = loss
+    paths = {}
+    for name, chart in made.items():
+        path = figures / f"poster-{name}.png"
+        chart.save(str(path), scale_factor=1.5)
+        paths[name] = path
+    return paths
+
+
+# --- the document ---------------------------------------------------------------------------------
+
+
+def render(
+    df: pd.DataFrame, record: dict, summary: Path, figures: dict[str, Path], doc: Path
+) -> str:
+    """The markdown of `doc`; links are relative to its folder, commands to the checkout."""
+    rel = lambda p: Path(os.path.relpath(p, ROOT)).as_posix()  # noqa: E731
+    link = lambda p: Path(os.path.relpath(p, doc.parent)).as_posix()  # noqa: E731
+    st = model_stats(df)
+    machine = record.get("machine", {})
+    proto = record.get("protocol", {})
+    train = proto.get("train", {})
+    target = proto.get("target", {})
+    terms = " + ".join(f"{a:g} cos({w:g}x)" for w, a in target.get("cosines", []))
+    targets = poster_targets(df)
+    missed = [t for t in targets if t.met is False]
+    models = df.groupby("model").first()
+
+    out = [
+        "# Reproducing the poster",
+        "",
+        f"<!-- generated by `python scripts/make_reproduction.py --summary {rel(summary)}`; "
+        "do not edit by hand -->",
+        "",
+        "The poster (ICML 2026 workshop on weight-space symmetries, *Low-Rank Networks Recover "
+        "Weight & Functional Symmetry Better*) reports that RF-LR networks trained with "
+        "batch-size-one SGD on an even target become mirror symmetric *inside*: their late "
+        "low-rank partial functions are even functions of x. A dense MLP fits the same "
+        "target as well and keeps asymmetric hidden features. This page reruns that "
+        "experiment with `rflr` and puts our numbers beside the poster's.",
+        "",
+        "## Poster vs. this reproduction",
+        "",
+        _table(
+            ["claim", "poster", "ours", "check", ""],
+            [
+                [
+                    t.claim,
+                    t.poster,
+                    t.ours,
+                    t.criterion,
+                    {True: "met", False: "**not met**", None: ""}[t.met],
+                ]
+                for t in targets
+            ],
+        ),
+        "",
+    ]
+    if missed:
+        out += [
+            "Not reached: "
+            + "; ".join(f"{t.claim} ({t.ours}, wanted {t.criterion})" for t in missed)
+            + ". The definitions were fixed before the sweep and are not moved to meet a "
+            "target.",
+            "",
+        ]
+    else:
+        out += ["Every check is met by this sweep.", ""]
+
+    out += [
+        "## How it was run",
+        "",
+        "```bash",
+        record.get("command", "python train.py --preset poster"),
+        f"python scripts/make_reproduction.py --summary {rel(summary)}",
+        "```",
+        "",
+        f"- date (UTC): {record.get('started_utc', '?')} to {record.get('finished_utc', '?')}",
+        f"- wall time: {record.get('wall_time_s', float('nan')) / 60:.1f} min for "
+        f"{record.get('reruns', len(df))} reruns (load average at start / end: "
+        f"{record.get('load_average_start')} / {record.get('load_average_end')}; the machine "
+        "was shared with other work)",
+        f"- machine: {machine.get('platform', '?')}, {machine.get('processor', '?')}, "
+        f"{machine.get('cpu_count', '?')} CPUs ({machine.get('cpus_usable', '?')} usable), "
+        f"Python {machine.get('python', '?')}, torch {machine.get('torch', '?')}",
+        f"- code: commit `{(record.get('git') or {}).get('commit')}`"
+        + (" (with uncommitted changes)" if (record.get("git") or {}).get("dirty") else ""),
+        "",
+        _table(
+            ["job", "width", "rank", "depth", "seeds", "steps", "threads", "wall time"],
+            [
+                [
+                    views.LABELS.get(j["model"], j["model"]),
+                    str(j["width"]),
+                    "-" if j["rank"] is None else str(j["rank"]),
+                    str(j["depth"]),
+                    str(j["seeds"]),
+                    f"{j['steps']:,}",
+                    str(j["threads"]),
+                    f"{j['wall_time_s'] / 60:.1f} min" + (" (reused)" if j.get("reused") else ""),
+                ]
+                for j in record.get("jobs", [])
+            ],
+        ),
+        "",
+        "## One protocol for both models",
+        "",
+        f"Both models are trained identically; only the model differs. Target "
+        f"f*(x) = {terms} on [-{target.get('domain', 0):.4g}, {target.get('domain', 0):.4g}]. "
+        f"Each seed draws its own {train.get('n_train')} training points uniformly (never "
+        f"symmetrized), its own init and its own sample order. Optimizer "
+        f"{train.get('optimizer', '?').upper()}, batch size {train.get('batch_size')}, "
+        f"{train.get('steps', 0):,} steps, learning rate {train.get('lr')} with "
+        f"{train.get('schedule')} decay x{train.get('lr_gamma')} at "
+        f"{', '.join(f'{m:.0%}' for m in train.get('lr_milestones', []))} of the steps, "
+        f"{train.get('dtype')}, {proto.get('parameterization')} parameterization, atoms "
+        f"{'trained' if proto.get('train_atoms') else 'frozen'}.",
+        "",
+        _table(
+            ["model", "width", "rank", "depth", "reruns"],
+            [
+                [
+                    views.LABELS.get(m, m),
+                    str(r["width"]),
+                    "-" if pd.isna(r["rank"]) else str(r["rank"]),
+                    str(r["depth"]),
+                    str(int(st.loc[m, "reruns"])),
+                ]
+                for m, r in models.iterrows()
+            ],
+        ),
+        "",
+        "Choices, and why: rank 1 because it gave the most symmetric bottlenecks of the ranks "
+        "tried (rank 2 leaves one of the two channels odd or mixed in many seeds, median "
+        "headline defect ~5e-3, see the tuning log); the same width 128 for the dense "
+        "control, trained in cache-sized seed blocks so that 49 dense reruns fit the time "
+        "budget; learning rate 0.07, the largest that no probe seed diverged at (0.1 loses "
+        "about a third of the rank-1 seeds in the first 2k steps); step decay to settle into "
+        "the narrow valley after the plateaus. 100 RF-LR reruns and 49 dense ones: the "
+        "RF-LR fraction is the number the poster is about, and dense steps cost more.",
+        "",
+        "## Definitions",
+        "",
+        "- **headline active partial defect**: the mean odd fraction D over the active "
+        "channels of the deepest partial layer (the last bottleneck `bottleneck.3.z` for "
+        "RF-LR, the last pre-activation `hidden.3.u` for dense), on a symmetric grid of "
+        f"{record.get('definitions', {}).get('grid_points', 1025)} points; a channel is active "
+        "at >= "
+        f"{record.get('definitions', {}).get('activity_threshold', 1e-3):g} of its layer's "
+        "largest activity (docs/measurements.md).",
+        f"- **symmetric active partials**: headline defect < {SYMMETRIC_DEFECT:g} in a run "
+        "that did not diverge. The fraction is over all reruns of a model (a diverged rerun "
+        "counts as not symmetric), with a 95% Wilson interval.",
+        "- **best / median**: over the reruns that did not diverge.",
+        f"- **comparable test MSE**: the dense median within a factor {COMPARABLE_MSE_FACTOR:g} "
+        "of the RF-LR median.",
+        f"- **all even**: every active headline channel has D < "
+        f"{record.get('definitions', {}).get('parity_tau', 1e-2):g}.",
+        "",
+        "## Per model",
+        "",
+        _table(
+            [
+                "model",
+                "reruns",
+                "diverged",
+                "test MSE best",
+                "median",
+                "worst",
+                "headline defect best",
+                "median",
+                "worst",
+                "symmetric",
+                "all even",
+                "atom pairing defect (median)",
+            ],
+            [
+                [
+                    views.LABELS.get(m, m),
+                    str(int(r["reruns"])),
+                    str(int(r["diverged"])),
+                    _fmt(r["test_mse_best"]),
+                    _fmt(r["test_mse_median"]),
+                    _fmt(r["test_mse_worst"]),
+                    _fmt(r["headline_best"]),
+                    _fmt(r["headline_median"]),
+                    _fmt(r["headline_worst"]),
+                    f"{int(r['symmetric'])}/{int(r['reruns'])} "
+                    f"({r['symmetric_ci_low']:.0%}-{r['symmetric_ci_high']:.0%})",
+                    f"{r['all_even_fraction']:.0%}",
+                    _fmt(r["pairing_median"], ".2f"),
+                ]
+                for m, r in st.iterrows()
+            ],
+        ),
+        "",
+        "## Figures",
+        "",
+    ]
+    captions = {
+        "distributions": "Test MSE and headline defect of every rerun (box: quartiles, "
+        "whiskers: min-max) and the fraction of symmetric reruns (bar: 95% Wilson interval).",
+        "scatter": "Output fit alone hides the mechanism: both models reach similar test MSE, "
+        "but only RF-LR's deepest partial functions are even. Dashed: the symmetric threshold.",
+        "depth": "Depth profile: the active partial defect of each partial layer; dots are "
+        "runs, the line joins the medians.",
+        "loss": "Typical loss curves (the run whose headline defect is closest to its model's "
+        "median among the shipped runs): log-log train loss and test MSE, plateaus and drops "
+        "from rflr.plateaus (a plateau: smoothed log10 loss changes by less than "
+        f"{FLAT_SLOPE} per decade of steps over at least {MIN_LENGTH} decades, median "
+        f"window {WINDOW} decades; a drop: a fall of more than {MIN_DROP} decades between "
+        "plateaus; docs/measurements.md).",
+    }
+    for name in ("distributions", "scatter", "depth", "loss"):
+        if name in figures:
+            out += [f"![{name}]({link(figures[name])})", "", captions[name], ""]
+    n_plateau = df.loc[df["status"] == "ok"].groupby("model")[["plateaus", "drops"]].median()
+    out += [
+        "Median number of plateaus / drops per run found by that rule in the logged test "
+        "MSE: "
+        + ", ".join(
+            f"{views.LABELS.get(m, m)} {r['plateaus']:g} / {r['drops']:g}"
+            for m, r in n_plateau.iterrows()
+        )
+        + ".",
+        "",
+        "## Data",
+        "",
+        f"- `{rel(summary)}`: one row per rerun (test MSE, output defect, headline defect "
+        "and its layer's parity counts, per-layer defects `layer{k}_*`, atom pairing defect, "
+        "plateaus and drops, status, checkpoint path).",
+        f"- `{rel(summary.parent / SWEEP_NAME)}`: command, dates, wall time, machine, definitions.",
+        "- a handful of checkpoints beside them (per model: the lowest, median and highest "
+        "headline defect and the best test MSE, and every snapshot of seed 0); the sweep "
+        "writes all of them to its `--out` folder. Open them in the explorer "
+        "(`streamlit run streamlit_app.py`).",
+        "",
+        "## Tuning log",
+        "",
+        "Exploratory runs that chose the poster preset (width 128, depth 4, 256 training "
+        "points, batch size one, step decay; min / median over seeds; not regenerated):",
+        "",
+        _table(["run", "result"], [[a, b] for a, b in TUNING]),
+        "",
+        f"Poster reference numbers used above: {POSTER}.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--summary",
+        type=Path,
+        default=ROOT / "checkpoints/poster/summary.csv",
+        help="the sweep's summary.csv (sweep.json is read from the same folder)",
+    )
+    p.add_argument("--out", type=Path, default=ROOT / "REPRODUCTION.md", help="markdown to write")
+    p.add_argument(
+        "--figures", type=Path, default=ROOT / "docs/figures", help="folder for the PNG figures"
+    )
+    args = p.parse_args(argv)
+    summary = args.summary.resolve()
+    df = read_summary(summary)
+    record = json.loads((summary.parent / SWEEP_NAME).read_text())
+    figures = write_figures(df, summary.parent, args.figures.resolve())
+    doc = args.out.resolve()
+    doc.write_text(render(df, record, summary, figures, doc))
+    print(f"wrote {args.out} and {len(figures)} figures in {args.figures}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
