@@ -37,6 +37,13 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(label=df["model"].map(LABELS).fillna(df["model"]))
 
 
+def _jitter(df: pd.DataFrame, spread: float) -> pd.Series:
+    """Horizontal offsets in [-spread/2, spread/2) from the run's row order: the golden-ratio
+    sequence spreads points evenly and draws the same picture every time (no random())."""
+    i = pd.Series(range(len(df)), index=df.index, dtype=float)
+    return ((i * 0.6180339887) % 1.0 - 0.5) * spread
+
+
 def _decades(values: pd.Series) -> list[float]:
     """Powers of ten spanning the values: the only ticks of a log axis (1e-5, 1e-4, ...)."""
     v = values[values > 0].dropna()
@@ -63,6 +70,7 @@ def distribution_chart(df: pd.DataFrame, field: str, title: str) -> alt.LayerCha
     """One column per model: a box (quartiles, whiskers to min/max) over the jittered runs."""
     d = _labelled(df[df["status"] == "ok"])
     d = d.assign(value=d[field].clip(lower=LOG_FLOOR)).dropna(subset=["value"])
+    d = d.assign(jitter=_jitter(d, 50))
     x = alt.X("label:N", title=None, sort=list(COLORS), axis=alt.Axis(labelAngle=0))
     y = alt.Y("value:Q", **_log_axis(d["value"], f"{title} (log)"))
     box = (
@@ -72,7 +80,6 @@ def distribution_chart(df: pd.DataFrame, field: str, title: str) -> alt.LayerCha
     )
     strip = (
         alt.Chart(d)
-        .transform_calculate(jitter="(random() - 0.5) * 50")
         .mark_circle(size=22, opacity=0.7)
         .encode(
             x=x,
@@ -133,6 +140,7 @@ def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
     d = pd.DataFrame(rows)
     d["text"] = [f"{round(f * n)}/{n}" for f, n in zip(d["fraction"], d["n"], strict=True)]
     x = alt.X("label:N", title=None, sort=list(COLORS), axis=alt.Axis(labelAngle=0))
+    y_title = f"reruns with headline defect < {SYMMETRIC_DEFECT:g}"
     bars = (
         alt.Chart(d)
         .mark_bar(size=50, opacity=0.8)
@@ -142,7 +150,7 @@ def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
                 "fraction:Q",
                 scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%"),
-                title=f"reruns with headline defect < {SYMMETRIC_DEFECT:g}",
+                title=y_title,
             ),
             color=alt.Color("label:N", legend=None, scale=_SCALE),
             tooltip=[alt.Tooltip("label"), alt.Tooltip("text", title="symmetric")],
@@ -151,7 +159,7 @@ def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
     bars_ci = (
         alt.Chart(d)
         .mark_errorbar(ticks=alt.MarkConfig(size=14), color="black")
-        .encode(x=x, y=alt.Y("lo:Q", title=None), y2="hi:Q")
+        .encode(x=x, y=alt.Y("lo:Q", title=y_title), y2="hi:Q")
     )
     text = alt.Chart(d).mark_text(dy=-8, baseline="bottom").encode(x=x, y="hi:Q", text="text:N")
     return alt.layer(bars, bars_ci, text).properties(
@@ -163,15 +171,16 @@ def depth_chart(df: pd.DataFrame) -> alt.LayerChart:
     """Active partial defect of each partial layer (k = 1 first), every run and the median."""
     long = _labelled(depth_profile(df[df["status"] == "ok"]))
     long = long.assign(defect=long["defect"].clip(lower=LOG_FLOOR))
+    long = long.assign(jitter=_jitter(long, 24))
     x = alt.X(
         "k:O",
         title="partial layer k (bottleneck.k.z for RF-LR, hidden.k.u for dense)",
         axis=alt.Axis(labelAngle=0),
     )
-    y = alt.Y("defect:Q", **_log_axis(long["defect"], "active partial defect (log)"))
+    y_title = "active partial defect (log)"
+    y = alt.Y("defect:Q", **_log_axis(long["defect"], y_title))
     runs = (
         alt.Chart(long)
-        .transform_calculate(jitter="(random() - 0.5) * 24")
         .mark_circle(size=14, opacity=0.35)
         .encode(
             x=x,
@@ -184,7 +193,7 @@ def depth_chart(df: pd.DataFrame) -> alt.LayerChart:
     medians = (
         alt.Chart(long)
         .mark_line(point=True, strokeWidth=2.5)
-        .encode(x=x, y=alt.Y("median(defect):Q", title=None), color=_COLOR)
+        .encode(x=x, y=alt.Y("median(defect):Q", title=y_title), color=_COLOR)
     )
     return alt.layer(runs, medians).properties(
         width=420, height=300, title="Depth profile: per-layer defect (line: median)"
