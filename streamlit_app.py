@@ -21,6 +21,7 @@ import torch
 from rflr import checkpoint
 from rflr.app import catalog, charts, data, export, sources
 from rflr.app import state as view_state
+from rflr.app.sweep_view import sweep_view
 from rflr.metrics import PARITY_TAU
 
 APP_DIR = Path(__file__).resolve().parent
@@ -32,6 +33,7 @@ TABS = [
     "Architecture",
     "Inspector",
     "Checkpoints",
+    "Sweep",
 ]
 AUTO, NONE = "\u2063auto", "\u2063none"  # B choices that are not run names
 KIND = {"rflr": "RF-LR", "dense": "dense"}
@@ -361,6 +363,7 @@ def main() -> None:
         "Architecture": lambda: architecture_ui(picks, k, part),
         "Inspector": lambda: inspector_ui(picks),
         "Checkpoints": lambda: checkpoints_ui(cat),
+        "Sweep": lambda: sweep_ui(root),
     }
     for label, tab in zip(TABS, tabs, strict=True):
         if tab.open is not False:  # hidden tabs do no work
@@ -667,6 +670,40 @@ def checkpoints_ui(cat: catalog.Catalog) -> None:
     if not errors.empty:
         st.markdown(f"**{len(errors)} file(s) could not be read**")
         st.dataframe(errors, hide_index=True)
+
+
+def sweep_ui(root: Path) -> None:
+    """A sweep's reruns at once (rflr.app.sweep_view); a picked run opens in the layer view."""
+    st.subheader("Sweep: many controlled reruns")
+    found = sorted(
+        p
+        for p in root.rglob("summary.csv")
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    if not found:
+        st.info(
+            f"No sweep summary (summary.csv) below {root}. `python train.py --preset poster` "
+            "writes one; the shipped set has checkpoints/poster/summary.csv."
+        )
+        return
+    path = st.selectbox(
+        "Summary", found, format_func=lambda p: sources.relative(root, p), key="w_sweep"
+    )
+    selection = sweep_view(path)
+    if selection is not None and selection.path is not None:
+        rel = sources.relative(root.resolve(), selection.path.resolve())
+        st.button(
+            f"Open {selection.run_id} in the layer view",
+            on_click=_open_run,
+            args=(rel,),
+            key="open",
+        )
+
+
+def _open_run(rel: str) -> None:
+    # Same route as a shared URL's a= parameter: checked to stay inside the folder.
+    st.session_state.url_files = (rel, None)
+    st.session_state.tab = "Layer view"
 
 
 def export_ui(chart, frame: pd.DataFrame, title: str, key: str) -> None:

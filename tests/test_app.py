@@ -458,3 +458,27 @@ def test_depth_one_networks(tmp_path, monkeypatch):
     assert at.selectbox(key="w_layer").options == ["atoms (h₁)", "output y"]
     for tab in ("Depth profile", "Weights", "Architecture"):
         assert not open_tab(at, tab).exception
+
+
+def test_sweep_tab_on_the_shipped_summary_opens_a_run(monkeypatch):
+    """The Sweep tab reads checkpoints/poster/summary.csv; a picked run opens in the layer view."""
+    shipped = Path(APP).parent / "checkpoints"
+    assert (shipped / "poster" / "summary.csv").is_file()
+    monkeypatch.setenv(sources.ENV_VAR, str(shipped))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["tab"] = "Sweep"
+    at.run()
+    assert not at.exception
+    assert "149 reruns" in texts(at)
+    run = at.selectbox(key="sweep_run").value
+    at.button(key="open").click().run()
+    assert not at.exception
+    assert at.session_state["tab"] == "Layer view"
+    assert at.session_state["w_run_a"] == f"poster/{run}"
+    assert "D =" in json.dumps(chart_specs(at))  # its channels are drawn
+
+
+def test_sweep_tab_without_a_summary(app):
+    at = open_tab(app, "Sweep")
+    assert not at.exception
+    assert "No sweep summary" in texts(at)

@@ -7,10 +7,11 @@ A run is the set of snapshots of one training run: files that share a folder and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -33,6 +34,7 @@ COLUMNS = [
     "file",
 ]
 _TARGET_KEY = "_target"  # exact target, for pairing runs; not shown
+_TRAIN_KEY = "_train"  # exact training protocol, for pairing runs; not shown
 
 
 def run_name(rel: str, run_id: str) -> str:
@@ -77,9 +79,10 @@ def catalog(listings: Sequence[Listing], root: Path) -> tuple[pd.DataFrame, pd.D
                 "target": target_label(cfg),
                 "file": rel,
                 _TARGET_KEY: json.dumps([cfg.target.cosines, cfg.target.sines, cfg.target.domain]),
+                _TRAIN_KEY: json.dumps(dataclasses.asdict(cfg.train), sort_keys=True),
             }
         )
-    table = pd.DataFrame(rows, columns=[*COLUMNS, _TARGET_KEY])
+    table = pd.DataFrame(rows, columns=[*COLUMNS, _TARGET_KEY, _TRAIN_KEY])
     table["rank"] = table["rank"].astype("Int64")  # dense has no rank: <NA>, not NaN floats
     table = table.sort_values(["run", "step"], kind="stable").reset_index(drop=True)
     return table, pd.DataFrame(errors, columns=["file", "error"])
@@ -175,16 +178,21 @@ def _partner(me: dict, finals: list[dict]) -> str | None:
     if not candidates:
         return None
 
-    def score(r: dict) -> tuple[int, str]:
-        off = 4 * (r["depth"] != me["depth"]) + 2 * (r["width"] != me["width"])
-        return off + (r["status"] != "ok"), r["run"]
+    def score(r: dict) -> tuple[int, bool, str]:
+        # A control is trained the same way: protocol first, then architecture, then status;
+        # among equals, one from the same folder (e.g. the same sweep).
+        off = 8 * (r[_TRAIN_KEY] != me[_TRAIN_KEY])
+        off += 4 * (r["depth"] != me["depth"]) + 2 * (r["width"] != me["width"])
+        same_folder = PurePosixPath(r["run"]).parent == PurePosixPath(me["run"]).parent
+        return off + (r["status"] != "ok"), not same_folder, r["run"]
 
     return str(min(candidates, key=score)["run"])
 
 
 def partner(table: pd.DataFrame, run: str) -> str | None:
     """The control for a run: the other model kind with the same target and seed, preferring
-    the same depth, then the same width, then a run that did not diverge."""
+    the same training protocol, then the same depth, then the same width, then a run that did
+    not diverge, then one from the same folder."""
     finals = _finals(table)
     me = next((r for r in finals if r["run"] == run), None)
     return None if me is None else _partner(me, finals)
