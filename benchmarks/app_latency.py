@@ -147,7 +147,15 @@ def interactions(folder: Path) -> list[tuple[str, float, float]]:
             lambda t, s=s: t.select_slider(key="w_step").set_value(s),
             lambda t: t.select_slider(key="w_step").set_value(steps[-1]),
         )
-    for tab in ("Depth profile", "Training", "Weights", "Architecture", "Inspector", "Checkpoints"):
+    for tab in (
+        "Depth profile",
+        "Training",
+        "Weights",
+        "Architecture",
+        "Inspector",
+        "Checkpoints",
+        "Sweep",
+    ):
         measure(
             f"tab -> {tab}",
             lambda t, tab=tab: t.session_state.__setitem__("tab", tab),

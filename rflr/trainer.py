@@ -117,123 +117,155 @@ def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[Run
 def _train_block(
     template: RunConfig, seeds: list[int], opts: TrainOptions, snap_seeds: set[int]
 ) -> list[RunResult]:
-    cfgs = {s: replace(template, seed=s, run_id="") for s in seeds}
-    dtype = _DTYPES[template.train.dtype]
-    steps = template.train.steps
-    logs = set(log_steps(steps, opts.log_per_decade))
-    snaps = set(snapshot_steps(steps, opts.snapshots))
-    resume_path = opts.out / RESUME_DIR / f"{_group_id(template, seeds)}.safetensors"
+    return _Block(template, seeds, opts, snap_seeds).run()
 
-    # Per-seed data (fixed for the run): training/monitor set and the history grid.
-    train_sets = {s: seedlib.train_set(cfgs[s]) for s in seeds}
-    grid = symmetric_grid(
-        template.target.domain, opts.history_grid_points, template.model.input_dim
-    )
-    gx = torch.from_numpy(grid.x)
-    gf = target_values(template.target, gx)
 
-    active = list(seeds)
-    histories = {s: {"step": [], "train_loss": [], "test_mse": []} for s in seeds}
-    results: dict[int, RunResult] = {}
-    step = 0
-    stack = None
-    if opts.resume and resume_path.exists():
-        stack, step, active, histories, results = _load_resume(resume_path, template, cfgs, dtype)
-    if stack is None:
-        stack = SeedStack(template, [seedlib.initial_params(cfgs[s], dtype) for s in seeds], dtype)
-    last_good = stack.state()["flat"].clone()  # parameters at the last check that was finite
-    last_good_step = step
+class _Block:
+    """Seeds stacked together and trained from step 0 (or a resume point) to the end.
 
-    train_x = torch.stack([train_sets[s][0] for s in active])
-    train_f = torch.stack([train_sets[s][1] for s in active])
-    grid_x = gx.expand(len(active), -1, -1)
-    grid_f = gf.expand(len(active), -1)
-    chunk_id, xs, fs = -1, None, None
+    `active` lists the seeds still in the stack, in stack order; a diverged seed leaves it
+    (with its file written) and everything stacked per seed is narrowed to match.
+    """
 
-    bar = _progress(opts, steps, step, len(active))
-    last_resume_save = time.monotonic()
+    def __init__(self, template: RunConfig, seeds: list[int], opts: TrainOptions, snap_seeds):
+        self.template, self.seeds, self.opts, self.snap_seeds = template, seeds, opts, snap_seeds
+        self.cfgs = {s: replace(template, seed=s, run_id="") for s in seeds}
+        self.dtype = _DTYPES[template.train.dtype]
+        self.steps = template.train.steps
+        self.logs = set(log_steps(self.steps, opts.log_per_decade))
+        self.snaps = set(snapshot_steps(self.steps, opts.snapshots))
+        self.resume_path = opts.out / RESUME_DIR / f"{_group_id(template, seeds)}.safetensors"
+        self.train_sets = {s: seedlib.train_set(self.cfgs[s]) for s in seeds}
 
-    def checkpoint_step(at: int) -> None:
-        """Log, check for divergence, snapshot: everything that happens between updates."""
-        nonlocal stack, active, last_good, last_good_step, train_x, train_f, grid_x, grid_f
-        train_loss = stack.mse(train_x, train_f)
-        test = stack.mse(grid_x, grid_f)
+        self.step = 0
+        self.active = list(seeds)
+        self.histories = {s: {"step": [], "train_loss": [], "test_mse": []} for s in seeds}
+        self.results: dict[int, RunResult] = {}
+        if opts.resume and self.resume_path.exists():
+            loaded = _load_resume(self.resume_path, template, self.cfgs, self.dtype)
+            self.stack, self.step, self.active, self.histories, self.results = loaded
+        else:
+            inits = [seedlib.initial_params(self.cfgs[s], self.dtype) for s in seeds]
+            self.stack = SeedStack(template, inits, self.dtype)
+        self.last_good = self.stack.flat.clone()  # parameters at the last finite check
+        self.last_good_step = self.step
+
+        # Evaluation sets, stacked per active seed: its training (or monitor) set, the grid.
+        grid = symmetric_grid(
+            template.target.domain, opts.history_grid_points, template.model.input_dim
+        )
+        gx = torch.from_numpy(grid.x)
+        self.train_x = torch.stack([self.train_sets[s][0] for s in self.active])
+        self.train_f = torch.stack([self.train_sets[s][1] for s in self.active])
+        self.grid_x = gx.expand(len(self.active), -1, -1)
+        self.grid_f = target_values(template.target, gx).expand(len(self.active), -1)
+
+    def run(self) -> list[RunResult]:
+        opts, steps = self.opts, self.steps
+        self.bar = _progress(opts, steps, self.step, len(self.active))
+        if self.step == 0:
+            self.check(0)
+        chunk_id, last_resume_save = -1, time.monotonic()
+        while self.step < steps and self.active:
+            c = self.step // seedlib.CHUNK
+            if c != chunk_id:  # samples for the next CHUNK steps of every active seed
+                xs, fs = _chunk(self.cfgs, self.active, c, self.train_sets, self.dtype)
+                chunk_id = c
+            i = self.step % seedlib.CHUNK
+            self.stack.step(xs[i], fs[i], self.template.train.lr_at(self.step))
+            self.step += 1
+            if self.step % 64 == 0:
+                if self.bar is not None:
+                    self.bar.update(64)
+                if opts.on_steps is not None:  # e.g. a sweep's progress bar over all its jobs
+                    opts.on_steps(64 * len(self.active))
+            if self.step in self.logs or self.step in self.snaps:
+                if self.check(self.step):
+                    chunk_id = -1  # seeds left the stack: restack the samples
+                due = time.monotonic() - last_resume_save > opts.resume_every_s
+                if (self.step in self.snaps or due) and self.step < steps and self.active:
+                    _save_resume(
+                        self.resume_path,
+                        self.template,
+                        self.stack,
+                        self.step,
+                        self.active,
+                        self.histories,
+                        self.results,
+                    )
+                    last_resume_save = time.monotonic()
+            if opts.stop_after is not None and self.step >= opts.stop_after:
+                self._close()
+                return [self.results[s] for s in self.seeds if s in self.results]
+        self._close()
+        self.resume_path.unlink(missing_ok=True)
+        if self.resume_path.parent.is_dir() and not any(self.resume_path.parent.iterdir()):
+            self.resume_path.parent.rmdir()
+        return [self.results[s] for s in self.seeds]
+
+    def check(self, at: int) -> bool:
+        """Between updates: log, drop diverged seeds, snapshot. True if seeds were dropped."""
+        train_loss = self.stack.mse(self.train_x, self.train_f)
+        test = self.stack.mse(self.grid_x, self.grid_f)
         finite = torch.isfinite(train_loss) & torch.isfinite(test)
-        bad = [i for i in range(len(active)) if not finite[i]]
-        if at in logs or bad:
-            for i, s in enumerate(active):
-                for key, value in (
-                    ("step", at),
-                    ("train_loss", train_loss[i]),
-                    ("test_mse", test[i]),
-                ):
-                    histories[s][key].append(float(value) if key != "step" else value)
-        if bar is not None:
-            rate = bar.format_dict["rate"] or 0.0
-            bar.set_postfix(
+        bad = [i for i in range(len(self.active)) if not finite[i]]
+        if at in self.logs or bad:  # a divergence is always logged, so the history shows it
+            for i, s in enumerate(self.active):
+                h = self.histories[s]
+                h["step"].append(at)
+                h["train_loss"].append(float(train_loss[i]))
+                h["test_mse"].append(float(test[i]))
+        if self.bar is not None:
+            self.bar.set_postfix(
                 refresh=False,
                 train=f"{float(train_loss[finite].mean()):.2e}",
                 test=f"{float(test[finite].mean()):.2e}",
                 seeds=int(finite.sum()),
-                seed_steps_s=f"{rate * len(active):.3g}",
+                seed_steps_s=f"{(self.bar.format_dict['rate'] or 0.0) * len(self.active):.3g}",
             )
         if bad:
-            if bar is not None:
-                bar.write(f"step {at}: seeds {[active[i] for i in bad]} diverged (loss not finite)")
-            for i in bad:  # saved with their last finite parameters, marked "diverged"
-                s = active[i]
-                params = _params_from_flat(stack, last_good, i)
-                results[s] = _write(
-                    cfgs[s], params, last_good_step, histories[s], opts, "diverged", diverged_at=at
-                )
-            keep = [i for i in range(len(active)) if finite[i]]
-            last_good = _select_flat(stack, last_good, keep)
-            active = [active[i] for i in keep]
-            if not keep:
-                return
-            stack = stack.select(keep)
-            train_x, train_f = train_x[keep], train_f[keep]
-            grid_x, grid_f = grid_x[keep], grid_f[keep]
-        last_good.copy_(stack.flat)
-        last_good_step = at
-        if at in snaps:
-            for i, s in enumerate(active):
-                if s in snap_seeds or at == steps:
-                    results[s] = _write(cfgs[s], stack.seed_params(i), at, histories[s], opts, "ok")
+            self.drop(bad, at)
+        if not self.active:
+            return bool(bad)
+        self.last_good.copy_(self.stack.flat)
+        self.last_good_step = at
+        if at in self.snaps:
+            for i, s in enumerate(self.active):
+                if s in self.snap_seeds or at == self.steps:
+                    self.results[s] = self.write(s, self.stack.seed_params(i), at, "ok")
+        return bool(bad)
 
-    if step == 0 and not any(histories[s]["step"] for s in active):
-        checkpoint_step(0)
-    while step < steps and active:
-        c = step // seedlib.CHUNK
-        if c != chunk_id:
-            xs, fs = _chunk(cfgs, active, c, train_sets, dtype)
-            chunk_id = c
-        stack.step(xs[step % seedlib.CHUNK], fs[step % seedlib.CHUNK], template.train.lr_at(step))
-        step += 1
-        if step % 64 == 0:
-            if bar is not None:
-                bar.update(64)
-            if opts.on_steps is not None:  # e.g. a sweep's progress bar over all its jobs
-                opts.on_steps(64 * len(active))
-        if step in logs or step in snaps:
-            n_before = len(active)
-            checkpoint_step(step)
-            if len(active) != n_before:
-                chunk_id = -1  # the stacked samples must follow the surviving seeds
-            if step in snaps or time.monotonic() - last_resume_save > opts.resume_every_s:
-                if step < steps and active:
-                    _save_resume(resume_path, template, stack, step, active, histories, results)
-                last_resume_save = time.monotonic()
-        if opts.stop_after is not None and step >= opts.stop_after:
-            if bar is not None:
-                bar.close()
-            return [results[s] for s in seeds if s in results]
-    if bar is not None:
-        bar.close()
-    resume_path.unlink(missing_ok=True)
-    if resume_path.parent.is_dir() and not any(resume_path.parent.iterdir()):
-        resume_path.parent.rmdir()
-    return [results[s] for s in seeds]
+    def drop(self, bad: list[int], at: int) -> None:
+        """Save diverged seeds with their last finite parameters, marked; take them out."""
+        if self.bar is not None:
+            self.bar.write(
+                f"step {at}: seeds {[self.active[i] for i in bad]} diverged (loss not finite)"
+            )
+        for i in bad:
+            params = _params_from_flat(self.stack, self.last_good, i)
+            s = self.active[i]
+            self.results[s] = self.write(s, params, self.last_good_step, "diverged", at)
+        keep = [i for i in range(len(self.active)) if i not in bad]
+        self.last_good = _select_flat(self.stack, self.last_good, keep)
+        self.active = [self.active[i] for i in keep]
+        if keep:
+            self.stack = self.stack.select(keep)
+            self.train_x, self.train_f = self.train_x[keep], self.train_f[keep]
+            self.grid_x, self.grid_f = self.grid_x[keep], self.grid_f[keep]
+
+    def write(self, seed: int, params, step: int, status: str, diverged_at=None) -> RunResult:
+        cfg = self.cfgs[seed]
+        metrics = checkpoint_metrics(cfg, params, grid_points=self.opts.metrics_grid_points)
+        metrics["status"] = status
+        if diverged_at is not None:
+            metrics["diverged_at_step"] = diverged_at
+        path = snapshot_path(self.opts.out, cfg, step)
+        save(path, cfg, params, step, metrics, self.histories[seed])
+        return RunResult(cfg.run_id, cfg.seed, status, step, path, metrics)
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -245,16 +277,6 @@ def _chunk(cfgs, active, c, train_sets, dtype):
     x = torch.stack(xs, dim=1).to(dtype).contiguous()
     f = torch.stack(fs, dim=1).unsqueeze(-1).to(dtype).contiguous()
     return x, f
-
-
-def _write(cfg, params, step, history, opts, status, diverged_at=None) -> RunResult:
-    metrics = checkpoint_metrics(cfg, params, grid_points=opts.metrics_grid_points)
-    metrics["status"] = status
-    if diverged_at is not None:
-        metrics["diverged_at_step"] = diverged_at
-    path = snapshot_path(opts.out, cfg, step)
-    save(path, cfg, params, step, metrics, history)
-    return RunResult(cfg.run_id, cfg.seed, status, step, path, metrics)
 
 
 def _params_from_flat(stack: SeedStack, flat: torch.Tensor, i: int) -> dict[str, torch.Tensor]:
@@ -327,5 +349,6 @@ def _progress(opts, steps, start, n_seeds):
         unit="step",
         dynamic_ncols=True,
         smoothing=0.05,
+        mininterval=0.5,  # a redraw per log step would flood a non-terminal log
         postfix={"seeds": n_seeds},
     )
