@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from rflr.checkpoint import CheckpointError, load
 from rflr.cli import jobs_from_args, main, parse_seeds
@@ -116,3 +117,31 @@ def test_train_py_writes_loadable_checkpoints(model, tmp_path):
     truncated.write_bytes(finals[0].read_bytes()[:-500])
     with pytest.raises(CheckpointError, match="truncated.safetensors"):
         load(truncated)
+
+
+@pytest.mark.slow
+def test_shipped_preset_regenerates_the_shipped_checkpoints(tmp_path):
+    """checkpoints/README.md promises the preset rewrites the shipped files bit for bit."""
+    subprocess.run(
+        [
+            sys.executable,
+            "train.py",
+            "--preset",
+            "shipped",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    shipped = ROOT / "checkpoints"
+    made = sorted(tmp_path.rglob("*.safetensors"))
+    assert len(made) == len([p for p in shipped.glob("*/step-*.safetensors")])
+    for path in made:
+        a, b = load(path), load(shipped / path.relative_to(tmp_path))
+        assert a.config == b.config and a.step == b.step
+        for k in a.params:
+            assert torch.equal(a.params[k], b.params[k]), (path, k)
