@@ -329,3 +329,32 @@ def test_trainable_volume_counts_runs_ending_with_even_partials():
     assert analysis.trainable_volume(runs) == pytest.approx(2 / 5)
     assert analysis.trainable_volume(runs, tau=1e-3) == pytest.approx(1 / 5)
     assert np.isnan(analysis.trainable_volume([]))
+
+
+def test_cli_numbers_are_the_apps_numbers_on_a_shipped_file(capsys):
+    """`python -m rflr.analyze <shipped file>` and the explorer's depth profile agree."""
+    from pathlib import Path
+
+    from rflr.app import data
+    from rflr.checkpoint import load
+
+    path = (
+        Path(__file__).resolve().parents[1]
+        / "checkpoints/rflr-w128-r2-L4-even-s2/step-00030000.safetensors"
+    )
+    assert analyze.main([str(path), "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    cli = cli[0] if isinstance(cli, list) else cli
+    ckpt = load(path)
+    p = data.compute_partials(ckpt)
+    app = data.depth_profile(p).set_index("layer")
+    for layer in cli["metrics"]["layers"]:
+        assert app.loc[layer["name"], "defect_mean"] == pytest.approx(
+            layer["defect_mean"], rel=1e-12
+        )
+        assert app.loc[layer["name"], "active"] == layer["active"]
+    assert data.output_defect(p) == pytest.approx(cli["metrics"]["output_defect"], rel=1e-12)
+    # and both agree with what the trainer stored in the file
+    assert cli["metrics"]["headline_defect"] == pytest.approx(
+        ckpt.metrics["headline_defect"], rel=1e-9
+    )
