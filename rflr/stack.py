@@ -129,80 +129,48 @@ class SeedStack:
         (2/B, 1/sqrt(N), 1/sqrt(r)) so that they enter only through alpha arguments: the
         true gradient w.r.t. the current hidden layer is m * G.
         """
-        p, g, a = self.p, self.g, self.s_width
-        B = err.shape[1]
-        m = 2.0 / B
-        h = acts[-1]
-        torch.baddbmm(
-            g["readout.weight"],
-            err.transpose(1, 2),
-            h,
-            beta=0,
-            alpha=m * a,
-            out=g["readout.weight"],
-        )
-        self._bias_grad(err, m, g["readout.bias"])
+        p, a = self.p, self.s_width
+        m = 2.0 / err.shape[1]
+        self._weight_grad("readout.weight", err, acts[-1], m * a)
+        self._bias_grad("readout.bias", err, m)
         G = torch.bmm(err, p["readout.weight"])  # [S, B, N]
         m *= a
         i = len(acts) - 1
         for k in range(self.depth - 1, 0, -1):
-            Gu = self._act_backward(G, acts[i])
+            Gu = self._act_backward(G, acts[i])  # through s: gradient w.r.t. u is m * Gu
             if self.rflr:
                 zr, h_prev = acts[i - 1], acts[i - 2]
                 i -= 2
                 name = f"bottleneck.{k}"
-                self._bias_grad(Gu, m, g[f"{name}.bias"])
-                s = a * self.s_rank
-                torch.baddbmm(
-                    g[f"{name}.up"],
-                    zr.transpose(1, 2),
-                    Gu,
-                    beta=0,
-                    alpha=m * s,
-                    out=g[f"{name}.up"],
-                )
-                Gz = torch.bmm(
-                    Gu, p[f"{name}.up"].transpose(1, 2)
-                )  # [S, B, r]; true: m * s_rank * Gz
+                self._bias_grad(f"{name}.bias", Gu, m)
+                self._weight_grad(f"{name}.up", zr, Gu, m * a * self.s_rank)  # held as U^T
+                Gz = torch.bmm(Gu, p[f"{name}.up"].transpose(1, 2))  # [S, B, r]
                 m *= self.s_rank
-                torch.baddbmm(
-                    g[f"{name}.down"],
-                    Gz.transpose(1, 2),
-                    h_prev,
-                    beta=0,
-                    alpha=m * a,
-                    out=g[f"{name}.down"],
-                )
+                self._weight_grad(f"{name}.down", Gz, h_prev, m * a)
                 G = torch.bmm(Gz, p[f"{name}.down"])  # [S, B, N]
             else:
                 h_prev = acts[i - 1]
                 i -= 1
                 name = f"hidden.{k}"
-                self._bias_grad(Gu, m, g[f"{name}.bias"])
-                torch.baddbmm(
-                    g[f"{name}.weight"],
-                    Gu.transpose(1, 2),
-                    h_prev,
-                    beta=0,
-                    alpha=m * a,
-                    out=g[f"{name}.weight"],
-                )
-                G = torch.bmm(Gu, p[f"{name}.weight"])
+                self._bias_grad(f"{name}.bias", Gu, m)
+                self._weight_grad(f"{name}.weight", Gu, h_prev, m * a)
+                G = torch.bmm(Gu, p[f"{name}.weight"])  # [S, B, N]
             m *= a
         if self.model_cfg.train_atoms:
             Gu = self._act_backward(G, acts[0])
-            torch.baddbmm(
-                g["atoms.weight"],
-                Gu.transpose(1, 2),
-                x,
-                beta=0,
-                alpha=m * self.s_in,
-                out=g["atoms.weight"],
-            )
-            self._bias_grad(Gu, m, g["atoms.bias"])
+            self._weight_grad("atoms.weight", Gu, x, m * self.s_in)
+            self._bias_grad("atoms.bias", Gu, m)
 
-    @staticmethod
-    def _bias_grad(G: torch.Tensor, m: float, out: torch.Tensor) -> None:
+    def _weight_grad(
+        self, name: str, left: torch.Tensor, right: torch.Tensor, alpha: float
+    ) -> None:
+        """grad[name] = alpha * left^T right, summed over the batch: [S, B, i], [S, B, j] -> [S, i, j]."""
+        out = self.g[name]
+        torch.baddbmm(out, left.transpose(1, 2), right, beta=0, alpha=alpha, out=out)
+
+    def _bias_grad(self, name: str, G: torch.Tensor, m: float) -> None:
+        """grad[name] = m * G summed over the batch."""
+        out = self.g[name]
         if G.shape[1] == 1:  # batch size one: no sum needed, just scale
             torch.mul(G.view(out.shape), m, out=out)
         else:
