@@ -298,19 +298,22 @@ def layer_tables_of(
 # --- across a sweep ----------------------------------------------------------------------
 
 
-def ends_symmetric(record: dict, tau: float = metrics.PARITY_TAU) -> bool:
-    """A run ends symmetric when it did not diverge and every active channel of its deepest
-    partial layer is even: that layer's defect_max < tau. No active channel: not symmetric.
-    """
-    if record.get("status", "ok") != "ok" or not record.get("layers"):
+SYMMETRIC_DEFECT = 1e-3  # headline active partial defect below this: symmetric active partials
+
+
+def ends_symmetric(record: dict, threshold: float = SYMMETRIC_DEFECT) -> bool:
+    """A run ends with symmetric active partials when it did not diverge and its headline
+    active partial defect (the deepest partial layer's mean D over active channels) is below
+    `threshold`. No active channel (undefined headline): not symmetric."""
+    if record.get("status", "ok") != "ok":
         return False
-    worst = record["layers"][-1].get("defect_max")
-    return worst is not None and np.isfinite(worst) and worst < tau
+    headline = record.get("headline_defect")
+    return headline is not None and bool(np.isfinite(headline)) and headline < threshold
 
 
-def trainable_volume(records: list[dict], tau: float = metrics.PARITY_TAU) -> float:
+def trainable_volume(records: list[dict], threshold: float = SYMMETRIC_DEFECT) -> float:
     """Fraction of a sweep's reruns (their final `rflr.metrics` records, diverged ones
-    included) that end symmetric; NaN for an empty sweep."""
+    included) that end with symmetric active partials; NaN for an empty sweep."""
     if not records:
         return float("nan")
-    return sum(ends_symmetric(r, tau) for r in records) / len(records)
+    return sum(ends_symmetric(r, threshold) for r in records) / len(records)

@@ -16,7 +16,8 @@ paths so that the summary's `checkpoint` column resolves for the shipped runs.
 Definitions used by the statistics (also written to sweep.json):
 
 - a rerun has *symmetric active partials* when it trained without diverging and its
-  headline active partial defect is below SYMMETRIC_DEFECT = 1e-3. The fraction of
+  headline active partial defect is below SYMMETRIC_DEFECT = 1e-3
+  (rflr.analysis.ends_symmetric). The fraction of
   symmetric reruns of a model is counted over all its reruns (a diverged rerun counts as
   not symmetric): the SPEC's "trainable volume".
 - medians and bests of test MSE and defects are over the reruns that did not diverge.
@@ -45,12 +46,12 @@ import pandas as pd
 import torch
 
 from rflr import metrics as metriclib
+from rflr.analysis import SYMMETRIC_DEFECT, ends_symmetric
 from rflr.checkpoint import Header, read_header, snapshot_path
 from rflr.config import RunConfig
 from rflr.plateaus import history_plateaus
 from rflr.trainer import RunResult, TrainOptions, seed_block_size, train
 
-SYMMETRIC_DEFECT = 1e-3  # headline defect below this: the rerun's active partials are symmetric
 COMPARABLE_MSE_FACTOR = 10.0  # dense and RF-LR median test MSE within this factor: comparable
 SUMMARY_NAME = "summary.csv"
 SWEEP_NAME = "sweep.json"
@@ -153,7 +154,7 @@ def summary_row(header: Header, root: Path) -> dict:
         "headline_even": head.get("even"),
         "headline_odd": head.get("odd"),
         "headline_mixed": head.get("mixed"),
-        "symmetric": bool(status == "ok" and headline < SYMMETRIC_DEFECT),
+        "symmetric": ends_symmetric(m),
         "atom_pairing_defect": _num(m.get("atom_pairing_defect")),
         "atom_outgoing_mismatch": _num(m.get("atom_outgoing_mismatch")),
         "alive_atoms": m.get("alive_atoms"),

@@ -320,14 +320,14 @@ def test_cli_reports_bad_files_and_continues(ckpt_files, tmp_path):
     assert "error" in records[0] and records[1]["config"]["model"] == "dense"
 
 
-def test_trainable_volume_counts_runs_ending_with_even_partials():
-    def rec(worst, status="ok"):
-        return {"status": status, "layers": [{"defect_max": 0.5}, {"defect_max": worst}]}
+def test_trainable_volume_counts_runs_ending_with_symmetric_partials():
+    def rec(headline, status="ok"):
+        return {"status": status, "headline_defect": headline}
 
-    runs = [rec(1e-4), rec(5e-3), rec(0.3), rec(None), rec(1e-5, "diverged")]
-    assert [analysis.ends_symmetric(r) for r in runs] == [True, True, False, False, False]
-    assert analysis.trainable_volume(runs) == pytest.approx(2 / 5)
-    assert analysis.trainable_volume(runs, tau=1e-3) == pytest.approx(1 / 5)
+    runs = [rec(1e-4), rec(5e-4), rec(0.3), rec(None), rec(1e-5, "diverged"), rec(float("nan"))]
+    assert [analysis.ends_symmetric(r) for r in runs] == [True, True, False, False, False, False]
+    assert analysis.trainable_volume(runs) == pytest.approx(2 / 6)
+    assert analysis.trainable_volume(runs, threshold=2e-4) == pytest.approx(1 / 6)
     assert np.isnan(analysis.trainable_volume([]))
 
 
