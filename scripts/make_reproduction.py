@@ -157,15 +157,19 @@ def caveats(df: pd.DataFrame) -> list[str]:
         )
     if "rflr" in opened.index:
         r = opened.loc["rflr"]
+        n_drop = int((ok["drops"] > 0).sum())
+        shape = (
+            " After the first plateau the test MSE mostly falls steadily at this learning rate, "
+            "with a sharp step down where the learning rate is cut (figure below), rather than "
+            "the staircase of long plateaus the poster shows."
+            if n_drop < len(ok) / 2
+            else ""
+        )
         lines.append(
             f"- Loss curves: by the rflr.plateaus rule, {int(r['count'])}/{int(r['size'])} "
-            f"RF-LR runs open with a plateau (median end: step {r['median']:.0f}) and no run "
-            "has a drop *between two plateaus*: after the first plateau the test MSE falls "
-            "steadily at this learning rate, with a sharp step down where the learning rate "
-            "is cut (figure below), rather than the staircase of long plateaus the poster shows."
-            if not (ok["drops"] > 0).any()
-            else f"- Loss curves: {int((ok['drops'] > 0).sum())} runs have a drop between two "
-            "plateaus (rflr.plateaus)."
+            f"RF-LR runs open with a plateau (median end: step {r['median']:.0f}), and "
+            f"{n_drop} of {len(ok)} runs (both models) {'has' if n_drop == 1 else 'have'} a "
+            f"drop *between two plateaus*.{shape}"
         )
     if {"rflr", "dense"} <= set(st.index):
         lines.append(
