@@ -66,7 +66,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "poster": Preset(
         "the poster's 149 controlled reruns: 100 RF-LR (r=1) + 49 dense, width 128, depth 4, "
-        "100k SGD steps; all files in runs/poster, a few shipped to checkpoints/poster (~6 min)",
+        "100k SGD steps; all files in runs/poster, a few shipped to checkpoints/poster (~4 min)",
         [
             dict(_POSTER_PROTOCOL, model="rflr", rank=1, seeds="0-99"),
             dict(_POSTER_PROTOCOL, model="dense", seeds="0-48"),
