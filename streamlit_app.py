@@ -711,31 +711,16 @@ def export_ui(chart, frame: pd.DataFrame, title: str, key: str) -> None:
     The images carry `title` (which checkpoint, which layer), the file name too."""
     name = export.file_stem(title)
     titled = chart.properties(title=title)
+    formats = [
+        ("PNG", lambda: export.png(titled), "png", "image/png"),
+        ("SVG", lambda: export.svg(titled), "svg", "image/svg+xml"),
+        ("CSV (data)", lambda: export.csv(frame), "csv", "text/csv"),
+    ]
     with st.popover("Export", icon=":material/download:"):
-        st.download_button(
-            "PNG",
-            lambda: export.png(titled),
-            f"{name}.png",
-            "image/png",
-            key=f"png-{key}",
-            on_click="ignore",
-        )
-        st.download_button(
-            "SVG",
-            lambda: export.svg(titled),
-            f"{name}.svg",
-            "image/svg+xml",
-            key=f"svg-{key}",
-            on_click="ignore",
-        )
-        st.download_button(
-            "CSV (data)",
-            lambda: export.csv(frame),
-            f"{name}.csv",
-            "text/csv",
-            key=f"csv-{key}",
-            on_click="ignore",
-        )
+        for label, render, ext, mime in formats:
+            st.download_button(
+                label, render, f"{name}.{ext}", mime, key=f"{ext}-{key}", on_click="ignore"
+            )
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from rflr.app import catalog, sources  # noqa: E402
 from rflr.config import DenseConfig, RFLRConfig, RunConfig  # noqa: E402
 from rflr.measure import checkpoint_metrics  # noqa: E402
 from rflr.model import init_params  # noqa: E402
+from streamlit_app import TABS  # noqa: E402
 
 BUDGET_MS = 300
 LISTING_BUDGET_S = 2.0
@@ -147,15 +148,7 @@ def interactions(folder: Path) -> list[tuple[str, float, float]]:
             lambda t, s=s: t.select_slider(key="w_step").set_value(s),
             lambda t: t.select_slider(key="w_step").set_value(steps[-1]),
         )
-    for tab in (
-        "Depth profile",
-        "Training",
-        "Weights",
-        "Architecture",
-        "Inspector",
-        "Checkpoints",
-        "Sweep",
-    ):
+    for tab in TABS[1:]:  # every tab but the layer view, which the rows above measure
         measure(
             f"tab -> {tab}",
             lambda t, tab=tab: t.session_state.__setitem__("tab", tab),
