@@ -21,8 +21,8 @@ import torch
 from rflr import checkpoint
 from rflr.app import catalog, charts, data, export, sources
 from rflr.app import state as view_state
-from rflr.app.sweep_view import sweep_view
 from rflr.metrics import PARITY_TAU
+from rflr.ui.sweep_tab import sweep_view
 
 APP_DIR = Path(__file__).resolve().parent
 TABS = [
@@ -673,7 +673,7 @@ def checkpoints_ui(cat: catalog.Catalog) -> None:
 
 
 def sweep_ui(root: Path) -> None:
-    """A sweep's reruns at once (rflr.app.sweep_view); a picked run opens in the layer view."""
+    """A sweep's reruns at once (rflr.ui.sweep_tab); a picked run opens in the layer view."""
     st.subheader("Sweep: many controlled reruns")
     found = sorted(
         p

@@ -293,27 +293,3 @@ def layer_tables_of(
         o = outgoing_weights(cfg, p64, name).numpy()
         out[name] = channel_table(partials[name], o, mirror, threshold, tau)
     return out
-
-
-# --- across a sweep ----------------------------------------------------------------------
-
-
-SYMMETRIC_DEFECT = 1e-3  # headline active partial defect below this: symmetric active partials
-
-
-def ends_symmetric(record: dict, threshold: float = SYMMETRIC_DEFECT) -> bool:
-    """A run ends with symmetric active partials when it did not diverge and its headline
-    active partial defect (the deepest partial layer's mean D over active channels) is below
-    `threshold`. No active channel (undefined headline): not symmetric."""
-    if record.get("status", "ok") != "ok":
-        return False
-    headline = record.get("headline_defect")
-    return headline is not None and bool(np.isfinite(headline)) and headline < threshold
-
-
-def trainable_volume(records: list[dict], threshold: float = SYMMETRIC_DEFECT) -> float:
-    """Fraction of a sweep's reruns (their final `rflr.metrics` records, diverged ones
-    included) that end with symmetric active partials; NaN for an empty sweep."""
-    if not records:
-        return float("nan")
-    return sum(ends_symmetric(r, threshold) for r in records) / len(records)

@@ -26,7 +26,7 @@ from rflr.config import (
     TrainConfig,
 )
 from rflr.presets import PRESETS
-from rflr.trainer import TrainOptions, seed_block_size, train
+from rflr.trainer import TrainOptions, block_and_threads, train
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=None,
-        help="torch threads (default: 1, or 2 for wide dense blocks; see rflr.cli.auto_threads)",
+        help="torch threads (default: 1, or 2 for wide dense blocks; see rflr.trainer.auto_threads)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument(
@@ -287,28 +287,23 @@ def _job(v: dict) -> tuple[RunConfig, list[int], TrainOptions]:
     return cfg, v["seeds"], opts
 
 
-def auto_threads(cfg: RunConfig, n_stacked: int) -> int:
-    """One thread unless the step has real arithmetic in it.
-
-    An RF-LR step is ~40 tiny operations; a second thread mostly adds synchronization, which
-    becomes very costly when the machine is busy. Wide dense stacks are memory-bound
-    products, where two threads help (benchmarks/train_throughput.py measures both).
-    """
-    n = cfg.model.width
-    work = n_stacked * n * (n if cfg.model.kind == "dense" else cfg.model.rank_or_none or 1)
-    return min(2, torch.get_num_threads()) if work >= 2_000_000 else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     args, jobs = jobs_from_args(argv)
     if args.preset and PRESETS[args.preset].sweep:  # one progress bar, summary.csv, sweep.json
         from rflr.sweep import run_preset
 
         ship = args.ship if args.ship is not None else PRESETS[args.preset].ship
-        return run_preset(args, jobs, None if ship in (None, "none") else Path(ship), argv)
+        return run_preset(
+            args.preset,
+            jobs,
+            ship_to=None if ship in (None, "none") else Path(ship),
+            threads=args.threads,
+            resume=args.resume,
+            progress=not args.no_progress,
+            argv=argv,
+        )
     for cfg, seeds, opts in jobs:
-        block = opts.seed_block or seed_block_size(cfg, len(seeds))
-        torch.set_num_threads(args.threads or auto_threads(cfg, block))
+        torch.set_num_threads(block_and_threads(cfg, len(seeds), opts.seed_block, args.threads)[1])
         t0 = time.perf_counter()
         print(
             f"training {cfg.model.kind} width={cfg.model.width} rank={cfg.model.rank_or_none} "

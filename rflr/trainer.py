@@ -99,6 +99,26 @@ def seed_block_size(template: RunConfig, n_seeds: int) -> int:
     return max(1, min(n_seeds, BLOCK_BYTES // per_seed))
 
 
+def auto_threads(cfg: RunConfig, n_stacked: int) -> int:
+    """One thread unless the step has real arithmetic in it.
+
+    An RF-LR step is ~40 tiny operations; a second thread mostly adds synchronization, which
+    becomes very costly when the machine is busy. Wide dense stacks are memory-bound
+    products, where two threads help (benchmarks/train_throughput.py measures both).
+    """
+    n = cfg.model.width
+    work = n_stacked * n * (n if cfg.model.kind == "dense" else cfg.model.rank_or_none or 1)
+    return min(2, torch.get_num_threads()) if work >= 2_000_000 else 1
+
+
+def block_and_threads(
+    cfg: RunConfig, n_seeds: int, seed_block: int | None = None, threads: int | None = None
+) -> tuple[int, int]:
+    """Seeds stacked at once, then torch threads for that stack (explicit values win)."""
+    block = seed_block or seed_block_size(cfg, n_seeds)
+    return block, threads or auto_threads(cfg, block)
+
+
 def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[RunResult]:
     """Train `template` for every seed; returns one result per seed (final or diverged file)."""
     template.validate()

@@ -26,15 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
 from rflr.app import charts, data  # noqa: E402
-from rflr.app import sweep_view as views  # noqa: E402
+from rflr.app import sweep_charts as views  # noqa: E402
 from rflr.checkpoint import read_header  # noqa: E402
+from rflr.metrics import SYMMETRIC_DEFECT  # noqa: E402
 from rflr.plateaus import FLAT_SLOPE, MIN_DROP, MIN_LENGTH, WINDOW  # noqa: E402
-from rflr.sweep import (  # noqa: E402
+from rflr.summary import (  # noqa: E402
     COMPARABLE_MSE_FACTOR,
     SWEEP_NAME,
-    SYMMETRIC_DEFECT,
     model_stats,
-    poster_targets,
+    poster_claims,
     read_summary,
 )
 
@@ -198,8 +198,8 @@ def render(
     train = proto.get("train", {})
     target = proto.get("target", {})
     terms = " + ".join(f"{a:g} cos({w:g}x)" for w, a in target.get("cosines", []))
-    targets = poster_targets(df)
-    missed = [t for t in targets if t.met is False]
+    claims = poster_claims(df)
+    missed = [c for c in claims if c.met is False]
     models = df.groupby("model").first()
 
     out = [
@@ -221,13 +221,13 @@ def render(
             ["claim", "poster", "ours", "check", ""],
             [
                 [
-                    t.claim,
-                    t.poster,
-                    t.ours,
-                    t.criterion,
-                    {True: "met", False: "**not met**", None: ""}[t.met],
+                    c.claim,
+                    c.poster,
+                    c.ours,
+                    c.criterion,
+                    {True: "met", False: "**not met**", None: ""}[c.met],
                 ]
-                for t in targets
+                for c in claims
             ],
         ),
         "",
@@ -235,7 +235,7 @@ def render(
     if missed:
         out += [
             "Not reached: "
-            + "; ".join(f"{t.claim} ({t.ours}, wanted {t.criterion})" for t in missed)
+            + "; ".join(f"{c.claim} ({c.ours}, wanted {c.criterion})" for c in missed)
             + ". The definitions were fixed before the sweep and are not moved to meet a "
             "target.",
             "",

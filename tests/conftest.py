@@ -8,7 +8,7 @@ import torch
 from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
 
 # The models under test are tiny: a second intra-op thread only adds synchronization, which
-# is very costly on a busy 2-core machine (see rflr.cli.auto_threads).
+# is very costly on a busy 2-core machine (see rflr.trainer.auto_threads).
 torch.set_num_threads(1)
 
 

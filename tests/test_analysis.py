@@ -320,17 +320,6 @@ def test_cli_reports_bad_files_and_continues(ckpt_files, tmp_path):
     assert "error" in records[0] and records[1]["config"]["model"] == "dense"
 
 
-def test_trainable_volume_counts_runs_ending_with_symmetric_partials():
-    def rec(headline, status="ok"):
-        return {"status": status, "headline_defect": headline}
-
-    runs = [rec(1e-4), rec(5e-4), rec(0.3), rec(None), rec(1e-5, "diverged"), rec(float("nan"))]
-    assert [analysis.ends_symmetric(r) for r in runs] == [True, True, False, False, False, False]
-    assert analysis.trainable_volume(runs) == pytest.approx(2 / 6)
-    assert analysis.trainable_volume(runs, threshold=2e-4) == pytest.approx(1 / 6)
-    assert np.isnan(analysis.trainable_volume([]))
-
-
 def test_cli_numbers_are_the_apps_numbers_on_a_shipped_file(capsys):
     """`python -m rflr.analyze <shipped file>` and the explorer's depth profile agree."""
     from pathlib import Path

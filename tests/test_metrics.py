@@ -111,3 +111,14 @@ def test_test_mse_against_target():
     assert checkpoint_metrics(cfg, p)["test_mse"] == pytest.approx(
         np.mean(np.cos(GRID.x0) ** 2), rel=1e-12
     )
+
+
+def test_trainable_volume_counts_runs_ending_with_symmetric_partials():
+    def rec(headline, status="ok"):
+        return {"status": status, "headline_defect": headline}
+
+    runs = [rec(1e-4), rec(5e-4), rec(0.3), rec(None), rec(1e-5, "diverged"), rec(float("nan"))]
+    assert [metrics.ends_symmetric(r) for r in runs] == [True, True, False, False, False, False]
+    assert metrics.trainable_volume(runs) == pytest.approx(2 / 6)
+    assert metrics.trainable_volume(runs, threshold=2e-4) == pytest.approx(1 / 6)
+    assert np.isnan(metrics.trainable_volume([]))
