@@ -20,7 +20,8 @@ import torch
 
 from rflr import analysis, basin, metrics
 from rflr.checkpoint import Checkpoint, CheckpointError, load
-from rflr.measure import checkpoint_metrics, json_safe, partials_on_grid
+from rflr.config import json_safe
+from rflr.measure import checkpoint_metrics, partials_on_grid
 from rflr.plateaus import history_plateaus
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
 

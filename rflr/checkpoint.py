@@ -18,8 +18,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
-from rflr.config import RunConfig
-from rflr.measure import json_safe
+from rflr.config import RunConfig, json_safe
 from rflr.model import param_shapes
 
 FORMAT_VERSION = "1"

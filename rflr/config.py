@@ -217,3 +217,14 @@ def default_run_id(cfg: RunConfig) -> str:
     rank = f"-r{m.rank_or_none}" if m.rank_or_none is not None else ""
     tgt = "even" if cfg.target.is_even else "odd-ctrl"
     return f"{m.kind}-w{m.width}{rank}-L{m.depth}-{tgt}-s{cfg.seed}"
+
+
+def json_safe(x):
+    """NaN/inf -> None recursively, since JSON has no NaN."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_safe(v) for v in x]
+    return x

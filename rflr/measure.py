@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -63,14 +61,3 @@ def checkpoint_metrics(
         "alive_atoms": pairing.alive_count,
         "layers": layers,
     }
-
-
-def json_safe(x):
-    """NaN/inf -> None recursively, since JSON has no NaN."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [json_safe(v) for v in x]
-    return x

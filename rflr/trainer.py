@@ -26,8 +26,8 @@ from safetensors.torch import save as safetensors_bytes
 
 from rflr import seeds as seedlib
 from rflr.checkpoint import atomic_write, save, snapshot_path
-from rflr.config import RunConfig
-from rflr.measure import checkpoint_metrics, json_safe
+from rflr.config import RunConfig, json_safe
+from rflr.measure import checkpoint_metrics
 from rflr.stack import SeedStack
 from rflr.targets import symmetric_grid, target_values
 

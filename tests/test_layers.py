@@ -1,0 +1,60 @@
+"""The import layers (docs/architecture.md): low modules load nothing above them.
+
+Each check runs in a fresh interpreter, since this test process has imported everything.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+APP_MODULES = [
+    "rflr.app.catalog",
+    "rflr.app.charts",
+    "rflr.app.data",
+    "rflr.app.export",
+    "rflr.app.sources",
+    "rflr.app.state",
+    "rflr.app.sweep_charts",
+    "rflr.summary",
+    "rflr.ui.sweep_tab",
+    "rflr.hub",
+]
+
+
+def _loaded_after(imports: list[str], watched: list[str]) -> list[str]:
+    """Which of `watched` are in sys.modules after importing `imports` in a new process."""
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in imports)
+        + f"print(','.join(m for m in {watched!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return [m for m in done.stdout.strip().split(",") if m]
+
+
+def test_checkpoint_io_loads_nothing_scientific():
+    assert _loaded_after(["rflr.checkpoint"], ["scipy", "rflr.trainer", "rflr.measure"]) == []
+
+
+def test_summary_is_pure_tables():
+    assert _loaded_after(["rflr.summary"], ["torch", "scipy", "rflr.checkpoint"]) == []
+
+
+def test_the_app_never_loads_the_trainer():
+    watched = ["rflr.trainer", "rflr.stack", "rflr.sweep", "rflr.cli"]
+    assert _loaded_after(APP_MODULES, watched) == []
+
+
+def test_the_watch_list_would_see_a_loaded_module():
+    """The check above can fail: importing the trainer does show up."""
+    assert _loaded_after(["rflr.trainer"], ["rflr.trainer", "rflr.stack"]) == [
+        "rflr.trainer",
+        "rflr.stack",
+    ]
