@@ -18,6 +18,7 @@ PARAMETERIZATIONS = ("ntk", "standard")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
+KIND_LABELS = {"rflr": "RF-LR", "dense": "dense"}  # how the model kinds read on charts and pages
 
 
 @dataclass

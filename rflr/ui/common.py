@@ -1,0 +1,94 @@
+"""What every tab shares: the chosen checkpoints (A and B), their column headers, exports."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from rflr.app import catalog, export, sources
+from rflr.checkpoint import Checkpoint
+from rflr.config import KIND_LABELS
+from rflr.ui.cache import loaded
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A chosen checkpoint: its catalog row, cache key, and the loaded file (or the error)."""
+
+    root: Path
+    rel: str  # path relative to root, as in the catalog
+    key: tuple  # (path, mtime, size): the cache key of everything derived from it
+    row: dict
+    ckpt: Checkpoint | None  # None when it could not be read or evaluated
+    error: str | None
+    label: str  # plain text: kind · run · step
+    title: str  # markdown with a kind badge
+
+
+def pick(root: Path, cat: catalog.Catalog, rel: str) -> Pick:
+    """A chosen checkpoint: its table row, cache key, and the loaded objects (or the error)."""
+    path = sources.inside(root, rel)
+    try:
+        key = sources.file_key(path)
+        ckpt, _, error = loaded(*key)
+    except OSError as e:  # removed since the listing
+        key, ckpt, error = (str(path), 0, 0), None, f"cannot read it ({e})"
+    row = cat.rows[rel]
+    label = f"{KIND_LABELS.get(row['kind'], row['kind'])} · {row['run']} · step {int(row['step'])}"
+    badge = ":orange-badge[RF-LR]" if row["kind"] == "rflr" else ":blue-badge[dense]"
+    return Pick(
+        root=root,
+        rel=rel,
+        key=key,
+        row=row,
+        ckpt=ckpt,
+        error=error,
+        label=label,
+        title=f"{badge} **{row['run']}** · step {int(row['step'])}",
+    )
+
+
+def columns_for(picks: list[Pick]):
+    return st.columns(len(picks), gap="large") if len(picks) > 1 else [st.container()]
+
+
+def pick_header(c: Pick) -> bool:
+    """Title of a checkpoint's column; False (with the reason shown) if it cannot be used."""
+    row = c.row
+    st.markdown(c.title)
+    st.caption(
+        f"width {row['width']}"
+        + (f" · rank {row['rank']}" if row["kind"] == "rflr" else "")
+        + f" · depth {row['depth']} · seed {row['seed']} · target {row['target']} · "
+        f"test MSE {fmt(row['test_mse'])} · headline D {fmt(row['headline_defect'])} · "
+        f"output D {fmt(row['output_defect'])} · status {row['status']}"
+    )
+    if c.error:
+        st.error(f"{c.rel}: {c.error}")
+        return False
+    return True
+
+
+def fmt(v: float) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{v:.2e}"
+
+
+def export_ui(chart, frame: pd.DataFrame, title: str, key: str) -> None:
+    """PNG, SVG and CSV downloads; the bytes are rendered only when a button is clicked.
+    The images carry `title` (which checkpoint, which layer), the file name too."""
+    name = export.file_stem(title)
+    titled = chart.properties(title=title)
+    formats = [
+        ("PNG", lambda: export.png(titled), "png", "image/png"),
+        ("SVG", lambda: export.svg(titled), "svg", "image/svg+xml"),
+        ("CSV (data)", lambda: export.csv(frame), "csv", "text/csv"),
+    ]
+    with st.popover("Export", icon=":material/download:"):
+        for label, render, ext, mime in formats:
+            st.download_button(
+                label, render, f"{name}.{ext}", mime, key=f"{ext}-{key}", on_click="ignore"
+            )
