@@ -19,12 +19,11 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from rflr.config import RunConfig, json_safe
-from rflr.model import param_shapes
+from rflr.model import TORCH_DTYPES, param_shapes
 
 FORMAT_VERSION = "1"
 SUFFIX = ".safetensors"
 REQUIRED_KEYS = ("rflr.format_version", "rflr.config", "rflr.step")
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class CheckpointError(Exception):
@@ -166,7 +165,7 @@ def load(path: str | os.PathLike) -> Checkpoint:
     with _open(path) as f:
         header = _parse_header(path, f.metadata())
         expected = param_shapes(header.config.model)
-        dtype = _DTYPES[header.config.train.dtype]
+        dtype = TORCH_DTYPES[header.config.train.dtype]
         keys = set(f.keys())
         missing = [k for k in expected if k not in keys]
         if missing:
@@ -205,13 +204,19 @@ class Listing:
     error: str | None = None
 
 
+def is_hidden(rel: Path) -> bool:
+    """A path below a listed folder that listings skip: temp files of an in-progress atomic
+    write, hidden folders (.git, .cache)."""
+    return any(part.startswith(".") for part in rel.parts)
+
+
 def list_checkpoints(root: str | os.PathLike) -> list[Listing]:
     """Every `*.safetensors` below root (headers only), bad files listed with their error."""
     root = Path(root)
     out = []
     for path in sorted(root.rglob(f"*{SUFFIX}")):
-        if any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue  # temp files of an in-progress atomic write, hidden folders
+        if is_hidden(path.relative_to(root)):
+            continue
         try:
             out.append(Listing(path, header=read_header(path)))
         except CheckpointError as e:

@@ -7,7 +7,7 @@ import torch
 
 from rflr import analysis, metrics
 from rflr.config import RunConfig
-from rflr.model import build, outgoing_weights, partial_layers
+from rflr.model import as_float64, build, outgoing_weights, partial_layers
 from rflr.targets import DEFAULT_GRID_POINTS, Grid, symmetric_grid, target_values
 
 
@@ -15,7 +15,7 @@ def partials_on_grid(
     cfg: RunConfig, params: dict[str, torch.Tensor], grid: Grid
 ) -> dict[str, np.ndarray]:
     """Every captured layer on the grid in float64, channels first: name -> [C, G]."""
-    params64 = {k: v.detach().to(torch.float64) for k, v in params.items()}
+    params64 = as_float64(params)
     model = build(cfg.model, params64)
     with torch.no_grad():
         _, cache = model.run_with_cache(torch.from_numpy(grid.x))
@@ -34,7 +34,7 @@ def checkpoint_metrics(
     z = partials_on_grid(cfg, params, grid)
     f = target_values(cfg.target, torch.from_numpy(grid.x)).numpy()
     y = z["readout.y"][0]
-    params64 = {k: v.detach().to(torch.float64) for k, v in params.items()}
+    params64 = as_float64(params)
     layers = []
     for name in partial_layers(cfg.model):
         out = outgoing_weights(cfg.model, params64, name).numpy()

@@ -26,6 +26,14 @@ from torch import nn
 
 from rflr.config import ModelConfig, RFLRConfig
 
+TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}  # config.DTYPES as torch
+
+
+def as_float64(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached float64 copies: every measurement runs in float64 whatever the training dtype."""
+    return {k: v.detach().to(torch.float64) for k, v in params.items()}
+
+
 Cache = dict[str, torch.Tensor]
 
 

@@ -28,11 +28,11 @@ from rflr import seeds as seedlib
 from rflr.checkpoint import atomic_write, save, snapshot_path
 from rflr.config import RunConfig, json_safe
 from rflr.measure import checkpoint_metrics
+from rflr.model import TORCH_DTYPES
 from rflr.stack import SeedStack
 from rflr.targets import symmetric_grid, target_values
 
 RESUME_DIR = ".resume"  # hidden: listings skip it
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 BLOCK_BYTES = 4 << 20  # dense seeds per block: about this many bytes of weights (cache-sized)
 
 
@@ -150,7 +150,7 @@ class _Block:
     def __init__(self, template: RunConfig, seeds: list[int], opts: TrainOptions, snap_seeds):
         self.template, self.seeds, self.opts, self.snap_seeds = template, seeds, opts, snap_seeds
         self.cfgs = {s: replace(template, seed=s, run_id="") for s in seeds}
-        self.dtype = _DTYPES[template.train.dtype]
+        self.dtype = TORCH_DTYPES[template.train.dtype]
         self.steps = template.train.steps
         self.logs = set(log_steps(self.steps, opts.log_per_decade))
         self.snaps = set(snapshot_steps(self.steps, opts.snapshots))

@@ -8,13 +8,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from rflr.app.data import LOG_FLOOR
 from rflr.config import ModelConfig, RFLRConfig
 
 SERIES = ["z(x)", "z(-x)", "o(x)"]
 _DASH = [[1, 0], [6, 4], [2, 2]]  # z(x) solid, its mirror z(-x) dashed, the odd part dotted
 _COLOR = ["#1f77b4", "#ff7f0e", "#7f7f7f"]
 PANEL_WIDTH, PANEL_HEIGHT = 150, 105
+
+LOG_FLOOR = 1e-16  # log axes clip here (an exactly even channel has D = 0); one floor for all
 
 
 def _tips(*fields: str) -> list[alt.Tooltip]:

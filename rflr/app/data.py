@@ -25,7 +25,7 @@ from rflr import metrics
 from rflr.checkpoint import Checkpoint
 from rflr.config import ModelConfig, RFLRConfig
 from rflr.measure import partials_on_grid
-from rflr.model import outgoing_weights, partial_layers
+from rflr.model import as_float64, outgoing_weights, partial_layers
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
 
 try:  # written in parallel; each panel that needs it says so when it is missing
@@ -43,7 +43,6 @@ PARTS = {
     "h": "hidden features h",
 }
 PLOT_POINTS = 257  # points per curve sent to the browser; D is always computed on the full grid
-LOG_FLOOR = 1e-16  # D is clipped here on log scales (an exactly even channel has D = 0)
 
 
 # --- layers ----------------------------------------------------------------------------------
@@ -97,7 +96,7 @@ def compute_partials(ckpt: Checkpoint) -> Partials:
     z = partials_on_grid(cfg, ckpt.params, grid)
     for a in z.values():
         a.flags.writeable = False  # shared by cached views: nobody may change it
-    params64 = {k: v.detach().to(torch.float64) for k, v in ckpt.params.items()}
+    params64 = as_float64(ckpt.params)
     return Partials(cfg.model, grid.x0.copy(), grid.mirror, z, params64)
 
 

@@ -68,7 +68,7 @@ def folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     out = []
     for path in sorted(root.rglob(f"*{checkpoint.SUFFIX}")):
         rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
+        if checkpoint.is_hidden(rel):
             continue
         try:
             st = path.stat()

@@ -12,13 +12,13 @@ import math
 import altair as alt
 import pandas as pd
 
+from rflr.app.charts import LOG_FLOOR
 from rflr.config import KIND_LABELS
 from rflr.metrics import SYMMETRIC_DEFECT
 from rflr.summary import depth_profile, model_stats, wilson_interval
 
 LABELS = KIND_LABELS
 COLORS = {"RF-LR": "#1f77b4", "dense": "#d62728"}
-LOG_FLOOR = 1e-12  # a log axis cannot show 0: values below are drawn at the floor
 _SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS.values()))
 _COLOR = alt.Color("label:N", title="model", scale=_SCALE)
 

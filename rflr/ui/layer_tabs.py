@@ -111,7 +111,7 @@ def depth_ui(picks: list[Pick], thr: float) -> None:
         "Solid: mean D over the active channels of each partial layer (z for RF-LR, u for "
         "dense); dotted: hidden features h. Dashed rules: the output defect D(y). Two networks "
         f"can fit an even target equally well while their insides differ. D is clipped at "
-        f"{data.LOG_FLOOR:g} for the log scale; activity threshold {thr:.1e}."
+        f"{charts.LOG_FLOOR:g} for the log scale; activity threshold {thr:.1e}."
     )
     chart = charts.depth_chart(prof, outs)
     st.altair_chart(chart)

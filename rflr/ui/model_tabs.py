@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from rflr import checkpoint
 from rflr.app import catalog, charts, data, sources
 from rflr.ui.cache import atoms
 from rflr.ui.common import Pick, columns_for, export_ui, fmt, pick_header
@@ -113,9 +114,7 @@ def sweep_ui(root: Path) -> None:
     """A sweep's reruns at once (rflr.ui.sweep_tab); a picked run opens in the layer view."""
     st.subheader("Sweep: many controlled reruns")
     found = sorted(
-        p
-        for p in root.rglob("summary.csv")
-        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        p for p in root.rglob("summary.csv") if not checkpoint.is_hidden(p.relative_to(root))
     )
     if not found:
         st.info(
