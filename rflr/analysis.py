@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 from rflr import metrics
 from rflr.config import ModelConfig, RFLRConfig
-from rflr.model import outgoing_weights, partial_layers
+from rflr.model import outgoing_weights
 
 OSCILLATION_TOL = 1e-2  # a turn counts once the channel moved back by this fraction of its range
 
@@ -275,21 +275,3 @@ def equivariance_of(
 ) -> dict[str, Equivariance]:
     """Equivariance of every hidden feature layer h_k, by name."""
     return {name: equivariance(partials[name], mirror) for name in hidden_feature_layers(cfg)}
-
-
-def layer_tables_of(
-    cfg: ModelConfig,
-    params: dict[str, torch.Tensor],
-    partials: dict[str, np.ndarray],
-    mirror: np.ndarray,
-    threshold: float = metrics.ACTIVITY_THRESHOLD,
-    tau: float = metrics.PARITY_TAU,
-    layers: list[str] | None = None,
-) -> dict[str, ChannelTable]:
-    """channel_table of each layer (default: the partial layers), by name."""
-    p64 = {k: torch.as_tensor(_np64(v)) for k, v in params.items()}
-    out = {}
-    for name in layers or partial_layers(cfg):
-        o = outgoing_weights(cfg, p64, name).numpy()
-        out[name] = channel_table(partials[name], o, mirror, threshold, tau)
-    return out

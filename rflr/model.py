@@ -205,17 +205,6 @@ def partial_layers(cfg: ModelConfig) -> list[str]:
     return [f"hidden.{k}.u" for k in range(1, cfg.depth)]
 
 
-def viewable_layers(cfg: ModelConfig) -> list[str]:
-    """Every captured layer worth looking at, in depth order (atoms.u is linear in x)."""
-    names = ["atoms.h"]
-    kind = "bottleneck" if isinstance(cfg, RFLRConfig) else "hidden"
-    for k in range(1, cfg.depth):
-        if kind == "bottleneck":
-            names.append(f"bottleneck.{k}.z")
-        names += [f"{kind}.{k}.u", f"{kind}.{k}.h"]
-    return names + ["readout.y"]
-
-
 def outgoing_weights(cfg: ModelConfig, params: dict[str, torch.Tensor], layer: str) -> torch.Tensor:
     """Row j: the weights through which channel j of `layer` reaches the next product.
 

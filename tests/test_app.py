@@ -433,21 +433,6 @@ def test_hub_source_never_touches_the_network_by_itself(app, monkeypatch, tmp_pa
     assert at.query_params["src"] == "hub" and at.query_params["repo"] == "someone/ckpts"
 
 
-def test_hub_missing_is_said_plainly(app, monkeypatch):
-    import sys
-
-    import rflr
-
-    monkeypatch.setitem(sys.modules, "rflr.hub", None)  # `from rflr import hub` now fails
-    monkeypatch.delattr(rflr, "hub", raising=False)
-    usable, reason = sources.hub_availability()
-    assert not usable and "not available yet" in reason
-    at = app.run()
-    at.radio(key="w_src").set_value("hub").run()
-    assert not at.exception and at.text_input(key="w_repo").disabled
-    assert "not available yet" in texts(at)
-
-
 def test_depth_one_networks(tmp_path, monkeypatch):
     """No bottleneck: the atoms are the only partial functions, and the output."""
     save_run(tmp_path, RFLRConfig(width=8, depth=1, rank=2), steps=(0, 3))

@@ -10,7 +10,6 @@ from rflr.model import (
     outgoing_weights,
     param_shapes,
     partial_layers,
-    viewable_layers,
 )
 
 
@@ -46,7 +45,6 @@ def test_cache_names_and_shapes():
     assert y.shape == (5,)
     assert cache["bottleneck.2.z"].shape == (5, 3)
     assert cache["bottleneck.2.h"].shape == (5, 8)
-    assert set(viewable_layers(cfg)) <= set(cache)
     assert partial_layers(cfg) == ["bottleneck.1.z", "bottleneck.2.z"]
     assert partial_layers(DenseConfig(width=8, depth=3)) == ["hidden.1.u", "hidden.2.u"]
     assert partial_layers(RFLRConfig(width=8, depth=1)) == ["atoms.h"]

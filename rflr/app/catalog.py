@@ -189,15 +189,6 @@ def _partner(me: dict, finals: list[dict]) -> str | None:
     return str(min(candidates, key=score)["run"])
 
 
-def partner(table: pd.DataFrame, run: str) -> str | None:
-    """The control for a run: the other model kind with the same target and seed, preferring
-    the same training protocol, then the same depth, then the same width, then a run that did
-    not diverge, then one from the same folder."""
-    finals = _finals(table)
-    me = next((r for r in finals if r["run"] == run), None)
-    return None if me is None else _partner(me, finals)
-
-
 def default_runs(table: pd.DataFrame) -> tuple[str | None, str | None]:
     """(A, B): the first RF-LR run (one that ended "ok" if any) and its dense control."""
     finals = _finals(table)

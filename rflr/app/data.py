@@ -21,21 +21,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rflr import metrics
+from rflr import analysis, metrics, plateaus
 from rflr.checkpoint import Checkpoint
 from rflr.config import ModelConfig, RFLRConfig
 from rflr.measure import partials_on_grid
 from rflr.model import as_float64, outgoing_weights, partial_layers
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
-
-try:  # written in parallel; each panel that needs it says so when it is missing
-    from rflr import analysis
-except ImportError:  # pragma: no cover - depends on the checkout
-    analysis = None
-try:
-    from rflr import plateaus
-except ImportError:  # pragma: no cover
-    plateaus = None
 
 PARTS = {
     "partial": "partial function (z for RF-LR, u for dense)",
@@ -205,10 +196,8 @@ def history_frame(history: dict) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def plateau_frame(history: dict, key: str = "test_mse") -> pd.DataFrame | None:
-    """Plateaus and drops of the history as shaded step ranges (None without rflr.plateaus)."""
-    if plateaus is None:
-        return None
+def plateau_frame(history: dict, key: str = "test_mse") -> pd.DataFrame:
+    """Plateaus and drops of the history as shaded step ranges (rflr.plateaus)."""
     shape = plateaus.history_plateaus(history, key)
     rows = [
         {"kind": "plateau", "start": q.start_step, "end": q.end_step, "loss": q.loss}
@@ -234,11 +223,9 @@ class AtomFrames:
     outgoing_mismatch: float
 
 
-def atom_frames(ckpt: Checkpoint, p: Partials) -> AtomFrames | None:
+def atom_frames(ckpt: Checkpoint, p: Partials) -> AtomFrames:
     """Atoms (w, b) with their mirror matches, and the outgoing weights of matched pairs
-    (rflr.analysis.atom_pairing_of); None when rflr.analysis is not available."""
-    if analysis is None:
-        return None
+    (rflr.analysis.atom_pairing_of)."""
     pairing = analysis.atom_pairing_of(p.cfg, ckpt.params, p.z)
     atoms = pd.DataFrame(
         {

@@ -136,13 +136,11 @@ def _prune(folder: Path, keep: Path) -> None:
 def hub_availability() -> tuple[bool, str]:
     """(usable, reason). Never touches the network: rflr.hub.hub_status only inspects settings.
 
-    Offline, a pull still opens repos already in the local cache, so only a missing module
-    makes the Hub source unusable; the reason is shown either way.
+    Offline, a pull still opens repos already in the local cache, so the Hub source stays
+    usable; the reason is shown either way. (Imported here: huggingface_hub is slow to load.)
     """
-    try:
-        from rflr import hub
-    except ImportError as e:
-        return False, f"Hub sync is not available yet (rflr.hub cannot be imported: {e})"
+    from rflr import hub
+
     usable, reason = hub.hub_status()
     return True, reason if usable else f"{reason}."
 

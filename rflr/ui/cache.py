@@ -51,13 +51,13 @@ def profile(key: tuple, thr: float, equivariance: bool) -> tuple[pd.DataFrame, f
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def atoms(key: tuple) -> data.AtomFrames | None:
+def atoms(key: tuple) -> data.AtomFrames:
     ckpt, p, _ = loaded(*key)
     return data.atom_frames(ckpt, p)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def history(key: tuple) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def history(key: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
     try:
         h = checkpoint.read_header(key[0]).history
     except checkpoint.CheckpointError:  # replaced by a bad file since the listing

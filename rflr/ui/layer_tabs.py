@@ -160,10 +160,8 @@ def training_ui(picks: list[Pick], cat: catalog.Catalog) -> None:
             if hist.empty:
                 st.info("This checkpoint carries no loss history.")
                 continue
-            if shading is None:
-                st.info("Plateau detection not available yet (rflr.plateaus is missing).")
             chart = charts.training_chart(hist, shading, int(c.row["step"]))
             st.altair_chart(chart)
             export_ui(chart, hist, f"{c.label} · training", c.rel + "train")
-            if shading is not None and not shading.empty:
+            if not shading.empty:
                 st.dataframe(shading, hide_index=True)

@@ -28,9 +28,6 @@ def weights_ui(picks: list[Pick]) -> None:
             if not pick_header(c):
                 continue
             frames = atoms(c.key)
-            if frames is None:
-                st.info("Mirror-pair analysis not available yet (rflr.analysis is missing).")
-                continue
             m1, m2, m3 = st.columns(3)
             m1.metric("alive atoms", f"{frames.alive} / {len(frames.atoms)}")
             m2.metric("pairing defect", fmt(frames.pairing_defect))
