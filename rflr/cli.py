@@ -26,7 +26,7 @@ from rflr.config import (
     TrainConfig,
 )
 from rflr.presets import PRESETS
-from rflr.trainer import TrainOptions, block_and_threads, train
+from rflr.trainer import Job, TrainOptions, block_and_threads, train
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def jobs_from_args(
     argv: list[str] | None = None,
-) -> tuple[argparse.Namespace, list[tuple[RunConfig, list[int], TrainOptions]]]:
+) -> tuple[argparse.Namespace, list[Job]]:
     parser = build_parser()
     args = parser.parse_args(argv)
     given = _explicit(parser, argv)
@@ -235,7 +235,7 @@ def _explicit(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[st
     return {a.dest for a in parser._actions if any(f in flags for f in a.option_strings)}
 
 
-def _job(v: dict) -> tuple[RunConfig, list[int], TrainOptions]:
+def _job(v: dict) -> Job:
     common = dict(
         width=v["width"],
         depth=v["depth"],
@@ -284,7 +284,7 @@ def _job(v: dict) -> tuple[RunConfig, list[int], TrainOptions]:
         progress=not v["no_progress"],
         seed_block=v["seed_block"],
     )
-    return cfg, v["seeds"], opts
+    return Job(cfg, v["seeds"], opts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.no_progress,
             argv=argv,
         )
-    for cfg, seeds, opts in jobs:
+    for job in jobs:
+        cfg, seeds, opts = job.config, job.seeds, job.options
         torch.set_num_threads(block_and_threads(cfg, len(seeds), opts.seed_block, args.threads)[1])
         t0 = time.perf_counter()
         print(

@@ -44,10 +44,7 @@ from rflr.summary import (
     pick_shipped,
     with_count_types,
 )
-from rflr.trainer import RunResult, TrainOptions, block_and_threads, train
-
-Job = tuple[RunConfig, list[int], TrainOptions]
-
+from rflr.trainer import Job, RunResult, block_and_threads, train
 
 # --- one row per run --------------------------------------------------------------------------
 
@@ -173,11 +170,12 @@ def run_sweep(
     Jobs whose final files are all in `out` are read back instead of retrained when
     `resume` is set; a job cut short is resumed by the trainer's own resume file.
     """
-    total = sum(len(seeds) * cfg.train.steps for cfg, seeds, _ in jobs)
+    total = sum(len(j.seeds) * j.config.train.steps for j in jobs)
     bar = _sweep_bar(total) if progress else None
     headers: list[Header] = []
     timings = []
-    for i, (cfg, seeds, opts) in enumerate(jobs, start=1):
+    for i, job in enumerate(jobs, start=1):
+        cfg, seeds, opts = job.config, job.seeds, job.options
         job_total = len(seeds) * cfg.train.steps
         done = [0]
 
@@ -245,7 +243,7 @@ def run_preset(
     argv: list[str] | None = None,
 ) -> int:
     """`train.py --preset poster`: run the sweep, write summary.csv and sweep.json, ship."""
-    outs = {opts.out for _, _, opts in jobs}
+    outs = {j.options.out for j in jobs}
     if len(outs) != 1:
         raise SystemExit(
             f"a sweep's jobs must share one --out folder, got {sorted(map(str, outs))}"
@@ -253,12 +251,12 @@ def run_preset(
     out = outs.pop()
     out.mkdir(parents=True, exist_ok=True)
     started, load_start, t0 = datetime.now(UTC), load_average(), time.perf_counter()
-    n_runs = sum(len(s) for _, s, _ in jobs)
+    n_runs = sum(len(j.seeds) for j in jobs)
     print(f"sweep {preset}: {len(jobs)} jobs, {n_runs} reruns -> {out}", flush=True)
     df, timings = run_sweep(jobs, out, threads, resume, progress)
     wall = time.perf_counter() - t0
     df.to_csv(out / SUMMARY_NAME, index=False)
-    cfg0 = jobs[0][0]
+    cfg0 = jobs[0].config
     record = {
         "preset": preset,
         "command": "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv),
@@ -278,7 +276,7 @@ def run_preset(
             "comparable_mse_factor": COMPARABLE_MSE_FACTOR,
             "activity_threshold": metriclib.ACTIVITY_THRESHOLD,
             "parity_tau": metriclib.PARITY_TAU,
-            "grid_points": jobs[0][2].metrics_grid_points,
+            "grid_points": jobs[0].options.metrics_grid_points,
         },
         "machine": machine_info(),
         "load_average_start": load_start,
@@ -298,7 +296,7 @@ def run_preset(
     print(f"\n{len(df)} reruns in {wall / 60:.1f} min -> {out / SUMMARY_NAME}\n")
     print(format_stats(df))
     if ship_to is not None:
-        first = [replace(cfg, seed=seeds[0], run_id="").run_id for cfg, seeds, _ in jobs]
+        first = [replace(j.config, seed=j.seeds[0], run_id="").run_id for j in jobs]
         copied = ship(df, out, ship_to, snapshot_runs=first)
         size = sum(p.stat().st_size for p in copied)
         print(f"\nshipped {len(copied)} files ({size / 1e6:.1f} MB) -> {ship_to}")

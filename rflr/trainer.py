@@ -54,6 +54,15 @@ class TrainOptions:
     on_steps: Callable[[int], None] | None = None  # told the seed-steps done since its last call
 
 
+@dataclass(frozen=True)
+class Job:
+    """One configuration trained for several seeds: a preset's or a sweep's unit of work."""
+
+    config: RunConfig
+    seeds: list[int]
+    options: TrainOptions
+
+
 @dataclass
 class RunResult:
     run_id: str

@@ -44,9 +44,9 @@ def test_seed_ranges():
 
 def test_preset_values_and_overrides():
     _, jobs = jobs_from_args(["--preset", "shipped", "--steps", "123"])
-    assert {cfg.model.kind for cfg, _, _ in jobs} == {"rflr", "dense"}
-    assert all(cfg.train.steps == 123 for cfg, _, _ in jobs)  # typed flags win over the preset
-    assert all(seeds == [0, 1, 2, 3] for _, seeds, _ in jobs)
+    assert {j.config.model.kind for j in jobs} == {"rflr", "dense"}
+    assert all(j.config.train.steps == 123 for j in jobs)  # typed flags win over the preset
+    assert all(j.seeds == [0, 1, 2, 3] for j in jobs)
 
 
 def test_help_documents_every_flag():

@@ -23,18 +23,18 @@ from rflr.checkpoint import load, read_header
 from rflr.cli import jobs_from_args, main
 from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
 from rflr.metrics import SYMMETRIC_DEFECT
-from rflr.trainer import TrainOptions
+from rflr.trainer import Job, TrainOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "poster" / "summary.csv"
 
 
-def _jobs(out: Path) -> list[sweep.Job]:
+def _jobs(out: Path) -> list[Job]:
     train = TrainConfig(steps=300, lr=0.02)
     opts = TrainOptions(out=out, snapshots="log", snapshot_seeds=1, progress=False)
     return [
-        (RunConfig(RFLRConfig(width=16, rank=1, depth=3), train=train), [0, 1, 2], opts),
-        (RunConfig(DenseConfig(width=16, depth=3), train=train), [0, 1], opts),
+        Job(RunConfig(RFLRConfig(width=16, rank=1, depth=3), train=train), [0, 1, 2], opts),
+        Job(RunConfig(DenseConfig(width=16, depth=3), train=train), [0, 1], opts),
     ]
 
 
@@ -213,8 +213,8 @@ def test_cli_dispatches_sweep_presets(tmp_path, capsys):
 
 def test_poster_preset_is_149_identically_trained_reruns():
     _, jobs = jobs_from_args(["--preset", "poster"])
-    assert sum(len(seeds) for _, seeds, _ in jobs) == 149
-    (a, _, oa), (b, _, ob) = jobs
+    assert sum(len(j.seeds) for j in jobs) == 149
+    (a, oa), (b, ob) = ((j.config, j.options) for j in jobs)
     assert {a.model.kind, b.model.kind} == {"rflr", "dense"}
     assert a.train == b.train and a.target == b.target
     assert oa.out == ob.out and not str(oa.out).startswith("checkpoints")
