@@ -207,20 +207,7 @@ def jobs_from_args(
     jobs = PRESETS[args.preset].jobs if args.preset else [{}]
     out = []
     for job in jobs:
-        values = {
-            **vars(args),
-            **{k: v for k, v in job.items()},
-            **{k: getattr(args, k) for k in given},
-        }
-        for key in ("cosines", "sines", "seeds", "lr_milestones"):
-            parse = {
-                "cosines": parse_terms,
-                "sines": parse_terms,
-                "seeds": parse_seeds,
-                "lr_milestones": parse_fractions,
-            }[key]
-            if isinstance(values[key], str):
-                values[key] = parse(values[key])
+        values = {**vars(args), **job, **{k: getattr(args, k) for k in given}}
         try:
             out.append(_job(values))
         except ValueError as e:

@@ -1,12 +1,13 @@
 """Named sets of training jobs for `train.py --preset NAME`.
 
-Each job is a dict of train.py flag values (argparse destinations); flags typed on the
-command line override them.
+Each job is a dict of typed values keyed by train.py's argparse destinations (seeds as a
+list, fractions as floats, folders as paths); flags typed on the command line override them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,8 @@ _SHIPPED_COMMON = dict(
     steps=30000,
     lr=0.05,
     schedule="step",
-    seeds="0-3",
-    out="checkpoints",
+    seeds=list(range(4)),
+    out=Path("checkpoints"),
     snapshots="0,100,1000,3000,10000",
     log_per_decade=20,
 )
@@ -41,16 +42,16 @@ _POSTER_PROTOCOL = dict(
     steps=100_000,
     lr=0.07,
     schedule="step",
-    lr_milestones="0.5,0.75",
+    lr_milestones=[0.5, 0.75],
     lr_gamma=0.1,
     batch_size=1,
     n_train=256,
-    out="runs/poster",
+    out=Path("runs/poster"),
     snapshots="log",
     snapshot_seeds=2,
     log_per_decade=20,
 )
-_QUICK = dict(steps=30_000, out="runs/poster-quick")
+_QUICK = dict(steps=30_000, out=Path("runs/poster-quick"))
 
 PRESETS: dict[str, Preset] = {
     "shipped": Preset(
@@ -60,7 +61,9 @@ PRESETS: dict[str, Preset] = {
     "smoke": Preset(
         "a few seconds: both models, width 32, 500 steps, seeds 0-1",
         [
-            dict(model=m, width=32, depth=3, rank=2, steps=500, seeds="0-1", out="runs/smoke")
+            dict(
+                model=m, width=32, depth=3, rank=2, steps=500, seeds=[0, 1], out=Path("runs/smoke")
+            )
             for m in ("rflr", "dense")
         ],
     ),
@@ -68,8 +71,8 @@ PRESETS: dict[str, Preset] = {
         "the poster's 149 controlled reruns: 100 RF-LR (r=1) + 49 dense, width 128, depth 4, "
         "100k SGD steps; all files in runs/poster, a few shipped to checkpoints/poster (~4 min)",
         [
-            dict(_POSTER_PROTOCOL, model="rflr", rank=1, seeds="0-99"),
-            dict(_POSTER_PROTOCOL, model="dense", seeds="0-48"),
+            dict(_POSTER_PROTOCOL, model="rflr", rank=1, seeds=list(range(100))),
+            dict(_POSTER_PROTOCOL, model="dense", seeds=list(range(49))),
         ],
         sweep=True,
         ship="checkpoints/poster",
@@ -77,8 +80,8 @@ PRESETS: dict[str, Preset] = {
     "poster-quick": Preset(
         "the poster sweep in small: 8 RF-LR + 4 dense, 30k steps, into runs/poster-quick (~1 min)",
         [
-            dict(_POSTER_PROTOCOL, model="rflr", rank=1, seeds="0-7", **_QUICK),
-            dict(_POSTER_PROTOCOL, model="dense", seeds="0-3", **_QUICK),
+            dict(_POSTER_PROTOCOL, model="rflr", rank=1, seeds=list(range(8)), **_QUICK),
+            dict(_POSTER_PROTOCOL, model="dense", seeds=list(range(4)), **_QUICK),
         ],
         sweep=True,
     ),

@@ -1,0 +1,55 @@
+"""rflr.stack: one batched step equals each seed's own autograd step; bookkeeping keeps
+each seed's parameters (the long equivalence runs are in tests/test_trainer.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
+from rflr.model import build, init_params
+from rflr.stack import SeedStack
+
+MODELS = [RFLRConfig(width=8, rank=2, depth=3), DenseConfig(width=8, depth=3)]
+
+
+def _stack(model, seeds=3, batch=2):
+    cfg = RunConfig(model, train=TrainConfig(batch_size=batch))
+    params = [
+        init_params(model, torch.Generator().manual_seed(s), torch.float64) for s in range(seeds)
+    ]
+    return SeedStack(cfg, params, torch.float64), params
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.kind)
+def test_one_sgd_step_is_each_seeds_own_autograd_step(model):
+    stack, params = _stack(model)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 2, 1, generator=gen, dtype=torch.float64)
+    f = torch.randn(3, 2, 1, generator=gen, dtype=torch.float64)
+    stack.step(x, f, lr=0.1)
+    for i, p0 in enumerate(params):
+        net = build(model, {k: v.clone() for k, v in p0.items()})
+        ((net(x[i]) - f[i, :, 0]) ** 2).mean().backward()
+        got = stack.seed_params(i)
+        named = dict(net.named_parameters())
+        assert set(named) == set(got)
+        for k, v in named.items():
+            want = v.detach() if v.grad is None else (v - 0.1 * v.grad).detach()
+            torch.testing.assert_close(got[k], want, rtol=1e-12, atol=1e-12, msg=k)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.kind)
+def test_mse_and_select_keep_each_seed_apart(model):
+    stack, params = _stack(model)
+    x = torch.linspace(-2, 2, 9, dtype=torch.float64)[None, :, None].expand(3, 9, 1)
+    f = torch.zeros(3, 9, dtype=torch.float64)
+    mse = stack.mse(x, f)
+    for i, p in enumerate(params):
+        with torch.no_grad():
+            want = (build(model, p)(x[i]) ** 2).mean()
+        torch.testing.assert_close(mse[i], want)
+    kept = stack.select([2, 0])
+    for j, i in enumerate([2, 0]):
+        for k, v in kept.seed_params(j).items():
+            torch.testing.assert_close(v, params[i][k], msg=k)
