@@ -35,7 +35,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from rflr import checkpoint  # noqa: E402
 from rflr.app import catalog, sources  # noqa: E402
 from rflr.config import DenseConfig, RFLRConfig, RunConfig  # noqa: E402
-from rflr.measure import checkpoint_metrics  # noqa: E402
+from rflr.evaluate import checkpoint_metrics  # noqa: E402
 from rflr.model import init_params  # noqa: E402
 from streamlit_app import TABS  # noqa: E402
 

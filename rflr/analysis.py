@@ -3,7 +3,7 @@ atoms, equivariance of hidden features, oscillation counts.
 
 The core of each measurement is a pure function of float64 numpy arrays (channels are rows,
 z [C, G], as in rflr.metrics). The `*_of` helpers at the bottom pick the right arrays out of
-a model's parameters and its partial functions on the grid (`measure.partials_on_grid`), so
+a model's parameters and its partial functions on the grid (`evaluate.partials_on_grid`), so
 that the trainer, the CLI and the app all compute the same numbers the same way.
 """
 
@@ -234,7 +234,7 @@ def oscillations_median(z: np.ndarray, active: np.ndarray, tol: float = OSCILLAT
 
 
 # --- the same measurements on a model -----------------------------------------------------
-# `partials` is measure.partials_on_grid(cfg, params, grid): name -> [C, G] float64.
+# `partials` is evaluate.partials_on_grid(cfg, params, grid): name -> [C, G] float64.
 
 
 def _np64(t: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@
 
     python -m rflr.analyze CHECKPOINT... [--json] [--threshold T] [--tau T] [--basin] [--hessian]
 
-Every number comes from the functions the trainer and the app use (measure.checkpoint_metrics
+Every number comes from the functions the trainer and the app use (evaluate.checkpoint_metrics
 and rflr.analysis / plateaus / basin), so the three always agree. A file that cannot be read
 prints one line naming it and the reason; the others are still analysed, and the exit code
 is then 1.
@@ -21,7 +21,7 @@ import torch
 from rflr import analysis, basin, metrics
 from rflr.checkpoint import Checkpoint, CheckpointError, load
 from rflr.config import json_safe
-from rflr.measure import checkpoint_metrics, partials_on_grid
+from rflr.evaluate import checkpoint_metrics, partials_on_grid
 from rflr.plateaus import history_plateaus
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
 

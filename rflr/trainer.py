@@ -27,7 +27,7 @@ from safetensors.torch import save as safetensors_bytes
 from rflr import seeds as seedlib
 from rflr.checkpoint import atomic_write, save, snapshot_path
 from rflr.config import RunConfig, json_safe
-from rflr.measure import checkpoint_metrics
+from rflr.evaluate import checkpoint_metrics
 from rflr.model import TORCH_DTYPES
 from rflr.stack import SeedStack
 from rflr.targets import symmetric_grid, target_values

@@ -12,7 +12,7 @@ import torch
 
 from rflr import analysis, analyze, checkpoint, metrics
 from rflr.config import DenseConfig, RFLRConfig, RunConfig
-from rflr.measure import checkpoint_metrics, partials_on_grid
+from rflr.evaluate import checkpoint_metrics, partials_on_grid
 from rflr.model import init_params, outgoing_weights, partial_layers
 from rflr.targets import symmetric_grid
 

@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from rflr import checkpoint
 from rflr.app import catalog, charts, data, export, sources, state
 from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
-from rflr.measure import checkpoint_metrics
+from rflr.evaluate import checkpoint_metrics
 from rflr.model import init_params
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")

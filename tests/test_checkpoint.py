@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 from rflr import checkpoint as ck
 from rflr.checkpoint import CheckpointError, list_checkpoints, load, read_header, save
 from rflr.config import RunConfig, TrainConfig
-from rflr.measure import checkpoint_metrics
+from rflr.evaluate import checkpoint_metrics
 from rflr.model import init_params
 
 

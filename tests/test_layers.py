@@ -40,7 +40,7 @@ def _loaded_after(imports: list[str], watched: list[str]) -> list[str]:
 
 
 def test_checkpoint_io_loads_nothing_scientific():
-    assert _loaded_after(["rflr.checkpoint"], ["scipy", "rflr.trainer", "rflr.measure"]) == []
+    assert _loaded_after(["rflr.checkpoint"], ["scipy", "rflr.trainer", "rflr.evaluate"]) == []
 
 
 def test_summary_is_pure_tables():

@@ -4,7 +4,7 @@ import torch
 
 from rflr import metrics
 from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
-from rflr.measure import checkpoint_metrics, partials_on_grid
+from rflr.evaluate import checkpoint_metrics, partials_on_grid
 from rflr.model import init_params
 from rflr.targets import symmetric_grid
 from tests.conftest import mirror_paired_params

@@ -2,7 +2,7 @@
 
     sources   where checkpoints come from (folder, upload, Hub) and path safety
     catalog   the checkpoint table from headers, runs, the default RF-LR/dense pair
-    data      the tables the charts draw, computed by rflr.metrics / measure / analysis
+    data      the tables the charts draw, computed by rflr.metrics / evaluate / analysis
     charts    Altair charts and the architecture drawing, pure functions of those tables
     state     the view state <-> URL query parameters
     export    PNG / SVG / CSV bytes of a chart

@@ -1,4 +1,4 @@
-"""The tables the explorer draws, computed from a checkpoint by rflr.measure, rflr.metrics and
+"""The tables the explorer draws, computed from a checkpoint by rflr.evaluate, rflr.metrics and
 (when present) rflr.analysis and rflr.plateaus. Nothing here defines a measurement: this
 module selects layers, evaluates partial functions on the symmetric grid, and reshapes the
 results into pandas DataFrames the chart builders take.
@@ -24,7 +24,7 @@ import torch
 from rflr import analysis, metrics, plateaus
 from rflr.checkpoint import Checkpoint
 from rflr.config import ModelConfig, RFLRConfig
-from rflr.measure import partials_on_grid
+from rflr.evaluate import partials_on_grid
 from rflr.model import as_float64, outgoing_weights, partial_layers
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
 

@@ -1,4 +1,4 @@
-"""Glue between a model and the pure metrics: partial functions on the grid, checkpoint metrics."""
+"""Evaluate a model on the symmetric grid: every partial function, then the metrics record."""
 
 from __future__ import annotations
 
