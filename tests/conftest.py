@@ -1,11 +1,18 @@
-"""Shared fixtures: tiny configs and hand-built networks."""
+"""Shared fixtures: tiny configs, hand-built networks, the one checkpoint factory, ports."""
 
 from __future__ import annotations
+
+import socket
+from pathlib import Path
 
 import pytest
 import torch
 
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
+from rflr import checkpoint
+from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig, TrainConfig
+from rflr.evaluate import checkpoint_metrics
+from rflr.model import init_params
+from rflr.targets import DEFAULT_GRID_POINTS
 
 # The models under test are tiny: a second intra-op thread only adds synchronization, which
 # is very costly on a busy 2-core machine (see rflr.trainer.auto_threads).
@@ -36,3 +43,51 @@ def mirror_paired_params(cfg: RFLRConfig | DenseConfig, seed: int = 0) -> dict[s
         nxt = "readout.weight"
     p[nxt][:, half:] = p[nxt][:, :half]
     return p
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for a local server or an unreachable URL)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fake_history(step: int) -> dict:
+    """A plateau, a sharp drop, another plateau: log-spaced steps up to `step`."""
+    steps = [s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if s <= step]
+    loss = [1.0 if s < 20 else 1e-3 for s in steps]
+    return {"step": steps, "train_loss": loss, "test_mse": loss}
+
+
+def write_checkpoint(
+    path: Path,
+    cfg: RunConfig,
+    params: dict[str, torch.Tensor] | None = None,
+    step: int = 7,
+    history: dict | None = None,
+    grid_points: int = DEFAULT_GRID_POINTS,
+) -> Path:
+    """THE test checkpoint: real params (init from cfg.seed unless given), the metrics the
+    trainer would store, a fake loss history; written by rflr.checkpoint.save."""
+    if params is None:
+        params = init_params(cfg.model, torch.Generator().manual_seed(cfg.seed))
+    metrics = {**checkpoint_metrics(cfg, params, grid_points=grid_points), "status": "ok"}
+    history = fake_history(step) if history is None else history
+    return checkpoint.save(path, cfg, params, step, metrics, history)
+
+
+def write_run(root: Path, model, seed: int = 0, steps=(0, 10, 100), target=None) -> RunConfig:
+    """One run's snapshots at `steps` below root (a different init per snapshot)."""
+    cfg = RunConfig(model=model, target=target or TargetConfig(), seed=seed)
+    for i, step in enumerate(steps):
+        params = init_params(model, torch.Generator().manual_seed(100 * seed + i))
+        path = checkpoint.snapshot_path(root, cfg, step)
+        write_checkpoint(path, cfg, params, step, grid_points=257)
+    return cfg
+
+
+def make_folder(root: Path, width: int = 16, depth: int = 3) -> tuple[RunConfig, RunConfig]:
+    """An RF-LR run and its dense control (same target and seed), three snapshots each."""
+    a = write_run(root, RFLRConfig(width=width, depth=depth, rank=2))
+    b = write_run(root, DenseConfig(width=width, depth=depth))
+    return a, b

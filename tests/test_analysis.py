@@ -15,6 +15,7 @@ from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.evaluate import checkpoint_metrics, partials_on_grid
 from rflr.model import init_params, outgoing_weights, partial_layers
 from rflr.targets import symmetric_grid
+from tests.conftest import write_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -265,11 +266,7 @@ def ckpt_files(tmp_path):
     for model in (RFLRConfig(width=16, depth=3), DenseConfig(width=16, depth=2)):
         cfg = run_cfg(model)
         params = init_params(model, torch.Generator().manual_seed(0))
-        rec = {"status": "ok", **checkpoint_metrics(cfg, params)}
-        history = {"step": [0, 10, 100], "train_loss": [1.0, 0.5, 0.1], "test_mse": [1, 0.5, 0.1]}
-        paths.append(
-            checkpoint.save(tmp_path / f"{model.kind}.safetensors", cfg, params, 100, rec, history)
-        )
+        paths.append(write_checkpoint(tmp_path / f"{model.kind}.safetensors", cfg, params, 100))
     return paths
 
 

@@ -22,37 +22,13 @@ from streamlit.testing.v1 import AppTest
 
 from rflr import checkpoint
 from rflr.app import catalog, charts, data, export, sources, state
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
-from rflr.evaluate import checkpoint_metrics
+from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.model import init_params
+from tests.conftest import make_folder, write_run
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 STEPS = (0, 10, 100)
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
-
-
-def fake_history(step: int) -> dict:
-    """A plateau, a sharp drop, another plateau: log-spaced steps up to `step`."""
-    steps = [s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if s <= step]
-    loss = [1.0 if s < 20 else 1e-3 for s in steps]
-    return {"step": steps, "train_loss": loss, "test_mse": loss}
-
-
-def save_run(root: Path, model, seed: int = 0, steps=STEPS, target: TargetConfig | None = None):
-    cfg = RunConfig(model=model, target=target or TargetConfig(), seed=seed)
-    for i, step in enumerate(steps):
-        params = init_params(model, torch.Generator().manual_seed(100 * seed + i))
-        metrics = {**checkpoint_metrics(cfg, params, grid_points=257), "status": "ok"}
-        path = checkpoint.snapshot_path(root, cfg, step)
-        checkpoint.save(path, cfg, params, step, metrics, fake_history(step))
-    return cfg
-
-
-def make_folder(root: Path, width: int = 16, depth: int = 3) -> tuple[RunConfig, RunConfig]:
-    """An RF-LR run and its dense control (same target and seed), three snapshots each."""
-    a = save_run(root, RFLRConfig(width=width, depth=depth, rank=2))
-    b = save_run(root, DenseConfig(width=width, depth=depth))
-    return a, b
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +114,7 @@ def test_repo_id_check():
 
 def test_catalog_pairs_rflr_with_its_dense_control(tmp_path):
     make_folder(tmp_path)
-    save_run(tmp_path, DenseConfig(width=16, depth=3), seed=1)  # other seed: not a partner
+    write_run(tmp_path, DenseConfig(width=16, depth=3), seed=1)  # other seed: not a partner
     (tmp_path / "broken.safetensors").write_bytes(b"nope")
     cat = catalog.build(checkpoint.list_checkpoints(tmp_path), tmp_path)
     assert cat.default == ("rflr-w16-r2-L3-even-s0", "dense-w16-L3-even-s0")
@@ -257,7 +233,7 @@ def test_layer_part_and_toggles(app):
 
 
 def test_show_more_channels(tmp_path, monkeypatch):
-    save_run(tmp_path, DenseConfig(width=40, depth=2), steps=(5,))
+    write_run(tmp_path, DenseConfig(width=40, depth=2), steps=(5,))
     monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert "16 shown" in texts(at)
@@ -435,8 +411,8 @@ def test_hub_source_never_touches_the_network_by_itself(app, monkeypatch, tmp_pa
 
 def test_depth_one_networks(tmp_path, monkeypatch):
     """No bottleneck: the atoms are the only partial functions, and the output."""
-    save_run(tmp_path, RFLRConfig(width=8, depth=1, rank=2), steps=(0, 3))
-    save_run(tmp_path, DenseConfig(width=8, depth=1), steps=(0, 3))
+    write_run(tmp_path, RFLRConfig(width=8, depth=1, rank=2), steps=(0, 3))
+    write_run(tmp_path, DenseConfig(width=8, depth=1), steps=(0, 3))
     monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception and texts(at).count("**atoms.h**") == 2

@@ -8,7 +8,6 @@ is printed (pytest -s shows it).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rflr.app import sources
+from tests.conftest import free_port, make_folder
 
 pytestmark = pytest.mark.browser
 
@@ -38,15 +38,8 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from test_app import make_folder  # the same fixture checkpoints as the headless tests
 
     folder = tmp_path_factory.mktemp("browser-ckpts")
     make_folder(folder)

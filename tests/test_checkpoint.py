@@ -9,17 +9,16 @@ import torch
 from safetensors.torch import save_file
 
 from rflr import checkpoint as ck
-from rflr.checkpoint import CheckpointError, list_checkpoints, load, read_header, save
+from rflr.checkpoint import CheckpointError, list_checkpoints, load, read_header
 from rflr.config import RunConfig, TrainConfig
-from rflr.evaluate import checkpoint_metrics
 from rflr.model import init_params
+from tests.conftest import write_checkpoint
+
+NAN_HISTORY = {"step": [0, 7], "train_loss": [1.0, 0.5], "test_mse": [1.1, float("nan")]}
 
 
 def make(path, cfg: RunConfig, params=None, step=7):
-    params = params or init_params(cfg.model, torch.Generator().manual_seed(cfg.seed))
-    metrics = {**checkpoint_metrics(cfg, params), "status": "ok"}
-    history = {"step": [0, 7], "train_loss": [1.0, 0.5], "test_mse": [1.1, float("nan")]}
-    return save(path, cfg, params, step, metrics, history)
+    return write_checkpoint(path, cfg, params, step, NAN_HISTORY)
 
 
 def test_round_trip(tmp_path, tiny_rflr, tiny_dense):

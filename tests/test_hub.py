@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from rflr import hub
+from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -488,12 +488,6 @@ def dockerfile_command() -> list[str]:
 
 def option(command: list[str], name: str) -> str:
     return command[command.index(name) + 1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_dockerfile_command_serves_a_streamlit_app(tmp_path):
