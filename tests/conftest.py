@@ -91,3 +91,11 @@ def make_folder(root: Path, width: int = 16, depth: int = 3) -> tuple[RunConfig,
     a = write_run(root, RFLRConfig(width=width, depth=depth, rank=2))
     b = write_run(root, DenseConfig(width=width, depth=depth))
     return a, b
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """make_folder's RF-LR run and dense control in a folder shared by a module's tests."""
+    root = tmp_path_factory.mktemp("ckpts")
+    make_folder(root)
+    return root

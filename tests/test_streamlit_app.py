@@ -1,27 +1,22 @@
-"""The Streamlit explorer: its library (rflr.app) directly, and the app headless (AppTest).
+"""The Streamlit explorer (streamlit_app.py over rflr.ui), headless with AppTest.
 
 Every test builds its own checkpoints in tmp_path and points the app at them with
-RFLR_CHECKPOINTS; none depends on the shipped checkpoints/ folder.
+RFLR_CHECKPOINTS; none depends on the shipped checkpoints/ folder (except the Sweep tab's).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
-import os
 from pathlib import Path
 
-import altair as alt
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 from safetensors.torch import save_file
 from streamlit.testing.v1 import AppTest
 
 from rflr import checkpoint
-from rflr.app import catalog, charts, data, export, sources, state
+from rflr.app import sources
 from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.model import init_params
 from tests.conftest import make_folder, write_run
@@ -29,13 +24,6 @@ from tests.conftest import make_folder, write_run
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 STEPS = (0, 10, 100)
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("ckpts")
-    make_folder(root)
-    return root
 
 
 @pytest.fixture
@@ -60,147 +48,6 @@ def chart_specs(at: AppTest) -> list[dict]:
 def open_tab(at: AppTest, label: str) -> AppTest:
     at.session_state["tab"] = label
     return at.run()
-
-
-# --- library: sources and path safety ------------------------------------------------------
-
-
-def test_inside_refuses_paths_that_leave_the_root(tmp_path):
-    root = tmp_path / "root"
-    (root / "run").mkdir(parents=True)
-    (tmp_path / "secret.safetensors").write_bytes(b"x")
-    assert sources.inside(root, "run/a.safetensors") == (root / "run/a.safetensors").resolve()
-    for bad in ("../secret.safetensors", "run/../../secret.safetensors", "/etc/passwd", ""):
-        with pytest.raises(sources.SourceError, match="refused"):
-            sources.inside(root, bad)
-    (root / "link").symlink_to(tmp_path)  # a symlink out of the root is outside too
-    with pytest.raises(sources.SourceError, match="outside"):
-        sources.inside(root, "link/secret.safetensors")
-
-
-def test_open_root_and_signature(tmp_path, folder):
-    with pytest.raises(sources.SourceError, match="not an existing folder"):
-        sources.open_root(tmp_path / "missing")
-    sig = sources.folder_signature(folder)
-    assert len(sig) == 6 and all(name.endswith(".safetensors") for name, _, _ in sig)
-    assert sources.default_root(Path("/app")) == Path(
-        os.environ.get(sources.ENV_VAR) or "/app/checkpoints"
-    )
-
-
-def test_save_upload_validates_like_a_file_on_disk(tmp_path, folder):
-    good = next(folder.rglob("step-00000010.safetensors")).read_bytes()
-    root = sources.save_upload("my run.safetensors", good, tmp_path / "up")
-    assert [p.name for p in root.iterdir()] == ["my_run.safetensors"]
-    assert checkpoint.load(root / "my_run.safetensors").step == 10
-    with pytest.raises(sources.SourceError, match="not a readable safetensors"):
-        sources.save_upload("junk.safetensors", b"\x10" * 64, tmp_path / "up")
-    with pytest.raises(sources.SourceError, match="pickle"):
-        sources.save_upload("model.safetensors", b"\x80\x04\x95" + b"0" * 30, tmp_path / "up")
-    with pytest.raises(sources.SourceError, match="over the 1 MB limit"):
-        sources.save_upload("big.safetensors", b"0" * (2 * 2**20), tmp_path / "up", max_mb=1)
-    assert len(list((tmp_path / "up").iterdir())) == 1  # refused uploads leave nothing behind
-
-
-def test_repo_id_check():
-    assert sources.check_repo_id(" user/name ") == "user/name"
-    for bad in ("name", "../x/y", "a/b/c", "user/.."):
-        with pytest.raises(sources.SourceError):
-            sources.check_repo_id(bad)
-
-
-# --- library: catalog, state, data, charts, export -------------------------------------------
-
-
-def test_catalog_pairs_rflr_with_its_dense_control(tmp_path):
-    make_folder(tmp_path)
-    write_run(tmp_path, DenseConfig(width=16, depth=3), seed=1)  # other seed: not a partner
-    (tmp_path / "broken.safetensors").write_bytes(b"nope")
-    cat = catalog.build(checkpoint.list_checkpoints(tmp_path), tmp_path)
-    assert cat.default == ("rflr-w16-r2-L3-even-s0", "dense-w16-L3-even-s0")
-    assert cat.partners["dense-w16-L3-even-s1"] is None
-    assert cat.steps["rflr-w16-r2-L3-even-s0"] == list(STEPS)
-    assert cat.file_at("rflr-w16-r2-L3-even-s0", 50).endswith("step-00000010.safetensors")
-    assert cat.file_at("rflr-w16-r2-L3-even-s0", -1).endswith("step-00000000.safetensors")
-    assert list(cat.errors["file"]) == ["broken.safetensors"]
-    t = cat.table
-    assert len(catalog.filter_table(t, kinds=["dense"])) == 6
-    assert len(catalog.filter_table(t, text="S1", final_only=True)) == 1
-    assert pd.isna(t.loc[t["kind"] == "dense", "rank"]).all()
-
-
-def test_state_round_trip_and_bad_values():
-    vs = state.ViewState(a="r/step-1.safetensors", b="none", layer=2, part="h", odd=True, thr=0.01)
-    back, notes = state.from_query(state.to_query(vs))
-    assert back == vs and notes == []
-    assert state.to_query(state.ViewState()) == {}
-    back, notes = state.from_query(
-        {"layer": "-3", "thr": "nan", "part": "x", "odd": "yes", "src": "upload", "shown": "z"}
-    )
-    assert back == state.ViewState() and len(notes) == 6
-
-
-def test_layer_names_address_the_same_depth_in_both_models():
-    r, d = RFLRConfig(width=8, depth=3, rank=2), DenseConfig(width=8, depth=3)
-    assert data.layer_name(r, 2) == "bottleneck.2.z" and data.layer_name(d, 2) == "hidden.2.u"
-    assert (
-        data.layer_name(r, 1, "h") == "bottleneck.1.h"
-        and data.layer_name(d, 1, "h") == "hidden.1.h"
-    )
-    assert data.layer_name(r, 0) == "atoms.h" and data.layer_name(d, 3) == "readout.y"
-    assert data.layer_name(r, 4) is None
-
-
-def test_layer_tables_come_from_rflr_metrics(folder):
-    ckpt = checkpoint.load(next(folder.rglob("rflr-*/step-00000100.safetensors")))
-    p = data.compute_partials(ckpt)
-    table = data.channel_frame(p, "bottleneck.2.z")
-    stored = ckpt.metrics["layers"][-1]
-    active = table[table["active"]]
-    assert len(active) == stored["active"]
-    assert math.isclose(active["D"].mean(), stored["defect_mean"], rel_tol=1e-9)
-    cv = data.curve_frame(p, "bottleneck.2.z", [0])
-    assert len(cv) == data.PLOT_POINTS
-    np.testing.assert_allclose(cv["z(-x)"].to_numpy(), cv["z(x)"].to_numpy()[::-1])
-    np.testing.assert_allclose(cv["o(x)"], (cv["z(x)"] - cv["z(-x)"]) / 2)
-    prof = data.depth_profile(p, equivariance=True)
-    assert list(prof.loc[prof["part"] == "partial", "layer"]) == [
-        "bottleneck.1.z",
-        "bottleneck.2.z",
-    ]
-    assert (prof.loc[prof["part"] == "h", "equivariance"] >= 0).all()
-    assert math.isclose(data.output_defect(p), ckpt.metrics["output_defect"], rel_tol=1e-9)
-
-
-def test_charts_are_valid_vega_lite(folder):
-    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
-    p = data.compute_partials(ckpt)
-    table = data.channel_frame(p, "hidden.2.u").head(5)
-    cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
-    panels = charts.layer_panels(cv, table, show_odd=True, y_domain=charts.y_extent(cv, True))
-    spec = panels.to_dict()  # validates against the Vega-Lite schema
-    assert "D = " in spec["facet"]["header"]["labelExpr"]
-    prof = data.depth_profile(p).assign(checkpoint="x")
-    outs = pd.DataFrame({"checkpoint": ["x"], "output_defect": [0.0]})  # 0 is clipped for log
-    charts.depth_chart(prof, outs).to_dict()
-    hist = data.history_frame(ckpt.history)
-    charts.training_chart(hist, data.plateau_frame(ckpt.history), 100).to_dict()
-    frames = data.atom_frames(ckpt, p)
-    charts.atoms_chart(frames.atoms, frames.links).to_dict()
-    charts.outgoing_chart(frames.outgoing).to_dict()
-    dot = charts.architecture_dot(ckpt.config.model, "hidden.2.u")
-    assert dot.count("->") == 4 and 'h3 [color="#c0392b"' in dot
-
-
-def test_export_bytes():
-    chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_line().encode(x="x", y="y")
-    assert export.png(chart).startswith(b"\x89PNG")
-    assert b"<svg" in export.svg(chart)
-    assert export.csv(pd.DataFrame({"a": [1]})) == b"a\n1\n"
-    assert export.file_stem("layer", "run/step-1.safetensors") == "layer_run_step-1.safetensors"
-
-
-# --- the app, headless ---------------------------------------------------------------------
 
 
 def test_default_view_is_rflr_beside_its_dense_control(app):

@@ -1,0 +1,29 @@
+"""rflr.app.catalog: runs, their snapshots and their controls."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rflr import checkpoint
+from rflr.app import catalog
+from rflr.config import DenseConfig
+from tests.conftest import make_folder, write_run
+
+STEPS = (0, 10, 100)
+
+
+def test_catalog_pairs_rflr_with_its_dense_control(tmp_path):
+    make_folder(tmp_path)
+    write_run(tmp_path, DenseConfig(width=16, depth=3), seed=1)  # other seed: not a partner
+    (tmp_path / "broken.safetensors").write_bytes(b"nope")
+    cat = catalog.build(checkpoint.list_checkpoints(tmp_path), tmp_path)
+    assert cat.default == ("rflr-w16-r2-L3-even-s0", "dense-w16-L3-even-s0")
+    assert cat.partners["dense-w16-L3-even-s1"] is None
+    assert cat.steps["rflr-w16-r2-L3-even-s0"] == list(STEPS)
+    assert cat.file_at("rflr-w16-r2-L3-even-s0", 50).endswith("step-00000010.safetensors")
+    assert cat.file_at("rflr-w16-r2-L3-even-s0", -1).endswith("step-00000000.safetensors")
+    assert list(cat.errors["file"]) == ["broken.safetensors"]
+    t = cat.table
+    assert len(catalog.filter_table(t, kinds=["dense"])) == 6
+    assert len(catalog.filter_table(t, text="S1", final_only=True)) == 1
+    assert pd.isna(t.loc[t["kind"] == "dense", "rank"]).all()

@@ -1,0 +1,16 @@
+"""rflr.app.state: the view in the URL, round trips and bad values."""
+
+from __future__ import annotations
+
+from rflr.app import state
+
+
+def test_state_round_trip_and_bad_values():
+    vs = state.ViewState(a="r/step-1.safetensors", b="none", layer=2, part="h", odd=True, thr=0.01)
+    back, notes = state.from_query(state.to_query(vs))
+    assert back == vs and notes == []
+    assert state.to_query(state.ViewState()) == {}
+    back, notes = state.from_query(
+        {"layer": "-3", "thr": "nan", "part": "x", "odd": "yes", "src": "upload", "shown": "z"}
+    )
+    assert back == state.ViewState() and len(notes) == 6
