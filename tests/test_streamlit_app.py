@@ -22,7 +22,6 @@ from rflr.model import init_params
 from tests.conftest import make_folder, write_run
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
-STEPS = (0, 10, 100)
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
 
 
