@@ -239,30 +239,42 @@ class _Block:
         finite = torch.isfinite(train_loss) & torch.isfinite(test)
         bad = [i for i in range(len(self.active)) if not finite[i]]
         if at in self.logs or bad:  # a divergence is always logged, so the history shows it
-            for i, s in enumerate(self.active):
-                h = self.histories[s]
-                h["step"].append(at)
-                h["train_loss"].append(float(train_loss[i]))
-                h["test_mse"].append(float(test[i]))
-        if self.bar is not None:
-            self.bar.set_postfix(
-                refresh=False,
-                train=f"{float(train_loss[finite].mean()):.2e}",
-                test=f"{float(test[finite].mean()):.2e}",
-                seeds=int(finite.sum()),
-                seed_steps_s=f"{(self.bar.format_dict['rate'] or 0.0) * len(self.active):.3g}",
-            )
+            self.log(at, train_loss, test)
+        self.show(train_loss, test, finite)
         if bad:
             self.drop(bad, at)
-        if not self.active:
-            return bool(bad)
-        self.last_good.copy_(self.stack.flat)
-        self.last_good_step = at
-        if at in self.snaps:
-            for i, s in enumerate(self.active):
-                if s in self.snap_seeds or at == self.steps:
-                    self.results[s] = self.write(s, self.stack.seed_params(i), at, "ok")
+        if self.active:
+            self.last_good.copy_(self.stack.flat)
+            self.last_good_step = at
+            if at in self.snaps:
+                self.snapshot(at)
         return bool(bad)
+
+    def log(self, at: int, train_loss: torch.Tensor, test: torch.Tensor) -> None:
+        """Append step `at`'s losses to every active seed's history."""
+        for i, s in enumerate(self.active):
+            h = self.histories[s]
+            h["step"].append(at)
+            h["train_loss"].append(float(train_loss[i]))
+            h["test_mse"].append(float(test[i]))
+
+    def show(self, train_loss: torch.Tensor, test: torch.Tensor, finite: torch.Tensor) -> None:
+        """Mean losses of the finite seeds and the throughput on the progress bar."""
+        if self.bar is None:
+            return
+        self.bar.set_postfix(
+            refresh=False,
+            train=f"{float(train_loss[finite].mean()):.2e}",
+            test=f"{float(test[finite].mean()):.2e}",
+            seeds=int(finite.sum()),
+            seed_steps_s=f"{(self.bar.format_dict['rate'] or 0.0) * len(self.active):.3g}",
+        )
+
+    def snapshot(self, at: int) -> None:
+        """Write step `at` for the seeds that keep snapshots (every seed at the last step)."""
+        for i, s in enumerate(self.active):
+            if s in self.snap_seeds or at == self.steps:
+                self.results[s] = self.write(s, self.stack.seed_params(i), at, "ok")
 
     def drop(self, bad: list[int], at: int) -> None:
         """Save diverged seeds with their last finite parameters, marked; take them out."""
