@@ -19,6 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from rflr.config import RunConfig, json_safe
+from rflr.metrics import run_status
 from rflr.model import TORCH_DTYPES, param_shapes
 
 FORMAT_VERSION = "1"
@@ -45,14 +46,14 @@ class Header:
     metrics: dict = field(default_factory=dict)
     history: dict = field(default_factory=dict)
 
+    @property
+    def status(self) -> str:
+        return run_status(self.metrics)
+
 
 @dataclass
 class Checkpoint(Header):
     params: dict[str, torch.Tensor] = field(default_factory=dict)
-
-    @property
-    def status(self) -> str:
-        return self.metrics.get("status", "ok")
 
 
 def snapshot_path(root: str | os.PathLike, cfg: RunConfig, step: int) -> Path:

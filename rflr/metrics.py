@@ -105,11 +105,17 @@ def layer_defect(
 SYMMETRIC_DEFECT = 1e-3  # headline active partial defect below this: symmetric active partials
 
 
+def run_status(record: dict) -> str:
+    """ "ok" or "diverged" as the trainer wrote it; a record without a status (a file not
+    written by the trainer) is "ok": nothing says it diverged."""
+    return str(record.get("status", "ok"))
+
+
 def ends_symmetric(record: dict, threshold: float = SYMMETRIC_DEFECT) -> bool:
     """A run ends with symmetric active partials when it did not diverge and its headline
     active partial defect (the deepest partial layer's mean D over active channels) is below
     `threshold`. No active channel (undefined headline): not symmetric."""
-    if record.get("status", "ok") != "ok":
+    if run_status(record) != "ok":
         return False
     headline = record.get("headline_defect")
     return headline is not None and bool(np.isfinite(headline)) and headline < threshold

@@ -59,7 +59,7 @@ def summary_row(header: Header, root: Path) -> dict:
     cfg, m, hist = header.config, header.metrics, header.history
     layers = m.get("layers", [])
     head = layers[-1] if layers else {}
-    status = m.get("status", "ok")
+    status = header.status
     headline = _num(m.get("headline_defect"))
     shape = history_plateaus(hist)
     losses = [v for v in hist.get("train_loss", []) if v is not None]
@@ -152,7 +152,7 @@ def _finished_headers(cfg: RunConfig, seeds: list[int], out: Path) -> list[Heade
             continue
         files = sorted((out / run.run_id).glob("step-*.safetensors"))
         last = read_header(files[-1]) if files else None
-        if last is None or last.metrics.get("status") != "diverged":
+        if last is None or last.status != "diverged":
             return None
         headers.append(last)
     return headers

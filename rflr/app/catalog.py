@@ -17,6 +17,7 @@ import pandas as pd
 
 from rflr.checkpoint import Listing
 from rflr.config import RunConfig
+from rflr.metrics import run_status
 
 COLUMNS = [
     "run",
@@ -75,7 +76,7 @@ def catalog(listings: Sequence[Listing], root: Path) -> tuple[pd.DataFrame, pd.D
                 "test_mse": _number(metrics.get("test_mse")),
                 "headline_defect": _number(metrics.get("headline_defect")),
                 "output_defect": _number(metrics.get("output_defect")),
-                "status": str(metrics.get("status", "unknown")),
+                "status": run_status(metrics),
                 "target": target_label(cfg),
                 "file": rel,
                 _TARGET_KEY: json.dumps([cfg.target.cosines, cfg.target.sines, cfg.target.domain]),
