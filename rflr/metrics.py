@@ -106,9 +106,9 @@ SYMMETRIC_DEFECT = 1e-3  # headline active partial defect below this: symmetric 
 
 
 def run_status(record: dict) -> str:
-    """ "ok" or "diverged" as the trainer wrote it; a record without a status (a file not
-    written by the trainer) is "ok": nothing says it diverged."""
-    return str(record.get("status", "ok"))
+    """The trainer's "ok" or "diverged"; "unknown" for a record without one (a file the
+    trainer did not write): nothing says it trained fine, so it never counts as ok."""
+    return str(record.get("status", "unknown"))
 
 
 def ends_symmetric(record: dict, threshold: float = SYMMETRIC_DEFECT) -> bool:

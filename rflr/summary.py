@@ -86,6 +86,11 @@ _COUNT_COLUMNS = {
 }
 
 
+def format_number(x: float | None, spec: str = ".2e", missing: str = "-") -> str:
+    """A number for a table or a caption; `missing` for None, NaN and infinities."""
+    return missing if x is None or pd.isna(x) or not math.isfinite(x) else format(x, spec)
+
+
 def with_count_types(df: pd.DataFrame) -> pd.DataFrame:
     """Count columns as nullable integers (a diverged run may have none)."""
     counts = [c for c in df.columns if c in _COUNT_COLUMNS or c.endswith("_active")]

@@ -33,6 +33,7 @@ from rflr.plateaus import FLAT_SLOPE, MIN_DROP, MIN_LENGTH, WINDOW  # noqa: E402
 from rflr.summary import (  # noqa: E402
     COMPARABLE_MSE_FACTOR,
     SWEEP_NAME,
+    format_number,
     model_stats,
     poster_claims,
     read_summary,
@@ -70,10 +71,6 @@ TUNING = [
     ("dense width 64, lr 0.1, 100k", "MSE 1.9e-5 / 3.4e-5; defect 0.50 / 0.60"),
     ("dense width 128, lr 0.07, 100k, 20 seeds", "MSE 7.4e-6 / 1.1e-5; defect 0.54 / 0.62"),
 ]
-
-
-def _fmt(x: float, spec: str = ".2e") -> str:
-    return "-" if pd.isna(x) else format(x, spec)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -355,16 +352,16 @@ def render(
                     views.LABELS.get(m, m),
                     str(int(r["reruns"])),
                     str(int(r["diverged"])),
-                    _fmt(r["test_mse_best"]),
-                    _fmt(r["test_mse_median"]),
-                    _fmt(r["test_mse_worst"]),
-                    _fmt(r["headline_best"]),
-                    _fmt(r["headline_median"]),
-                    _fmt(r["headline_worst"]),
+                    format_number(r["test_mse_best"]),
+                    format_number(r["test_mse_median"]),
+                    format_number(r["test_mse_worst"]),
+                    format_number(r["headline_best"]),
+                    format_number(r["headline_median"]),
+                    format_number(r["headline_worst"]),
                     f"{int(r['symmetric'])}/{int(r['reruns'])} "
                     f"({r['symmetric_ci_low']:.0%}-{r['symmetric_ci_high']:.0%})",
                     f"{r['all_even_fraction']:.0%}",
-                    _fmt(r["pairing_median"], ".2f"),
+                    format_number(r["pairing_median"], ".2f"),
                 ]
                 for m, r in st.iterrows()
             ],

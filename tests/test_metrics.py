@@ -122,3 +122,5 @@ def test_trainable_volume_counts_runs_ending_with_symmetric_partials():
     assert metrics.trainable_volume(runs) == pytest.approx(2 / 6)
     assert metrics.trainable_volume(runs, threshold=2e-4) == pytest.approx(1 / 6)
     assert np.isnan(metrics.trainable_volume([]))
+    assert metrics.run_status({}) == "unknown"  # a file the trainer did not write
+    assert not metrics.ends_symmetric({"headline_defect": 1e-5})

@@ -155,10 +155,8 @@ def check_repo_id(text: str) -> str:
 def pull(repo_id: str, revision: str | None = None) -> Path:
     """The local folder of a Hub repo's checkpoints (rflr.hub.pull); SourceError on failure."""
     repo_id = check_repo_id(repo_id)
-    try:
-        from rflr import hub
-    except ImportError as e:
-        raise SourceError(f"Hub sync is not available (rflr.hub: {e})") from None
+    from rflr import hub  # here: huggingface_hub is slow to load
+
     try:
         return hub.pull(repo_id, revision=revision or None)
     except hub.HubError as e:

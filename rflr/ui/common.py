@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import streamlit as st
 from rflr.app import catalog, export, sources
 from rflr.checkpoint import Checkpoint
 from rflr.config import KIND_LABELS
+from rflr.summary import format_number
 from rflr.ui.cache import loaded
 
 
@@ -73,8 +73,8 @@ def pick_header(c: Pick) -> bool:
     return True
 
 
-def fmt(v: float) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{v:.2e}"
+def fmt(v: float | None) -> str:
+    return format_number(v, missing="–")
 
 
 def export_ui(chart, frame: pd.DataFrame, title: str, key: str) -> None:
