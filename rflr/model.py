@@ -205,6 +205,30 @@ def partial_layers(cfg: ModelConfig) -> list[str]:
     return [f"hidden.{k}.u" for k in range(1, cfg.depth)]
 
 
+def layer_name(cfg: ModelConfig, k: int, part: str = "partial") -> str | None:
+    """The captured layer at depth index k: 0 the atoms' h, k < depth the k-th partial
+    function (`part` "partial") or its u / h, depth the readout; None if absent."""
+    if k == 0:
+        return "atoms.h"
+    if k == cfg.depth:
+        return "readout.y"
+    if not 0 < k < cfg.depth:
+        return None
+    if isinstance(cfg, RFLRConfig):
+        return f"bottleneck.{k}.{'z' if part == 'partial' else part}"
+    return f"hidden.{k}.{'u' if part == 'partial' else part}"
+
+
+def layer_index(name: str) -> int:
+    """k back from a captured layer's name: 0 for atoms.*, k for bottleneck.k.* / hidden.k.*."""
+    return 0 if name.startswith("atoms.") else int(name.split(".")[1])
+
+
+def trainable_names(cfg: ModelConfig) -> list[str]:
+    """The parameters SGD updates: all of them, less the atoms when they are frozen."""
+    return [n for n in param_shapes(cfg) if cfg.train_atoms or not n.startswith("atoms.")]
+
+
 def outgoing_weights(cfg: ModelConfig, params: dict[str, torch.Tensor], layer: str) -> torch.Tensor:
     """Row j: the weights through which channel j of `layer` reaches the next product.
 
@@ -216,7 +240,7 @@ def outgoing_weights(cfg: ModelConfig, params: dict[str, torch.Tensor], layer: s
     part, _, what = layer.rpartition(".")
     if what == "z":  # bottleneck.k.z feeds U_k
         return params[f"{part}.up"].T  # [r, N]
-    k = 0 if part == "atoms" else int(part.split(".")[1])  # h_{k+1} comes out of this layer
+    k = layer_index(layer)  # h_{k+1} comes out of this layer
     nxt = k + 1
     if nxt < cfg.depth:
         key = f"bottleneck.{nxt}.down" if isinstance(cfg, RFLRConfig) else f"hidden.{nxt}.weight"

@@ -22,7 +22,7 @@ import math
 import torch
 
 from rflr.config import RFLRConfig, RunConfig
-from rflr.model import param_shapes, scales
+from rflr.model import param_shapes, scales, trainable_names
 
 
 def _matmul_add(bias: torch.Tensor, x: torch.Tensor, w: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -53,9 +53,7 @@ class SeedStack:
         self.rflr = isinstance(cfg.model, RFLRConfig)
         self.s_in, self.s_width, self.s_rank = scales(cfg.model)
         self.shapes = param_shapes(cfg.model)
-        self.trainable = [
-            n for n in self.shapes if cfg.model.train_atoms or not n.startswith("atoms.")
-        ]
+        self.trainable = trainable_names(cfg.model)
         self.frozen = [n for n in self.shapes if n not in self.trainable]
 
         # One flat buffer for all trainable tensors, param-major so every view is contiguous.

@@ -8,18 +8,6 @@ import numpy as np
 
 from rflr import checkpoint
 from rflr.app import data
-from rflr.config import DenseConfig, RFLRConfig
-
-
-def test_layer_names_address_the_same_depth_in_both_models():
-    r, d = RFLRConfig(width=8, depth=3, rank=2), DenseConfig(width=8, depth=3)
-    assert data.layer_name(r, 2) == "bottleneck.2.z" and data.layer_name(d, 2) == "hidden.2.u"
-    assert (
-        data.layer_name(r, 1, "h") == "bottleneck.1.h"
-        and data.layer_name(d, 1, "h") == "hidden.1.h"
-    )
-    assert data.layer_name(r, 0) == "atoms.h" and data.layer_name(d, 3) == "readout.y"
-    assert data.layer_name(r, 4) is None
 
 
 def test_layer_tables_come_from_rflr_metrics(folder):

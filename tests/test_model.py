@@ -7,9 +7,12 @@ from rflr.config import DenseConfig, RFLRConfig
 from rflr.model import (
     build,
     init_params,
+    layer_index,
+    layer_name,
     outgoing_weights,
     param_shapes,
     partial_layers,
+    trainable_names,
 )
 
 
@@ -95,3 +98,20 @@ def test_outgoing_weights_rows_are_channels():
     assert outgoing_weights(cfg, p, "bottleneck.2.h").shape == (8, 1)  # readout
     d = DenseConfig(width=8, depth=2)
     assert outgoing_weights(d, init_params(d, torch.Generator()), "hidden.1.u").shape == (8, 1)
+
+
+def test_layer_names_address_the_same_depth_in_both_models():
+    r, d = RFLRConfig(width=8, depth=3, rank=2), DenseConfig(width=8, depth=3)
+    assert layer_name(r, 2) == "bottleneck.2.z" and layer_name(d, 2) == "hidden.2.u"
+    assert layer_name(r, 1, "h") == "bottleneck.1.h" and layer_name(d, 1, "h") == "hidden.1.h"
+    assert layer_name(r, 0) == "atoms.h" and layer_name(d, 3) == "readout.y"
+    assert layer_name(r, 4) is None
+    for k in range(3):  # k = depth is the readout, named without an index
+        assert layer_index(layer_name(r, k)) == k and layer_index(layer_name(d, k, "h")) == k
+
+
+def test_frozen_atoms_are_not_trainable():
+    r = RFLRConfig(width=8, depth=3, rank=2)
+    assert trainable_names(r) == list(param_shapes(r))
+    frozen = trainable_names(RFLRConfig(width=8, depth=3, rank=2, train_atoms=False))
+    assert frozen == [n for n in param_shapes(r) if not n.startswith("atoms.")]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rflr.config import ModelConfig, RFLRConfig
+from rflr.model import layer_index
 
 SERIES = ["z(x)", "z(-x)", "o(x)"]
 _DASH = [[1, 0], [6, 4], [2, 2]]  # z(x) solid, its mirror z(-x) dashed, the odd part dotted
@@ -287,8 +288,8 @@ def _node_of(layer: str | None) -> str | None:
         return "y"
     if layer.startswith("atoms."):
         return "h1"
-    _, k, what = layer.split(".")
-    return f"z{k}" if what == "z" else f"h{int(k) + 1}"
+    k = layer_index(layer)
+    return f"z{k}" if layer.endswith(".z") else f"h{k + 1}"
 
 
 def _sub(k: int) -> str:

@@ -23,9 +23,9 @@ import torch
 
 from rflr import analysis, metrics, plateaus
 from rflr.checkpoint import Checkpoint
-from rflr.config import ModelConfig, RFLRConfig
+from rflr.config import ModelConfig
 from rflr.evaluate import partials_on_grid
-from rflr.model import as_float64, outgoing_weights, partial_layers
+from rflr.model import as_float64, layer_index, layer_name, outgoing_weights, partial_layers
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
 
 PARTS = {
@@ -37,19 +37,6 @@ PLOT_POINTS = 257  # points per curve sent to the browser; D is always computed 
 
 
 # --- layers ----------------------------------------------------------------------------------
-
-
-def layer_name(cfg: ModelConfig, k: int, part: str = "partial") -> str | None:
-    """The captured layer at index k (see the module docstring), or None if absent."""
-    if k == 0:
-        return "atoms.h"
-    if k == cfg.depth:
-        return "readout.y"
-    if not 0 < k < cfg.depth:
-        return None
-    if isinstance(cfg, RFLRConfig):
-        return f"bottleneck.{k}.{'z' if part == 'partial' else part}"
-    return f"hidden.{k}.{'u' if part == 'partial' else part}"
 
 
 def layer_label(k: int, depth: int) -> str:
@@ -169,7 +156,7 @@ def depth_profile(
     layers = [("partial", n) for n in partial_layers(p.cfg)] + [("h", n) for n in hidden]
     for part, name in layers:
         stats = metrics.layer_defect(p.z[name], p.outgoing(name), p.mirror, threshold, tau)
-        k = 0 if name.startswith("atoms.") else int(name.split(".")[1])
+        k = layer_index(name)
         row = {"k": k, "part": part, "layer": name, **stats, "equivariance": float("nan")}
         if equivariance and part == "h" and analysis is not None:
             row["equivariance"] = analysis.equivariance(p.z[name], p.mirror).defect

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, charts, data, sources
+from rflr.app import catalog, charts, sources
 from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
+from rflr.model import layer_name
 from rflr.ui.cache import channel_table, curves, history, profile
 from rflr.ui.common import Pick, columns_for, export_ui, fmt, pick_header
 
@@ -25,7 +26,7 @@ def layer_view_ui(picks: list[Pick], k: int, part: str, odd: bool, thr: float, s
         if c.error:
             views.append(None)
             continue
-        name = data.layer_name(c.ckpt.config.model, k, part)
+        name = layer_name(c.ckpt.config.model, k, part)
         if name is None:
             views.append({"name": None})
             continue

@@ -8,6 +8,7 @@ import streamlit as st
 
 from rflr import checkpoint
 from rflr.app import catalog, charts, data, sources
+from rflr.model import layer_name
 from rflr.ui.cache import atoms
 from rflr.ui.common import Pick, columns_for, export_ui, fmt, pick_header
 from rflr.ui.sweep_tab import sweep_view
@@ -53,7 +54,7 @@ def architecture_ui(picks: list[Pick], k: int, part: str) -> None:
                 st.error(f"{c.rel}: {c.error}")
                 continue
             cfg = c.ckpt.config.model
-            st.graphviz_chart(charts.architecture_dot(cfg, data.layer_name(cfg, k, part)))
+            st.graphviz_chart(charts.architecture_dot(cfg, layer_name(cfg, k, part)))
             n_params = sum(int(t.numel()) for t in c.ckpt.params.values())
             st.caption(
                 f"{n_params:,} parameters; red: the layer shown in the layer view. "
