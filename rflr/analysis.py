@@ -48,10 +48,8 @@ def channel_table(
     tau: float = metrics.PARITY_TAU,
 ) -> ChannelTable:
     """D, activity, active flag and parity of every channel of a layer z [C, G]."""
-    d = metrics.odd_fraction(z, mirror)
-    activity = metrics.channel_activity(z, outgoing)
-    active = metrics.active_mask(activity, threshold) & ~np.isnan(d)
-    return ChannelTable(d, activity, active, metrics.parity(d, tau))
+    d, active = metrics.layer_channels(z, outgoing, mirror, threshold)
+    return ChannelTable(d, metrics.channel_activity(z, outgoing), active, metrics.parity(d, tau))
 
 
 # --- mirror-paired atoms -------------------------------------------------------------------

@@ -38,11 +38,11 @@ def checkpoint_metrics(
     layers = []
     for name in partial_layers(cfg.model):
         out = outgoing_weights(cfg.model, params64, name).numpy()
-        entry = {"name": name, **metrics.layer_defect(z[name], out, grid.mirror, threshold, tau)}
+        d, active = metrics.layer_channels(z[name], out, grid.mirror, threshold)
+        entry = {"name": name, **metrics.defect_stats(d, active, tau)}
         # peaks and valleys need an ordered 1D grid; the d > 1 grid is a random sample
-        table = analysis.channel_table(z[name], out, grid.mirror, threshold, tau)
         entry["oscillations_median"] = (
-            analysis.oscillations_median(z[name], table.active)
+            analysis.oscillations_median(z[name], active)
             if cfg.model.input_dim == 1
             else float("nan")
         )

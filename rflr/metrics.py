@@ -83,8 +83,20 @@ def layer_defect(
     A channel with undefined D (zero variance) is never active: its activity is 0. With
     no active channel the statistics are NaN (stored as null in JSON).
     """
+    return defect_stats(*layer_channels(z, outgoing, mirror, threshold), tau)
+
+
+def layer_channels(
+    z: np.ndarray, outgoing: np.ndarray, mirror: np.ndarray, threshold: float = ACTIVITY_THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
+    """(D, active) per channel: the odd fractions and which channels count. A channel with
+    undefined D (zero variance) is never active."""
     d = odd_fraction(z, mirror)
-    active = active_mask(channel_activity(z, outgoing), threshold) & ~np.isnan(d)
+    return d, active_mask(channel_activity(z, outgoing), threshold) & ~np.isnan(d)
+
+
+def defect_stats(d: np.ndarray, active: np.ndarray, tau: float = PARITY_TAU) -> dict:
+    """layer_defect's record from a layer's (D, active)."""
     da = d[active]
     kinds = parity(da, tau)
     return {
@@ -92,7 +104,7 @@ def layer_defect(
         "defect_median": float(np.median(da)) if da.size else float("nan"),
         "defect_max": float(np.max(da)) if da.size else float("nan"),
         "active": int(active.sum()),
-        "channels": int(len(z)),
+        "channels": int(len(d)),
         "even": int(np.sum(kinds == "even")),
         "odd": int(np.sum(kinds == "odd")),
         "mixed": int(np.sum(kinds == "mixed")),
