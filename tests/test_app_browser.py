@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from rflr.app import sources
-from tests.conftest import free_port, make_folder
+from tests.conftest import free_port, make_folder, stop
 
 pytestmark = pytest.mark.browser
 
@@ -84,11 +84,7 @@ def server(tmp_path_factory):
             time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 

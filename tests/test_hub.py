@@ -28,7 +28,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from rflr import hub
-from tests.conftest import free_port
+from tests.conftest import free_port, stop
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -514,12 +514,7 @@ def test_dockerfile_command_serves_a_streamlit_app(tmp_path):
             except OSError:
                 time.sleep(0.2)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         log.close()
 
 
