@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
-from rflr import checkpoint
+from rflr import checkpoint, summary, sweep
 from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig, TrainConfig
 from rflr.evaluate import checkpoint_metrics
 from rflr.model import init_params
 from rflr.targets import DEFAULT_GRID_POINTS
+from rflr.trainer import Job, TrainOptions
 
 # The models under test are tiny: a second intra-op thread only adds synchronization, which
 # is very costly on a busy 2-core machine (see rflr.trainer.auto_threads).
@@ -110,3 +113,22 @@ def folder(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ckpts")
     make_folder(root)
     return root
+
+
+def tiny_sweep_jobs(out: Path) -> list[Job]:
+    train = TrainConfig(steps=300, lr=0.02)
+    opts = TrainOptions(out=out, snapshots="log", snapshot_seeds=1, progress=False)
+    return [
+        Job(RunConfig(RFLRConfig(width=16, rank=1, depth=3), train=train), [0, 1, 2], opts),
+        Job(RunConfig(DenseConfig(width=16, depth=3), train=train), [0, 1], opts),
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory) -> tuple[Path, pd.DataFrame, list[dict]]:
+    """A tiny sweep (width 16, 300 steps, 3 RF-LR + 2 dense reruns), trained once per session."""
+    out = tmp_path_factory.mktemp("sweep")
+    df, timings = sweep.run_sweep(tiny_sweep_jobs(out), out, threads=1, progress=False)
+    df.to_csv(out / summary.SUMMARY_NAME, index=False)
+    (out / summary.SWEEP_NAME).write_text(json.dumps({"command": "test", "jobs": timings}))
+    return out, df, timings

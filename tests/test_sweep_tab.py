@@ -1,0 +1,64 @@
+"""rflr.ui.sweep_tab: the Sweep tab headless, on the tiny sweep and on the shipped one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rflr import summary
+from rflr.checkpoint import read_header
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "checkpoints" / "poster" / "summary.csv"
+
+
+def _view_script(summary: Path) -> str:
+    return f"""
+import streamlit as st
+from rflr.ui.sweep_tab import sweep_view
+picked = sweep_view({str(summary)!r})
+st.text("picked=" + ("" if picked is None else picked.run_id + "|" + str(picked.path)))
+"""
+
+
+def _picked(at: AppTest) -> str:
+    return next(t.value for t in at.text if t.value.startswith("picked="))
+
+
+def test_sweep_view_on_a_tiny_sweep(tiny_sweep):
+    out, df, _ = tiny_sweep
+    at = AppTest.from_string(_view_script(out / summary.SUMMARY_NAME), default_timeout=60).run()
+    assert not at.exception
+    assert len(at.metric) == 2 and len(at.selectbox) == 1
+    options = at.selectbox[0].options  # labels: "run id · MSE · defect · status"
+    assert sorted(o.split(" · ")[0] for o in options) == sorted(df["run_id"])
+    run_id = df["run_id"].iloc[4]
+    at.selectbox[0].select(run_id).run()
+    assert not at.exception
+    assert _picked(at) == f"picked={run_id}|{out / df['checkpoint'].iloc[4]}"
+
+
+def test_sweep_view_without_a_summary(tmp_path):
+    at = AppTest.from_string(_view_script(tmp_path / "none.csv"), default_timeout=30).run()
+    assert not at.exception and at.warning and _picked(at) == "picked="
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped poster sweep")
+def test_sweep_view_on_the_shipped_summary():
+    df = summary.read_summary(SHIPPED)
+    assert len(df) == 149
+    at = AppTest.from_string(_view_script(SHIPPED), default_timeout=60).run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == ["dense: symmetric reruns", "RF-LR: symmetric reruns"]
+    picked = _picked(at)  # the default pick is a run whose file is shipped
+    run_id, path = picked.removeprefix("picked=").split("|")
+    assert Path(path).is_file() and read_header(path).config.run_id == run_id
+    missing = next(
+        r
+        for r, c in zip(df["run_id"], df["checkpoint"], strict=True)
+        if not (SHIPPED.parent / c).exists()
+    )
+    at.selectbox[0].select(missing).run()
+    assert not at.exception and _picked(at) == f"picked={missing}|None"
