@@ -54,13 +54,21 @@ def chunk_samples(
     Fixed training set: indices drawn uniformly with replacement (SGD's usual sampling).
     Online: fresh points every step.
     """
-    gen = generator(cfg.seed, "order", chunk)
     b = cfg.train.batch_size
+    draw = chunk_draws(cfg, chunk)
     if cfg.train.online:
-        x = uniform_points(cfg, CHUNK * b, gen)
-        f = target_values(cfg.target, x)
+        x, f = draw, target_values(cfg.target, draw)
     else:
         xs, fs = train if train is not None else train_set(cfg)
-        idx = torch.randint(len(xs), (CHUNK * b,), generator=gen)
-        x, f = xs[idx], fs[idx]
+        x, f = xs[draw], fs[draw]
     return x.view(CHUNK, b, -1), f.view(CHUNK, b)
+
+
+def chunk_draws(cfg: RunConfig, chunk: int) -> torch.Tensor:
+    """The random draws behind `chunk_samples`: indices into the training set [CHUNK * B]
+    (int64), or online the points themselves [CHUNK * B, d] (float64). Kept apart so that
+    thousands of seeds can gather their samples in one operation (rflr.runner)."""
+    gen = generator(cfg.seed, "order", chunk)
+    if cfg.train.online:
+        return uniform_points(cfg, CHUNK * cfg.train.batch_size, gen)
+    return torch.randint(cfg.train.n_train, (CHUNK * cfg.train.batch_size,), generator=gen)

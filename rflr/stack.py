@@ -13,6 +13,9 @@ gradient at the same offset in `grad`.
 Layouts follow the checkpoint names, except that bottleneck `up` matrices are held
 transposed ([S, r, N]) so that every product reads contiguous memory; `seed_params`
 converts back.
+
+The stack may live on a GPU (`device`); whatever leaves it (`seed_params`, `host_params`,
+`state`) is a CPU tensor, so checkpoints are written from CPU tensors either way.
 """
 
 from __future__ import annotations
@@ -44,8 +47,15 @@ def _internal_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
 class SeedStack:
     """Parameters and optimizer state of S runs that share a config except the seed."""
 
-    def __init__(self, cfg: RunConfig, params: list[dict[str, torch.Tensor]], dtype: torch.dtype):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        params: list[dict[str, torch.Tensor]],
+        dtype: torch.dtype,
+        device: torch.device | str = "cpu",
+    ):
         self.cfg = cfg
+        self.device = torch.device(device)
         self.model_cfg = cfg.model
         self.dtype = dtype
         self.S = len(params)
@@ -58,7 +68,7 @@ class SeedStack:
 
         # One flat buffer for all trainable tensors, param-major so every view is contiguous.
         sizes = [self.S * math.prod(self.shapes[n]) for n in self.trainable]
-        self.flat = torch.empty(sum(sizes), dtype=dtype)
+        self.flat = torch.empty(sum(sizes), dtype=dtype, device=self.device)
         self.grad = torch.zeros_like(self.flat)
         self.p: dict[str, torch.Tensor] = {}
         self.g: dict[str, torch.Tensor] = {}
@@ -69,7 +79,9 @@ class SeedStack:
             self.g[name] = self.grad[offset : offset + size].view(shape)
             offset += size
         for name in self.frozen:
-            self.p[name] = torch.empty((self.S, *self.shapes[name]), dtype=dtype)
+            self.p[name] = torch.empty(
+                (self.S, *self.shapes[name]), dtype=dtype, device=self.device
+            )
         for name in self.shapes:
             stacked = torch.stack([pp[name] for pp in params]).to(dtype)
             self.p[name].copy_(stacked.transpose(1, 2) if name.endswith(_TRANSPOSED) else stacked)
@@ -203,8 +215,7 @@ class SeedStack:
             self.flat.add_(self.grad, alpha=-lr)
             return
         # Adam, elementwise exactly as torch.optim.Adam (single-tensor path).
-        if self.adam_m is None:
-            self.adam_m, self.adam_v = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+        self.ensure_adam()
         b1, b2 = t.adam_betas
         self.adam_t += 1
         self.adam_m.lerp_(self.grad, 1 - b1)
@@ -212,44 +223,88 @@ class SeedStack:
         denom = (self.adam_v.sqrt() / math.sqrt(1 - b2**self.adam_t)).add_(t.adam_eps)
         self.flat.addcdiv_(self.adam_m, denom, value=-lr / (1 - b1**self.adam_t))
 
+    def ensure_adam(self) -> None:
+        if self.adam_m is None:
+            self.adam_m, self.adam_v = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+
+    def coefficients(self, lr: float, t: int) -> tuple[float, float]:
+        """The step-dependent numbers of update number t (1-based) for `step_graphable`:
+        SGD (-lr, 1); Adam (-lr / (1 - b1^t), sqrt(1 - b2^t)), the bias corrections."""
+        if self.cfg.train.optimizer == "sgd":
+            return -lr, 1.0
+        b1, b2 = self.cfg.train.adam_betas
+        return -lr / (1 - b1**t), math.sqrt(1 - b2**t)
+
+    def step_graphable(self, x: torch.Tensor, f: torch.Tensor, coef: torch.Tensor) -> None:
+        """`step` with its step-dependent numbers read from `coef` [2] (see `coefficients`)
+        instead of Python floats, which a captured CUDA graph would freeze. The caller
+        counts `adam_t`. Same arithmetic as `step` up to rounding (a product by a tensor
+        where `step` has an alpha)."""
+        y, acts = self.forward(x)
+        self.backward(x, y.sub_(f), acts)
+        t = self.cfg.train
+        if t.optimizer == "sgd":
+            self.flat.addcmul_(self.grad, coef[0:1])
+            return
+        self.ensure_adam()
+        b1, b2 = t.adam_betas
+        self.adam_m.lerp_(self.grad, 1 - b1)
+        self.adam_v.mul_(b2).addcmul_(self.grad, self.grad, value=1 - b2)
+        denom = (self.adam_v.sqrt() / coef[1:2]).add_(t.adam_eps)
+        self.flat.addcmul_(self.adam_m / denom, coef[0:1])
+
     # --- evaluation and bookkeeping ---------------------------------------------------------
 
     @torch.no_grad()
     def mse(self, x: torch.Tensor, f: torch.Tensor, chunk: int = 512) -> torch.Tensor:
-        """Per-seed mean squared error on x [S, P, d], f [S, P] -> [S] float64."""
-        total = torch.zeros(self.S, dtype=torch.float64)
+        """Per-seed mean squared error on x [S, P, d], f [S, P] -> [S] float64 (on the
+        stack's device)."""
+        total = torch.zeros(self.S, dtype=torch.float64, device=self.device)
+        # Thousands of stacked seeds: fewer points at once, so the activations stay ~0.5 GB.
+        chunk = max(1, min(chunk, (1 << 27) // (self.S * self.model_cfg.width)))
         for lo in range(0, x.shape[1], chunk):
             y, _ = self.forward(x[:, lo : lo + chunk].to(self.dtype))
             total += ((y[..., 0].double() - f[:, lo : lo + chunk]) ** 2).sum(1)
         return total / x.shape[1]
 
     def seed_params(self, i: int) -> dict[str, torch.Tensor]:
-        """Seed i's parameters in checkpoint layout (copies)."""
+        """Seed i's parameters in checkpoint layout (CPU copies)."""
         out = {}
         for name in self.shapes:
             t = self.p[name][i]
-            out[name] = (t.T if name.endswith(_TRANSPOSED) else t).contiguous().clone()
+            out[name] = _to_host(t.T if name.endswith(_TRANSPOSED) else t)
         return out
 
+    def host_params(self) -> dict[str, torch.Tensor]:
+        """Every seed's parameters in checkpoint layout, [S, ...] CPU copies: one transfer
+        per tensor, not one per seed (what snapshots of thousands of GPU seeds need)."""
+        return {
+            name: _to_host(v.transpose(1, 2) if name.endswith(_TRANSPOSED) else v)
+            for name, v in self.p.items()
+        }
+
     def state(self) -> dict[str, torch.Tensor]:
-        """Everything needed to resume, as named tensors."""
+        """Everything needed to resume, as named CPU tensors."""
         st = {"flat": self.flat}
         st.update({f"frozen.{n}": self.p[n] for n in self.frozen})
         if self.adam_m is not None:
             st["adam_m"], st["adam_v"] = self.adam_m, self.adam_v
-        return st
+        return {k: v.cpu() for k, v in st.items()}
 
     def load_state(self, st: dict[str, torch.Tensor], adam_t: int) -> None:
         self.flat.copy_(st["flat"])
         for n in self.frozen:
             self.p[n].copy_(st[f"frozen.{n}"])
         if "adam_m" in st:
-            self.adam_m, self.adam_v = st["adam_m"].clone(), st["adam_v"].clone()
+            self.adam_m = st["adam_m"].to(self.device, copy=True)
+            self.adam_v = st["adam_v"].to(self.device, copy=True)
         self.adam_t = adam_t
 
     def select(self, keep: list[int]) -> SeedStack:
         """A new stack with only the seeds at positions `keep` (e.g. dropping diverged ones)."""
-        new = SeedStack(self.cfg, [self.seed_params(i) for i in keep], self.dtype)
+        host = self.host_params()
+        params = [{n: v[i] for n, v in host.items()} for i in keep]
+        new = SeedStack(self.cfg, params, self.dtype, self.device)
         if self.adam_m is not None:
             new.adam_m, new.adam_v = torch.zeros_like(new.flat), torch.zeros_like(new.flat)
             for src, dst in ((self.adam_m, new.adam_m), (self.adam_v, new.adam_v)):
@@ -264,3 +319,8 @@ class SeedStack:
         """The view of `buf` (a flat buffer of stack's layout) that holds tensor `name`."""
         v = stack.p[name]
         return buf[v.storage_offset() - stack.flat.storage_offset() :][: v.numel()].view(v.shape)
+
+
+def _to_host(t: torch.Tensor) -> torch.Tensor:
+    """A contiguous CPU copy (never a view of the stack's buffers)."""
+    return torch.empty(t.shape, dtype=t.dtype).copy_(t)

@@ -12,6 +12,7 @@ last finite parameters), and a resume file is kept so that a killed run can go o
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import time
@@ -29,11 +30,14 @@ from rflr.checkpoint import atomic_write, save, snapshot_path
 from rflr.config import RunConfig, json_safe
 from rflr.evaluate import checkpoint_metrics
 from rflr.model import TORCH_DTYPES
+from rflr.runner import make_runner, resolve_device
 from rflr.stack import SeedStack
 from rflr.targets import symmetric_grid, target_values
 
 RESUME_DIR = ".resume"  # hidden: listings skip it
 BLOCK_BYTES = 4 << 20  # dense seeds per block: about this many bytes of weights (cache-sized)
+GPU_BLOCK_BYTES = 4 << 30  # on a GPU: a memory cap, not a cache size (weights, float32 bytes)
+PROGRESS_EVERY = 64  # steps between progress updates; the runs between check points end here
 
 
 @dataclass
@@ -50,6 +54,7 @@ class TrainOptions:
     resume_every_s: float = 60.0  # also refresh the resume file after this much wall time
     progress: bool = True
     seed_block: int | None = None  # seeds trained together; None: auto (see seed_block_size)
+    device: str = "cpu"  # "cpu" | "cuda" | "auto" (cuda when available); cuda: rflr.runner
     stop_after: int | None = None  # tests: return after this step as if the process were killed
     on_steps: Callable[[int], None] | None = None  # told the seed-steps done since its last call
 
@@ -93,18 +98,24 @@ def snapshot_steps(steps: int, policy: str) -> list[int]:
     return sorted({s for s in chosen if 0 <= s <= steps} | {steps})
 
 
-def seed_block_size(template: RunConfig, n_seeds: int) -> int:
+def seed_block_size(template: RunConfig, n_seeds: int, device: str = "cpu") -> int:
     """How many seeds to stack at once.
 
     RF-LR stacks are small and a step costs about the same for 1 or 149 seeds, so all go
     together. Dense stacks are memory-bound: past a few MB of weights every step streams
     them from memory, so seeds go in blocks that stay in cache, each trained to the end
-    before the next (seeds are independent, so the numbers do not change).
+    before the next (seeds are independent, so the numbers do not change). A GPU has no
+    such cache to fit and wants as many seeds at once as its memory holds.
     """
+    n = template.model.width
+    if template.model.kind == "dense":
+        per_seed = 4 * (n * n + 2 * n) * max(template.model.depth - 1, 1)  # float32 bytes
+    else:
+        per_seed = 4 * 3 * n * (template.model.rank_or_none or 1) * template.model.depth
+    if device == "cuda":
+        return max(1, min(n_seeds, GPU_BLOCK_BYTES // per_seed))
     if template.model.kind != "dense":
         return n_seeds
-    n = template.model.width
-    per_seed = 4 * (n * n + 2 * n) * max(template.model.depth - 1, 1)  # float32 bytes
     return max(1, min(n_seeds, BLOCK_BYTES // per_seed))
 
 
@@ -131,7 +142,8 @@ def block_and_threads(
 def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[RunResult]:
     """Train `template` for every seed; returns one result per seed (final or diverged file)."""
     template.validate()
-    block = opts.seed_block or seed_block_size(template, len(seeds))
+    device = resolve_device(opts.device)
+    block = opts.seed_block or seed_block_size(template, len(seeds), device)
     snap_seeds = set(seeds[: opts.snapshot_seeds] if opts.snapshot_seeds is not None else seeds)
     results = []
     for lo in range(0, len(seeds), block):
@@ -160,6 +172,7 @@ class _Block:
         self.template, self.seeds, self.opts, self.snap_seeds = template, seeds, opts, snap_seeds
         self.cfgs = {s: replace(template, seed=s, run_id="") for s in seeds}
         self.dtype = TORCH_DTYPES[template.train.dtype]
+        self.device = torch.device(resolve_device(opts.device))
         self.steps = template.train.steps
         self.logs = set(log_steps(self.steps, opts.log_per_decade))
         self.snaps = set(snapshot_steps(self.steps, opts.snapshots))
@@ -171,11 +184,11 @@ class _Block:
         self.histories = {s: {"step": [], "train_loss": [], "test_mse": []} for s in seeds}
         self.results: dict[int, RunResult] = {}
         if opts.resume and self.resume_path.exists():
-            loaded = _load_resume(self.resume_path, template, self.cfgs, self.dtype)
+            loaded = _load_resume(self.resume_path, template, self.cfgs, self.dtype, self.device)
             self.stack, self.step, self.active, self.histories, self.results = loaded
         else:
             inits = [seedlib.initial_params(self.cfgs[s], self.dtype) for s in seeds]
-            self.stack = SeedStack(template, inits, self.dtype)
+            self.stack = SeedStack(template, inits, self.dtype, self.device)
         self.last_good = self.stack.flat.clone()  # parameters at the last finite check
         self.last_good_step = self.step
 
@@ -183,34 +196,39 @@ class _Block:
         grid = symmetric_grid(
             template.target.domain, opts.history_grid_points, template.model.input_dim
         )
-        gx = torch.from_numpy(grid.x)
-        self.train_x = torch.stack([self.train_sets[s][0] for s in self.active])
-        self.train_f = torch.stack([self.train_sets[s][1] for s in self.active])
-        self.grid_x = gx.expand(len(self.active), -1, -1)
-        self.grid_f = target_values(template.target, gx).expand(len(self.active), -1)
+        gx, dev = torch.from_numpy(grid.x), self.device
+        self.train_x = torch.stack([self.train_sets[s][0] for s in self.active]).to(dev)
+        self.train_f = torch.stack([self.train_sets[s][1] for s in self.active]).to(dev)
+        self.grid_x = gx.to(dev).expand(len(self.active), -1, -1)
+        self.grid_f = target_values(template.target, gx).to(dev).expand(len(self.active), -1)
 
     def run(self) -> list[RunResult]:
         opts, steps = self.opts, self.steps
         self.bar = _progress(opts, steps, self.step, len(self.active))
         if self.step == 0:
             self.check(0)
-        chunk_id, last_resume_save = -1, time.monotonic()
+        checks = sorted(self.logs | self.snaps)  # always holds `steps`
+        runner = make_runner(self.stack, self.cfgs, self.active, self.train_sets)
+        last_resume_save = time.monotonic()
+        every = PROGRESS_EVERY  # divides seedlib.CHUNK: a run never crosses a sample chunk
         while self.step < steps and self.active:
-            c = self.step // seedlib.CHUNK
-            if c != chunk_id:  # samples for the next CHUNK steps of every active seed
-                xs, fs = _chunk(self.cfgs, self.active, c, self.train_sets, self.dtype)
-                chunk_id = c
-            i = self.step % seedlib.CHUNK
-            self.stack.step(xs[i], fs[i], self.template.train.lr_at(self.step))
-            self.step += 1
-            if self.step % 64 == 0:
+            # The updates up to the next check point or progress mark go in one run (on a
+            # GPU: without waiting for it).
+            stop = min(
+                checks[bisect.bisect_right(checks, self.step)], (self.step // every + 1) * every
+            )
+            if opts.stop_after is not None:
+                stop = min(stop, max(opts.stop_after, self.step + 1))
+            runner.run(self.step, stop)
+            self.step = stop
+            if self.step % every == 0:
                 if self.bar is not None:
-                    self.bar.update(64)
+                    self.bar.update(every)
                 if opts.on_steps is not None:  # e.g. a sweep's progress bar over all its jobs
-                    opts.on_steps(64 * len(self.active))
+                    opts.on_steps(every * len(self.active))
             if self.step in self.logs or self.step in self.snaps:
-                if self.check(self.step):
-                    chunk_id = -1  # seeds left the stack: restack the samples
+                if self.check(self.step):  # seeds left the stack: restack everything per seed
+                    runner = make_runner(self.stack, self.cfgs, self.active, self.train_sets)
                 due = time.monotonic() - last_resume_save > opts.resume_every_s
                 if (self.step in self.snaps or due) and self.step < steps and self.active:
                     _save_resume(
@@ -234,8 +252,8 @@ class _Block:
 
     def check(self, at: int) -> bool:
         """Between updates: log, drop diverged seeds, snapshot. True if seeds were dropped."""
-        train_loss = self.stack.mse(self.train_x, self.train_f)
-        test = self.stack.mse(self.grid_x, self.grid_f)
+        train_loss = self.stack.mse(self.train_x, self.train_f).cpu()  # waits for the GPU
+        test = self.stack.mse(self.grid_x, self.grid_f).cpu()
         finite = torch.isfinite(train_loss) & torch.isfinite(test)
         bad = [i for i in range(len(self.active)) if not finite[i]]
         if at in self.logs or bad:  # a divergence is always logged, so the history shows it
@@ -272,9 +290,10 @@ class _Block:
 
     def snapshot(self, at: int) -> None:
         """Write step `at` for the seeds that keep snapshots (every seed at the last step)."""
-        for i, s in enumerate(self.active):
-            if s in self.snap_seeds or at == self.steps:
-                self.results[s] = self.write(s, self.stack.seed_params(i), at, "ok")
+        due = [(i, s) for i, s in enumerate(self.active) if s in self.snap_seeds or at == self.steps]
+        host = self.stack.host_params() if due else {}  # one copy off the device
+        for i, s in due:
+            self.results[s] = self.write(s, {n: v[i].clone() for n, v in host.items()}, at, "ok")
 
     def drop(self, bad: list[int], at: int) -> None:
         """Save diverged seeds with their last finite parameters, marked; take them out."""
@@ -310,14 +329,6 @@ class _Block:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _chunk(cfgs, active, c, train_sets, dtype):
-    """Stacked samples of chunk c for the active seeds: x [CHUNK, S, B, d], f [CHUNK, S, B, 1]."""
-    xs, fs = zip(*(seedlib.chunk_samples(cfgs[s], c, train_sets[s]) for s in active), strict=True)
-    x = torch.stack(xs, dim=1).to(dtype).contiguous()
-    f = torch.stack(fs, dim=1).unsqueeze(-1).to(dtype).contiguous()
-    return x, f
 
 
 def _params_from_flat(stack: SeedStack, flat: torch.Tensor, i: int) -> dict[str, torch.Tensor]:
@@ -360,7 +371,7 @@ def _save_resume(path, template, stack, step, active, histories, results) -> Non
     )
 
 
-def _load_resume(path, template, cfgs, dtype):
+def _load_resume(path, template, cfgs, dtype, device):
     from safetensors import safe_open
 
     with safe_open(str(path), "pt") as f:
@@ -374,7 +385,8 @@ def _load_resume(path, template, cfgs, dtype):
     results = {}
     for s, (status, st, p) in json.loads(meta["finished"]).items():
         results[int(s)] = RunResult(cfgs[int(s)].run_id, int(s), status, st, Path(p))
-    stack = SeedStack(template, [seedlib.initial_params(cfgs[s], dtype) for s in active], dtype)
+    inits = [seedlib.initial_params(cfgs[s], dtype) for s in active]
+    stack = SeedStack(template, inits, dtype, device)
     stack.load_state(tensors, int(meta["adam_t"]))
     return stack, int(meta["step"]), active, histories, results
 
