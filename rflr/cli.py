@@ -26,6 +26,7 @@ from rflr.config import (
     TrainConfig,
 )
 from rflr.presets import PRESETS
+from rflr.runner import DEVICES, resolve_device
 from rflr.trainer import Job, TrainOptions, block_and_threads, train
 
 
@@ -188,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="torch threads (default: 1, or 2 for wide dense blocks; see rflr.trainer.auto_threads)",
     )
+    g.add_argument(
+        "--device",
+        choices=DEVICES,
+        default=w.device,
+        help="where the stacked seeds train: cpu (bit-reproducible), cuda (CUDA graphs; equal "
+        "to cpu up to float rounding), auto (cuda when available)",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument(
         "--ship",
@@ -262,6 +270,7 @@ def _job(v: dict) -> Job:
         raise ValueError("--seed-block must be >= 1")
     if v["threads"] is not None and v["threads"] < 1:
         raise ValueError("--threads must be >= 1")
+    device = resolve_device(v["device"])
     opts = TrainOptions(
         out=Path(v["out"]),
         snapshots=v["snapshots"],
@@ -270,6 +279,7 @@ def _job(v: dict) -> Job:
         resume=v["resume"],
         progress=not v["no_progress"],
         seed_block=v["seed_block"],
+        device=device,
     )
     return Job(cfg, v["seeds"], opts)
 
@@ -291,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     for job in jobs:
         cfg, seeds, opts = job.config, job.seeds, job.options
-        torch.set_num_threads(block_and_threads(cfg, len(seeds), opts.seed_block, args.threads)[1])
+        torch.set_num_threads(
+            block_and_threads(cfg, len(seeds), opts.seed_block, args.threads, opts.device)[1]
+        )
         t0 = time.perf_counter()
         print(
             f"training {cfg.model.kind} width={cfg.model.width} rank={cfg.model.rank_or_none} "

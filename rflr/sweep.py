@@ -188,7 +188,7 @@ def run_sweep(
             bar.set_postfix_str(f"job {i}/{len(jobs)}: {cfg.model.kind} seeds {len(seeds)}")
         t0 = time.perf_counter()
         finished = _finished_headers(cfg, seeds, out) if resume else None
-        block, n_threads = block_and_threads(cfg, len(seeds), opts.seed_block, threads)
+        block, n_threads = block_and_threads(cfg, len(seeds), opts.seed_block, threads, opts.device)
         if finished is None:
             torch.set_num_threads(n_threads)
             job_opts = replace(opts, out=out, resume=resume, progress=False, on_steps=advance)

@@ -132,10 +132,14 @@ def auto_threads(cfg: RunConfig, n_stacked: int) -> int:
 
 
 def block_and_threads(
-    cfg: RunConfig, n_seeds: int, seed_block: int | None = None, threads: int | None = None
+    cfg: RunConfig,
+    n_seeds: int,
+    seed_block: int | None = None,
+    threads: int | None = None,
+    device: str = "cpu",
 ) -> tuple[int, int]:
     """Seeds stacked at once, then torch threads for that stack (explicit values win)."""
-    block = seed_block or seed_block_size(cfg, n_seeds)
+    block = seed_block or seed_block_size(cfg, n_seeds, resolve_device(device))
     return block, threads or auto_threads(cfg, block)
 
 
@@ -290,7 +294,9 @@ class _Block:
 
     def snapshot(self, at: int) -> None:
         """Write step `at` for the seeds that keep snapshots (every seed at the last step)."""
-        due = [(i, s) for i, s in enumerate(self.active) if s in self.snap_seeds or at == self.steps]
+        due = [
+            (i, s) for i, s in enumerate(self.active) if s in self.snap_seeds or at == self.steps
+        ]
         host = self.stack.host_params() if due else {}  # one copy off the device
         for i, s in due:
             self.results[s] = self.write(s, {n: v[i].clone() for n, v in host.items()}, at, "ok")
