@@ -21,13 +21,13 @@ PYEOF
 
 echo "== tests (tests/test_runner.py: CUDA equality, no host sync, resume, divergence) =="
 start=$(date +%s)
-timeout 150 "$PY" -m pytest -p no:cacheprovider -q -rs tests/test_runner.py 2>&1 | tee "$LOGS/tests.log"
+timeout 90 "$PY" -m pytest -p no:cacheprovider -q -rs tests/test_runner.py 2>&1 | tee "$LOGS/tests.log"
 tests_rc=${PIPESTATUS[0]}
 echo "tests: exit $tests_rc in $(( $(date +%s) - start )) s"
 
 echo "== benchmark (benchmarks/train_throughput.py --device cuda) =="
 start=$(date +%s)
-timeout 150 "$PY" benchmarks/train_throughput.py --device cuda 2>&1 | tee "$LOGS/bench.log"
+timeout 125 "$PY" benchmarks/train_throughput.py --device cuda 2>&1 | tee "$LOGS/bench.log"
 bench_rc=${PIPESTATUS[0]}
 echo "benchmark: exit $bench_rc in $(( $(date +%s) - start )) s"
 

@@ -231,7 +231,7 @@ class _Block:
                 if opts.on_steps is not None:  # e.g. a sweep's progress bar over all its jobs
                     opts.on_steps(every * len(self.active))
             if self.step in self.logs or self.step in self.snaps:
-                if self.check(self.step):  # seeds left the stack: restack everything per seed
+                if self.check(self.step) and self.active:  # seeds left: restack per seed
                     runner = make_runner(self.stack, self.cfgs, self.active, self.train_sets)
                 due = time.monotonic() - last_resume_save > opts.resume_every_s
                 if (self.step in self.snaps or due) and self.step < steps and self.active:

@@ -161,12 +161,12 @@ def test_cuda_training_matches_cpu_float64(tmp_path, name):
 @cuda
 def test_cuda_float32_many_seeds_matches_cpu_loosely(tmp_path):
     cfg = RunConfig(RFLRConfig(width=32, rank=1, depth=4), train=TrainConfig(lr=0.02, steps=1200))
-    res = _train_both(tmp_path, cfg, list(range(300)), snapshots="final")
+    res = _train_both(tmp_path, cfg, list(range(200)), snapshots="final")
     close = 0
     for a, b in zip(res["cpu"], res["cuda"], strict=True):
         pa, pb = load(a.path).params, load(b.path).params
         close += all(torch.allclose(pa[k], pb[k], rtol=1e-3, atol=1e-4) for k in pa)
-    assert close >= 0.95 * 300  # float32 rounding differs; a rare seed may drift further
+    assert close >= 0.95 * 200  # float32 rounding differs; a rare seed may drift further
 
 
 @cuda
