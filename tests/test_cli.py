@@ -37,6 +37,19 @@ def test_nonsense_gets_a_one_line_error(argv, fragment, capsys):
     assert fragment in err[-1] and err[-1].startswith("train.py: error:")
 
 
+def test_device_flag(capsys):
+    _, jobs = jobs_from_args(["--device", "auto"])
+    assert jobs[0][2].device == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert jobs_from_args([])[1][0][2].device == "cpu"  # the default stays bit-reproducible
+    if torch.cuda.is_available():
+        return
+    with pytest.raises(SystemExit) as e:
+        main(["--device", "cuda"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("train.py: error:") and "no CUDA device" in err[-1]
+
+
 def test_seed_ranges():
     assert parse_seeds("0-148") == list(range(149))
     assert parse_seeds("0,3,5-7") == [0, 3, 5, 6, 7]
