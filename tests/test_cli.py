@@ -39,8 +39,8 @@ def test_nonsense_gets_a_one_line_error(argv, fragment, capsys):
 
 def test_device_flag(capsys):
     _, jobs = jobs_from_args(["--device", "auto"])
-    assert jobs[0][2].device == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert jobs_from_args([])[1][0][2].device == "cpu"  # the default stays bit-reproducible
+    assert jobs[0].options.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert jobs_from_args([])[1][0].options.device == "cpu"  # the default stays bit-reproducible
     if torch.cuda.is_available():
         return
     with pytest.raises(SystemExit) as e:
