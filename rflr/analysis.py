@@ -101,6 +101,49 @@ class AtomPairing:
         return np.stack([self.outgoing[p[:, 0]], self.outgoing[p[:, 1]]], axis=1)
 
 
+def mirror_match(
+    units: np.ndarray, mirrored: np.ndarray, alive: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Hungarian matching of each alive unit's mirror image to a unit, on raw squared distances
+    C[i, j] = |v_j - mirror(v_i)|^2 (rows units [N, K], mirrored [N, K], alive [N] bool).
+
+    Returns (perm, pairing defect): perm[i] = j means unit j is matched to mirror(v_i), -1 for
+    units that are not alive; pairing defect = sum_i |v_perm(i) - mirror(v_i)|^2 / sum_i |v_i|^2
+    over alive i, NaN when no unit is alive or all alive vectors are zero. The one home of the
+    weight-pairing rule: the atoms (below) and deeper layers (rflr.weight_symmetry) use it.
+    """
+    v = np.asarray(units, dtype=np.float64).reshape(len(alive), -1)
+    mv = np.asarray(mirrored, dtype=np.float64).reshape(len(alive), -1)
+    perm = np.full(len(v), -1, dtype=np.int64)
+    idx = np.flatnonzero(np.asarray(alive, dtype=bool))
+    if idx.size == 0:
+        return perm, float("nan")
+    rows, cols = linear_sum_assignment(_sq_dists(mv[idx], v[idx]))  # row: mirror(v_i), col: v_j
+    perm[idx[rows]] = idx[cols]
+    # recompute the matched distances directly: the expanded cost loses digits near 0
+    num = np.sum((v[perm[idx]] - mv[idx]) ** 2)
+    den = np.sum(v[idx] ** 2)
+    return perm, float(num / den) if den > 0 else float("nan")
+
+
+def outgoing_mismatch(
+    outgoing: np.ndarray, perm: np.ndarray, sign: np.ndarray | None = None
+) -> float:
+    """sum_i |O[perm(i)] - sign * O[i]|^2 / sum_i |O[i]|^2 over the matched units (perm >= 0).
+
+    outgoing [N, F] (row i: what unit i feeds), sign [F] of +-1 per fed channel (default all
+    +1: matched). NaN when nothing is matched, F = 0, or all matched rows are zero.
+    """
+    o = np.asarray(outgoing, dtype=np.float64).reshape(len(perm), -1)
+    idx = np.flatnonzero(perm >= 0)
+    if idx.size == 0 or o.shape[1] == 0:
+        return float("nan")
+    s = np.ones(o.shape[1]) if sign is None else np.asarray(sign, dtype=np.float64)
+    num = np.sum((o[perm[idx]] - s * o[idx]) ** 2)
+    den = np.sum(o[idx] ** 2)
+    return float(num / den) if den > 0 else float("nan")
+
+
 def atom_pairing(
     weight: np.ndarray, bias: np.ndarray, outgoing: np.ndarray, alive: np.ndarray
 ) -> AtomPairing:
@@ -117,28 +160,8 @@ def atom_pairing(
     alive = np.asarray(alive, dtype=bool)
     atoms = np.concatenate([w, b], axis=1)
     mirrored = np.concatenate([reflect_weights(w), b], axis=1)
-    perm = np.full(len(w), -1, dtype=np.int64)
-    idx = np.flatnonzero(alive)
-    if idx.size == 0:
-        return AtomPairing(alive, perm, float("nan"), float("nan"), atoms, mirrored, o)
-    cost = _sq_dists(mirrored[idx], atoms[idx])  # row i: mirror(a_i), column j: a_j
-    rows, cols = linear_sum_assignment(cost)
-    perm[idx[rows]] = idx[cols]
-    matched = perm[idx]
-    # recompute the matched distances directly: the expanded cost loses digits near 0
-    num = np.sum((atoms[matched] - mirrored[idx]) ** 2)
-    den = np.sum(atoms[idx] ** 2)
-    o_num = np.sum((o[matched] - o[idx]) ** 2)
-    o_den = np.sum(o[idx] ** 2)
-    return AtomPairing(
-        alive,
-        perm,
-        float(num / den) if den > 0 else float("nan"),
-        float(o_num / o_den) if o_den > 0 else float("nan"),
-        atoms,
-        mirrored,
-        o,
-    )
+    perm, defect = mirror_match(atoms, mirrored, alive)
+    return AtomPairing(alive, perm, defect, outgoing_mismatch(o, perm), atoms, mirrored, o)
 
 
 # --- equivariance of hidden features -----------------------------------------------------
@@ -241,12 +264,16 @@ def _np64(t: torch.Tensor | np.ndarray) -> np.ndarray:
     return np.asarray(t, dtype=np.float64)
 
 
+def alive_units(cfg: ModelConfig, h: np.ndarray) -> np.ndarray:
+    """[N] bool for a hidden layer h [N, G]: ReLU units nonzero somewhere on the grid; tanh: all."""
+    if cfg.activation == "relu":
+        return np.any(np.asarray(h) > 0, axis=1)
+    return np.ones(len(h), dtype=bool)
+
+
 def alive_atoms(cfg: ModelConfig, partials: dict[str, np.ndarray]) -> np.ndarray:
     """[N] bool: ReLU atoms whose output is nonzero somewhere on the grid; tanh: all."""
-    h = partials["atoms.h"]
-    if cfg.activation == "relu":
-        return np.any(h > 0, axis=1)
-    return np.ones(len(h), dtype=bool)
+    return alive_units(cfg, partials["atoms.h"])
 
 
 def atom_pairing_of(
