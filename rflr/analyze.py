@@ -24,6 +24,7 @@ from rflr.config import json_safe
 from rflr.evaluate import checkpoint_metrics, partials_on_grid
 from rflr.plateaus import history_plateaus
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
+from rflr.weight_symmetry import weight_symmetry_of
 
 
 def analyze_checkpoint(
@@ -40,6 +41,7 @@ def analyze_checkpoint(
     grid = symmetric_grid(cfg.target.domain, grid_points, cfg.model.input_dim)
     partials = partials_on_grid(cfg, ckpt.params, grid)
     equi = analysis.equivariance_of(cfg.model, partials, grid.mirror)
+    weights = weight_symmetry_of(cfg, ckpt.params, partials, grid, threshold, tau)
     key = "test_mse" if ckpt.history.get("test_mse") else "train_loss"
     shape = history_plateaus(ckpt.history, key)
     out = {
@@ -49,6 +51,7 @@ def analyze_checkpoint(
         "status": ckpt.status,
         "metrics": record,
         "equivariance": {name: e.defect for name, e in equi.items()},
+        "weight_symmetry": [w.record() for w in weights],
         "history": {
             "key": key,
             "plateaus": [vars(p) for p in shape.plateaus],
@@ -108,6 +111,7 @@ def format_report(rec: dict) -> str:
         )
     lines += ["", f"{'hidden features':<18}{'equivariance defect':>21}"]
     lines += [f"{name:<18}{_g(v):>21}" for name, v in rec["equivariance"].items()]
+    lines += ["", *format_weight_symmetry(rec["weight_symmetry"])]
     hist = rec["history"]
     drops = ", ".join(f"{d['at_step']:.0f}" for d in hist["drops"]) or "none"
     lines += [
@@ -125,6 +129,27 @@ def format_report(rec: dict) -> str:
         note = "" if h["converged"] else " (not converged)"
         lines.append(f"top Hessian eigenvalue {_g(h['top_eigenvalue'])}{note}")
     return "\n".join(lines)
+
+
+def format_weight_symmetry(layers: list[dict]) -> list[str]:
+    """Per layer of units: pairing defect and outgoing mismatches, each with its init level."""
+    lines = [
+        f"{'weight symmetry':<16}{'alive':>8}{'inputs used/mixed/off':>23}"
+        f"{'pairing (init)':>22}{'outgoing (init)':>22}{'unsigned (init)':>22}"
+    ]
+    for w in layers:
+        used = f"{w['input_used']}/{w['input_mixed']}/{w['input_inactive']}"
+        cells = [
+            f"{_g(w[key])} ({_g(w['init_' + key])})"
+            for key in ("pairing_defect", "outgoing_mismatch", "outgoing_mismatch_matched")
+        ]
+        note = "  trivial: no odd input" if w["trivial"] else ""
+        lines.append(
+            f"{w['name']:<16}{w['alive']:>4}/{w['units']:<3}{used:>23}"
+            + "".join(f"{c:>22}" for c in cells)
+            + note
+        )
+    return lines
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -25,7 +25,6 @@ import torch
 
 from rflr import analysis, metrics
 from rflr.config import ModelConfig, RFLRConfig, RunConfig
-from rflr.measure import partials_on_grid
 from rflr.model import outgoing_weights
 from rflr.seeds import initial_params
 from rflr.targets import Grid
@@ -86,6 +85,7 @@ def input_signs_x(input_dim: int) -> np.ndarray:
 class LayerPairing:
     perm: np.ndarray  # [N] int, -1 for units that are not alive
     pairing_defect: float
+    identity_defect: float  # the pairing defect if every unit were its own mirror (an upper bound)
     outgoing_mismatch: float  # signed by the result channels' parities, used channels only
     outgoing_mismatch_matched: float  # every result channel matched (the SPEC atom rule)
 
@@ -108,12 +108,16 @@ def layer_pairing(
     units = np.concatenate([w[:, used], b], axis=1)
     mirrored = np.concatenate([w[:, used] * in_sign[used], b], axis=1)
     perm, defect = analysis.mirror_match(units, mirrored, alive)
+    alive = np.asarray(alive, dtype=bool)
+    den = np.sum(units[alive] ** 2)
+    identity = float(np.sum((units[alive] - mirrored[alive]) ** 2) / den) if den > 0 else np.nan
     o = np.asarray(outgoing, dtype=np.float64).reshape(len(w), -1)
     out_sign = np.asarray(out_sign, dtype=np.float64)
     fed = out_sign != 0
     return LayerPairing(
         perm,
         defect,
+        float(identity),
         analysis.outgoing_mismatch(o[:, fed], perm, out_sign[fed]),
         analysis.outgoing_mismatch(o, perm),
     )
@@ -142,10 +146,11 @@ class LayerWeightSymmetry:
     result_mixed: int
     result_inactive: int
     pairing_defect: float
+    identity_defect: float  # pairing defect of the identity pairing: 4 x the odd-input weight share
     outgoing_mismatch: float
     outgoing_mismatch_matched: float
-    init_alive: int
     init_pairing_defect: float
+    init_identity_defect: float
     init_outgoing_mismatch: float
     init_outgoing_mismatch_matched: float
     perm: np.ndarray  # [N] int (original unit indices), -1 for units that are not alive
@@ -182,13 +187,12 @@ def _signs(
 def _pairing(
     cfg: ModelConfig,
     p64: dict[str, torch.Tensor],
-    h: np.ndarray,
     layer: UnitLayer,
     in_sign: np.ndarray,
     out_sign: np.ndarray,
-) -> tuple[LayerPairing, np.ndarray]:
-    alive = analysis.alive_units(cfg, h)
-    pairing = layer_pairing(
+    alive: np.ndarray,
+) -> LayerPairing:
+    return layer_pairing(
         p64[layer.weight].numpy(),
         p64[layer.bias].numpy(),
         in_sign,
@@ -196,7 +200,6 @@ def _pairing(
         out_sign,
         alive,
     )
-    return pairing, alive
 
 
 def weight_symmetry_of(
@@ -210,22 +213,24 @@ def weight_symmetry_of(
 ) -> list[LayerWeightSymmetry]:
     """Weight symmetry of every layer of units, in depth order.
 
-    `partials` is measure.partials_on_grid(cfg, params, grid). The init levels use the run's
-    own seed-derived init (rflr.seeds.initial_params, float64) unless `init_params` is given,
-    its own alive units, and the *trained* network's map (input and result signs), so that
-    trained and init defects measure the same thing on different weights.
+    `partials` is measure.partials_on_grid(cfg, params, grid). The init levels are the same
+    defects of the same units (the trained network's alive ones) under the same map (the
+    trained network's input and result signs), on the run's own seed-derived initial weights
+    (rflr.seeds.initial_params, float64) unless `init_params` is given: same measure,
+    weights that have not learned anything. (The init network's own alive set would not be
+    closed under the trained map, which would inflate the init level.)
     """
     m = cfg.model
     p64 = {k: v.detach().to(torch.float64) for k, v in params.items()}
     init = initial_params(cfg, torch.float64) if init_params is None else init_params
     i64 = {k: v.detach().to(torch.float64) for k, v in init.items()}
-    init_partials = partials_on_grid(cfg, i64, grid)
     out = []
     for layer in unit_layers(m):
         in_sign, in_table = _signs(m, p64, partials, layer.input, grid.mirror, threshold, tau)
         out_sign, out_table = _signs(m, p64, partials, layer.result, grid.mirror, threshold, tau)
-        trained, alive = _pairing(m, p64, partials[layer.name], layer, in_sign, out_sign)
-        at_init, init_alive = _pairing(m, i64, init_partials[layer.name], layer, in_sign, out_sign)
+        alive = analysis.alive_units(m, partials[layer.name])
+        trained = _pairing(m, p64, layer, in_sign, out_sign, alive)
+        at_init = _pairing(m, i64, layer, in_sign, out_sign, alive)
         idx = np.flatnonzero(alive)
         out.append(
             LayerWeightSymmetry(
@@ -239,10 +244,11 @@ def weight_symmetry_of(
                 *_counts(in_sign, in_table),
                 *_counts(out_sign, out_table),
                 trained.pairing_defect,
+                trained.identity_defect,
                 trained.outgoing_mismatch,
                 trained.outgoing_mismatch_matched,
-                int(init_alive.sum()),
                 at_init.pairing_defect,
+                at_init.identity_defect,
                 at_init.outgoing_mismatch,
                 at_init.outgoing_mismatch_matched,
                 trained.perm,

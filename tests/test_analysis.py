@@ -287,6 +287,7 @@ def test_cli_prints_tables(ckpt_files, capsys, one_thread):
         "hidden.1.u",
         "pairing defect",
         "equivariance",
+        "weight symmetry",
         "flat radius",
         "top Hessian eigenvalue",
     ):
@@ -301,6 +302,9 @@ def test_cli_json_uses_the_stored_measurements(ckpt_files, capsys):
     assert got["headline_defect"] == pytest.approx(stored["headline_defect"], rel=1e-12)
     assert got["atom_pairing_defect"] == pytest.approx(stored["atom_pairing_defect"], rel=1e-12)
     assert set(records[0]["equivariance"]) == {"atoms.h", "bottleneck.1.h", "bottleneck.2.h"}
+    weights = records[0]["weight_symmetry"]  # rflr.weight_symmetry, its layer 0 the atoms'
+    assert [w["name"] for w in weights] == ["atoms.h", "bottleneck.1.h", "bottleneck.2.h"]
+    assert weights[0]["pairing_defect"] == pytest.approx(stored["atom_pairing_defect"], rel=1e-12)
     assert "basin" not in records[0]
 
 

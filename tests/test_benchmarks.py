@@ -31,3 +31,24 @@ def test_train_throughput_prints_speedup():
     last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"speedup: \d+(\.\d+)?x", last), last
     assert float(last.split()[1][:-1]) > 1  # batching 16 seeds must beat one seed at a time
+
+
+def test_weight_symmetry_table_of_shipped_runs(tmp_path):
+    """One CSV row per (run, layer), with the layer-0 pairing the stored atom pairing."""
+    import csv
+
+    from rflr.checkpoint import read_header
+
+    out = tmp_path / "ws.csv"
+    cmd = [sys.executable, "benchmarks/weight_symmetry.py", "checkpoints/poster", "--csv", out]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    assert "pairing_defect (init)" in done.stdout
+    rows = list(csv.DictReader(out.open()))
+    runs = {r["run"] for r in rows}
+    assert len(runs) == 12 and len(rows) == 12 * 4  # depth 4: atoms + 3 layers of units
+    for r in rows:
+        if r["name"] != "atoms.h":
+            continue
+        snapshot = max((ROOT / r["run"]).glob("step-*.safetensors"))
+        stored = read_header(snapshot).metrics["atom_pairing_defect"]
+        assert float(r["pairing_defect"]) == pytest.approx(stored, rel=1e-6)
