@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--parameterization",
         choices=PARAMETERIZATIONS,
         default=m.parameterization,
-        help="ntk: N(0,1) init, products / sqrt(fan_in); standard: PyTorch's Linear init",
+        help="ntk: N(0,1) init, products / sqrt(fan_in); standard: PyTorch's Linear init; "
+        "mf: as ntk with the readout / N (mean field)",
     )
     g.add_argument(
         "--frozen-atoms",
@@ -127,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("training")
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=o.optimizer, help="optimizer")
     g.add_argument("--lr", type=float, default=o.lr, help="peak learning rate")
+    g.add_argument(
+        "--weight-decay",
+        type=float,
+        default=o.weight_decay,
+        help="decoupled L2 on trained weights, not biases: w -= lr * wd * w per step",
+    )
     g.add_argument(
         "--schedule", choices=SCHEDULES, default=o.schedule, help="learning-rate schedule"
     )
@@ -246,6 +253,7 @@ def _job(v: dict) -> Job:
         train=TrainConfig(
             optimizer=v["optimizer"],
             lr=v["lr"],
+            weight_decay=v["weight_decay"],
             schedule=v["schedule"],
             lr_milestones=v["lr_milestones"],
             lr_gamma=v["lr_gamma"],

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ACTIVATIONS = ("relu", "tanh")
-PARAMETERIZATIONS = ("ntk", "standard")
+PARAMETERIZATIONS = ("ntk", "standard", "mf")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
@@ -29,9 +29,7 @@ class ModelConfig:
     depth: int = 4  # L: number of hidden nonlinear layers (>= 1)
     input_dim: int = 1  # d: the reflection negates coordinate 0
     activation: str = "relu"  # "relu" | "tanh"
-    parameterization: str = (
-        "ntk"  # "ntk": N(0,1) init, products / sqrt(fan_in); "standard": PyTorch init
-    )
+    parameterization: str = "ntk"  # "ntk": N(0,1) init, products / sqrt(fan_in); "standard": PyTorch init;  # "mf" (mean field): as ntk, but the readout divides by N instead of sqrt(N)
     train_atoms: bool = True  # False freezes the first layer at its random init
 
     kind = "base"
@@ -119,6 +117,7 @@ class TrainConfig:
     dtype: str = "float32"  # parameters and arithmetic while training
     adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     adam_eps: float = 1e-8
+    weight_decay: float = 0.0  # decoupled L2 on trained weights (not biases): w -= lr * wd * w
 
     def validate(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -129,6 +128,8 @@ class TrainConfig:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ValueError(f"weight decay must be a number >= 0, got {self.weight_decay}")
         if self.batch_size < 1:
             raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
         if self.n_train < 1:

@@ -14,7 +14,8 @@ so `model.state_dict()` is exactly what a checkpoint stores.
     hidden.k.h         s(hidden.k.u)                    [B, N]  (h_{k+1})
     readout.y          w_out . h_L / sqrt(N) + b_out    [B]
 
-The 1/sqrt(fan_in) divisors apply to the "ntk" parameterization only.
+The 1/sqrt(fan_in) divisors apply to the "ntk" and "mf" parameterizations; "mf" (mean field)
+divides the readout by N instead of sqrt(N).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def init_params(
     for name, shape in param_shapes(cfg).items():
         if name == "readout.bias":
             t = torch.zeros(shape, dtype=torch.float64)
-        elif cfg.parameterization == "ntk":
+        elif cfg.parameterization in ("ntk", "mf"):
             t = torch.randn(shape, generator=generator, dtype=torch.float64)
         else:  # nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias
             bound = 1 / math.sqrt(fan_in(cfg, name))
@@ -87,10 +88,17 @@ def init_params(
 
 def scales(cfg: ModelConfig) -> tuple[float, float, float]:
     """(input, width, rank) divisors as multipliers: 1/sqrt(d), 1/sqrt(N), 1/sqrt(r) or 1s."""
-    if cfg.parameterization != "ntk":
+    if cfg.parameterization == "standard":
         return 1.0, 1.0, 1.0
     rank = cfg.rank if isinstance(cfg, RFLRConfig) else 1
     return 1 / math.sqrt(cfg.input_dim), 1 / math.sqrt(cfg.width), 1 / math.sqrt(rank)
+
+
+def readout_scale(cfg: ModelConfig) -> float:
+    """The readout's divisor as a multiplier: 1/N (mf), 1/sqrt(N) (ntk) or 1 (standard)."""
+    if cfg.parameterization == "mf":
+        return 1 / cfg.width
+    return scales(cfg)[1]
 
 
 ACTIVATION_FNS = {"relu": torch.relu, "tanh": torch.tanh}
@@ -105,6 +113,7 @@ class Network(nn.Module):
         self.cfg = cfg
         self.act = ACTIVATION_FNS[cfg.activation]
         self.s_in, self.s_width, self.s_rank = scales(cfg)
+        self.s_out = readout_scale(cfg)
         if params is None:
             params = init_params(cfg, torch.Generator().manual_seed(0))
         shapes = param_shapes(cfg)
@@ -140,7 +149,7 @@ class Network(nn.Module):
         cache["atoms.u"], cache["atoms.h"] = u, h
         for k in range(1, self.cfg.depth):
             h = self.mix_layer(k, h, cache)  # [B, N]
-        y = self.s_width * h @ self.readout["weight"].T + self.readout["bias"]  # [B, 1]
+        y = self.s_out * h @ self.readout["weight"].T + self.readout["bias"]  # [B, 1]
         cache["readout.y"] = y[:, 0]
         return y[:, 0]
 

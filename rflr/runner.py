@@ -104,7 +104,7 @@ class GraphRunner:
         # Static buffers the graphs read: samples, per-step numbers, the step index.
         self.xs = torch.zeros(chunk, S, B, d, dtype=stack.dtype, device=dev)
         self.fs = torch.zeros(chunk, S, B, 1, dtype=stack.dtype, device=dev)
-        self.coefs = torch.ones(chunk, 2, dtype=stack.dtype, device=dev)
+        self.coefs = torch.ones(chunk, 3, dtype=stack.dtype, device=dev)
         self.i = torch.zeros(1, dtype=torch.long, device=dev)
         # Draws land in page-locked host memory (two buffers: one may still be copying).
         shape = (S, chunk * B, d) if self.online else (S, chunk * B)
@@ -112,7 +112,7 @@ class GraphRunner:
         pin = dev.type == "cuda"
         self.host = [torch.empty(shape, dtype=dtype, pin_memory=pin) for _ in range(2)]
         self.host_coefs = [
-            torch.empty(chunk, 2, dtype=stack.dtype, pin_memory=pin) for _ in range(2)
+            torch.empty(chunk, 3, dtype=stack.dtype, pin_memory=pin) for _ in range(2)
         ]
         self.copied = [None, None]  # CUDA events: the last copy out of each host buffer
         self.chunk_id = -1
@@ -176,7 +176,7 @@ class GraphRunner:
         for _ in range(n):
             x = self.xs.index_select(0, self.i).squeeze(0)  # [S, B, d]
             f = self.fs.index_select(0, self.i).squeeze(0)
-            coef = self.coefs.index_select(0, self.i).squeeze(0)  # [2]
+            coef = self.coefs.index_select(0, self.i).squeeze(0)  # [3]
             self.stack.step_graphable(x, f, coef)
             self.i.add_(1)
 

@@ -25,7 +25,7 @@ import math
 import torch
 
 from rflr.config import RFLRConfig, RunConfig
-from rflr.model import param_shapes, scales, trainable_names
+from rflr.model import param_shapes, readout_scale, scales, trainable_names
 
 
 def _matmul_add(bias: torch.Tensor, x: torch.Tensor, w: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -62,6 +62,7 @@ class SeedStack:
         self.depth = cfg.model.depth
         self.rflr = isinstance(cfg.model, RFLRConfig)
         self.s_in, self.s_width, self.s_rank = scales(cfg.model)
+        self.s_out = readout_scale(cfg.model)
         self.shapes = param_shapes(cfg.model)
         self.trainable = trainable_names(cfg.model)
         self.frozen = [n for n in self.shapes if n not in self.trainable]
@@ -126,7 +127,7 @@ class SeedStack:
             h = act(u)
             acts.append(h)
         y = torch.baddbmm(
-            p["readout.bias"].unsqueeze(1), h, p["readout.weight"].transpose(1, 2), alpha=a
+            p["readout.bias"].unsqueeze(1), h, p["readout.weight"].transpose(1, 2), alpha=self.s_out
         )
         return y, acts
 
@@ -150,10 +151,10 @@ class SeedStack:
         """
         p, a = self.p, self.s_width
         m = 2.0 / err.shape[1]
-        self._weight_grad("readout.weight", err, acts[-1], m * a)
+        self._weight_grad("readout.weight", err, acts[-1], m * self.s_out)
         self._bias_grad("readout.bias", err, m)
         G = err * p["readout.weight"]  # [S, B, 1] x [S, 1, N]: an outer product, no sum
-        m *= a
+        m *= self.s_out
         i = len(acts) - 1
         for k in range(self.depth - 1, 0, -1):
             Gu = self._act_backward(G, acts[i])  # through s: gradient w.r.t. u is m * Gu
@@ -211,6 +212,8 @@ class SeedStack:
         y, acts = self.forward(x)
         self.backward(x, y.sub_(f), acts)
         t = self.cfg.train
+        if t.weight_decay:
+            self._decay(1 - lr * t.weight_decay)
         if t.optimizer == "sgd":
             self.flat.add_(self.grad, alpha=-lr)
             return
@@ -223,26 +226,38 @@ class SeedStack:
         denom = (self.adam_v.sqrt() / math.sqrt(1 - b2**self.adam_t)).add_(t.adam_eps)
         self.flat.addcdiv_(self.adam_m, denom, value=-lr / (1 - b1**self.adam_t))
 
+    def _decay(self, factor: float | torch.Tensor) -> None:
+        """Decoupled weight decay (AdamW's order; for SGD the same as coupled L2): weight
+        matrices shrink by `factor` = 1 - lr * weight_decay after the gradient is taken;
+        biases do not."""
+        for name in self.trainable:
+            if not name.endswith("bias"):
+                self.p[name].mul_(factor)
+
     def ensure_adam(self) -> None:
         if self.adam_m is None:
             self.adam_m, self.adam_v = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
 
-    def coefficients(self, lr: float, t: int) -> tuple[float, float]:
+    def coefficients(self, lr: float, t: int) -> tuple[float, float, float]:
         """The step-dependent numbers of update number t (1-based) for `step_graphable`:
-        SGD (-lr, 1); Adam (-lr / (1 - b1^t), sqrt(1 - b2^t)), the bias corrections."""
+        SGD (-lr, 1); Adam (-lr / (1 - b1^t), sqrt(1 - b2^t)), the bias corrections; then
+        the weight-decay factor 1 - lr * weight_decay."""
+        decay = 1 - lr * self.cfg.train.weight_decay
         if self.cfg.train.optimizer == "sgd":
-            return -lr, 1.0
+            return -lr, 1.0, decay
         b1, b2 = self.cfg.train.adam_betas
-        return -lr / (1 - b1**t), math.sqrt(1 - b2**t)
+        return -lr / (1 - b1**t), math.sqrt(1 - b2**t), decay
 
     def step_graphable(self, x: torch.Tensor, f: torch.Tensor, coef: torch.Tensor) -> None:
-        """`step` with its step-dependent numbers read from `coef` [2] (see `coefficients`)
+        """`step` with its step-dependent numbers read from `coef` [3] (see `coefficients`)
         instead of Python floats, which a captured CUDA graph would freeze. The caller
         counts `adam_t`. Same arithmetic as `step` up to rounding (a product by a tensor
         where `step` has an alpha)."""
         y, acts = self.forward(x)
         self.backward(x, y.sub_(f), acts)
         t = self.cfg.train
+        if t.weight_decay:
+            self._decay(coef[2:3])
         if t.optimizer == "sgd":
             self.flat.addcmul_(self.grad, coef[0:1])
             return

@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
         (["--cosines", "1-2"], "bad terms"),
         (["--preset", "nope"], "invalid choice"),
         (["--seed-block", "0"], "--seed-block must be >= 1"),
+        (["--weight-decay", "-0.1"], "weight decay must be a number >= 0"),
+        (["--weight-decay", "nan"], "weight decay must be a number >= 0"),
     ],
 )
 def test_nonsense_gets_a_one_line_error(argv, fragment, capsys):
@@ -62,6 +64,12 @@ def test_preset_values_and_overrides():
     assert all(j.seeds == [0, 1, 2, 3] for j in jobs)
 
 
+def test_weight_decay_and_mean_field_flags_reach_the_config():
+    _, jobs = jobs_from_args(["--weight-decay", "0.01", "--parameterization", "mf"])
+    cfg = jobs[0][0]
+    assert cfg.train.weight_decay == 0.01 and cfg.model.parameterization == "mf"
+
+
 def test_help_documents_every_flag():
     out = subprocess.run(
         [sys.executable, "train.py", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -76,6 +84,7 @@ def test_help_documents_every_flag():
         "--sines",
         "--optimizer",
         "--lr",
+        "--weight-decay",
         "--schedule",
         "--batch-size",
         "--steps",

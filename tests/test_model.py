@@ -71,6 +71,24 @@ def test_forward_matches_formula():
     torch.testing.assert_close(build(cfg, p)(x), y)
 
 
+@pytest.mark.parametrize("model", [RFLRConfig(width=6, rank=2, depth=3), DenseConfig(width=6)])
+def test_mean_field_readout_divides_by_width(model):
+    """mf: the ntk network with the readout / N instead of / sqrt(N), the same N(0,1) init."""
+    from dataclasses import replace
+
+    mf = replace(model, parameterization="mf")
+    p = init_params(mf, torch.Generator().manual_seed(2), torch.float64)
+    assert all(
+        torch.equal(p[k], v)
+        for k, v in init_params(model, torch.Generator().manual_seed(2), torch.float64).items()
+    )
+    x = torch.linspace(-3, 3, 7, dtype=torch.float64)[:, None]
+    _, cache = build(model, p).run_with_cache(x)
+    h_last = cache[partial_layers(model)[-1].rsplit(".", 1)[0] + ".h"]
+    want = h_last @ p["readout.weight"][0] / 6 + p["readout.bias"]
+    torch.testing.assert_close(build(mf, p)(x), want)
+
+
 def test_init_distributions():
     cfg = RFLRConfig(width=512, rank=4, depth=2)
     p = init_params(cfg, torch.Generator().manual_seed(0), torch.float64)

@@ -16,13 +16,17 @@ from rflr.trainer import TrainOptions, log_steps, snapshot_steps, train
 def reference_run(cfg: RunConfig, steps: int) -> dict[str, torch.Tensor]:
     """The plain loop: one nn.Module, autograd, torch.optim, the seed's own samples."""
     model = build(cfg.model, seedlib.initial_params(cfg, torch.float64))
-    params = [p for p in model.parameters() if p.requires_grad]
     t = cfg.train
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [  # decoupled weight decay on weights only: SGD's L2 equals it, Adam needs AdamW
+        {"params": [p for n, p in named if not n.endswith("bias")], "weight_decay": t.weight_decay},
+        {"params": [p for n, p in named if n.endswith("bias")], "weight_decay": 0.0},
+    ]
     opt = (
-        torch.optim.SGD(params, lr=t.lr)
+        torch.optim.SGD(groups, lr=t.lr)
         if t.optimizer == "sgd"
-        else torch.optim.Adam(
-            params, lr=t.lr, betas=tuple(t.adam_betas), eps=t.adam_eps, foreach=False
+        else torch.optim.AdamW(
+            groups, lr=t.lr, betas=tuple(t.adam_betas), eps=t.adam_eps, foreach=False
         )
     )
     train_set = seedlib.train_set(cfg)
@@ -79,6 +83,14 @@ CASES = {
         ),
         train=TrainConfig(lr=0.05, steps=1100, online=True),
     ),
+    "rflr-mf-sgd-decay": RunConfig(
+        RFLRConfig(width=16, rank=2, depth=3, parameterization="mf"),
+        train=TrainConfig(lr=0.05, steps=1100, weight_decay=0.1),
+    ),
+    "dense-adam-decay": RunConfig(
+        DenseConfig(width=16, depth=3),
+        train=TrainConfig(optimizer="adam", lr=1e-3, steps=1100, weight_decay=0.1),
+    ),
     "depth1-d2": RunConfig(
         RFLRConfig(width=16, depth=1, input_dim=2), train=TrainConfig(lr=0.05, steps=1100)
     ),
@@ -98,6 +110,21 @@ def test_batched_equals_plain_one_seed_loop(name):
             )
     # the seeds really are different runs
     assert not torch.allclose(batched[0]["readout.weight"], batched[1]["readout.weight"])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_weight_decay_shrinks_weights_and_leaves_biases_to_the_gradient(optimizer):
+    base = RunConfig(
+        RFLRConfig(width=16, rank=2, depth=3),
+        train=TrainConfig(optimizer=optimizer, lr=0.01, steps=50, dtype="float64"),
+    )
+    decayed = replace(base, train=replace(base.train, weight_decay=5.0))
+    plain, shrunk = batched_run(base, [0], 50)[0], batched_run(decayed, [0], 50)[0]
+    for k in plain:
+        if k.endswith("weight") or k.endswith(("down", "up")):
+            assert shrunk[k].norm() < 0.8 * plain[k].norm(), k  # (1 - 0.05)^50 = 0.08
+    with pytest.raises(ValueError, match="weight decay"):
+        replace(base.train, weight_decay=-1.0).validate()
 
 
 @pytest.mark.parametrize(
