@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, no install
 
 from rflr.checkpoint import CheckpointError, load  # noqa: E402
-from rflr.measure import partials_on_grid  # noqa: E402
+from rflr.evaluate import partials_on_grid  # noqa: E402
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid  # noqa: E402
 from rflr.weight_symmetry import weight_symmetry_of  # noqa: E402
 

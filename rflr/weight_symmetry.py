@@ -213,7 +213,7 @@ def weight_symmetry_of(
 ) -> list[LayerWeightSymmetry]:
     """Weight symmetry of every layer of units, in depth order.
 
-    `partials` is measure.partials_on_grid(cfg, params, grid). The init levels are the same
+    `partials` is evaluate.partials_on_grid(cfg, params, grid). The init levels are the same
     defects of the same units (the trained network's alive ones) under the same map (the
     trained network's input and result signs), on the run's own seed-derived initial weights
     (rflr.seeds.initial_params, float64) unless `init_params` is given: same measure,

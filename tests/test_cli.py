@@ -66,7 +66,7 @@ def test_preset_values_and_overrides():
 
 def test_weight_decay_and_mean_field_flags_reach_the_config():
     _, jobs = jobs_from_args(["--weight-decay", "0.01", "--parameterization", "mf"])
-    cfg = jobs[0][0]
+    cfg = jobs[0].config
     assert cfg.train.weight_decay == 0.01 and cfg.model.parameterization == "mf"
 
 

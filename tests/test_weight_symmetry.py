@@ -10,7 +10,7 @@ import torch
 from rflr import analysis, metrics
 from rflr.checkpoint import load
 from rflr.config import DenseConfig, RFLRConfig, RunConfig
-from rflr.measure import partials_on_grid
+from rflr.evaluate import partials_on_grid
 from rflr.model import init_params, outgoing_weights
 from rflr.seeds import initial_params
 from rflr.targets import Grid, symmetric_grid
