@@ -22,6 +22,7 @@ from rflr import analysis, basin, metrics
 from rflr.checkpoint import Checkpoint, CheckpointError, load
 from rflr.config import json_safe
 from rflr.evaluate import checkpoint_metrics, partials_on_grid
+from rflr.header import GRID_POINTS_MAX
 from rflr.plateaus import history_plateaus
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
 from rflr.weight_symmetry import weight_symmetry_of
@@ -152,6 +153,21 @@ def format_weight_symmetry(layers: list[dict]) -> list[str]:
     return lines
 
 
+def _bounded(kind, lo, hi, what: str):
+    """An argparse type: a finite number of `kind` in [lo, hi]."""
+
+    def parse(text: str):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not lo <= v <= hi:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+
+    return parse
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m rflr.analyze", description="Symmetry measurements of rflr checkpoints."
@@ -160,18 +176,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", action="store_true", help="print one JSON list instead of tables")
     p.add_argument(
         "--threshold",
-        type=float,
+        type=_bounded(float, 0.0, 1.0, "a fraction in [0, 1]"),
         default=metrics.ACTIVITY_THRESHOLD,
         help="a channel is active at >= this fraction of its layer's largest activity",
     )
     p.add_argument(
         "--tau",
-        type=float,
+        type=_bounded(float, 0.0, 0.5, "a number in [0, 0.5]"),
         default=metrics.PARITY_TAU,
         help="parity: even when D < tau, odd when D > 1 - tau",
     )
     p.add_argument(
-        "--grid-points", type=int, default=DEFAULT_GRID_POINTS, help="evaluation grid size (odd)"
+        "--grid-points",
+        type=_bounded(int, 3, GRID_POINTS_MAX, f"an integer in [3, {GRID_POINTS_MAX}]"),
+        default=DEFAULT_GRID_POINTS,
+        help="evaluation grid size (odd)",
     )
     p.add_argument(
         "--basin", action="store_true", help="loss along filter-normalized random directions"
@@ -183,19 +202,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Analyse every readable file; one line per bad one; exit 1 at the end if any failed."""
     args = parse_args(argv)
     records, failed = [], False
     for path in args.checkpoints:
         try:
             ckpt = load(path)
+            rec = analyze_checkpoint(
+                ckpt, args.threshold, args.tau, args.grid_points, args.basin, args.hessian
+            )
         except CheckpointError as e:
             failed = True
             print(f"error: {e.path}: {e.reason}", file=sys.stderr)
             records.append({"path": str(path), "error": e.reason})
             continue
-        rec = analyze_checkpoint(
-            ckpt, args.threshold, args.tau, args.grid_points, args.basin, args.hessian
-        )
+        except (ArithmeticError, ValueError, RuntimeError, MemoryError) as e:
+            # a file that passed every check and still cannot be analysed: report, go on
+            failed = True
+            reason = f"analysis failed ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})"
+            print(f"error: {path}: {reason}", file=sys.stderr)
+            records.append({"path": str(path), "error": reason})
+            continue
         records.append(rec)
         if not args.json:
             print(format_report(rec) + "\n")

@@ -7,7 +7,10 @@ every job's value, so `--preset shipped --steps 2000` is the shipped set, shorte
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,19 +22,37 @@ from rflr.config import (
     OPTIMIZERS,
     PARAMETERIZATIONS,
     SCHEDULES,
+    SEED_MAX,
     DenseConfig,
     RFLRConfig,
     RunConfig,
     TargetConfig,
     TrainConfig,
 )
+from rflr.identity import RunConflict, check_resume
 from rflr.presets import PRESETS
 from rflr.runner import DEVICES, resolve_device
-from rflr.trainer import Job, TrainOptions, block_and_threads, train
+from rflr.trainer import RESUME_DIR, Job, TrainOptions, block_and_threads, resume_states, train
+
+SEEDS_MAX = 10_000  # seeds in one command (the poster sweep has 149); each is a stacked model
+THREADS_MAX = 1024
+# 1000 per decade of 10^12 steps is 12,001 logged points, under rflr.header.HISTORY_MAX
+LOG_PER_DECADE_MAX = 1000
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a float that is not NaN or infinite."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
 
 
 def parse_seeds(text: str) -> list[int]:
-    """'0-148' -> [0..148]; '0,3,5-7' -> [0, 3, 5, 6, 7]."""
+    """'0-148' -> [0..148]; '0,3,5-7' -> [0, 3, 5, 6, 7]; at most SEEDS_MAX seeds."""
     seeds: list[int] = []
     try:
         for part in text.split(","):
@@ -41,6 +62,10 @@ def parse_seeds(text: str) -> list[int]:
                 lo_i, hi_i = int(lo), int(hi)
                 if hi_i < lo_i:
                     raise ValueError
+                if len(seeds) + hi_i - lo_i + 1 > SEEDS_MAX:  # checked before building the list
+                    raise argparse.ArgumentTypeError(
+                        f"bad seed list {text!r}: at most {SEEDS_MAX} seeds in one command"
+                    )
                 seeds.extend(range(lo_i, hi_i + 1))
             elif part:
                 seeds.append(int(part))
@@ -48,8 +73,14 @@ def parse_seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"bad seed list {text!r}: use e.g. 0-148 or 0,3,5-7"
         ) from None
+    if len(seeds) > SEEDS_MAX:
+        raise argparse.ArgumentTypeError(
+            f"bad seed list {text!r}: at most {SEEDS_MAX} seeds in one command"
+        )
     if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
         raise argparse.ArgumentTypeError(f"bad seed list {text!r}: seeds must be distinct and >= 0")
+    if any(s > SEED_MAX for s in seeds):
+        raise argparse.ArgumentTypeError(f"bad seed list {text!r}: seeds must be <= {SEED_MAX}")
     return seeds
 
 
@@ -59,18 +90,18 @@ def parse_terms(text: str) -> list[list[float]]:
     try:
         for part in filter(None, (p.strip() for p in text.split(","))):
             w, a = part.split(":")
-            terms.append([float(w), float(a)])
-    except ValueError:
+            terms.append([finite_float(w), finite_float(a)])
+    except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(
-            f"bad terms {text!r}: use freq:amp pairs like 1:1.0,2:0.5"
+            f"bad terms {text!r}: use freq:amp pairs of finite numbers like 1:1.0,2:0.5"
         ) from None
     return terms
 
 
 def parse_fractions(text: str) -> list[float]:
     try:
-        return [float(p) for p in text.split(",") if p.strip()]
-    except ValueError:
+        return [finite_float(p) for p in text.split(",") if p.strip()]
+    except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(f"bad list {text!r}: use e.g. 0.5,0.75") from None
 
 
@@ -124,13 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=t.sines,
         help="w:a pairs; non-empty makes a non-even control",
     )
-    g.add_argument("--domain", type=float, default=t.domain, help="A")
+    g.add_argument("--domain", type=finite_float, default=t.domain, help="A")
     g = p.add_argument_group("training")
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=o.optimizer, help="optimizer")
-    g.add_argument("--lr", type=float, default=o.lr, help="peak learning rate")
+    g.add_argument("--lr", type=finite_float, default=o.lr, help="peak learning rate")
     g.add_argument(
         "--weight-decay",
-        type=float,
+        type=finite_float,
         default=o.weight_decay,
         help="decoupled L2 on trained weights, not biases: w -= lr * wd * w per step",
     )
@@ -143,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=o.lr_milestones,
         help="step schedule: fractions of --steps at which lr is multiplied by --lr-gamma",
     )
-    g.add_argument("--lr-gamma", type=float, default=o.lr_gamma, help="step schedule decay factor")
+    g.add_argument(
+        "--lr-gamma", type=finite_float, default=o.lr_gamma, help="step schedule decay factor"
+    )
     g.add_argument("--batch-size", type=int, default=o.batch_size, help="samples per step per seed")
     g.add_argument(
         "--n-train",
@@ -182,7 +215,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="logged losses per decade of steps",
     )
     g.add_argument(
-        "--resume", action="store_true", help="continue from the resume file a killed run left"
+        "--resume",
+        action="store_true",
+        help="continue the killed run of exactly these flags (refused if they differ)",
+    )
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a different run of the same id in --out (refused without it)",
     )
     g.add_argument(
         "--seed-block",
@@ -276,8 +316,10 @@ def _job(v: dict) -> Job:
         raise ValueError("--snapshot-seeds must be >= 0")
     if v["seed_block"] is not None and v["seed_block"] < 1:
         raise ValueError("--seed-block must be >= 1")
-    if v["threads"] is not None and v["threads"] < 1:
-        raise ValueError("--threads must be >= 1")
+    if v["threads"] is not None and not 1 <= v["threads"] <= THREADS_MAX:
+        raise ValueError(f"--threads must be in [1, {THREADS_MAX}]")
+    if not 1 <= v["log_per_decade"] <= LOG_PER_DECADE_MAX:  # the history has a cap (rflr.header)
+        raise ValueError(f"--log-per-decade must be in [1, {LOG_PER_DECADE_MAX}]")
     device = resolve_device(v["device"])
     opts = TrainOptions(
         out=Path(v["out"]),
@@ -285,6 +327,7 @@ def _job(v: dict) -> Job:
         snapshot_seeds=v["snapshot_seeds"],
         log_per_decade=v["log_per_decade"],
         resume=v["resume"],
+        overwrite=v["overwrite"],
         progress=not v["no_progress"],
         seed_block=v["seed_block"],
         device=device,
@@ -293,7 +336,34 @@ def _job(v: dict) -> Job:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train; every OSError or run conflict is one line `train.py: error: ...`, exit 1."""
     args, jobs = jobs_from_args(argv)
+    try:
+        return _run(args, jobs, argv)
+    except (OSError, RunConflict) as e:
+        print(f"train.py: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        where = f"{e.filename}: " if e.filename else ""
+        return f"{where}{e.strerror}"
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before any training when --out cannot hold files (a file, read-only, ...)."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=out):
+        pass
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise PermissionError(13, "Permission denied", str(out))
+
+
+def _run(args: argparse.Namespace, jobs, argv: list[str] | None) -> int:
+    for out in {job.options.out for job in jobs}:
+        _check_writable(out)
     if args.preset and PRESETS[args.preset].sweep:  # one progress bar, summary.csv, sweep.json
         from rflr.sweep import run_preset
 
@@ -309,9 +379,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     for job in jobs:
         cfg, seeds, opts = job.config, job.seeds, job.options
-        torch.set_num_threads(
-            block_and_threads(cfg, len(seeds), opts.seed_block, args.threads, opts.device)[1]
+        block, threads = block_and_threads(
+            cfg, len(seeds), opts.seed_block, args.threads, opts.device
         )
+        if opts.resume:
+            states = resume_states(cfg, seeds, opts)
+            if not any(p.is_file() for p in states):
+                check_resume(cfg, seeds[:block], states[0], opts.out / RESUME_DIR)
+        torch.set_num_threads(threads)
         t0 = time.perf_counter()
         print(
             f"training {cfg.model.kind} width={cfg.model.width} rank={cfg.model.rank_or_none} "

@@ -20,6 +20,35 @@ SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
 KIND_LABELS = {"rflr": "RF-LR", "dense": "dense"}  # how the model kinds read on charts and pages
 
+# Caps on what a config may ask for. Checkpoints come from anyone (a Hub repo, an upload), and
+# the listing, the app's widgets and `load` build names and arrays from these numbers before a
+# single tensor is read, so every count is bounded here, far above any run this project makes
+# (the poster: width 128, depth 4, 100k steps). docs/security.md lists them.
+WIDTH_MAX = 4096
+DEPTH_MAX = 64
+INPUT_DIM_MAX = 64
+TERMS_MAX = 64  # cosine terms, and sine terms, of a target
+FREQUENCY_MAX = 1e4  # |w| of a target term
+MAGNITUDE_MAX = 1e6  # |amplitude|, domain A, lr, adam eps ...
+STEPS_MAX = 10**12
+N_TRAIN_MAX = 10**7
+BATCH_MAX = 10**6
+MILESTONES_MAX = 64
+SEED_MAX = 2**63 - 1
+RUN_ID_MAX = 200  # characters
+
+
+def _finite(name: str, v: float, lo: float = -MAGNITUDE_MAX, hi: float = MAGNITUDE_MAX) -> None:
+    if not lo <= v <= hi:  # NaN fails every comparison; ints of any size compare exactly
+        raise ValueError(f"{name} must be a finite number in [{lo:g}, {hi:g}], got {str(v)[:40]}")
+
+
+def _within(name: str, v: int, lo: int, hi: int) -> None:
+    if v < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {str(v)[:40]}")
+    if v > hi:
+        raise ValueError(f"{name} must be <= {hi} (the documented cap), got {str(v)[:40]}")
+
 
 @dataclass
 class ModelConfig:
@@ -35,12 +64,9 @@ class ModelConfig:
     kind = "base"
 
     def validate(self) -> None:
-        if self.width < 1:
-            raise ValueError(f"width must be >= 1, got {self.width}")
-        if self.depth < 1:
-            raise ValueError(f"depth must be >= 1, got {self.depth}")
-        if self.input_dim < 1:
-            raise ValueError(f"input_dim must be >= 1, got {self.input_dim}")
+        _within("width", self.width, 1, WIDTH_MAX)
+        _within("depth", self.depth, 1, DEPTH_MAX)
+        _within("input_dim", self.input_dim, 1, INPUT_DIM_MAX)
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.parameterization not in PARAMETERIZATIONS:
@@ -87,12 +113,18 @@ class TargetConfig:
     domain: float = math.pi  # A
 
     def validate(self) -> None:
+        _finite("domain", self.domain, 0, MAGNITUDE_MAX)
         if not self.domain > 0:
             raise ValueError(f"domain must be > 0, got {self.domain}")
         for name in ("cosines", "sines"):
-            for pair in getattr(self, name):
+            terms = getattr(self, name)
+            if len(terms) > TERMS_MAX:
+                raise ValueError(f"{name}: at most {TERMS_MAX} terms, got {len(terms)}")
+            for pair in terms:
                 if len(pair) != 2:
                     raise ValueError(f"{name} entries are [frequency, amplitude] pairs, got {pair}")
+                _finite(f"{name} frequency", pair[0], -FREQUENCY_MAX, FREQUENCY_MAX)
+                _finite(f"{name} amplitude", pair[1])
         if not self.cosines and not self.sines:
             raise ValueError("target needs at least one cosine or sine term")
 
@@ -126,18 +158,27 @@ class TrainConfig:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
+        if not self.lr > 0:
             raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+        _finite("lr", self.lr, 0, MAGNITUDE_MAX)
+        if not self.weight_decay >= 0:
             raise ValueError(f"weight decay must be a number >= 0, got {self.weight_decay}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch size must be >= 1, got {self.batch_size}")
-        if self.n_train < 1:
-            raise ValueError(f"n_train must be >= 1, got {self.n_train}")
-        if self.steps < 0:
-            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        _finite("weight decay", self.weight_decay, 0, MAGNITUDE_MAX)
+        if not self.lr_gamma > 0:  # a negative factor would make the lr negative after a milestone
+            raise ValueError(f"lr_gamma must be > 0, got {self.lr_gamma}")
+        _finite("lr_gamma", self.lr_gamma, 0, MAGNITUDE_MAX)
+        _within("batch size", self.batch_size, 1, BATCH_MAX)
+        _within("n_train", self.n_train, 1, N_TRAIN_MAX)
+        _within("steps", self.steps, 0, STEPS_MAX)
+        if len(self.lr_milestones) > MILESTONES_MAX:
+            raise ValueError(
+                f"at most {MILESTONES_MAX} lr milestones, got {len(self.lr_milestones)}"
+            )
         if any(not 0 < m < 1 for m in self.lr_milestones):
             raise ValueError(f"lr milestones are fractions in (0, 1), got {self.lr_milestones}")
+        if len(self.adam_betas) != 2 or any(not 0 <= b < 1 for b in self.adam_betas):
+            raise ValueError(f"adam_betas are two numbers in [0, 1), got {self.adam_betas}")
+        _finite("adam_eps", self.adam_eps, 0, MAGNITUDE_MAX)
 
     def lr_at(self, step: int) -> float:
         """Learning rate used for the update that takes step -> step + 1."""
@@ -167,6 +208,18 @@ class RunConfig:
         self.model.validate()
         self.target.validate()
         self.train.validate()
+        _within("seed", self.seed, 0, SEED_MAX)
+        if not 0 < len(self.run_id) <= RUN_ID_MAX:
+            raise ValueError(
+                f"run_id must have 1 to {RUN_ID_MAX} characters, got {len(self.run_id)}"
+            )
+        if (
+            "/" in self.run_id
+            or "\\" in self.run_id
+            or self.run_id in (".", "..")
+            or any(ord(c) < 32 for c in self.run_id)
+        ):  # it names the run's folder: snapshot_path must stay inside the output folder
+            raise ValueError(f"run_id {self.run_id!r} cannot name a folder")
 
     def to_dict(self) -> dict[str, Any]:
         m = self.model

@@ -44,7 +44,6 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects, validate_repo_id
-from safetensors import SafetensorError, safe_open
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding rflr/ and streamlit_app.py
 STREAMLIT_PORT = 8501
@@ -172,7 +171,43 @@ class Plan:
     private: bool  # only applies when the repo is created
     uploads: tuple[Upload, ...]  # sorted by path in repo
     space_sdk: str | None = None  # "docker" for spaces
-    folder: Path | None = None  # push: the folder upload_folder sends, filtered by PUSH_PATTERNS
+    folder: Path | None = None  # push: the folder the files come from
+    skipped: tuple[str, ...] = ()  # push: "path: why" for each file left out on purpose
+
+
+def push_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """The files a push may take from `folder`, and "path: why" for those it refuses.
+
+    Only regular files inside the folder: hidden files and folders (.resume/, .cache/, temp
+    files of atomic writes) are never entered, folder symlinks are not followed, and a file
+    symlink counts only if it resolves inside the folder (checked after resolving).
+    """
+    top = folder.resolve()
+    files: list[Path] = []
+    skipped: list[str] = []
+
+    def unreadable(err: OSError) -> None:
+        skipped.append(f"{err.filename}: cannot read ({err.strerror or err})")
+
+    for here, dirs, names in os.walk(top, onerror=unreadable):  # followlinks=False
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            path = Path(here) / name
+            rel = path.relative_to(top).as_posix()
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                skipped.append(f"{rel}: a broken or looping symlink")
+                continue
+            if not real.is_relative_to(top):
+                skipped.append(f"{rel}: a symlink to a file outside the folder")
+            elif not real.is_file():
+                skipped.append(f"{rel}: not a regular file")
+            else:
+                files.append(path)
+    return files, skipped
 
 
 def _disk_uploads(
@@ -199,14 +234,31 @@ def _sorted(uploads: list[Upload]) -> tuple[Upload, ...]:
 
 
 def plan_push(folder: Path, repo_id: str, *, private: bool = False) -> Plan:
-    """Plan the upload of a checkpoint folder to a model repo, with a generated model card."""
+    """Plan the upload of a checkpoint folder to a model repo, with a generated model card.
+
+    Exactly the plan's files are uploaded (one commit): regular files inside the folder
+    (push_files) matching PUSH_PATTERNS, and only checkpoints whose header passes
+    rflr.checkpoint's checks; everything left out is listed in `skipped`.
+    """
+    from rflr.checkpoint import CheckpointError, read_header  # torch only when pushing
+
     folder = folder.resolve()
-    # The listing HfApi.upload_folder makes, so the plan is exactly what it will send.
-    files = _disk_uploads(folder, sorted(folder.glob("**/*")), PUSH_PATTERNS)
-    if not any(u.path_in_repo.endswith(".safetensors") for u in files):
-        raise HubError(f"no *.safetensors checkpoints under {folder}: nothing to push")
-    card = _generated("README.md", model_card(repo_id, files))
-    return Plan(repo_id, "model", private, _sorted([*files, card]), folder=folder)
+    paths, skipped = push_files(folder)
+    files, headers = [], {}
+    for upload in _disk_uploads(folder, paths, PUSH_PATTERNS):
+        if upload.path_in_repo.endswith(".safetensors"):
+            try:
+                headers[upload.path_in_repo] = read_header(upload.source)  # type: ignore[arg-type]
+            except CheckpointError as e:
+                skipped.append(f"{upload.path_in_repo}: not a valid checkpoint ({e.reason})")
+                continue
+        files.append(upload)
+    if not headers:
+        raise HubError(f"no valid *.safetensors checkpoints under {folder}: nothing to push")
+    card = _generated("README.md", model_card(repo_id, files, headers))
+    return Plan(
+        repo_id, "model", private, _sorted([*files, card]), folder=folder, skipped=tuple(skipped)
+    )
 
 
 def plan_space(space_id: str, *, root: Path = PROJECT_ROOT, private: bool = False) -> Plan:
@@ -220,7 +272,8 @@ def plan_space(space_id: str, *, root: Path = PROJECT_ROOT, private: bool = Fals
         root / "requirements.txt",
         root / ".streamlit" / "config.toml",
         *sorted((root / "rflr").rglob("*.py")),
-        *sorted((root / "checkpoints").rglob("*")),  # shipped checkpoints go with the app
+        # shipped checkpoints go with the app: regular files inside, nothing hidden
+        *(push_files(root / "checkpoints")[0] if (root / "checkpoints").is_dir() else []),
     ]
     files = _disk_uploads(root, sources)
     if not any(u.path_in_repo.startswith("rflr/") for u in files):
@@ -241,6 +294,7 @@ def format_plan(plan: Plan) -> str:
         lines.append(f"{upload.size:>12}  {upload.path_in_repo}{note}")
     total = sum(u.size for u in plan.uploads)
     lines.append(f"total: {len(plan.uploads)} files, {total} bytes")
+    lines += [f"skipped: {_printable(why)}" for why in plan.skipped]
     return "\n".join(lines)
 
 
@@ -275,21 +329,16 @@ def execute(plan: Plan) -> str:
             )
         else:
             api.create_repo(plan.repo_id, repo_type="model", private=plan.private, exist_ok=True)
-            api.upload_folder(
-                folder_path=plan.folder,
-                repo_id=plan.repo_id,
-                repo_type="model",
-                allow_patterns=PUSH_PATTERNS,
+            # Exactly the plan's files, card included, in one commit: upload_folder would
+            # select files itself (hidden folders, symlinks out) and differ from the dry run.
+            api.create_commit(
+                plan.repo_id,
+                operations=[
+                    CommitOperationAdd(path_in_repo=u.path_in_repo, path_or_fileobj=u.source)
+                    for u in plan.uploads
+                ],
                 commit_message="Upload rflr checkpoints",
-            )
-            # The card goes last so that it never describes files that failed to upload.
-            card = next(u for u in plan.uploads if isinstance(u.source, bytes))
-            api.upload_file(
-                path_or_fileobj=card.source,
-                path_in_repo=card.path_in_repo,
-                repo_id=plan.repo_id,
                 repo_type="model",
-                commit_message="Update the rflr model card",
             )
     return _url(plan)
 
@@ -297,45 +346,42 @@ def execute(plan: Plan) -> str:
 # --- Generated files --------------------------------------------------------------------------
 
 
-def _json_dict(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+def _printable(text: str, limit: int = 200) -> str:
+    """File-provided text for a terminal or a markdown table cell: one line, no control
+    characters, no table or markdown syntax that could change the card around it."""
+    clean = "".join(c if c.isprintable() else "?" for c in text)[:limit]
+    for c in "\\`*_[]<>|!#":
+        clean = clean.replace(c, "\\" + c)
+    return clean
 
 
-def _checkpoint_row(upload: Upload) -> str:
-    """A card table row from the checkpoint's header; the tensors are never read."""
-    assert isinstance(upload.source, Path)
-    try:
-        with safe_open(upload.source, "pt") as f:
-            meta = f.metadata() or {}
-    except (OSError, SafetensorError):
-        meta = {}
-    config = _json_dict(meta.get("rflr.config"))
-    mse = _json_dict(meta.get("rflr.metrics")).get("test_mse")
+def _checkpoint_row(upload: Upload, header) -> str:
+    """A card table row from the checkpoint's validated header; the tensors are never read."""
+    mse = header.metrics.test_mse
     cells = [
-        f"`{upload.path_in_repo}`",
-        meta.get("rflr.format_version", "?"),
-        str(config.get("model", "?")),
-        str(config.get("seed", "?")),
-        meta.get("rflr.step", "?"),
-        f"{mse:.3g}" if isinstance(mse, int | float) else "?",
+        "`" + upload.path_in_repo.replace("`", "").replace("|", "\\|") + "`",
+        "1",
+        header.config.model.kind,
+        str(header.config.seed),
+        str(header.step),
+        f"{mse:.3g}" if mse is not None else "?",
         str(upload.size),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
-def model_card(repo_id: str, files: Sequence[Upload]) -> str:
+def model_card(repo_id: str, files: Sequence[Upload], headers: dict[str, Any]) -> str:
     """README.md of a checkpoint repo: what the files are, which ones, and how to open them."""
     header = ModelCardData(
         library_name="rflr", tags=["rflr", "safetensors", "random-features", "low-rank"]
     ).to_yaml()
     checkpoints = [u for u in files if u.path_in_repo.endswith(".safetensors")]
     others = [u for u in files if not u.path_in_repo.endswith(".safetensors")]
-    rows = "\n".join(_checkpoint_row(u) for u in checkpoints)
-    other_lines = "\n".join(f"- `{u.path_in_repo}` ({u.size} bytes)" for u in others) or "- none"
+    rows = "\n".join(_checkpoint_row(u, headers[u.path_in_repo]) for u in checkpoints)
+    other_lines = (
+        "\n".join(f"- `{u.path_in_repo.replace('`', '')}` ({u.size} bytes)" for u in others)
+        or "- none"
+    )
     return f"""---
 {header}
 ---
@@ -427,6 +473,10 @@ STREAMLIT_CMD = [
 ]
 
 # Hugging Face runs Docker Spaces as uid 1000, so the app is installed and owned by that user.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+TORCH_VERSION = "2.13.0"  # the pin of requirements.txt
+# RFLR_SERVE=1: served mode (docs/security.md): the app offers no folder input and ignores
+# the `root` URL parameter; only the shipped checkpoints, uploads and the Hub remain.
 DOCKERFILE = f"""\
 FROM python:3.11-slim
 
@@ -436,10 +486,14 @@ ENV HOME=/home/user \\
     PATH=/home/user/.local/bin:$PATH \\
     PYTHONUNBUFFERED=1 \\
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \\
-    RFLR_CHECKPOINTS=/home/user/app/checkpoints
+    RFLR_CHECKPOINTS=/home/user/app/checkpoints \\
+    RFLR_SERVE=1
 WORKDIR /home/user/app
 
 COPY --chown=user requirements.txt requirements.txt
+# the CPU-only torch build first, from PyTorch's CPU wheel index: the default build pulls
+# several GB of CUDA libraries a Space without a GPU never uses
+RUN pip install --no-cache-dir --index-url {TORCH_CPU_INDEX} torch=={TORCH_VERSION}
 RUN pip install --no-cache-dir --upgrade -r requirements.txt
 COPY --chown=user . .
 
@@ -468,11 +522,18 @@ def pull(repo_id: str, revision: str | None = None, cache_dir: str | Path | None
     Only checkpoints, summaries, markdown and figures are downloaded. Offline, the cached
     snapshot is returned without any network access. Failures raise HubError.
     """
+    _check_cache_dir(cache_dir)
     with _hub_errors(repo_id, revision):
         folder = snapshot_download(
             **_pull_args(repo_id, revision, cache_dir), local_files_only=_offline()
         )
     return Path(folder)
+
+
+def _check_cache_dir(cache_dir: str | Path | None) -> None:
+    """A --cache-dir that is a file would otherwise surface as 'the Hub cannot be reached'."""
+    if cache_dir is not None and Path(cache_dir).exists() and not Path(cache_dir).is_dir():
+        raise HubError(f"--cache-dir {cache_dir}: is a file, not a folder")
 
 
 def _cached(args: dict[str, Any]) -> Path | None:
@@ -537,6 +598,7 @@ def _cmd_deploy_space(args: argparse.Namespace) -> None:
 
 def _cmd_pull(args: argparse.Namespace) -> None:
     if args.dry_run:
+        _check_cache_dir(args.cache_dir)
         plan = _pull_args(args.repo_id, args.revision, args.cache_dir)
         cache = plan["cache_dir"] or constants.HF_HUB_CACHE
         print(f"model repo {args.repo_id} at revision {plan['revision'] or 'main'}")

@@ -21,6 +21,7 @@ import json
 import shlex
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,8 +31,9 @@ import pandas as pd
 import torch
 
 from rflr import metrics as metriclib
-from rflr.checkpoint import Header, read_header, snapshot_path
+from rflr.checkpoint import Header, atomic_write, current_umask, read_header, snapshot_path
 from rflr.config import RunConfig
+from rflr.identity import RunConflict, differences
 from rflr.metrics import SYMMETRIC_DEFECT, ends_symmetric
 from rflr.plateaus import history_plateaus
 from rflr.provenance import git_commit, load_average, machine_info
@@ -117,11 +119,31 @@ def summarize(headers: list[Header], root: Path) -> pd.DataFrame:
 def ship(df: pd.DataFrame, out: Path, dest: Path, snapshot_runs: list[str]) -> list[Path]:
     """Replace `dest` with summary.csv, sweep.json, the picked final files and every snapshot
     of `snapshot_runs`, at the same relative paths as in `out`. Returns the copied files."""
+    if dest.exists() and not dest.is_dir():
+        raise FileExistsError(f"--ship {dest}: is a file, not a folder")
     if dest.exists() and any(dest.iterdir()) and not (dest / SWEEP_NAME).exists():
         raise FileExistsError(f"{dest} exists and holds no {SWEEP_NAME}: not a shipped sweep")
-    staging = dest.with_name(dest.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # a fresh private folder beside dest (same filesystem: the final rename is atomic); it is
+    # the only folder this function ever deletes, with dest's previous shipped contents
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.staging-"))
+    try:
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would stick to dest
+        copied = _stage(df, out, dest, staging, snapshot_runs)
+        if dest.exists():
+            old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.old-"))
+            dest.rename(old / "shipped")
+            staging.rename(dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return copied
+
+
+def _stage(df: pd.DataFrame, out: Path, dest: Path, staging: Path, snapshot_runs: list[str]):
     files = [out / SUMMARY_NAME, out / SWEEP_NAME]
     by_id = df.set_index("run_id")
     files += [out / by_id.loc[r, "checkpoint"] for r in pick_shipped(df)]
@@ -133,22 +155,32 @@ def ship(df: pd.DataFrame, out: Path, dest: Path, snapshot_runs: list[str]) -> l
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, target)
         copied.append(dest / f.relative_to(out))
-    shutil.rmtree(dest, ignore_errors=True)
-    staging.rename(dest)
     return copied
 
 
 # --- running a sweep -------------------------------------------------------------------------
 
 
-def _finished_headers(cfg: RunConfig, seeds: list[int], out: Path) -> list[Header] | None:
-    """The final headers of a job that already ran to the end in `out`, else None (resume)."""
+def _finished_headers(
+    cfg: RunConfig, seeds: list[int], out: Path, overwrite: bool = False
+) -> list[Header] | None:
+    """The final headers of a job that already ran to the end in `out`, else None (resume).
+    A final file of another config under the same id is a RunConflict (unless overwrite)."""
     headers = []
     for s in seeds:
         run = replace(cfg, seed=s, run_id="")
         final = snapshot_path(out, run, cfg.train.steps)
         if final.exists():
-            headers.append(read_header(final))
+            header = read_header(final)
+            diffs = differences(header.config.to_dict(), run.to_dict())
+            if diffs:  # the same id, another run: never reused as this one
+                if overwrite:
+                    return None  # retrained; the trainer removes the other run's files
+                raise RunConflict(
+                    f"{final} is a different run with the same id ({'; '.join(diffs[:6])}); "
+                    "use another --out, or --overwrite to replace it"
+                )
+            headers.append(header)
             continue
         files = sorted((out / run.run_id).glob("step-*.safetensors"))
         last = read_header(files[-1]) if files else None
@@ -187,7 +219,7 @@ def run_sweep(
         if bar is not None:
             bar.set_postfix_str(f"job {i}/{len(jobs)}: {cfg.model.kind} seeds {len(seeds)}")
         t0 = time.perf_counter()
-        finished = _finished_headers(cfg, seeds, out) if resume else None
+        finished = _finished_headers(cfg, seeds, out, opts.overwrite) if resume else None
         block, n_threads = block_and_threads(cfg, len(seeds), opts.seed_block, threads, opts.device)
         if finished is None:
             torch.set_num_threads(n_threads)
@@ -230,7 +262,7 @@ def _sweep_bar(total: int):
 
 
 def write_sweep_json(path: Path, record: dict) -> None:
-    path.write_text(json.dumps(record, indent=2) + "\n")
+    atomic_write(path, (json.dumps(record, indent=2) + "\n").encode())
 
 
 def run_preset(
@@ -255,7 +287,7 @@ def run_preset(
     print(f"sweep {preset}: {len(jobs)} jobs, {n_runs} reruns -> {out}", flush=True)
     df, timings = run_sweep(jobs, out, threads, resume, progress)
     wall = time.perf_counter() - t0
-    df.to_csv(out / SUMMARY_NAME, index=False)
+    atomic_write(out / SUMMARY_NAME, df.to_csv(index=False).encode())  # never half-written
     cfg0 = jobs[0].config
     record = {
         "preset": preset,
@@ -286,7 +318,11 @@ def run_preset(
     previous = out / SWEEP_NAME
     if all(t["reused"] for t in timings) and previous.is_file():
         # nothing was trained: only the summary was rebuilt; the training record stands
-        old = json.loads(previous.read_text())
+        try:
+            old = json.loads(previous.read_text())
+        except ValueError:  # a damaged sweep.json: the new record replaces it
+            old = {}
+        old = old if isinstance(old, dict) else {}
         for key in ("command", "started_utc", "finished_utc", "wall_time_s", "jobs", "machine"):
             record[key] = old.get(key, record[key])
         for key in ("load_average_start", "load_average_end", "git"):

@@ -29,6 +29,7 @@ from rflr import seeds as seedlib
 from rflr.checkpoint import atomic_write, save, snapshot_path
 from rflr.config import RunConfig, json_safe
 from rflr.evaluate import checkpoint_metrics
+from rflr.identity import RunConflict, check_out_folder
 from rflr.model import TORCH_DTYPES
 from rflr.runner import make_runner, resolve_device
 from rflr.stack import SeedStack
@@ -51,6 +52,7 @@ class TrainOptions:
     history_grid_points: int = 257  # grid for the logged test MSE (snapshot metrics use 1025)
     metrics_grid_points: int = 1025
     resume: bool = False
+    overwrite: bool = False  # replace another run of the same id in `out` (else refuse)
     resume_every_s: float = 60.0  # also refresh the resume file after this much wall time
     progress: bool = True
     seed_block: int | None = None  # seeds trained together; None: auto (see seed_block_size)
@@ -147,6 +149,9 @@ def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[Run
     """Train `template` for every seed; returns one result per seed (final or diverged file)."""
     template.validate()
     device = resolve_device(opts.device)
+    runs = [replace(template, seed=s, run_id="") for s in seeds]
+    for path in check_out_folder(runs, opts.out, opts.overwrite):  # RunConflict if not allowed
+        path.unlink(missing_ok=True)
     block = opts.seed_block or seed_block_size(template, len(seeds), device)
     snap_seeds = set(seeds[: opts.snapshot_seeds] if opts.snapshot_seeds is not None else seeds)
     results = []
@@ -157,6 +162,13 @@ def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[Run
         if opts.stop_after is not None and len(results) < min(lo + block, len(seeds)):
             break  # "killed" inside this block
     return results
+
+
+def resume_states(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[Path]:
+    """The resume file of every seed block of this job (those that exist and those not)."""
+    block = opts.seed_block or seed_block_size(template, len(seeds), resolve_device(opts.device))
+    groups = [seeds[lo : lo + block] for lo in range(0, len(seeds), block)]
+    return [opts.out / RESUME_DIR / f"{_group_id(template, g)}.safetensors" for g in groups]
 
 
 def _train_block(
@@ -188,7 +200,15 @@ class _Block:
         self.histories = {s: {"step": [], "train_loss": [], "test_mse": []} for s in seeds}
         self.results: dict[int, RunResult] = {}
         if opts.resume and self.resume_path.exists():
-            loaded = _load_resume(self.resume_path, template, self.cfgs, self.dtype, self.device)
+            try:
+                loaded = _load_resume(
+                    self.resume_path, template, self.cfgs, self.dtype, self.device
+                )
+            except Exception as e:  # a damaged resume file: safetensors, JSON or shape errors
+                raise RunConflict(
+                    f"the resume state {self.resume_path} cannot be read ({type(e).__name__}); "
+                    "delete it, or drop --resume to train from the start"
+                ) from None
             self.stack, self.step, self.active, self.histories, self.results = loaded
         else:
             inits = [seedlib.initial_params(self.cfgs[s], self.dtype) for s in seeds]
@@ -237,6 +257,7 @@ class _Block:
                 if (self.step in self.snaps or due) and self.step < steps and self.active:
                     _save_resume(
                         self.resume_path,
+                        self.seeds,
                         self.template,
                         self.stack,
                         self.step,
@@ -360,8 +381,9 @@ def _group_id(template: RunConfig, seeds: list[int]) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _save_resume(path, template, stack, step, active, histories, results) -> None:
+def _save_resume(path, seeds, template, stack, step, active, histories, results) -> None:
     meta = {
+        "seeds": json.dumps(seeds),  # with "config": what --resume compares its flags to
         "step": str(step),
         "active": json.dumps(active),
         "adam_t": str(stack.adam_t),

@@ -27,3 +27,19 @@ def test_catalog_pairs_rflr_with_its_dense_control(tmp_path):
     assert len(catalog.filter_table(t, kinds=["dense"])) == 6
     assert len(catalog.filter_table(t, text="S1", final_only=True)) == 1
     assert pd.isna(t.loc[t["kind"] == "dense", "rank"]).all()
+
+
+def test_catalog_keeps_two_files_of_the_same_run_and_step_reachable(tmp_path):
+    from rflr.config import RFLRConfig
+
+    write_run(tmp_path, RFLRConfig(width=16, depth=3, rank=2), steps=(0, 10))
+    run = tmp_path / "rflr-w16-r2-L3-even-s0"
+    (run / "copy.safetensors").write_bytes((run / "step-00000010.safetensors").read_bytes())
+    cat = catalog.build(checkpoint.list_checkpoints(tmp_path), tmp_path)
+    files = sorted(f for steps in cat.files.values() for f in steps.values())
+    assert files == [
+        "rflr-w16-r2-L3-even-s0/copy.safetensors",
+        "rflr-w16-r2-L3-even-s0/step-00000000.safetensors",
+        "rflr-w16-r2-L3-even-s0/step-00000010.safetensors",
+    ]
+    assert len(cat.rows) == 3 and len(cat.table) == 3

@@ -186,3 +186,114 @@ def test_crash_during_write_leaves_no_partial_file(tmp_path, tiny_rflr, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "a.safetensors"
     ]  # no temp file, no new file
+
+
+# --- hostile folders: every per-file failure is an error row, never an exception ------------
+
+
+def test_listing_survives_hostile_folders(tmp_path, monkeypatch):
+    from tests import hostile
+
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir(), outside.mkdir()
+    good = hostile.write_valid(root / "run" / "good.safetensors")
+    hostile.symlink_out_of_root(root, outside)
+    hostile.dangling_symlink(root)
+    hostile.symlink_loop(root)
+    hostile.hidden_files(root)
+    hostile.folder_named_like_a_checkpoint(root)
+    inside_link = root / "inside.safetensors"
+    inside_link.symlink_to(good)  # a link that stays inside the root is an ordinary file
+    (root / "linked-dir").symlink_to(outside, target_is_directory=True)  # never entered
+    bad = hostile.write_header_case(root / "bad", "config-list")
+    rows = {r.path.relative_to(root).as_posix(): r for r in list_checkpoints(root)}
+    assert set(rows) == {
+        "run/good.safetensors",
+        "link.safetensors",
+        "dangling.safetensors",
+        "loop.safetensors",
+        "inside.safetensors",
+        "bad/config-list.safetensors",
+    }
+    assert rows["run/good.safetensors"].header is not None
+    assert rows["inside.safetensors"].header is not None
+    assert "outside the folder" in rows["link.safetensors"].error
+    assert rows["dangling.safetensors"].error.startswith("cannot read")
+    assert rows["loop.safetensors"].error.startswith("cannot read")
+    assert "rflr.config" in rows[bad.relative_to(root).as_posix()].error
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file_is_an_error_row(tmp_path):
+    from tests import hostile
+
+    path = hostile.unreadable_file(tmp_path)
+    try:
+        (row,) = list_checkpoints(tmp_path)
+        assert row.path == path and row.error.startswith("cannot read")
+        with pytest.raises(CheckpointError, match="cannot read"):
+            load(path)
+    finally:
+        path.chmod(0o600)
+
+
+def test_unreadable_file_as_root_is_an_error_row(tmp_path, monkeypatch):
+    """The same with the permission error simulated (tests often run as root)."""
+    from tests import hostile
+
+    path = hostile.write_valid(tmp_path / "a.safetensors")
+    real_open = open
+
+    def deny(file, *args, **kwargs):
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", deny)
+    (row,) = list_checkpoints(tmp_path)
+    assert row.error == "cannot read the file (Permission denied)"
+
+
+def test_folder_removed_while_listing(tmp_path, monkeypatch):
+    """A folder vanishing mid-listing (the trainer's .resume cleanup, a finished run being
+    moved) gives error rows or nothing for it, never an exception."""
+    from tests import hostile
+
+    hostile.write_valid(tmp_path / "a" / "one.safetensors")
+    doomed = tmp_path / "b"
+    hostile.write_valid(doomed / "two.safetensors")
+    hostile.write_valid(doomed / "sub" / "three.safetensors")
+    hook = hostile.remove_during_listing(doomed)
+    real = ck.read_header
+
+    def racing(path):
+        hook(path)
+        return real(path)
+
+    monkeypatch.setattr(ck, "read_header", racing)
+    rows = {r.path.relative_to(tmp_path).as_posix(): r for r in list_checkpoints(tmp_path)}
+    assert rows["a/one.safetensors"].header is not None
+    assert all(r.error for name, r in rows.items() if name.startswith("b/"))
+
+
+def test_listing_is_bounded_and_keyed_by_file(tmp_path):
+    from tests import hostile
+
+    one = hostile.write_valid(tmp_path / "run" / "step-00000020.safetensors")
+    (tmp_path / "run" / "copy.safetensors").write_bytes(one.read_bytes())  # same run and step
+    rows = list_checkpoints(tmp_path)
+    assert [r.path.name for r in rows] == ["copy.safetensors", "step-00000020.safetensors"]
+    assert all(r.header.config.run_id == rows[0].header.config.run_id for r in rows)
+    capped = list_checkpoints(tmp_path, max_files=1)
+    assert len(capped) == 2 and "listing stopped after 1 files" in capped[0].error
+    assert list_checkpoints(tmp_path / "missing") == []
+    assert list_checkpoints(one) == []  # a file is not a folder
+
+
+def test_written_files_respect_the_umask(tmp_path, tiny_rflr):
+    old = os.umask(0o027)
+    try:
+        path = make(tmp_path / "a.safetensors", tiny_rflr)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640

@@ -167,3 +167,118 @@ def test_shipped_preset_regenerates_the_shipped_checkpoints(tmp_path):
         assert a.config == b.config and a.step == b.step
         for k in a.params:
             assert torch.equal(a.params[k], b.params[k]), (path, k)
+
+
+# --- hostile flags and folders (issue 9) -----------------------------------------------------
+
+TINY = ["--width", "8", "--depth", "2", "--steps", "40", "--snapshots", "final", "--no-progress"]
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--cosines", "1:nan"], "bad terms"),
+        (["--sines", "inf:1"], "bad terms"),
+        (["--domain", "inf"], "expected a finite number"),
+        (["--lr", "nan"], "expected a finite number"),
+        (["--lr-gamma", "nan"], "expected a finite number"),
+        (["--lr-gamma", "-1"], "lr_gamma must be > 0"),
+        (["--lr-gamma", "0"], "lr_gamma must be > 0"),
+        (["--lr-milestones", "0.5,nan"], "bad list"),
+        (["--seeds", "0-99999999999"], "at most 10000 seeds"),
+        (["--seeds", "99999999999999999999"], "seeds must be <="),
+        (["--width", "100000"], "width must be <= 4096"),
+        (["--depth", "1000000"], "depth must be <= 64"),
+        (["--log-per-decade", "1000000000"], "--log-per-decade must be in [1, 1000]"),
+        (["--log-per-decade", "0"], "--log-per-decade must be in [1, 1000]"),
+        (["--threads", "100000"], "--threads must be in [1, 1024]"),
+    ],
+)
+def test_garbage_numbers_are_refused_by_argparse(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and fragment in err[-1] and err[-1].startswith("train.py: error:")
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("train.py: error: "), err
+    return err[0]
+
+
+def test_out_that_is_a_file_or_not_writable(tmp_path, capsys, monkeypatch):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert main([*TINY, "--out", str(f)]) == 1
+    assert "File exists" in _error_line(capsys) or "Not a directory" in _error_line(capsys)
+
+    def denied(*a, **k):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "ro"))
+
+    monkeypatch.setattr("rflr.cli.tempfile.TemporaryFile", denied)
+    assert main([*TINY, "--out", str(tmp_path / "ro")]) == 1
+    assert "Permission denied" in _error_line(capsys)
+
+
+def test_disk_full_is_one_line_and_leaves_nothing_half_written(tmp_path, capsys, monkeypatch):
+    import os
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    out = tmp_path / "runs"
+    assert main([*TINY, "--out", str(out)]) == 1
+    assert "No space left on device" in _error_line(capsys)
+    assert [p for p in out.rglob("*") if p.is_file()] == []  # no temp file, no partial file
+
+
+def test_resume_refuses_other_flags_and_nothing_to_resume(tmp_path, capsys):
+    from dataclasses import replace
+
+    from rflr.trainer import train
+
+    out = tmp_path / "runs"
+    assert main([*TINY, "--out", str(out), "--resume"]) == 1
+    assert "nothing to resume" in _error_line(capsys)
+    # a killed run: resume state on disk
+    _, [job] = jobs_from_args([*TINY, "--out", str(out), "--seeds", "0-1"])
+    cfg, seeds, opts = job.config, job.seeds, job.options
+    train(cfg, seeds, replace(opts, stop_after=30, snapshots="0,20"))  # state saved at 20
+    assert main([*TINY, "--out", str(out), "--seeds", "0-1", "--resume", "--lr", "0.01"]) == 1
+    line = _error_line(capsys)
+    assert "train.lr: 0.005 -> 0.01" in line and "other settings" in line
+    assert main([*TINY, "--out", str(out), "--seeds", "0-2", "--resume"]) == 1
+    assert "seeds: [0, 1] -> [0, 1, 2]" in _error_line(capsys)
+    assert main([*TINY, "--out", str(out), "--seeds", "0-1", "--resume"]) == 0  # the same run
+    assert load(out / cfg.run_id / "step-00000040.safetensors").step == 40
+
+
+def test_another_run_with_the_same_id_is_refused_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert main([*TINY, "--out", str(out), "--snapshots", "0,20"]) == 0
+    (run,) = [p for p in out.iterdir() if not p.name.startswith(".")]
+    before = sorted(p.name for p in run.iterdir())
+    assert main([*TINY, "--out", str(out), "--lr", "0.01"]) == 1
+    line = _error_line(capsys)
+    assert "different run with the same id" in line and "train.lr: 0.005 -> 0.01" in line
+    assert sorted(p.name for p in run.iterdir()) == before  # untouched
+    assert main([*TINY, "--out", str(out), "--snapshots", "0,20"]) == 0  # the same run again: fine
+    assert main([*TINY, "--out", str(out), "--lr", "0.01", "--overwrite"]) == 0
+    files = sorted(run.iterdir())
+    assert [p.name for p in files] == ["step-00000040.safetensors"]  # the old run is gone
+    assert load(files[0]).config.train.lr == 0.01
+
+
+def test_damaged_resume_state_is_one_line(tmp_path, capsys):
+    from rflr.trainer import resume_states
+
+    out = tmp_path / "runs"
+    _, [job] = jobs_from_args([*TINY, "--out", str(out)])
+    cfg, seeds, opts = job.config, job.seeds, job.options
+    (state,) = resume_states(cfg, seeds, opts)
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b'\x08\x00\x00\x00\x00\x00\x00\x00{"a":1}')
+    assert main([*TINY, "--out", str(out), "--resume"]) == 1
+    assert "cannot be read" in _error_line(capsys)

@@ -28,6 +28,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from rflr import hub
+from tests import hostile
 from tests.conftest import free_port, stop
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -290,25 +291,21 @@ def test_push_creates_the_model_repo_and_uploads_checkpoints_then_card(tmp_path,
     assert hub.main(["push", str(folder), "--repo", "alice/sweep"]) == 0
 
     hub.HfApi.assert_called_once_with()  # HfApi finds the token itself
-    assert [c[0] for c in api.mock_calls] == ["create_repo", "upload_folder", "upload_file"]
+    assert [c[0] for c in api.mock_calls] == ["create_repo", "create_commit"]
     api.create_repo.assert_called_once_with(
         "alice/sweep", repo_type="model", private=False, exist_ok=True
     )
-    api.upload_folder.assert_called_once_with(
-        folder_path=folder.resolve(),
-        repo_id="alice/sweep",
-        repo_type="model",
-        allow_patterns=hub.PUSH_PATTERNS,
-        commit_message=mock.ANY,
+    # exactly the plan's files, card included, in one commit (never upload_folder's own pick)
+    api.create_commit.assert_called_once_with(
+        "alice/sweep", operations=mock.ANY, commit_message=mock.ANY, repo_type="model"
     )
-    api.upload_file.assert_called_once_with(
-        path_or_fileobj=mock.ANY,
-        path_in_repo="README.md",
-        repo_id="alice/sweep",
-        repo_type="model",
-        commit_message=mock.ANY,
-    )
-    card = api.upload_file.call_args.kwargs["path_or_fileobj"].decode()
+    operations = {
+        op.path_in_repo: op.path_or_fileobj
+        for op in api.create_commit.call_args.kwargs["operations"]
+    }
+    plan = hub.plan_push(folder, "alice/sweep")
+    assert sorted(operations) == [u.path_in_repo for u in plan.uploads]
+    card = operations["README.md"].decode()
     assert ModelCard(card).data.library_name == "rflr"
     for fact in ("format version 1", "rflr.format_version", "rflr.config", "rflr.step"):
         assert fact in card
@@ -321,7 +318,7 @@ def test_push_creates_the_model_repo_and_uploads_checkpoints_then_card(tmp_path,
     assert "notes.txt" not in card and "stale" not in card and str(tmp_path) not in card
 
 
-def test_push_plan_is_what_upload_folder_selects(tmp_path):
+def test_push_plan_takes_regular_files_inside_the_folder_only(tmp_path):
     plan = hub.plan_push(checkpoint_folder(tmp_path), "alice/sweep")
 
     assert [u.path_in_repo for u in plan.uploads] == [
@@ -377,11 +374,10 @@ def test_push_offline_fails_before_any_call(tmp_path, api, offline, capsys, monk
 )
 def test_push_maps_upload_errors(tmp_path, api, capsys, monkeypatch, error, expected):
     monkeypatch.setenv("HF_TOKEN", SENTINEL)
-    api.upload_folder.side_effect = error
+    api.create_commit.side_effect = error
 
     assert hub.main(["push", str(checkpoint_folder(tmp_path)), "--repo", "alice/sweep"]) == 1
     assert expected in one_error_line(capsys.readouterr().err)
-    api.upload_file.assert_not_called()  # no card for files that did not arrive
 
 
 @pytest.mark.parametrize(
@@ -395,6 +391,50 @@ def test_push_explains_auth_failures(tmp_path, api, capsys, monkeypatch, status,
 
     assert hub.main(["push", str(checkpoint_folder(tmp_path)), "--repo", "alice/sweep"]) == 1
     assert expected in one_error_line(capsys.readouterr().err)
+
+
+def test_push_leaves_out_hidden_files_symlinks_out_and_bad_checkpoints(tmp_path, api, capsys):
+    folder = checkpoint_folder(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_text("root:x:0:0")
+    (folder / "run-a" / "x.safetensors").symlink_to(outside / "passwd")
+    (folder / "run-c").symlink_to(outside, target_is_directory=True)  # never entered
+    (folder / "inside.png").symlink_to(folder / "figures" / "loss.png")  # stays inside: kept
+    write_checkpoint(folder / ".resume" / "state.safetensors")
+    write_checkpoint(folder / "run-a" / ".step-00000200.safetensors.tmp.safetensors")
+    bad = hostile.write_header_case(folder / "run-d", "config-list")
+
+    plan = hub.plan_push(folder, "alice/sweep")
+    names = [u.path_in_repo for u in plan.uploads]
+    assert "inside.png" in names and "run-a/step-00000100.safetensors" in names
+    assert not any(n.startswith((".", "run-c", "run-d")) or "/." in n for n in names)
+    assert "run-a/x.safetensors" not in names
+    assert any(
+        s.startswith("run-a/x.safetensors: a symlink to a file outside") for s in plan.skipped
+    )
+    assert any(
+        s.startswith("run-d/config-list.safetensors: not a valid checkpoint") for s in plan.skipped
+    )
+    assert bad.exists()
+
+    assert hub.main(["push", str(folder), "--repo", "alice/sweep", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped: run-a/x.safetensors: a symlink to a file outside the folder" in out
+    assert ".resume" not in out and api.mock_calls == []
+
+
+def test_push_of_a_folder_of_bad_checkpoints_only_is_refused(tmp_path, api, capsys):
+    hostile.write_header_case(tmp_path / "bad", "history-hello")
+    assert hub.main(["push", str(tmp_path / "bad"), "--repo", "alice/sweep", "--dry-run"]) == 1
+    assert "nothing to push" in one_error_line(capsys.readouterr().err)
+
+
+def test_pull_into_a_cache_dir_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    for extra in ([], ["--dry-run"]):
+        assert hub.main(["pull", "alice/sweep", "--cache-dir", str(tmp_path / "file"), *extra]) == 1
+        assert "is a file, not a folder" in one_error_line(capsys.readouterr().err)
 
 
 # --- deploy-space -----------------------------------------------------------------------------
@@ -471,7 +511,16 @@ def test_dockerfile_builds_the_app_as_uid_1000_and_serves_streamlit():
     assert any("useradd" in line and "1000" in line for line in lines)
     assert "USER user" in lines
     installs = [line for line in lines if line.startswith("RUN pip install")]
-    assert installs and "-r requirements.txt" in installs[0] and "--no-cache-dir" in installs[0]
+    # the CPU-only torch build first, from PyTorch's CPU index, at requirements.txt's pin
+    assert "--index-url https://download.pytorch.org/whl/cpu" in installs[0]
+    pin = next(
+        r
+        for r in (hub.PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+        if r.startswith("torch==")
+    )
+    assert pin in installs[0].split() and "--no-cache-dir" in installs[0]
+    assert "-r requirements.txt" in installs[1] and "--no-cache-dir" in installs[1]
+    assert "RFLR_SERVE=1" in hub.DOCKERFILE  # served mode: no folder input, no ?root=
     assert "EXPOSE 8501" in lines
     command = dockerfile_command()
     assert command[:3] == ["streamlit", "run", "streamlit_app.py"]
@@ -557,9 +606,10 @@ def test_the_token_is_never_printed_passed_or_written(tmp_path, api, capsys, mon
     assert "token: found" in captured.out
     assert SENTINEL not in captured.out + captured.err
     assert SENTINEL not in repr(hub.HfApi.mock_calls) + repr(api.mock_calls)
-    generated = [api.upload_file.call_args.kwargs["path_or_fileobj"]] + [
+    generated = [
         op.path_or_fileobj
-        for op in api.create_commit.call_args.kwargs["operations"]
+        for call in api.create_commit.call_args_list
+        for op in call.kwargs["operations"]
         if isinstance(op.path_or_fileobj, bytes)
     ]
     assert len(generated) == 3  # model card, Space README, Dockerfile

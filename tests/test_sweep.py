@@ -111,6 +111,27 @@ def test_ship_copies_summary_and_a_handful_at_the_same_paths(tiny_sweep, tmp_pat
     (tmp_path / "other" / "precious.txt").write_text("x")
     with pytest.raises(FileExistsError):
         sweep.ship(df, out, tmp_path / "other", snapshot_runs=[])
+    # staging happens in a fresh folder: a DEST.staging of someone else's is never touched,
+    # and nothing but DEST is left beside it
+    (tmp_path / "poster.staging").mkdir()
+    (tmp_path / "poster.staging" / "keep.txt").write_text("mine")
+    sweep.ship(df, out, dest, snapshot_runs=[])
+    assert (tmp_path / "poster.staging" / "keep.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "poster", "poster.staging"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FileExistsError, match="is a file"):
+        sweep.ship(df, out, tmp_path / "file", snapshot_runs=[])
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_ship_to_a_file_is_one_line(tmp_path, capsys):
+    out, ship = tmp_path / "runs", tmp_path / "ship"
+    ship.write_text("not a folder")
+    argv = ["--preset", "poster-quick", "--steps", "20", "--width", "8", "--seeds", "0"]
+    assert main([*argv, "--out", str(out), "--ship", str(ship), "--no-progress"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("train.py: error: ") and "is a file" in err[0]
+    assert ship.read_text() == "not a folder"
 
 
 def test_cli_dispatches_sweep_presets(tmp_path, capsys):

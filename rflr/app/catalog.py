@@ -83,10 +83,22 @@ def catalog(listings: Sequence[Listing], root: Path) -> tuple[pd.DataFrame, pd.D
                 _TRAIN_KEY: json.dumps(dataclasses.asdict(cfg.train), sort_keys=True),
             }
         )
+    _separate_duplicates(rows)
     table = pd.DataFrame(rows, columns=[*COLUMNS, _TARGET_KEY, _TRAIN_KEY])
     table["rank"] = table["rank"].astype("Int64")  # dense has no rank: <NA>, not NaN floats
     table = table.sort_values(["run", "step"], kind="stable").reset_index(drop=True)
     return table, pd.DataFrame(errors, columns=["file", "error"])
+
+
+def _separate_duplicates(rows: list[dict]) -> None:
+    """Two files with the same run and step (a copy, a run id reused by hand) must both stay
+    reachable: every file after the first of a (run, step) becomes a run of its own, named
+    after the file, instead of silently replacing the other in the run -> step -> file map."""
+    seen: set[tuple[str, int]] = set()
+    for row in sorted(rows, key=lambda r: r["file"]):
+        if (row["run"], row["step"]) in seen:
+            row["run"] = f"{row['run']} [{PurePosixPath(row['file']).name}]"
+        seen.add((row["run"], row["step"]))
 
 
 def _number(v: object) -> float:

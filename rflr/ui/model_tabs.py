@@ -79,7 +79,7 @@ def inspector_ui(picks: list[Pick]) -> None:
             st.markdown("**rflr.config**")
             st.json(ckpt.config.to_dict(), expanded=1)
             st.markdown("**rflr.metrics**")
-            st.json(ckpt.metrics, expanded=1)
+            st.json(ckpt.metrics.to_dict(), expanded=1)
             h = ckpt.history or {}
             st.caption(f"rflr.history: {len(h.get('step') or [])} logged steps. File: {c.rel}")
 

@@ -1,0 +1,32 @@
+"""Run identity: differences between configs, and the output-folder check."""
+
+from dataclasses import replace
+
+import pytest
+
+from rflr.identity import RunConflict, check_out_folder, differences
+from tests import hostile
+
+
+def test_differences_name_every_changed_value():
+    a = hostile.tiny_config()
+    b = replace(a, train=replace(a.train, lr=0.01, steps=30))
+    assert differences(a.to_dict(), b.to_dict()) == [
+        "train.lr: 0.005 -> 0.01",
+        "train.steps: 20 -> 30",
+    ]
+    assert differences(a.to_dict(), a.to_dict()) == []
+
+
+def test_out_folder_with_another_run_of_the_same_id(tmp_path):
+    cfg = hostile.tiny_config()
+    path = hostile.write_valid(tmp_path / cfg.run_id / "step-00000020.safetensors", cfg)
+    assert check_out_folder([cfg], tmp_path, overwrite=False) == []  # the same run
+    other = replace(cfg, target=replace(cfg.target, domain=2.0))
+    assert other.run_id == cfg.run_id
+    with pytest.raises(RunConflict, match=r"target.domain: 3.14159\S* -> 2.0"):
+        check_out_folder([other], tmp_path, overwrite=False)
+    assert check_out_folder([other], tmp_path, overwrite=True) == [path]
+    path.write_bytes(b"junk")  # an unreadable file under the run's name is not this run
+    with pytest.raises(RunConflict, match="unreadable file"):
+        check_out_folder([cfg], tmp_path, overwrite=False)
