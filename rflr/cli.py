@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr", type=finite_float, default=o.lr, help="peak learning rate")
     g.add_argument(
         "--weight-decay",
-        type=finite_float,
+        type=float,  # NaN and inf: refused by TrainConfig.validate
         default=o.weight_decay,
         help="decoupled L2 on trained weights, not biases: w -= lr * wd * w per step",
     )
