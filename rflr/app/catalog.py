@@ -36,6 +36,7 @@ COLUMNS = [
 ]
 _TARGET_KEY = "_target"  # exact target, for pairing runs; not shown
 _TRAIN_KEY = "_train"  # exact training protocol, for pairing runs; not shown
+MAX_STEP = 2**53  # steps the browser can show exactly (a JavaScript number)
 
 
 def run_name(rel: str, run_id: str) -> str:
@@ -63,26 +64,12 @@ def catalog(listings: Sequence[Listing], root: Path) -> tuple[pd.DataFrame, pd.D
         if item.header is None:
             errors.append({"file": rel, "error": item.error or "unreadable"})
             continue
-        cfg, metrics = item.header.config, item.header.metrics
-        rows.append(
-            {
-                "run": run_name(rel, cfg.run_id),
-                "step": item.header.step,
-                "kind": cfg.model.kind,
-                "width": cfg.model.width,
-                "rank": cfg.model.rank_or_none,
-                "depth": cfg.model.depth,
-                "seed": cfg.seed,
-                "test_mse": _number(metrics.get("test_mse")),
-                "headline_defect": _number(metrics.get("headline_defect")),
-                "output_defect": _number(metrics.get("output_defect")),
-                "status": run_status(metrics),
-                "target": target_label(cfg),
-                "file": rel,
-                _TARGET_KEY: json.dumps([cfg.target.cosines, cfg.target.sines, cfg.target.domain]),
-                _TRAIN_KEY: json.dumps(dataclasses.asdict(cfg.train), sort_keys=True),
-            }
-        )
+        try:
+            rows.append(_row(rel, item.header))
+        except Exception as e:  # a header field of the wrong type or range: an error row
+            errors.append(
+                {"file": rel, "error": f"unusable header ({type(e).__name__}: {str(e)[:200]})"}
+            )
     _separate_duplicates(rows)
     table = pd.DataFrame(rows, columns=[*COLUMNS, _TARGET_KEY, _TRAIN_KEY])
     table["rank"] = table["rank"].astype("Int64")  # dense has no rank: <NA>, not NaN floats
@@ -99,6 +86,31 @@ def _separate_duplicates(rows: list[dict]) -> None:
         if (row["run"], row["step"]) in seen:
             row["run"] = f"{row['run']} [{PurePosixPath(row['file']).name}]"
         seen.add((row["run"], row["step"]))
+
+
+def _row(rel: str, header) -> dict:
+    cfg, metrics, step = header.config, header.metrics, header.step
+    if not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+        raise ValueError(f"step {str(step)[:20]} is outside 0..{MAX_STEP}")
+    if not hasattr(metrics, "get"):
+        raise TypeError("rflr.metrics is not a JSON object")
+    return {
+        "run": run_name(rel, str(cfg.run_id)),
+        "step": step,
+        "kind": cfg.model.kind,
+        "width": cfg.model.width,
+        "rank": cfg.model.rank_or_none,
+        "depth": cfg.model.depth,
+        "seed": cfg.seed,
+        "test_mse": _number(metrics.get("test_mse")),
+        "headline_defect": _number(metrics.get("headline_defect")),
+        "output_defect": _number(metrics.get("output_defect")),
+        "status": run_status(metrics),
+        "target": target_label(cfg),
+        "file": rel,
+        _TARGET_KEY: json.dumps([cfg.target.cosines, cfg.target.sines, cfg.target.domain]),
+        _TRAIN_KEY: json.dumps(dataclasses.asdict(cfg.train), sort_keys=True),
+    }
 
 
 def _number(v: object) -> float:
@@ -142,6 +154,7 @@ class Catalog:
     rows: dict[str, dict]  # file -> its table row
     partners: dict[str, str | None]  # run -> its control (see `partner`)
     default: tuple[str | None, str | None]  # (A, B) the app opens on
+    stopped: str | None = None  # why the listing stopped early (too many files, too slow)
 
     @property
     def runs(self) -> list[str]:
@@ -155,12 +168,17 @@ class Catalog:
         before = [s for s in steps if s <= step]
         return self.files[run][before[-1] if before else steps[0]]
 
+    def nearest(self, run: str, step: int) -> int | None:
+        """The run's snapshot step closest to `step` (the earlier one on a tie)."""
+        steps = self.steps.get(run)
+        return min(steps, key=lambda s: (abs(s - step), s)) if steps else None
+
     def final_file(self, run: str) -> str | None:
         steps = self.steps.get(run)
         return self.files[run][steps[-1]] if steps else None
 
 
-def build(listings: Sequence[Listing], root: Path) -> Catalog:
+def build(listings: Sequence[Listing], root: Path, stopped: str | None = None) -> Catalog:
     table, errors = catalog(listings, root)
     steps: dict[str, list[int]] = {}
     files: dict[str, dict[int, str]] = {}
@@ -174,7 +192,7 @@ def build(listings: Sequence[Listing], root: Path) -> Catalog:
         steps[run].sort()
     finals = _finals(table)
     partners = {r["run"]: _partner(r, finals) for r in finals}
-    return Catalog(table, errors, steps, files, rows, partners, default_runs(table))
+    return Catalog(table, errors, steps, files, rows, partners, default_runs(table), stopped)
 
 
 def _finals(table: pd.DataFrame) -> list[dict]:

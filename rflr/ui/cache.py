@@ -15,11 +15,32 @@ from rflr import checkpoint
 from rflr.app import catalog, data, sources
 from rflr.metrics import PARITY_TAU
 
+LISTINGS_KEPT = 8  # folders whose listing is kept
 
-@st.cache_data(max_entries=8, show_spinner="Reading checkpoint headers…")
-def listing(root: str, signature: tuple) -> catalog.Catalog:
-    """Headers of every checkpoint below root; `signature` changes when files change."""
-    return catalog.build(checkpoint.list_checkpoints(root), Path(root))
+
+@st.cache_resource(show_spinner=False)
+def _listings() -> dict:
+    """root -> (walked folders, their signature, catalog): shared by sessions."""
+    return {}
+
+
+def listing(root: Path) -> catalog.Catalog:
+    """Headers of every checkpoint below root (bounded: rflr.app.sources.scan). A rerun only
+    stats the folders the last walk saw (sources.signature); it walks again when one changed."""
+    store, key = _listings(), str(root)
+    hit = store.get(key)
+    if hit is not None and sources.signature(hit[0]) == hit[1]:
+        return hit[2]
+    with st.spinner("Reading checkpoint headers…"):
+        found = sources.scan(root)
+        sig = sources.signature(found.dirs)
+        items, stopped = sources.list_folder(found, root)
+        cat = catalog.build(items, root, stopped)
+    store.pop(key, None)
+    while len(store) >= LISTINGS_KEPT:
+        store.pop(next(iter(store)))  # the oldest first (dicts keep insertion order)
+    store[key] = (found.dirs, sig, cat)
+    return cat
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading checkpoint…")
@@ -60,9 +81,9 @@ def atoms(key: tuple) -> data.AtomFrames:
 def history(key: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
     try:
         h = checkpoint.read_header(key[0]).history
-    except checkpoint.CheckpointError:  # replaced by a bad file since the listing
-        h = {}
-    return data.history_frame(h), data.plateau_frame(h)
+        return data.history_frame(h), data.plateau_frame(h)
+    except Exception:  # replaced by a bad file since the listing, or a history of wrong shape
+        return data.history_frame({}), data.plateau_frame({})
 
 
 @st.cache_resource(max_entries=8, show_spinner="Fetching from the Hugging Face Hub…")

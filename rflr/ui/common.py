@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,24 @@ from rflr.checkpoint import Checkpoint
 from rflr.config import KIND_LABELS
 from rflr.summary import format_number
 from rflr.ui.cache import loaded
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!<>:$~|&=^@\"'])")  # inline markup, links, HTML
+_MD_BLOCK = re.compile(r"^(\d*)([-.)])")  # a list or rule marker at the start
+_MAX_SHOWN = 300  # characters of one file-provided value shown in a sentence
+
+
+def md(value: object) -> str:
+    """File- or user-provided text made inert for Streamlit's markdown (st.markdown, captions,
+    alerts, labels, help): the characters of links, images, HTML, entities, emphasis, code,
+    directives (:red[...]), emoji codes and math are backslash-escaped (CommonMark allows it
+    for any punctuation), "www." cannot autolink, line breaks become spaces, and a list
+    marker at the start is escaped too. Long values are cut."""
+    text = " ".join(str(value).split())
+    if len(text) > _MAX_SHOWN:
+        text = text[:_MAX_SHOWN] + "…"
+    text = _MD_BLOCK.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
+    return re.sub(r"(?i)(www)\.", r"\1\\.", text)
 
 
 @dataclass(frozen=True)
