@@ -15,23 +15,25 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from rflr.app import sources
 from rflr.app import state as view_state
 from rflr.ui.cache import listing
-from rflr.ui.common import pick
+from rflr.ui.common import md, pick
 from rflr.ui.layer_tabs import depth_ui, layer_view_ui, training_ui
-from rflr.ui.model_tabs import architecture_ui, checkpoints_ui, inspector_ui, sweep_ui, weights_ui
+from rflr.ui.model_tabs import architecture_ui, checkpoints_ui, inspector_ui, weights_ui
 from rflr.ui.sidebar import (
     AUTO,
     NONE,
     apply_url_files,
+    keep_widgets,
     layer_ui,
+    missing_control_ui,
     restore_from_url,
     runs_ui,
     show_url_notes,
     source_ui,
     write_url,
 )
+from rflr.ui.sweep_tab import sweep_ui
 
 TABS = [
     "Layer view",
@@ -53,12 +55,14 @@ torch.set_num_threads(1)
 
 def main() -> None:
     st.set_page_config(page_title="rflr explorer", page_icon="🪞", layout="wide")
+    keep_widgets()
     restore_from_url()
     st.title("rflr explorer")
     st.caption(
         "Does low rank make training recover the mirror symmetry x → −x *inside* the network? "
         "Each partial function z(x) is drawn beside its mirror z(−x): where they coincide, the "
-        "channel is even. D is the odd fraction of a channel (0 even, 1 odd)."
+        "channel is even. D is the odd fraction of a channel (0 even, 1 odd); the *headline D* "
+        "is the mean D of the active channels of the deepest partial layer."
     )
     root, vs = source_ui()
     if root is None:
@@ -66,14 +70,19 @@ def main() -> None:
         st.info("Choose a checkpoint source in the sidebar.")
         write_url(vs)
         return
-    cat = listing(str(root), sources.folder_signature(root))
+    cat = listing(root)
+    if cat.stopped:
+        st.warning(
+            f"Listing of {md(root)} stopped ({md(cat.stopped)}): only part of the folder is "
+            "shown. Choose a smaller folder."
+        )
     if not cat.errors.empty:
         st.warning(
-            f"{len(cat.errors)} file(s) in {root} could not be read; see the Checkpoints tab."
+            f"{len(cat.errors)} file(s) in {md(root)} could not be read; see the Checkpoints tab."
         )
     if not cat.rows:
         show_url_notes()
-        st.info(f"No readable rflr checkpoints in {root}.")
+        st.info(f"No readable rflr checkpoints in {md(root)}.")
         checkpoints_ui(cat)
         write_url(vs)
         return
@@ -85,7 +94,7 @@ def main() -> None:
     if st.session_state.get("w_step") not in steps:
         st.session_state.w_step = steps[-1]  # the final snapshot
     step = st.select_slider(
-        f"Training step of A ({run_a}); B shows its snapshot at or before it",
+        f"Training step of A ({md(run_a)}); B shows its snapshot at or before it",
         steps,
         key="w_step",
     )
@@ -95,9 +104,13 @@ def main() -> None:
     k, part, odd, thr, shared = layer_ui(depth)
     vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)
     vs.layer, vs.part, vs.odd, vs.thr, vs.shared = k, part, odd, thr, shared
-    vs.shown = st.session_state.shown
+    ss = st.session_state
+    vs.shown = ss.shown
+    vs.sweep, vs.srun = ss.get("w_sweep"), ss.get("sweep_run")
+    vs.equiv, vs.final = bool(ss.get("w_equiv")), bool(ss.get("f_final"))
     write_url(vs if vs.src != "upload" else view_state.ViewState(src="upload"))
 
+    missing_control_ui(cat, run_a, b_choice)
     picks = [pick(root, cat, f) for f in (file_a, file_b) if f]
     tabs = st.tabs(TABS, key="tab", bind="query-params")
     body = {
@@ -108,7 +121,7 @@ def main() -> None:
         "Architecture": lambda: architecture_ui(picks, k, part),
         "Inspector": lambda: inspector_ui(picks),
         "Checkpoints": lambda: checkpoints_ui(cat),
-        "Sweep": lambda: sweep_ui(root),
+        "Sweep": lambda: sweep_ui(root, cat),
     }
     for label, tab in zip(TABS, tabs, strict=True):
         if tab.open is not False:  # hidden tabs do no work

@@ -155,6 +155,7 @@ class Catalog:
     partners: dict[str, str | None]  # run -> its control (see `partner`)
     default: tuple[str | None, str | None]  # (A, B) the app opens on
     stopped: str | None = None  # why the listing stopped early (too many files, too slow)
+    folders: tuple[str, ...] = ()  # the folders the listing walked, relative to the root
 
     @property
     def runs(self) -> list[str]:
@@ -178,7 +179,12 @@ class Catalog:
         return self.files[run][steps[-1]] if steps else None
 
 
-def build(listings: Sequence[Listing], root: Path, stopped: str | None = None) -> Catalog:
+def build(
+    listings: Sequence[Listing],
+    root: Path,
+    stopped: str | None = None,
+    folders: Sequence[str] = (),
+) -> Catalog:
     table, errors = catalog(listings, root)
     steps: dict[str, list[int]] = {}
     files: dict[str, dict[int, str]] = {}
@@ -192,7 +198,9 @@ def build(listings: Sequence[Listing], root: Path, stopped: str | None = None) -
         steps[run].sort()
     finals = _finals(table)
     partners = {r["run"]: _partner(r, finals) for r in finals}
-    return Catalog(table, errors, steps, files, rows, partners, default_runs(table), stopped)
+    return Catalog(
+        table, errors, steps, files, rows, partners, default_runs(table), stopped, tuple(folders)
+    )
 
 
 def _finals(table: pd.DataFrame) -> list[dict]:

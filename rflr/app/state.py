@@ -3,6 +3,8 @@
     src=folder|hub   root=<folder>   repo=<USER/NAME>   rev=<revision>
     a=<file of checkpoint A, relative to the root>   b=<file of B, or "none">
     layer=<k>   part=partial|u|h   odd=1   thr=<activity threshold>   shared=0   shown=<n>
+    sweep=<summary.csv, relative to the root>   srun=<run id picked in the sweep>
+    equiv=1 (depth profile's equivariance)   final=1 (Checkpoints tab: final steps only)
 
 Only values that differ from the defaults are written. Parsing never raises: a value that
 cannot be read is dropped with a note, and the view falls back to its default for it.
@@ -37,6 +39,10 @@ class ViewState:
     thr: float = ACTIVITY_THRESHOLD
     shared: bool = True
     shown: int = SHOWN_STEP
+    sweep: str | None = None  # None: the first summary.csv below the root
+    srun: str | None = None  # None: the best run that has its file
+    equiv: bool = False
+    final: bool = False
 
 
 _DEFAULT = ViewState()
@@ -66,6 +72,7 @@ def from_query(params: Mapping[str, str | list[str]]) -> tuple[ViewState, list[s
             notes.append(f"ignored URL parameter src={src!r}")
     state.root, state.repo, state.rev = text("root"), text("repo", 200), text("rev", 200)
     state.a, state.b = text("a"), text("b")
+    state.sweep, state.srun = text("sweep"), text("srun", 200)
     for key, cast, ok in (
         ("layer", int, lambda v: 0 <= v <= 1000),
         ("thr", float, lambda v: math.isfinite(v) and 0 <= v <= 1),
@@ -88,7 +95,7 @@ def from_query(params: Mapping[str, str | list[str]]) -> tuple[ViewState, list[s
             state.part = part
         else:
             notes.append(f"ignored URL parameter part={part!r}")
-    for key in ("odd", "shared"):
+    for key in ("odd", "shared", "equiv", "final"):
         raw = text(key, 8)
         if raw is not None:
             if raw in ("0", "1"):

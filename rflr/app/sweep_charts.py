@@ -82,8 +82,10 @@ def distribution_chart(df: pd.DataFrame, field: str, title: str) -> alt.LayerCha
     return alt.layer(box, strip).properties(width=220, height=280, title=title)
 
 
-def scatter_chart(df: pd.DataFrame) -> alt.LayerChart:
-    """Test MSE against headline defect per run: the output fit alone hides the mechanism."""
+def scatter_chart(df: pd.DataFrame, pick: bool = False) -> alt.LayerChart:
+    """Test MSE against headline defect per run: the output fit alone hides the mechanism.
+    With `pick`, clicking a point selects its run (the selection parameter "pick", field
+    run_id), for st.altair_chart(on_select=...)."""
     d = _labelled(df[df["status"] == "ok"])
     d = d.assign(
         mse=d["test_mse"].clip(lower=LOG_FLOOR), defect=d["headline_defect"].clip(lower=LOG_FLOOR)
@@ -103,6 +105,10 @@ def scatter_chart(df: pd.DataFrame) -> alt.LayerChart:
             ],
         )
     )
+    if pick:
+        points = points.add_params(
+            alt.selection_point(name="pick", fields=["run_id"], on="click", clear="dblclick")
+        )
     rule = (
         alt.Chart(pd.DataFrame({"y": [SYMMETRIC_DEFECT], "text": ["symmetric below"]}))
         .mark_rule(strokeDash=[4, 4], color="gray")

@@ -35,7 +35,8 @@ def listing(root: Path) -> catalog.Catalog:
         found = sources.scan(root)
         sig = sources.signature(found.dirs)
         items, stopped = sources.list_folder(found, root)
-        cat = catalog.build(items, root, stopped)
+        folders = [sources.relative(root, d) for d in found.dirs]
+        cat = catalog.build(items, root, stopped, folders)
     store.pop(key, None)
     while len(store) >= LISTINGS_KEPT:
         store.pop(next(iter(store)))  # the oldest first (dicts keep insertion order)

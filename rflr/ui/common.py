@@ -15,7 +15,6 @@ from rflr.config import KIND_LABELS
 from rflr.summary import format_number
 from rflr.ui.cache import loaded
 
-
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!<>:$~|&=^@\"'])")  # inline markup, links, HTML
 _MD_BLOCK = re.compile(r"^(\d*)([-.)])")  # a list or rule marker at the start
 _MAX_SHOWN = 300  # characters of one file-provided value shown in a sentence
@@ -44,8 +43,8 @@ class Pick:
     row: dict
     ckpt: Checkpoint | None  # None when it could not be read or evaluated
     error: str | None
-    label: str  # plain text: kind · run · step
-    title: str  # markdown with a kind badge
+    label: str  # plain text: kind · run · step (for charts and select boxes, not markdown)
+    title: str  # markdown with a kind badge (the run name escaped)
 
 
 def pick(root: Path, cat: catalog.Catalog, rel: str) -> Pick:
@@ -67,7 +66,7 @@ def pick(root: Path, cat: catalog.Catalog, rel: str) -> Pick:
         ckpt=ckpt,
         error=error,
         label=label,
-        title=f"{badge} **{row['run']}** · step {int(row['step'])}",
+        title=f"{badge} **{md(row['run'])}** · step {int(row['step'])}",
     )
 
 
@@ -82,12 +81,12 @@ def pick_header(c: Pick) -> bool:
     st.caption(
         f"width {row['width']}"
         + (f" · rank {row['rank']}" if row["kind"] == "rflr" else "")
-        + f" · depth {row['depth']} · seed {row['seed']} · target {row['target']} · "
+        + f" · depth {row['depth']} · seed {row['seed']} · target {md(row['target'])} · "
         f"test MSE {fmt(row['test_mse'])} · headline D {fmt(row['headline_defect'])} · "
-        f"output D {fmt(row['output_defect'])} · status {row['status']}"
+        f"output D {fmt(row['output_defect'])} · status {md(row['status'])}"
     )
     if c.error:
-        st.error(f"{c.rel}: {c.error}")
+        st.error(f"{md(c.rel)}: {md(c.error)}")
         return False
     return True
 

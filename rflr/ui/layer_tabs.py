@@ -10,7 +10,7 @@ from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
 from rflr.ui.cache import channel_table, curves, history, profile
-from rflr.ui.common import Pick, columns_for, export_ui, fmt, pick_header
+from rflr.ui.common import Pick, columns_for, export_ui, fmt, md, pick_header
 
 
 def layer_view_ui(picks: list[Pick], k: int, part: str, odd: bool, thr: float, shared: bool):
@@ -90,7 +90,7 @@ def depth_ui(picks: list[Pick], thr: float) -> None:
     ok = [c for c in picks if not c.error]
     for c in picks:
         if c.error:
-            st.error(f"{c.rel}: {c.error}")
+            st.error(f"{md(c.rel)}: {md(c.error)}")
     if not ok:
         return
     equiv = st.toggle(
@@ -106,7 +106,7 @@ def depth_ui(picks: list[Pick], thr: float) -> None:
     cols = st.columns(len(ok))
     for col, c, o in zip(cols, ok, outs["output_defect"], strict=True):
         head = prof[(prof["checkpoint"] == c.label) & (prof["part"] == "partial")].iloc[-1]
-        col.metric(f"{c.label}: output D", fmt(o))
+        col.metric(f"{md(c.label)}: output D", fmt(o))
         col.metric("deepest partial layer D (active mean)", fmt(head["defect_mean"]))
     st.caption(
         "Solid: mean D over the active channels of each partial layer (z for RF-LR, u for "

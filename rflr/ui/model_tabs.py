@@ -1,19 +1,25 @@
-"""The Weights, Architecture, Inspector, Checkpoints and Sweep tabs."""
+"""The Weights, Architecture, Inspector and Checkpoints tabs (the Sweep tab: rflr.ui.sweep_tab)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from rflr import checkpoint
-from rflr.app import catalog, charts, data, sources
+from rflr.app import catalog, charts, data
 from rflr.model import layer_name
 from rflr.ui.cache import atoms
-from rflr.ui.common import Pick, columns_for, export_ui, fmt, pick_header
-from rflr.ui.sweep_tab import sweep_view
+from rflr.ui.common import Pick, columns_for, export_ui, fmt, md, pick_header
+from rflr.ui.sweep_tab import open_in_layer_view
 
 MAX_POINTS = 5000  # points per scatter sent to the browser (SVG slows down beyond)
+HELP = {
+    "atoms": "Atoms: the first layer's units h₁ = act(w·x + b), one per (w, b); an atom is "
+    "alive when it is active on the grid.",
+    "pairing": "Pairing defect: how far the atoms are from coming in mirror pairs (w, b) and "
+    "(−w, b), after the best one-to-one matching (Hungarian); 0 when every atom has its "
+    "mirror.",
+    "mismatch": "Outgoing mismatch: how differently matched mirror atoms feed the next layer "
+    "(relative distance of their outgoing weights); 0 when each pair acts alike.",
+}
 
 
 def weights_ui(picks: list[Pick]) -> None:
@@ -30,9 +36,9 @@ def weights_ui(picks: list[Pick]) -> None:
                 continue
             frames = atoms(c.key)
             m1, m2, m3 = st.columns(3)
-            m1.metric("alive atoms", f"{frames.alive} / {len(frames.atoms)}")
-            m2.metric("pairing defect", fmt(frames.pairing_defect))
-            m3.metric("outgoing mismatch", fmt(frames.outgoing_mismatch))
+            m1.metric("alive atoms", f"{frames.alive} / {len(frames.atoms)}", help=HELP["atoms"])
+            m2.metric("pairing defect", fmt(frames.pairing_defect), help=HELP["pairing"])
+            m3.metric("outgoing mismatch", fmt(frames.outgoing_mismatch), help=HELP["mismatch"])
             a = charts.atoms_chart(frames.atoms, frames.links)
             st.altair_chart(a)
             export_ui(a, frames.atoms, f"{c.label} · atoms", c.rel + "atoms")
@@ -51,7 +57,7 @@ def architecture_ui(picks: list[Pick], k: int, part: str) -> None:
         with col:
             st.markdown(c.title)
             if c.ckpt is None:
-                st.error(f"{c.rel}: {c.error}")
+                st.error(f"{md(c.rel)}: {md(c.error)}")
                 continue
             cfg = c.ckpt.config.model
             st.graphviz_chart(charts.architecture_dot(cfg, layer_name(cfg, k, part)))
@@ -80,8 +86,9 @@ def inspector_ui(picks: list[Pick]) -> None:
             st.json(ckpt.config.to_dict(), expanded=1)
             st.markdown("**rflr.metrics**")
             st.json(ckpt.metrics.to_dict(), expanded=1)
-            h = ckpt.history or {}
-            st.caption(f"rflr.history: {len(h.get('step') or [])} logged steps. File: {c.rel}")
+            steps = getattr(ckpt.history, "step", None)  # a History record (rflr.header)
+            n = len(steps) if isinstance(steps, list | tuple) else 0
+            st.caption(f"rflr.history: {n} logged steps. File: {md(c.rel)}")
 
 
 def checkpoints_ui(cat: catalog.Catalog) -> None:
@@ -95,6 +102,7 @@ def checkpoints_ui(cat: catalog.Catalog) -> None:
         final = f4.toggle("Final steps only", key="f_final")
         shown = catalog.filter_table(table, kinds, statuses, text, final)
         st.caption(f"{len(shown)} of {len(table)} checkpoints (read from headers only).")
+        st.session_state.ckpt_files = list(shown["file"])  # what a click on a row opens
         st.dataframe(
             catalog.visible(shown),
             hide_index=True,
@@ -102,39 +110,19 @@ def checkpoints_ui(cat: catalog.Catalog) -> None:
                 c: st.column_config.NumberColumn(format="%.2e")
                 for c in ("test_mse", "headline_defect", "output_defect")
             },
+            on_select=_open_row,
+            selection_mode="single-row",
+            key="ckpt_table",
         )
+        st.caption("Select a row to open that checkpoint as A in the layer view.")
     if not errors.empty:
         st.markdown(f"**{len(errors)} file(s) could not be read**")
         st.dataframe(errors, hide_index=True)
 
 
-def sweep_ui(root: Path) -> None:
-    """A sweep's reruns at once (rflr.ui.sweep_tab); a picked run opens in the layer view."""
-    st.subheader("Sweep: many controlled reruns")
-    found = sorted(
-        p for p in root.rglob("summary.csv") if not checkpoint.is_hidden(p.relative_to(root))
-    )
-    if not found:
-        st.info(
-            f"No sweep summary (summary.csv) below {root}. `python train.py --preset poster` "
-            "writes one; the shipped set has checkpoints/poster/summary.csv."
-        )
-        return
-    path = st.selectbox(
-        "Summary", found, format_func=lambda p: sources.relative(root, p), key="w_sweep"
-    )
-    selection = sweep_view(path)
-    if selection is not None and selection.path is not None:
-        rel = sources.relative(root.resolve(), selection.path.resolve())
-        st.button(
-            f"Open {selection.run_id} in the layer view",
-            on_click=_open_run,
-            args=(rel,),
-            key="open",
-        )
-
-
-def _open_run(rel: str) -> None:
-    # Same route as a shared URL's a= parameter: checked to stay inside the folder.
-    st.session_state.url_files = (rel, None)
-    st.session_state.tab = "Layer view"
+def _open_row() -> None:
+    ss = st.session_state
+    rows = (ss.get("ckpt_table") or {}).get("selection", {}).get("rows") or []
+    files = ss.get("ckpt_files", [])
+    if rows and 0 <= rows[0] < len(files):
+        open_in_layer_view(files[rows[0]])

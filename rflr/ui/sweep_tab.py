@@ -1,7 +1,9 @@
-"""The Sweep tab: a sweep's summary.csv laid out with Streamlit (charts: rflr.app.sweep_charts).
+"""The Sweep tab: a sweep's summary.csv laid out with Streamlit (charts: rflr.app.sweep_charts;
+the file read defensively by rflr.app.sweep_table).
 
-`sweep_view(summary_path)` returns the run the user picked, so that the caller can open
-its checkpoint in the layer view.
+A run with its checkpoint in the folder opens in the layer view: by clicking its point in the
+scatter, or by picking it and pressing the button. The summary and the picked run are in the
+URL (sweep=, srun=).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from rflr.app import catalog, sources, sweep_table
 from rflr.app.sweep_charts import (
     LABELS,
     depth_chart,
@@ -21,7 +24,12 @@ from rflr.app.sweep_charts import (
     symmetric_chart,
 )
 from rflr.metrics import SYMMETRIC_DEFECT
-from rflr.summary import SWEEP_NAME, model_stats, read_summary
+from rflr.summary import SWEEP_NAME, format_number, model_stats
+from rflr.ui.common import md
+from rflr.ui.sidebar import set_kept
+
+SUMMARY_NAME = "summary.csv"
+RECORD_MAX_BYTES = 1 << 20
 
 
 @dataclass
@@ -30,45 +38,97 @@ class SweepSelection:
 
     run_id: str
     checkpoint: str  # its final file, relative to the summary's folder (as in summary.csv)
-    path: Path | None  # summary folder / checkpoint when that file exists, else None
+    path: Path | None  # the file inside the root when it exists, else None
 
 
-def sweep_view(summary_path: str | Path) -> SweepSelection | None:
-    """Render a sweep summary; returns the selected run (None when the summary is empty)."""
-    path = Path(summary_path)
-    if not path.is_file():
-        st.warning(f"No sweep summary at `{path}`. Run `python train.py --preset poster`.")
+def sweep_ui(root: Path, cat: catalog.Catalog) -> None:
+    """A sweep's reruns at once; a picked or clicked run opens in the layer view."""
+    st.subheader("Sweep: many controlled reruns")
+    found = [
+        f"{d}/{SUMMARY_NAME}" if d != "." else SUMMARY_NAME
+        for d in cat.folders
+        if (root / d / SUMMARY_NAME).is_file()
+    ]
+    if not found:
+        st.info(
+            f"No sweep summary ({SUMMARY_NAME}) below {md(root)}. `python train.py --preset "
+            "poster` writes one; the shipped set has checkpoints/poster/summary.csv."
+        )
+        return
+    if st.session_state.get("w_sweep") not in found:
+        set_kept("w_sweep", found[0])
+    rel = st.selectbox("Summary", found, key="w_sweep")
+    try:
+        selection = sweep_view(root, rel)
+    except Exception as e:  # the last guard: a summary must never take the page down
+        st.error(f"This summary cannot be shown ({type(e).__name__}).")
+        return
+    if selection is not None and selection.path is not None:
+        file = sources.relative(root.resolve(), selection.path)
+        st.button(
+            f"Open {md(selection.run_id)} in the layer view",
+            on_click=open_in_layer_view,
+            args=(file,),
+            key="open",
+        )
+
+
+def open_in_layer_view(rel: str) -> None:
+    """Same route as a shared URL's a= parameter: checked to stay inside the folder."""
+    st.session_state.url_files = (rel, None)
+    st.session_state.tab = "Layer view"
+
+
+def sweep_view(root: Path, rel: str) -> SweepSelection | None:
+    """Render a sweep summary (a path below root); returns the picked run, None if none."""
+    try:
+        path = sources.inside(root, rel)
+        stat = path.stat()
+    except (sources.SourceError, OSError) as e:
+        st.warning(f"No sweep summary at {md(rel)} ({md(e)}).")
         return None
-    stat = path.stat()
-    df = _summary(str(path), stat.st_mtime_ns, stat.st_size)
+    df, error = _summary(str(path), stat.st_mtime_ns, stat.st_size)
+    if error:
+        st.error(f"{md(rel)}: {md(error)}")
+        return None
     if df.empty:
         st.info("The sweep summary has no runs.")
         return None
     record = _sweep_record(path.parent / SWEEP_NAME)
 
-    counts = ", ".join(f"{n} {LABELS.get(m, m)}" for m, n in df["model"].value_counts().items())
-    st.markdown(f"**{len(df)} reruns** ({counts}) from `{path}`.")
+    counts = ", ".join(f"{n} {md(LABELS.get(m, m))}" for m, n in df["model"].value_counts().items())
+    st.markdown(f"**{len(df)} reruns** ({counts}) from {md(rel)}.")
     if record:
-        machine = record.get("machine", {})
+        machine = record.get("machine") if isinstance(record.get("machine"), dict) else {}
+        minutes = record.get("wall_time_s")
+        minutes = minutes / 60 if isinstance(minutes, int | float) else float("nan")
         st.caption(
-            f"`{record.get('command', '')}` · {record.get('started_utc', '')} · "
-            f"{record.get('wall_time_s', float('nan')) / 60:.1f} min on "
-            f"{machine.get('cpu_count', '?')} CPUs, torch {machine.get('torch', '?')}"
+            f"{md(record.get('command', ''))} · {md(record.get('started_utc', ''))} · "
+            f"{minutes:.1f} min on {md(machine.get('cpu_count', '?'))} CPUs, "
+            f"torch {md(machine.get('torch', '?'))}"
         )
 
     stats = model_stats(df)
     cols = st.columns(len(stats))
     for col, (model, r) in zip(cols, stats.iterrows(), strict=True):
         col.metric(
-            f"{LABELS.get(model, model)}: symmetric reruns",
+            f"{md(LABELS.get(model, model))}: symmetric reruns",
             f"{int(r['symmetric'])}/{int(r['reruns'])}",
-            help=f"headline active partial defect < {SYMMETRIC_DEFECT:g} (diverged runs count "
-            "as not symmetric)",
+            help=f"Symmetric: the headline active partial defect (mean D of the active "
+            f"channels of the deepest partial layer) is below {SYMMETRIC_DEFECT:g}; diverged "
+            "runs count as not symmetric.",
         )
         col.caption(
-            f"median test MSE {r['test_mse_median']:.2e} · median headline defect "
-            f"{r['headline_median']:.2e} · diverged {int(r['diverged'])}"
+            f"median test MSE {_num(r['test_mse_median'])} · median headline defect "
+            f"{_num(r['headline_median'])} · diverged {int(r['diverged'])}"
         )
+
+    files = {
+        r: sweep_table.checkpoint_file(root, path, c)
+        for r, c in zip(df["run_id"], df["checkpoint"], strict=True)
+    }
+    with_files = {r: sources.relative(root.resolve(), f) for r, f in files.items() if f}
+    st.session_state.sweep_files = with_files  # what a click on a point opens
 
     left, right = st.columns(2)
     left.altair_chart(distribution_chart(df, "test_mse", "test MSE"), width="stretch")
@@ -77,37 +137,45 @@ def sweep_view(summary_path: str | Path) -> SweepSelection | None:
         width="stretch",
     )
     left, right = st.columns([2, 1])
-    left.altair_chart(scatter_chart(df), width="stretch")
+    left.altair_chart(
+        scatter_chart(df, pick=True),
+        width="stretch",
+        on_select=_open_clicked,
+        selection_mode="pick",
+        key="sweep_scatter",
+    )
+    left.caption("Click a run's point to open it in the layer view (runs with a file here).")
     right.altair_chart(symmetric_chart(df), width="stretch")
     st.altair_chart(depth_chart(df), width="stretch")
 
-    st.markdown("**Pick a run** (sorted by model, then headline defect)")
     order = df.sort_values(["model", "headline_defect"], ascending=[False, True])
-    exists = {
-        r: (path.parent / c).is_file() for r, c in zip(df["run_id"], df["checkpoint"], strict=True)
-    }
+    options = [r for r in order["run_id"] if r in with_files]
     by_id = df.set_index("run_id")
-    options = list(order["run_id"])
-    default = next((i for i, r in enumerate(options) if exists[r]), 0)
-
-    def describe(run_id: str) -> str:
-        r = by_id.loc[run_id]
-        mark = " · file here" if exists[run_id] else ""
-        return (
-            f"{run_id} · MSE {r['test_mse']:.1e} · defect {r['headline_defect']:.1e}"
-            f" · {r['status']}{mark}"
+    if not options:
+        st.info(
+            f"None of these runs has its checkpoint in {md(root)} (only a few runs are "
+            "shipped); rerun the sweep to get every file."
         )
-
-    run_id = st.selectbox("run", options, index=default, format_func=describe, key="sweep_run")
-    row = by_id.loc[run_id]
-    file = path.parent / row["checkpoint"]
-    if exists[run_id]:
-        st.caption(f"Checkpoint: `{file}`")
+        selection = None
     else:
-        st.caption(
-            f"`{row['checkpoint']}` is not in `{path.parent}` (only a few runs are shipped); "
-            "rerun the sweep to get every file."
+        st.markdown(
+            f"**Pick a run** ({len(options)} of {len(df)} have their checkpoint here; sorted "
+            "by model, then headline defect)"
         )
+        if st.session_state.get("sweep_run") not in options:
+            set_kept("sweep_run", options[0])
+
+        def describe(run_id: str) -> str:  # plain text: a select box does not render markdown
+            r = by_id.loc[run_id]
+            return (
+                f"{run_id} · MSE {_num(r['test_mse'])} · defect {_num(r['headline_defect'])}"
+                f" · {r['status']}"
+            )
+
+        run_id = st.selectbox("run", options, format_func=describe, key="sweep_run")
+        file = files[run_id]
+        st.caption(f"Checkpoint: {md(with_files[run_id])}")
+        selection = SweepSelection(run_id, str(by_id.loc[run_id, "checkpoint"]), file)
     floats = [c for c in order.columns if order[c].dtype.kind == "f" and c not in ("lr",)]
     st.dataframe(
         order,
@@ -115,17 +183,39 @@ def sweep_view(summary_path: str | Path) -> SweepSelection | None:
         height=260,
         column_config={c: st.column_config.NumberColumn(format="%.2e") for c in floats},
     )
-    return SweepSelection(run_id, row["checkpoint"], file if exists[run_id] else None)
+    return selection
+
+
+def _open_clicked() -> None:
+    """A click on a sweep point: open that run's checkpoint (if it has one here)."""
+    ss = st.session_state
+    event = ss.get("sweep_scatter")
+    points = (event or {}).get("selection", {}).get("pick") or []
+    run_id = points[0].get("run_id") if points and isinstance(points[0], dict) else None
+    rel = ss.get("sweep_files", {}).get(run_id)
+    if rel:
+        set_kept("sweep_run", run_id)
+        open_in_layer_view(rel)
+
+
+def _num(v: object) -> str:
+    return format_number(v if isinstance(v, int | float) else None, missing="–")
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _summary(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    """read_summary, cached on the file's identity (mtime and size change when it is rewritten)."""
-    return read_summary(path)
+def _summary(path: str, mtime_ns: int, size: int) -> tuple[pd.DataFrame, str | None]:
+    """(table, None) or (empty, reason); cached on the file's identity (mtime and size)."""
+    try:
+        return sweep_table.read_checked(path), None
+    except sweep_table.SummaryError as e:
+        return pd.DataFrame(), str(e)
 
 
 def _sweep_record(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        if path.is_symlink() or path.stat().st_size > RECORD_MAX_BYTES:
+            return {}
+        record = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
         return {}
+    return record if isinstance(record, dict) else {}
