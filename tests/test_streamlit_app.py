@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 from streamlit.testing.v1 import AppTest
 
@@ -32,12 +35,13 @@ def app(folder, monkeypatch):
 
 
 def texts(at: AppTest) -> str:
-    """Every piece of visible text of the page, joined: markdown, captions, alerts, titles."""
+    """Every piece of visible text of the page, joined: markdown, captions, alerts, titles;
+    backslash escapes removed (file-provided text is escaped: rflr.ui.common.md)."""
     parts = []
     for kind in ("markdown", "caption", "warning", "error", "info", "subheader", "title"):
         parts += [str(e.value) for e in getattr(at, kind)]
     parts += [str(e.value) for e in at.sidebar.error] + [str(e.value) for e in at.sidebar.caption]
-    return "\n".join(parts)
+    return re.sub(r"\\(.)", r"\1", "\n".join(parts))
 
 
 def chart_specs(at: AppTest) -> list[dict]:
@@ -201,9 +205,9 @@ def test_url_garbage_is_ignored_with_a_note(app):
     app.query_params.update(a="nothing-here.safetensors", layer="banana", root="/no/such/dir")
     at = app.run()
     assert not at.exception
-    notes = " ".join(w.value for w in at.warning)
+    notes = texts(at)
     assert "not in this folder" in notes and "layer='banana'" in notes
-    assert "root: /no/such/dir is not an existing folder" in notes
+    assert "root: '/no/such/dir' is not an existing folder" in notes
     assert "**bottleneck.2.z**" in texts(at)  # the default folder and view
     at.run()
     assert not at.warning  # notes are shown once, on the page the URL opened
@@ -289,3 +293,136 @@ def test_sweep_tab_without_a_summary(app):
     at = open_tab(app, "Sweep")
     assert not at.exception
     assert "No sweep summary" in texts(at)
+
+
+# --- hostile files (issue #9): every tab survives every file the listing accepted -------------
+
+TRACKER = "http://127.0.0.1:9/track.png"
+EVIL_ID = f"a ![x]({TRACKER}) [click](http://127.0.0.1:9/phish) <img src=x> :red[hi] $x$"
+
+
+def _rewrite(src: Path, dst: Path, **meta: str) -> Path:
+    """A copy of checkpoint `src` whose metadata fields are replaced by `meta` (raw strings)."""
+    with safe_open(src, "pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        header = dict(f.metadata())
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    save_file(
+        tensors, dst, metadata={**header, **{k.replace("_", "."): v for k, v in meta.items()}}
+    )
+    return dst
+
+
+def make_hostile_folder(root: Path, outside: Path) -> Path:
+    """A folder of files that passed or failed the listing in the ways issue #9 found: wrong
+    JSON types, absurd steps, markdown in a run id, links out of the folder, a hostile
+    summary.csv. A local generator; tests/hostile.py (security branch) covers the headers."""
+    cfg, _ = make_folder(root, width=8, depth=2)
+    good = next(root.rglob("step-00000100.safetensors"))
+    evil = json.loads(RunConfig.from_json(cfg.to_json()).to_json())
+    evil["run_id"] = EVIL_ID
+    _rewrite(good, root / "evil.safetensors", rflr_config=json.dumps(evil))
+    _rewrite(good, root / "huge-step" / "step-1.safetensors", rflr_step="1" + "0" * 30)
+    _rewrite(good, root / "hello-history" / "step-1.safetensors", rflr_history='"hello"')
+    _rewrite(good, root / "list-metrics" / "step-1.safetensors", rflr_metrics="[1, 2]")
+    _rewrite(good, root / "null-config" / "step-1.safetensors", rflr_config="null")
+    _rewrite(good, root / "list-config" / "step-1.safetensors", rflr_config="[1, 2, 3]")
+    _rewrite(good, root / "deep" / "step-1.safetensors", rflr_metrics="[" * 50_000)
+    (root / "junk.safetensors").write_bytes(b"\x00\xff" * 40)
+    (root / "empty.safetensors").write_bytes(b"")
+    (root / "dir.safetensors").mkdir()
+    outside.mkdir(parents=True, exist_ok=True)
+    shutil.copy(good, outside / "secret.safetensors")
+    (root / "link.safetensors").symlink_to(outside / "secret.safetensors")
+    (root / "linked-dir").symlink_to(outside, target_is_directory=True)
+    sweep = root / "sweep"
+    sweep.mkdir()
+    (sweep / "summary.csv").write_text(
+        "run_id,model,status,test_mse,headline_defect,checkpoint,symmetric,headline_active\n"
+        f"{EVIL_ID},rflr,ok,abc,1e-3,../../../../etc/passwd,True,1.5\n"
+        "r2,<b>dense</b>,ok,1e-2,inf,../evil.safetensors,false,2\n"
+    )
+    (root / "bin").mkdir()
+    (root / "bin" / "summary.csv").write_bytes(bytes(range(256)) * 8)
+    (root / "empty-sweep").mkdir()
+    (root / "empty-sweep" / "summary.csv").write_bytes(b"")
+    return root
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("hostile")
+    return make_hostile_folder(base / "root", base / "outside")
+
+
+def test_every_tab_survives_a_folder_of_hostile_files(hostile, monkeypatch):
+    monkeypatch.setenv(sources.ENV_VAR, str(hostile))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    tabs = [t.label for t in at.tabs]
+    assert len(tabs) == 8
+    runs = at.selectbox(key="w_run_a").options
+    assert EVIL_ID in runs  # a valid checkpoint with a hostile run id is listed, as plain text
+    assert not any(r.startswith(("huge-step", "list-", "null-", "deep")) for r in runs)
+    at = open_tab(at, "Checkpoints")
+    listed = " ".join(str(df.value) for df in at.dataframe)
+    assert "outside the folder" in listed and "secret" not in " ".join(runs)
+    # every run the listing accepted as A (the hostile run id, a history of "hello", ...),
+    # every tab; a run id is never markdown anywhere on the page
+    for run in runs:
+        at.selectbox(key="w_run_a").select(run).run()
+        for tab in tabs:
+            at = open_tab(at, tab)
+            assert not at.exception, (run, tab)
+            raw = "\n".join(
+                str(e.value)
+                for k in ("markdown", "caption", "info", "warning", "error")
+                for e in getattr(at, k)
+            ) + "\n".join(str(m.label) for m in at.metric)
+            assert not re.search(r"(?<!\\)(<img|\]\(http|:red\[)", raw), (run, tab)
+    # each hostile summary: the Sweep tab shows a message, never an exception
+    for rel in at.selectbox(key="w_sweep").options:
+        at.selectbox(key="w_sweep").select(rel).run()
+        assert not at.exception, rel
+    assert "not a readable CSV" in texts(at) or at.selectbox(key="w_sweep").options
+
+
+def test_hostile_sweep_summary_never_opens_a_file_outside(hostile, monkeypatch):
+    monkeypatch.setenv(sources.ENV_VAR, str(hostile))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(tab="Sweep", sweep="sweep/summary.csv")
+    at.run()
+    assert not at.exception
+    page = texts(at)
+    assert "reruns" in page
+    # the ../evil.safetensors row points at a real checkpoint inside the root: pickable;
+    # ../../../../etc/passwd is not offered
+    options = at.selectbox(key="sweep_run").options
+    assert [o.split(" · ")[0] for o in options] == ["r2"]
+
+
+def test_served_mode_ignores_the_folder_input_and_root_parameter(folder, tmp_path, monkeypatch):
+    other = tmp_path / "other"
+    make_folder(other, width=8, depth=2)
+    monkeypatch.setenv(sources.ENV_VAR, str(folder))
+    monkeypatch.setenv(sources.SERVE_VAR, "1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["root"] = str(other)
+    at.run()
+    assert not at.exception
+    assert at.sidebar.text_input(key="w_root").disabled
+    assert "only shows its own checkpoints" in texts(at)
+    assert "rflr-w16-r2-L3-even-s0" in at.selectbox(key="w_run_a").options  # the served folder
+    at.session_state["w_root"] = str(other)  # a forged widget value changes nothing either
+    at.run()
+    assert "rflr-w8-r2-L2-even-s0" not in at.selectbox(key="w_run_a").options
+    assert "root" not in at.query_params
+
+
+def test_folder_input_refuses_long_names_and_nul(app):
+    at = app.run()
+    at.sidebar.text_input(key="w_root").set_value("/tmp/\x00x").run()
+    assert not at.exception and "NUL" in texts(at)
+    at.sidebar.text_input(key="w_root").set_value("/" + "a" * 400).run()  # cut at max_chars
+    assert not at.exception and "Folder:" in texts(at)
+    assert at.sidebar.text_input(key="w_root").proto.max_chars == sources.MAX_ROOT_CHARS

@@ -132,10 +132,12 @@ def apply_url_files(root: Path, cat: catalog.Catalog) -> None:
         if row is None:
             row = _nearest_row(cat, sources.relative(root.resolve(), path))
             if row is None:
-                ss.url_notes.append(f"checkpoint {which} from the URL: {rel!r} is not here")
+                ss.url_notes.append(
+                    f"checkpoint {which} from the URL: {rel!r} is not in this folder"
+                )
                 continue
             ss.url_notes.append(
-                f"checkpoint {which} from the URL: {rel!r} is not here; opened the nearest "
+                f"checkpoint {which} from the URL: {rel!r} is not in this folder; opened the nearest "
                 f"snapshot of its run, step {int(row['step'])}"
             )
         if which == "A":
