@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from rflr import checkpoint
@@ -43,3 +45,30 @@ def test_catalog_keeps_two_files_of_the_same_run_and_step_reachable(tmp_path):
         "rflr-w16-r2-L3-even-s0/step-00000010.safetensors",
     ]
     assert len(cat.rows) == 3 and len(cat.table) == 3
+
+
+def test_nearest_snapshot_and_unusable_headers_become_error_rows(tmp_path):
+    make_folder(tmp_path, width=8, depth=2)
+    listings = checkpoint.list_checkpoints(tmp_path)
+    good = next(i for i in listings if i.header is not None)
+    big = dataclasses.replace(good.header, step=10**30)  # a JavaScript number cannot hold it
+    odd = dataclasses.replace(good.header, metrics=[1, 2])  # not a JSON object
+    extra = [
+        checkpoint.Listing(tmp_path / "big.safetensors", header=big),
+        checkpoint.Listing(tmp_path / "odd.safetensors", header=odd),
+    ]
+    cat = catalog.build([*listings, *extra], tmp_path, stopped="more than 5 s")
+    assert len(cat.table) == 6 and cat.stopped == "more than 5 s"
+    errors = dict(zip(cat.errors["file"], cat.errors["error"], strict=True))
+    assert "outside 0.." in errors["big.safetensors"] and "JSON object" in errors["odd.safetensors"]
+    run = "rflr-w8-r2-L2-even-s0"
+    assert [cat.nearest(run, s) for s in (-5, 4, 5, 6, 54, 56, 10**9)] == [
+        0,
+        0,
+        0,
+        10,
+        10,
+        100,
+        100,
+    ]
+    assert cat.nearest("no-such-run", 3) is None

@@ -120,7 +120,7 @@ def scan(
                 files.append(Path(folder) / name)
         if len(files) > max_files:
             stopped = f"more than {max_files} checkpoint files"
-        elif len(dirs) >= max_dirs and subdirs:
+        elif len(dirs) > max_dirs:
             stopped = f"more than {max_dirs} folders"
         elif time.monotonic() > deadline:
             stopped = f"more than {max_seconds:g} s"

@@ -1,0 +1,72 @@
+"""rflr.app.sweep_table: a summary.csv read defensively; checkpoint paths kept inside the root."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from rflr.app import sweep_table
+from rflr.summary import SUMMARY_COLUMNS
+
+HEADER = "run_id,model,status,test_mse,headline_defect,checkpoint,symmetric,headline_active\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (os.urandom(4096), "not a readable CSV"),
+        (b'a,b\n1,2,3,4\n"x', "not a readable CSV"),
+        (b"just,some,columns\n1,2,3\n", "no column run_id"),
+    ],
+)
+def test_garbage_is_refused_in_one_line(tmp_path, content, match):
+    path = tmp_path / "summary.csv"
+    path.write_bytes(content)
+    with pytest.raises(sweep_table.SummaryError, match=match):
+        sweep_table.read_checked(path)
+
+
+def test_empty_file_is_an_empty_table(tmp_path):
+    path = tmp_path / "summary.csv"
+    path.write_bytes(b"")
+    assert sweep_table.read_checked(path).empty
+
+
+def test_cells_get_their_types_and_duplicates_go(tmp_path):
+    path = tmp_path / "summary.csv"
+    path.write_text(
+        HEADER + "r1,rflr,ok,abc,1e-3,x.safetensors,True,1.5\n"
+        "r1,dense,ok,1,2,y.safetensors,false,2\n"
+        "r2,dense,diverged,inf,0.5,z.safetensors,nope,3\n"
+        ",dense,ok,1,1,w,true,1\n"
+    )
+    df = sweep_table.read_checked(path)
+    assert list(df["run_id"]) == ["r1", "r2"]  # the first of a duplicated id; no empty id
+    assert pd.isna(df["test_mse"]).all()  # "abc" and inf are not numbers the charts can use
+    assert df["headline_active"].dtype == "Int64" and pd.isna(df["headline_active"][0])
+    assert list(df["symmetric"]) == [True, False]
+    assert set(SUMMARY_COLUMNS) <= set(df.columns)  # absent columns exist, empty
+
+
+def test_checkpoint_file_stays_inside_the_root(tmp_path):
+    root = tmp_path / "root"
+    (root / "sweep" / "run").mkdir(parents=True)
+    (root / "sweep" / "run" / "f.safetensors").write_bytes(b"x")
+    (tmp_path / "secret").write_bytes(b"x")
+    (root / "sweep" / "out.safetensors").symlink_to(tmp_path / "secret")
+    summary = root / "sweep" / "summary.csv"
+    found = sweep_table.checkpoint_file(root, summary, "run/f.safetensors")
+    assert found == (root / "sweep" / "run" / "f.safetensors").resolve()
+    for bad in (
+        "../../secret",
+        "../../../../etc/passwd",
+        "/etc/passwd",
+        "out.safetensors",
+        "",
+        "run",
+        "a\x00b",
+        "missing.safetensors",
+    ):
+        assert sweep_table.checkpoint_file(root, summary, bad) is None, bad
