@@ -248,6 +248,7 @@ def test_hub_source_never_touches_the_network_by_itself(app, monkeypatch, tmp_pa
 
     monkeypatch.setattr(hub, "pull", fake_pull)
     monkeypatch.setattr(hub, "hub_status", lambda: (True, "Hub reachable (test)"))
+    monkeypatch.setattr(sources, "hub_reachable", lambda: True)
     at = app.run()
     at.radio(key="w_src").set_value("hub").run()
     at.text_input(key="w_repo").set_value("someone/ckpts").run()
@@ -426,3 +427,133 @@ def test_folder_input_refuses_long_names_and_nul(app):
     at.sidebar.text_input(key="w_root").set_value("/" + "a" * 400).run()  # cut at max_chars
     assert not at.exception and "Folder:" in texts(at)
     assert at.sidebar.text_input(key="w_root").proto.max_chars == sources.MAX_ROOT_CHARS
+
+
+# --- state defects (issue #10): no interaction changes a setting the user did not touch -------
+
+
+def test_switching_the_source_keeps_every_measurement_setting(app, monkeypatch):
+    """Defect 1: Folder -> Hub -> Folder (and -> Upload -> Folder) set the activity threshold
+    to 0 and turned shared axes off, and reset A and the layer."""
+    monkeypatch.setattr(sources, "hub_reachable", lambda: True)
+    at = app.run()
+    at.number_input(key="w_thr").set_value(0.02).run()
+    at.toggle(key="w_shared").set_value(False).run()
+    at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
+    at.selectbox(key="w_layer").select(1).run()
+    at.radio(key="w_part").set_value("h").run()
+    for other in ("hub", "upload"):
+        at.radio(key="w_src").set_value(other).run()
+        assert not at.exception and "Choose a checkpoint source" in texts(at)
+        at.radio(key="w_src").set_value("folder").run()
+        assert not at.exception
+        assert at.number_input(key="w_thr").value == 0.02
+        assert at.toggle(key="w_shared").value is False
+        assert at.selectbox(key="w_run_a").value == "dense-w16-L3-even-s0"
+        assert at.selectbox(key="w_layer").value == 1 and at.radio(key="w_part").value == "h"
+        assert at.query_params["thr"] == "0.02" and at.query_params["shared"] == "0"
+
+
+def test_b_follows_a_in_the_same_rerun(app):
+    """Defect 2: B's label lagged one rerun behind A."""
+    at = app.run()
+    at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
+    b = at.selectbox(key="w_run_b")
+    assert b.format_func(b.value) == "control of A (rflr-w16-r2-L3-even-s0)"
+    assert "**bottleneck.2.z**" in texts(at)  # B's column already shows the control
+    # the same through the sweep route: open_in_layer_view sets A before the sidebar draws
+    at.session_state["url_files"] = ("rflr-w16-r2-L3-even-s0/step-00000010.safetensors", None)
+    at.run()
+    b = at.selectbox(key="w_run_b")
+    assert at.selectbox(key="w_run_a").value == "rflr-w16-r2-L3-even-s0"
+    assert b.format_func(b.value) == "control of A (dense-w16-L3-even-s0)"
+    assert at.select_slider(key="w_step").value == 10
+
+
+def test_a_run_without_a_control_says_so_and_offers_a_pick(tmp_path, monkeypatch):
+    """Defect 2: only one column showed, with no word that the folder has no control."""
+    make_folder(tmp_path, width=8, depth=2)
+    write_run(tmp_path, RFLRConfig(width=8, depth=2, rank=2), seed=5, steps=(0, 10))
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.selectbox(key="w_run_a").set_value("rflr-w8-r2-L2-even-s5").run()
+    assert not at.exception and "No control for A" in texts(at)
+    assert len(chart_specs(at)) == 1
+    pick = at.selectbox(key="b_pick")
+    assert "rflr-w8-r2-L2-even-s5" not in pick.options
+    pick.set_value("dense-w8-L2-even-s0").run()
+    assert not at.exception and at.selectbox(key="w_run_b").value == "dense-w8-L2-even-s0"
+    assert len(chart_specs(at)) == 2 and "No control for A" not in texts(at)
+
+
+def test_a_url_step_the_run_lacks_opens_the_nearest_snapshot(app):
+    app.query_params["a"] = "dense-w16-L3-even-s0/step-00000070.safetensors"
+    at = app.run()
+    assert not at.exception
+    assert at.selectbox(key="w_run_a").value == "dense-w16-L3-even-s0"
+    assert at.select_slider(key="w_step").value == 100  # 70 is nearer 100 than 10
+    assert "opened the nearest snapshot of its run, step 100" in texts(at)
+
+
+def test_back_and_forward_restore_the_view(app):
+    """Defect 6: Back added entries that restored nothing. The browser's Back reruns the page
+    with the earlier URL; the app must show that view (and write nothing new)."""
+    at = app.run()
+    at.selectbox(key="w_layer").select(1).run()
+    earlier = dict(at.query_params)
+    at.number_input(key="w_thr").set_value(0.3).run()
+    at.toggle(key="w_odd").set_value(True).run()
+    later = dict(at.query_params)
+    assert later["thr"] == "0.3" and later["odd"] == "1"
+    for want in (earlier, later):  # Back, then Forward
+        for key in list(at.query_params):
+            if key not in want:
+                del at.query_params[key]
+        at.query_params.update(want)
+        at.run()
+        assert not at.exception
+        assert dict(at.query_params) == want  # nothing rewritten: no new history entry
+        assert at.number_input(key="w_thr").value == float(want.get("thr", 1e-3))
+        assert at.toggle(key="w_odd").value is ("odd" in want)
+        assert at.selectbox(key="w_layer").value == 1
+
+
+def test_sweep_choice_and_toggles_live_in_the_url(monkeypatch):
+    shipped = Path(APP).parent / "checkpoints"
+    monkeypatch.setenv(sources.ENV_VAR, str(shipped))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["tab"] = "Sweep"
+    at.run()
+    runs = at.selectbox(key="sweep_run").options
+    assert 1 < len(runs) < 149  # only runs whose file is here
+    run = runs[1].split(" · ")[0]
+    at.selectbox(key="sweep_run").set_value(run).run()
+    at.run()
+    assert at.query_params["sweep"] == "poster/summary.csv" and at.query_params["srun"] == run
+    url = dict(at.query_params)
+    fresh = AppTest.from_file(APP, default_timeout=120)
+    fresh.query_params.update(url)
+    fresh.run()
+    assert fresh.selectbox(key="sweep_run").value == run
+    # the depth profile's toggle too
+    fresh.query_params["tab"] = "Depth profile"
+    fresh = open_tab(fresh, "Depth profile")
+    fresh.toggle(key="w_equiv").set_value(True).run()
+    fresh.run()
+    assert fresh.query_params["equiv"] == "1"
+
+
+def test_help_at_first_use_and_offline_hub(app, monkeypatch):
+    """Defect 8: jargon without explanation; "not logged in" shown on an offline machine."""
+    at = app.run()
+    assert "headline D* is the mean D" in texts(at)
+    assert "activity" in at.number_input(key="w_thr").help
+    at = open_tab(at, "Weights")
+    helps = {m.label: m.help for m in at.metric}
+    assert all(helps[k] for k in ("alive atoms", "pairing defect", "outgoing mismatch"))
+    monkeypatch.setattr(sources, "hub_reachable", lambda: False)
+    at.radio(key="w_src").set_value("hub").run()
+    assert "offline" in " ".join(c.value for c in at.sidebar.caption)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at.run()
+    assert "offline" in " ".join(c.value for c in at.sidebar.caption)
