@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from rflr.app import sources
-from tests.conftest import free_port, make_folder, stop
+from rflr.config import DenseConfig, RFLRConfig, RunConfig
+from tests.conftest import free_port, make_folder, stop, write_checkpoint, write_run
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +39,28 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
+TRACKER = "http://127.0.0.1:9/track.png"  # nothing listens there; a request would be logged
+EVIL_ID = f"evil ![x]({TRACKER}) [click](http://127.0.0.1:9/phish) <img src=x onerror=alert(1)>"
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-
     folder = tmp_path_factory.mktemp("browser-ckpts")
     make_folder(folder)
+    yield from _serve(folder, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory):
+    """A folder whose only RF-LR run has a run id made of markdown and HTML."""
+    folder = tmp_path_factory.mktemp("browser-hostile")
+    write_run(folder, DenseConfig(width=8, depth=2), steps=(10,))
+    cfg = RunConfig(model=RFLRConfig(width=8, depth=2, rank=2), run_id=EVIL_ID)
+    write_checkpoint(folder / "evil" / "step-00000010.safetensors", cfg, step=10, grid_points=257)
+    yield from _serve(folder, tmp_path_factory)
+
+
+def _serve(folder: Path, tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -141,4 +159,26 @@ def test_shared_url_and_refused_path_in_chromium(server, browser, artifacts):
     body = page.inner_text("body")
     assert "points outside the checkpoint folder" in body
     assert "hidden.1.h" in body  # B fell back to A's dense control
+    page.close()
+
+
+def test_markdown_in_a_run_id_is_plain_text_and_fetches_nothing(hostile_server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(hostile_server)
+    page.get_by_text(" · D =").first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(artifacts / "app-hostile-run-id.png"))
+    body = page.inner_text("body").replace("\u2060", "")  # rflr.ui.common.md's word joiner
+    assert f"evil ![x]({TRACKER})" in body  # shown literally, as typed in the header
+    assert "<img src=x" in body
+    assert page.locator("a[href*='127.0.0.1:9']").count() == 0  # no link was made of it
+    assert page.locator("img[src*='track'], img[src='x']").count() == 0
+    for tab in ("Checkpoints", "Inspector", "Training"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(2500)
+        assert page.locator("a[href*='127.0.0.1:9']").count() == 0, tab
+        assert page.locator("img[src*='track'], img[src='x']").count() == 0, tab
+    assert not [u for u in requests if "127.0.0.1:9/" in u], requests
     page.close()
