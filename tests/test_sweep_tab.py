@@ -65,3 +65,37 @@ def test_sweep_view_on_the_shipped_summary():
         if (SHIPPED.parent / c).exists()
     }
     assert {o.split(" · ")[0] for o in at.selectbox[0].options} == shipped and len(shipped) < 149
+
+
+class _State(dict):
+    """st.session_state's dict-and-attribute access, for calling a callback directly."""
+
+    __getattr__ = dict.__getitem__
+    __setattr__ = dict.__setitem__
+
+
+def test_clicking_a_sweep_point_or_a_checkpoint_row_opens_it(monkeypatch):
+    """Linked views: the on_select callbacks route a click to the layer view, through the
+    same checked path as a shared URL's a= (url_files); a point without a file opens nothing."""
+    import streamlit as st
+
+    from rflr.ui import model_tabs, sweep_tab
+
+    ss = _State(sweep_files={"r1": "poster/r1/step-00000100.safetensors"})
+    monkeypatch.setattr(st, "session_state", ss)
+    ss["sweep_scatter"] = {"selection": {"pick": [{"run_id": "r2"}]}}  # no file here
+    sweep_tab._open_clicked()
+    assert "url_files" not in ss
+    ss["sweep_scatter"] = {"selection": {"pick": [{"run_id": "r1"}]}}
+    sweep_tab._open_clicked()
+    assert ss["url_files"] == ("poster/r1/step-00000100.safetensors", None)
+    assert ss["tab"] == "Layer view" and ss["sweep_run"] == "r1"
+    ss.clear()
+    ss.update(ckpt_files=["a/step-1.safetensors", "b/step-2.safetensors"])
+    ss["ckpt_table"] = {"selection": {"rows": [1]}}
+    model_tabs._open_row()
+    assert ss["url_files"] == ("b/step-2.safetensors", None) and ss["tab"] == "Layer view"
+    ss.pop("url_files")
+    ss["ckpt_table"] = {"selection": {"rows": [7]}}  # a stale index: nothing
+    model_tabs._open_row()
+    assert "url_files" not in ss

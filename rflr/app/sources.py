@@ -34,8 +34,8 @@ MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize
 MAX_UPLOADS_KEPT = 8  # upload folders kept on disk; the oldest go first
 MAX_ROOT_CHARS = 255  # a folder typed or given in the URL
 LIST_MAX_FILES = 5000  # checkpoint files read by one listing
-LIST_MAX_DIRS = 2000  # folders walked by one listing
-LIST_MAX_SECONDS = 5.0  # one listing's walk and header reads
+LIST_MAX_DIRS = 5000  # folders walked by one listing
+LIST_MAX_SECONDS = 30.0  # one listing's walk and header reads (a slow disk, a crawl)
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
