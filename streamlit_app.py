@@ -31,6 +31,7 @@ from rflr.ui.sidebar import (
     runs_ui,
     show_url_notes,
     source_ui,
+    with_settings,
     write_url,
 )
 from rflr.ui.sweep_tab import sweep_ui
@@ -68,7 +69,7 @@ def main() -> None:
     if root is None:
         show_url_notes()
         st.info("Choose a checkpoint source in the sidebar.")
-        write_url(vs)
+        write_url(with_settings(vs))
         return
     cat = listing(root)
     if cat.stopped:
@@ -84,7 +85,7 @@ def main() -> None:
         show_url_notes()
         st.info(f"No readable rflr checkpoints in {md(root)}.")
         checkpoints_ui(cat)
-        write_url(vs)
+        write_url(with_settings(vs))
         return
     if "url_files" in st.session_state:
         apply_url_files(root, cat)
@@ -104,10 +105,7 @@ def main() -> None:
     k, part, odd, thr, shared = layer_ui(depth)
     vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)
     vs.layer, vs.part, vs.odd, vs.thr, vs.shared = k, part, odd, thr, shared
-    ss = st.session_state
-    vs.shown = ss.shown
-    vs.sweep, vs.srun = ss.get("w_sweep"), ss.get("sweep_run")
-    vs.equiv, vs.final = bool(ss.get("w_equiv")), bool(ss.get("f_final"))
+    with_settings(vs)
     write_url(vs if vs.src != "upload" else view_state.ViewState(src="upload"))
 
     missing_control_ui(cat, run_a, b_choice)

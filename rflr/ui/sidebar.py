@@ -43,6 +43,9 @@ KEPT = (
     "sweep_run",
     "w_equiv",
     "f_final",
+    "f_kind",
+    "f_status",
+    "f_text",
 )
 _SHADOW = "kept_"
 
@@ -317,8 +320,24 @@ def missing_control_ui(cat: catalog.Catalog, run_a: str, choice: str) -> None:
 
 
 def _pick_b() -> None:
-    if st.session_state.get("b_pick"):
-        set_kept("w_run_b", st.session_state.b_pick)
+    ss = st.session_state
+    if ss.get("b_pick"):
+        set_kept("w_run_b", ss.b_pick)
+        ss.b_pick = None  # the next run without a control starts from an empty pick
+
+
+def with_settings(vs: view_state.ViewState) -> view_state.ViewState:
+    """`vs` with the view settings the widgets hold (kept even while their widgets are not
+    drawn), so that every URL the app writes carries them and Back restores them."""
+    ss = st.session_state
+    layer = ss.get("w_layer")
+    vs.layer = layer if isinstance(layer, int) else vs.layer
+    vs.part, vs.odd = ss.get("w_part", vs.part), bool(ss.get("w_odd", vs.odd))
+    vs.thr, vs.shared = float(ss.get("w_thr", vs.thr)), bool(ss.get("w_shared", vs.shared))
+    vs.shown = ss.get("shown", vs.shown)
+    vs.sweep, vs.srun = ss.get("w_sweep"), ss.get("sweep_run")
+    vs.equiv, vs.final = bool(ss.get("w_equiv")), bool(ss.get("f_final"))
+    return vs
 
 
 def layer_ui(depth: int) -> tuple[int, str, bool, float, bool]:
