@@ -182,3 +182,23 @@ def test_markdown_in_a_run_id_is_plain_text_and_fetches_nothing(hostile_server, 
         assert page.locator("img[src*='track'], img[src='x']").count() == 0, tab
     assert not [u for u in requests if "127.0.0.1:9/" in u], requests
     page.close()
+
+
+def test_selecting_a_checkpoint_row_opens_it_in_the_layer_view(server, browser, artifacts):
+    """Linked views in the browser: a row of the Checkpoints table (its selection box, drawn
+    on the grid's canvas) opens that checkpoint as A, on the Layer view tab."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/?tab=Checkpoints")
+    grid = page.get_by_test_id("stDataFrame").first
+    grid.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    box = grid.bounding_box()
+    # the first row below the header; the table is sorted by run then step, so the first row
+    # is the dense run's step 0; the selection column is the leftmost
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    page.wait_for_url("**a=dense-w16-L3-even-s0%2Fstep-00000000.safetensors**", timeout=60_000)
+    page.get_by_text("hidden.2.u").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(artifacts / "app-row-click.png"))
+    assert "tab=" not in page.url  # the Layer view: the default tab
+    assert page.get_by_role("tab", name="Layer view").get_attribute("aria-selected") == "true"
+    page.close()
