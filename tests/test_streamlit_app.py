@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors import safe_open
 from safetensors.torch import save_file
 from streamlit.testing.v1 import AppTest
 
@@ -22,6 +20,7 @@ from rflr import checkpoint
 from rflr.app import sources
 from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.model import init_params
+from tests import hostile as hostile_files
 from tests.conftest import make_folder, write_run
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
@@ -298,50 +297,32 @@ def test_sweep_tab_without_a_summary(app):
 
 # --- hostile files (issue #9): every tab survives every file the listing accepted -------------
 
-TRACKER = "http://127.0.0.1:9/track.png"
-EVIL_ID = f"a ![x]({TRACKER}) [click](http://127.0.0.1:9/phish) <img src=x> :red[hi] $x$"
-
-
-def _rewrite(src: Path, dst: Path, **meta: str) -> Path:
-    """A copy of checkpoint `src` whose metadata fields are replaced by `meta` (raw strings)."""
-    with safe_open(src, "pt") as f:
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-        header = dict(f.metadata())
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    save_file(
-        tensors, dst, metadata={**header, **{k.replace("_", "."): v for k, v in meta.items()}}
-    )
-    return dst
+EVIL_ID = hostile_files.MARKDOWN_RUN_ID
+SUMMARY_HEAD = "run_id,model,status,test_mse,headline_defect,checkpoint,symmetric,headline_active"
 
 
 def make_hostile_folder(root: Path, outside: Path) -> Path:
-    """A folder of files that passed or failed the listing in the ways issue #9 found: wrong
-    JSON types, absurd steps, markdown in a run id, links out of the folder, a hostile
-    summary.csv. A local generator; tests/hostile.py (security branch) covers the headers."""
-    cfg, _ = make_folder(root, width=8, depth=2)
-    good = next(root.rglob("step-00000100.safetensors"))
-    evil = json.loads(RunConfig.from_json(cfg.to_json()).to_json())
-    evil["run_id"] = EVIL_ID
-    _rewrite(good, root / "evil.safetensors", rflr_config=json.dumps(evil))
-    _rewrite(good, root / "huge-step" / "step-1.safetensors", rflr_step="1" + "0" * 30)
-    _rewrite(good, root / "hello-history" / "step-1.safetensors", rflr_history='"hello"')
-    _rewrite(good, root / "list-metrics" / "step-1.safetensors", rflr_metrics="[1, 2]")
-    _rewrite(good, root / "null-config" / "step-1.safetensors", rflr_config="null")
-    _rewrite(good, root / "list-config" / "step-1.safetensors", rflr_config="[1, 2, 3]")
-    _rewrite(good, root / "deep" / "step-1.safetensors", rflr_metrics="[" * 50_000)
+    """A folder holding every hostile input of tests/hostile.py (each header case, refused
+    and accepted, and the listing cases: links out, dangling and looping links, hidden and
+    unreadable files, a folder named like a checkpoint), a valid pair, and the app's own:
+    junk and empty files, garbage, binary and empty summary.csv files, and one whose
+    checkpoint column leaves the folder."""
+    make_folder(root, width=8, depth=2)
+    hostile_files.write_all(root / "headers")
+    hostile_files.symlink_out_of_root(root, outside)
+    hostile_files.dangling_symlink(root)
+    hostile_files.symlink_loop(root)
+    hostile_files.hidden_files(root)
+    hostile_files.unreadable_file(root)
+    hostile_files.folder_named_like_a_checkpoint(root)
+    (root / "linked-dir").symlink_to(outside, target_is_directory=True)
     (root / "junk.safetensors").write_bytes(b"\x00\xff" * 40)
     (root / "empty.safetensors").write_bytes(b"")
-    (root / "dir.safetensors").mkdir()
-    outside.mkdir(parents=True, exist_ok=True)
-    shutil.copy(good, outside / "secret.safetensors")
-    (root / "link.safetensors").symlink_to(outside / "secret.safetensors")
-    (root / "linked-dir").symlink_to(outside, target_is_directory=True)
     sweep = root / "sweep"
     sweep.mkdir()
     (sweep / "summary.csv").write_text(
-        "run_id,model,status,test_mse,headline_defect,checkpoint,symmetric,headline_active\n"
-        f"{EVIL_ID},rflr,ok,abc,1e-3,../../../../etc/passwd,True,1.5\n"
-        "r2,<b>dense</b>,ok,1e-2,inf,../evil.safetensors,false,2\n"
+        f"{SUMMARY_HEAD}\n{EVIL_ID},rflr,ok,abc,1e-3,../../../../etc/passwd,True,1.5\n"
+        "r2,<b>dense</b>,ok,1e-2,inf,../headers/unknown-keys.safetensors,false,2\n"
     )
     (root / "bin").mkdir()
     (root / "bin" / "summary.csv").write_bytes(bytes(range(256)) * 8)
@@ -363,11 +344,12 @@ def test_every_tab_survives_a_folder_of_hostile_files(hostile, monkeypatch):
     tabs = [t.label for t in at.tabs]
     assert len(tabs) == 8
     runs = at.selectbox(key="w_run_a").options
-    assert EVIL_ID in runs  # a valid checkpoint with a hostile run id is listed, as plain text
-    assert not any(r.startswith(("huge-step", "list-", "null-", "deep")) for r in runs)
+    assert f"headers/{EVIL_ID}" in runs  # a legal but hostile run id, listed as plain text
+    assert len(runs) == 5  # the pair and the 3 accepted header cases (the unreadable-to-others
+    # file joins the pair's RF-LR run: same run id, another step)
     at = open_tab(at, "Checkpoints")
     listed = " ".join(str(df.value) for df in at.dataframe)
-    assert "outside the folder" in listed and "secret" not in " ".join(runs)
+    assert "outside the folder" in listed and "elsewhere" not in " ".join(runs)
     # every run the listing accepted as A (the hostile run id, a history of "hello", ...),
     # every tab; a run id is never markdown anywhere on the page
     for run in runs:
@@ -380,7 +362,7 @@ def test_every_tab_survives_a_folder_of_hostile_files(hostile, monkeypatch):
                 for k in ("markdown", "caption", "info", "warning", "error")
                 for e in getattr(at, k)
             ) + "\n".join(str(m.label) for m in at.metric)
-            assert not re.search(r"(?<!\\)(<img|\]\(http|:red\[)", raw), (run, tab)
+            assert not re.search(r"(?<!\\)(<img|\]\(track|\*\*b\*\*)", raw), (run, tab)
     # each hostile summary: the Sweep tab shows a message, never an exception
     for rel in at.selectbox(key="w_sweep").options:
         at.selectbox(key="w_sweep").select(rel).run()
@@ -396,8 +378,8 @@ def test_hostile_sweep_summary_never_opens_a_file_outside(hostile, monkeypatch):
     assert not at.exception
     page = texts(at)
     assert "reruns" in page
-    # the ../evil.safetensors row points at a real checkpoint inside the root: pickable;
-    # ../../../../etc/passwd is not offered
+    # the ../headers/unknown-keys.safetensors row points at a real checkpoint inside the
+    # root: pickable; ../../../../etc/passwd is not offered
     options = at.selectbox(key="sweep_run").options
     assert [o.split(" · ")[0] for o in options] == ["r2"]
 
