@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rflr import checkpoint
+from rflr.paths import ENV_VAR  # the default folder's variable; its home is rflr.paths
 
-ENV_VAR = "RFLR_CHECKPOINTS"
 SERVE_VAR = "RFLR_SERVE"
 MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize
 MAX_UPLOADS_KEPT = 8  # upload folders kept on disk; the oldest go first
