@@ -105,9 +105,9 @@ def parse_fractions(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"bad list {text!r}: use e.g. 0.5,0.75") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="train.py",
+        prog=prog,
         description="Train RF-LR networks and dense MLP controls on an even 1D target with "
         "batch-size-one SGD, many seeds at once; writes safetensors checkpoints.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -254,9 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def jobs_from_args(
-    argv: list[str] | None = None,
+    argv: list[str] | None = None, prog: str = "train.py"
 ) -> tuple[argparse.Namespace, list[Job]]:
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     given = _explicit(parser, argv)
     jobs = PRESETS[args.preset].jobs if args.preset else [{}]
@@ -335,13 +335,14 @@ def _job(v: dict) -> Job:
     return Job(cfg, v["seeds"], opts)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train; every OSError or run conflict is one line `train.py: error: ...`, exit 1."""
-    args, jobs = jobs_from_args(argv)
+def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
+    """Train; every OSError or run conflict is one line `train.py: error: ...`, exit 1.
+    `rflr train` passes its own name as `prog` for the usage and error lines."""
+    args, jobs = jobs_from_args(argv, prog)
     try:
         return _run(args, jobs, argv)
     except (OSError, RunConflict) as e:
-        print(f"train.py: error: {_one_line(e)}", file=sys.stderr)
+        print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
         return 1
 
 

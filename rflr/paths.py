@@ -78,9 +78,13 @@ def local(source: str | os.PathLike, revision: str | None = None) -> Path:
     repo = hub_repo(text) if isinstance(source, str) else None
     if repo is None:
         raise PathError(f"{text}: no such file or folder (a Hub repo is written USER/NAME)")
+    try:
+        folder = pull(repo[0], revision)
+    except PathError as e:
+        raise PathError(f"{text}: no such file or folder here, nor on the Hub: {e}") from None
     # No `..` in the path (hub_repo refuses it), so it stays inside the snapshot; its files are
     # links into the Hub cache, so it is not resolved.
-    inner = pull(repo[0], revision) / repo[1]
+    inner = folder / repo[1]
     if not inner.exists():
         raise PathError(f"{text}: {repo[1]} is not in the repo {repo[0]}")
     return inner

@@ -1,0 +1,106 @@
+"""The explorer's figures for notebooks: functions of Runs (rflr.notebook) and sweep tables that
+return Altair charts, drawn by the same builders as the app (rflr.app.charts, sweep_charts).
+
+A chart displays itself in Jupyter; `chart.save("fig.png")` writes a file (vl-convert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+
+from rflr import checkpoint
+from rflr.app import charts, data, sweep_charts
+from rflr.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
+from rflr.notebook import Run
+
+MAX_CHANNELS = 8  # panels drawn per network by default: the most active channels
+# The Sweep tab's charts, by name: (builder, its arguments after the summary table).
+SWEEP_CHARTS = {
+    "test_mse": (sweep_charts.distribution_chart, ("test_mse", "test MSE")),
+    "headline_defect": (
+        sweep_charts.distribution_chart,
+        ("headline_defect", "headline active partial defect"),
+    ),
+    "scatter": (sweep_charts.scatter_chart, ()),
+    "symmetric": (sweep_charts.symmetric_chart, ()),
+    "depth": (sweep_charts.depth_chart, ()),
+}
+
+
+def _runs(runs: Run | Sequence[Run]) -> list[Run]:
+    out = [runs] if isinstance(runs, Run) else list(runs)
+    if not out or not all(isinstance(r, Run) for r in out):
+        raise TypeError("expected a Run (rflr.open) or a list of Runs")
+    return out
+
+
+def layer_chart(
+    runs: Run | Sequence[Run],
+    layer: int | str,
+    part: str = "partial",
+    odd: bool = False,
+    threshold: float = ACTIVITY_THRESHOLD,
+    channels: int = MAX_CHANNELS,
+    columns: int | None = None,
+) -> alt.HConcatChart:
+    """The Layer view: each active channel z(x) solid beside its mirror z(-x) dashed (and the
+    odd part o(x) dotted with `odd`), D and parity in each panel's title, most active first.
+    Several runs (an RF-LR network and its dense control) are drawn side by side on one
+    shared y axis."""
+    runs = _runs(runs)
+    views = []
+    for run in runs:
+        name = run.layer(layer, part)
+        table = run.defects(name, threshold=threshold, tau=PARITY_TAU)
+        shown = table[table["active"]].head(channels)
+        curves = data.curve_frame(run.grid, name, [int(c) for c in shown["channel"]])
+        views.append((run, name, shown, curves))
+    drawn = [v[3] for v in views if not v[2].empty]
+    y_domain = charts.y_extent(pd.concat(drawn), odd) if len(runs) > 1 and drawn else None
+    per_row = columns or (2 if len(runs) > 1 else 4)
+    panels = [
+        charts.layer_panels(curves, shown, odd, y_domain, per_row).properties(
+            title=f"{run.label} · {name}" + ("" if len(shown) else " (no active channel)")
+        )
+        for run, name, shown, curves in views
+    ]
+    return alt.hconcat(*panels)
+
+
+def depth_chart(*runs: Run, threshold: float = ACTIVITY_THRESHOLD) -> alt.LayerChart:
+    """The Depth profile: active defect of each layer against k (log scale), one line per run,
+    its output defect D(y) a dashed rule: a good output fit can hide an asymmetric inside."""
+    runs = _runs(list(runs))
+    profile = pd.concat(
+        [r.depth_profile(threshold).assign(checkpoint=r.label) for r in runs], ignore_index=True
+    )
+    outputs = pd.DataFrame(
+        {"checkpoint": [r.label for r in runs], "output_defect": [r.output_defect for r in runs]}
+    )
+    return charts.depth_chart(profile, outputs)
+
+
+def training_chart(run: Run) -> alt.LayerChart:
+    """The Training tab: train loss and test MSE against step (log-log) from the run's last
+    snapshot, plateaus and drops shaded, this snapshot's step marked."""
+    history = checkpoint.read_header(run.snapshot_files[max(run.steps)]).history
+    return charts.training_chart(data.history_frame(history), data.plateau_frame(history), run.step)
+
+
+def atoms_chart(run: Run) -> alt.LayerChart:
+    """The Weights tab: atoms (w, b), each alive atom joined to the atom matched to its mirror."""
+    frames = data.atom_frames(run.ckpt, run.grid)
+    return charts.atoms_chart(frames.atoms, frames.links)
+
+
+def sweep_chart(sweep: pd.DataFrame, which: str = "scatter") -> alt.LayerChart:
+    """One chart of the Sweep tab from rflr.open_sweep's table: "test_mse" and
+    "headline_defect" (distributions per model), "scatter" (test MSE against headline defect),
+    "symmetric" (fraction of reruns with symmetric active partials), "depth" (defect by layer)."""
+    if which not in SWEEP_CHARTS:
+        raise ValueError(f"which must be one of {', '.join(SWEEP_CHARTS)}, not {which!r}")
+    build, args = SWEEP_CHARTS[which]
+    return build(sweep, *args)

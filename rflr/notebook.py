@@ -1,0 +1,256 @@
+"""The notebook API: a checkpoint, or a sweep, in a few calls (docs/notebook.md).
+
+    run = rflr.open("checkpoints/rflr-w128-r2-L4-even-s0")   # a run's final snapshot
+    run.defects(3)                                          # D and parity of each channel
+    rflr.open_sweep("checkpoints/poster")                    # summary.csv as a DataFrame
+
+Every number comes from the functions the trainer, `rflr analyze` and the explorer use
+(rflr.evaluate, rflr.metrics, and rflr.app.data's tables), with the same names: a layer is
+addressed as in the explorer, by its depth index k (0 the atoms, 1 .. L-1 the mixing layers,
+L the output) and a part ("partial", "u" or "h"), or by its captured name
+("bottleneck.3.z", "hidden.3.u", "atoms.h", "readout.y"); see docs/measurements.md.
+
+Sources go through rflr.paths: a local file or folder, or a Hub repo USER/NAME[/path].
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rflr import checkpoint, paths, summary
+from rflr.app import catalog, data
+from rflr.config import KIND_LABELS, RunConfig
+from rflr.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
+from rflr.model import layer_name
+
+SWEEP_COLUMNS = ("run_id", "model", "status", "test_mse", "headline_defect", "symmetric")
+
+
+@dataclass(eq=False)
+class Run:
+    """One snapshot of one training run, loaded and checked (rflr.checkpoint.load)."""
+
+    ckpt: checkpoint.Checkpoint = field(repr=False)
+    snapshot_files: dict[int, Path] = field(repr=False)  # step -> file of the same run
+
+    # --- what the header says ---------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self.ckpt.path
+
+    @property
+    def config(self) -> RunConfig:
+        """Model, target and training protocol (rflr.config.RunConfig)."""
+        return self.ckpt.config
+
+    @property
+    def step(self) -> int:
+        return self.ckpt.step
+
+    @property
+    def metrics(self) -> dict:
+        """The metrics record stored with the file (test MSE, output and headline defects, ...)."""
+        return self.ckpt.metrics
+
+    @property
+    def status(self) -> str:
+        return self.ckpt.status
+
+    @property
+    def kind(self) -> str:
+        """ "rflr" or "dense"."""
+        return self.config.model.kind
+
+    @property
+    def label(self) -> str:
+        """How the explorer names this checkpoint: kind · run · step."""
+        return f"{KIND_LABELS.get(self.kind, self.kind)} · {self.config.run_id} · step {self.step}"
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        """The logged losses up to this step: step, train_loss, test_mse (NaN where missing)."""
+        long = data.history_frame(self.ckpt.history)
+        if long.empty:
+            return pd.DataFrame(columns=["step", "train_loss", "test_mse"])
+        wide = long.pivot_table(index="step", columns="series", values="value", sort=True)
+        wide = wide.rename(columns={"train loss": "train_loss", "test MSE": "test_mse"})
+        return (
+            wide.reindex(columns=["train_loss", "test_mse"]).reset_index().rename_axis(None, axis=1)
+        )
+
+    def plateaus(self) -> pd.DataFrame:
+        """Plateaus and sharp drops of the logged test MSE: kind, start, end, loss (rflr.plateaus)."""
+        return data.plateau_frame(self.ckpt.history)
+
+    # --- snapshots of the same run ----------------------------------------------------------
+
+    @property
+    def steps(self) -> list[int]:
+        """The steps of this run's snapshots found beside this file."""
+        return sorted(self.snapshot_files)
+
+    def at(self, step: int) -> Run:
+        """The snapshot of the same run at `step` (one of `steps`)."""
+        if step not in self.snapshot_files:
+            raise paths.PathError(
+                f"{self.config.run_id} has no snapshot at step {step}: {self.steps}"
+            )
+        if step == self.step:
+            return self
+        return Run(checkpoint.load(self.snapshot_files[step]), self.snapshot_files)
+
+    # --- measurements on the symmetric grid ----------------------------------------------------
+
+    @cached_property
+    def grid(self) -> data.Partials:
+        """Every captured layer evaluated on the symmetric grid the metrics were measured on."""
+        return data.compute_partials(self.ckpt)
+
+    @property
+    def layers(self) -> list[str]:
+        """The captured layers, in depth order (atoms.h ... readout.y)."""
+        return list(self.grid.z)
+
+    def layer(self, layer: int | str, part: str = "partial") -> str:
+        """A layer's captured name from its depth index k and part, or checked as given."""
+        if isinstance(layer, str):
+            name = layer
+        elif isinstance(layer, int | np.integer) and part in data.PARTS:
+            name = layer_name(self.config.model, int(layer), part)
+        else:
+            raise ValueError(f"part must be one of {', '.join(data.PARTS)}, not {part!r}")
+        if name not in self.grid.z:
+            depth = self.config.model.depth
+            raise ValueError(
+                f"{layer!r} is not a layer of this depth-{depth} network: use k = 0..{depth} "
+                f"or one of {', '.join(self.grid.z)}"
+            )
+        return name
+
+    def partials(self, layer: int | str, part: str = "partial") -> pd.DataFrame:
+        """The layer's channels on the grid: index x (coordinate 0), one column per channel."""
+        name = self.layer(layer, part)
+        z = self.grid.z[name]
+        frame = pd.DataFrame(z.T, index=pd.Index(self.grid.x0, name="x"))
+        frame.columns.name = name
+        return frame
+
+    def defects(
+        self,
+        layer: int | str,
+        part: str = "partial",
+        threshold: float = ACTIVITY_THRESHOLD,
+        tau: float = PARITY_TAU,
+    ) -> pd.DataFrame:
+        """One row per channel: D, parity, activity, relative_activity, active, oscillations;
+        active channels first, most active first (the explorer's channel table)."""
+        return data.channel_frame(self.grid, self.layer(layer, part), threshold, tau)
+
+    def depth_profile(self, threshold: float = ACTIVITY_THRESHOLD) -> pd.DataFrame:
+        """Active defect of every partial layer ("partial") and hidden layer ("h") by k."""
+        return data.depth_profile(self.grid, threshold, PARITY_TAU)
+
+    @property
+    def output_defect(self) -> float:
+        """D(y), the odd fraction of the network's output."""
+        return data.output_defect(self.grid)
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        return (
+            f"<rflr.Run {self.label}: test MSE {summary.format_number(m.get('test_mse'))}, "
+            f"headline defect {summary.format_number(m.get('headline_defect'))}, "
+            f"status {self.status}; {self.path}>"
+        )
+
+
+def open(  # noqa: A001  (rflr.open reads like the built-in it mirrors)
+    source: str | os.PathLike,
+    run: str | None = None,
+    step: int | None = None,
+    revision: str | None = None,
+) -> Run:
+    """A checkpoint as a Run: a `.safetensors` file, a run folder (its final snapshot), a
+    folder of runs with `run=` naming one, or a Hub repo `USER/NAME[/run]` (pulled once,
+    offline from the cache). `step=` picks another snapshot of the run."""
+    path = paths.local(source, revision)
+    found = _open_file(path) if path.is_file() else _open_folder(path, run)
+    return found if step is None else found.at(step)
+
+
+def _open_file(path: Path) -> Run:
+    ckpt = checkpoint.load(path)
+    siblings = {
+        item.header.step: item.path
+        for item in checkpoint.list_checkpoints(path.parent)
+        if item.header is not None
+        and item.path.parent == path.parent
+        and item.header.config.run_id == ckpt.config.run_id
+    }
+    return Run(ckpt, {**siblings, ckpt.step: path})
+
+
+def _open_folder(folder: Path, run: str | None) -> Run:
+    cat = catalog.build(checkpoint.list_checkpoints(folder), folder)
+    if not cat.runs:
+        raise paths.PathError(f"{folder}: no readable rflr checkpoints in this folder")
+    if run is None and len(cat.runs) == 1:
+        run = cat.runs[0]
+    if run not in cat.runs:
+        shown = ", ".join(cat.runs[:8]) + (", ..." if len(cat.runs) > 8 else "")
+        what = "holds several runs; name one with run=" if run is None else f"has no run {run!r}"
+        raise paths.PathError(f"{folder} {what} (runs: {shown})")
+    files = {step: folder / rel for step, rel in cat.files[run].items()}
+    ckpt = checkpoint.load(files[max(files)])
+    return Run(ckpt, files)
+
+
+def runs(source: str | os.PathLike = "", revision: str | None = None) -> pd.DataFrame:
+    """Every checkpoint below a folder or Hub repo (headers only): run, step, kind, width,
+    rank, depth, seed, test_mse, headline_defect, output_defect, status, target, file.
+    Without a source: the default folder (rflr.paths.checkpoints_folder)."""
+    folder = paths.local(source, revision) if str(source) else paths.checkpoints_folder()
+    return catalog.visible(catalog.build(checkpoint.list_checkpoints(folder), folder).table)
+
+
+def open_sweep(source: str | os.PathLike, revision: str | None = None) -> pd.DataFrame:
+    """A sweep's summary.csv as a DataFrame (rflr.summary.read_summary): a CSV file, a folder
+    holding one summary.csv (at its top or anywhere below), or a Hub repo."""
+    path = paths.local(source, revision)
+    if path.is_dir():
+        path = _find_summary(path)
+    try:
+        head = pd.read_csv(path, nrows=0)
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise paths.PathError(f"{path}: not a readable CSV file ({e})") from None
+    missing = [c for c in SWEEP_COLUMNS if c not in head.columns]
+    if missing:
+        raise paths.PathError(f"{path}: not a sweep summary: no column {', '.join(missing)}")
+    try:
+        return summary.read_summary(path)
+    except (ValueError, TypeError) as e:
+        raise paths.PathError(f"{path}: bad sweep summary ({e})") from None
+
+
+def _find_summary(folder: Path) -> Path:
+    top = folder / summary.SUMMARY_NAME
+    if top.is_file():
+        return top
+    found = sorted(
+        p
+        for p in folder.rglob(summary.SUMMARY_NAME)
+        if not checkpoint.is_hidden(p.relative_to(folder))
+    )
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise paths.PathError(f"{folder}: no {summary.SUMMARY_NAME} in this folder")
+    names = ", ".join(p.relative_to(folder).as_posix() for p in found)
+    raise paths.PathError(f"{folder} holds several sweeps; open one of: {names}")
