@@ -45,11 +45,11 @@ def layer_chart(
     threshold: float = ACTIVITY_THRESHOLD,
     channels: int = MAX_CHANNELS,
     columns: int | None = None,
-) -> alt.HConcatChart:
+) -> alt.FacetChart | alt.HConcatChart:
     """The Layer view: each active channel z(x) solid beside its mirror z(-x) dashed (and the
     odd part o(x) dotted with `odd`), D and parity in each panel's title, most active first.
     Several runs (an RF-LR network and its dense control) are drawn side by side on one
-    shared y axis."""
+    shared y axis (an hconcat of the runs' charts)."""
     runs = _runs(runs)
     views = []
     for run in runs:
@@ -67,7 +67,7 @@ def layer_chart(
         )
         for run, name, shown, curves in views
     ]
-    return alt.hconcat(*panels)
+    return panels[0] if len(panels) == 1 else alt.hconcat(*panels)
 
 
 def depth_chart(*runs: Run, threshold: float = ACTIVITY_THRESHOLD) -> alt.LayerChart:

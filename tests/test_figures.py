@@ -1,0 +1,98 @@
+"""rflr.figures: the explorer's charts from Runs and sweep tables, as Altair specs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import pytest
+
+import rflr
+from rflr import figures
+from rflr.app import charts, data
+from tests.conftest import make_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fig")
+    a, b = make_folder(root)
+    return rflr.open(root / a.run_id), rflr.open(root / b.run_id)
+
+
+def _facet_titles(spec: dict) -> list[str]:
+    return [c["title"] for c in spec["hconcat"]]
+
+
+def test_layer_chart_draws_the_most_active_channels_of_each_run(pair):
+    rf, dense = pair
+    chart = rflr.layer_chart([rf, dense], 2, channels=3)
+    spec = chart.to_dict()
+    assert len(spec["hconcat"]) == 2
+    assert _facet_titles(spec) == [f"{rf.label} · bottleneck.2.z", f"{dense.label} · hidden.2.u"]
+    for run, name, panel in zip(
+        (rf, dense), ("bottleneck.2.z", "hidden.2.u"), chart.hconcat, strict=True
+    ):
+        table = run.defects(name)
+        want = table[table["active"]].head(3)["channel"].tolist()
+        assert sorted(panel.data["channel"].unique()) == sorted(want)
+        assert {"z(x)", "z(-x)"} <= set(panel.data.columns)
+
+
+def test_two_runs_share_one_y_axis_and_one_run_scales_alone(pair):
+    rf, dense = pair
+    both = rflr.layer_chart([rf, dense], 1, channels=2)
+    domain = charts.y_extent(pd.concat([p.data for p in both.hconcat]), False)
+    for panel in both.to_dict()["hconcat"]:
+        assert panel["spec"]["encoding"]["y"]["scale"]["domain"] == domain
+    alone = rflr.layer_chart(rf, 1)  # one run: the explorer's chart itself, each panel its own y
+    assert isinstance(alone, alt.FacetChart)
+    assert alone.to_dict()["resolve"]["scale"]["y"] == "independent"
+
+
+def test_layer_chart_curves_are_the_partials_and_their_mirror(pair):
+    rf, _ = pair
+    panel = rflr.layer_chart(rf, 1, channels=1, odd=True)
+    ch = int(panel.data["channel"].iloc[0])
+    z = rf.partials(1)[ch]
+    sub = panel.data.set_index("x")
+    for x in sub.index[::37]:
+        assert sub.loc[x, "z(x)"] == pytest.approx(z.loc[x])
+        assert sub.loc[x, "z(-x)"] == pytest.approx(z.loc[-x])
+        assert sub.loc[x, "o(x)"] == pytest.approx((z.loc[x] - z.loc[-x]) / 2)
+
+
+def test_depth_training_and_atoms_charts(pair):
+    rf, dense = pair
+    depth = rflr.depth_chart(rf, dense)
+    rules, lines = depth.layer  # output defects, then the per-layer profile
+    assert rules.data["output_defect"].tolist() == [rf.output_defect, dense.output_defect]
+    assert set(lines.data["checkpoint"]) == {rf.label, dense.label}
+    mine = lines.data[lines.data["checkpoint"] == rf.label]
+    assert mine["defect_mean"].tolist() == rf.depth_profile()["defect_mean"].tolist()
+    train = rflr.training_chart(rf.at(10))
+    rule = train.layer[-1].data  # the selected step is marked
+    assert rule["step"].tolist() == [10]
+    atoms = rflr.atoms_chart(rf)
+    assert len(atoms.layer[1].data) == rf.config.model.width
+    for chart in (depth, train, atoms):
+        chart.to_dict()
+
+
+def test_sweep_charts_by_name():
+    sweep = rflr.open_sweep(ROOT / "checkpoints" / "poster")
+    for which in figures.SWEEP_CHARTS:
+        assert isinstance(rflr.sweep_chart(sweep, which), alt.TopLevelMixin)
+    with pytest.raises(ValueError, match="which must be one of"):
+        rflr.sweep_chart(sweep, "pie")
+
+
+def test_figures_take_runs_only(pair):
+    with pytest.raises(TypeError, match="expected a Run"):
+        rflr.layer_chart(["not a run"], 1)
+    with pytest.raises(TypeError, match="expected a Run"):
+        rflr.depth_chart()
+    assert data.PARTS  # the parts layer_chart accepts are the explorer's
