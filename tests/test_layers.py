@@ -58,3 +58,12 @@ def test_the_watch_list_would_see_a_loaded_module():
         "rflr.trainer",
         "rflr.stack",
     ]
+
+
+def test_import_rflr_is_light():
+    """`import rflr` and the `rflr` command's dispatcher load nothing heavy; the notebook API
+    never loads Streamlit or the trainer."""
+    heavy = ["torch", "numpy", "pandas", "altair", "streamlit", "huggingface_hub"]
+    assert _loaded_after(["rflr", "rflr.commands", "rflr.paths"], heavy) == []
+    watched = ["streamlit", "rflr.trainer", "rflr.stack", "rflr.sweep", "rflr.cli", "rflr.hub"]
+    assert _loaded_after(["rflr.notebook", "rflr.figures"], watched) == []

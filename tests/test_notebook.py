@@ -208,3 +208,14 @@ def test_docs_notebook_walkthrough_runs(tmp_path, monkeypatch):
     assert (rf.defects(3).query("active")["parity"] == "even").all()
     assert dense.defects(3).query("active")["D"].median() > 0.1
     namespace["chart"].to_dict()  # a valid Vega-Lite spec
+
+
+def test_readme_use_from_python_runs(monkeypatch):
+    """The README's "Use from Python" lines, from the checkout as the README assumes."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Use from Python", 1)[1]
+    (block,) = python_blocks(section)[:1]
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["rf"].kind == "rflr" and len(namespace["sweep"]) > 0

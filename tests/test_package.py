@@ -1,0 +1,141 @@
+"""The installable package: build the wheel, install it into a fresh virtual environment (no
+dependencies: it uses this environment's torch, streamlit, ...), and run the installed
+commands and the notebook walk-through from a directory outside the checkout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from email.parser import Parser
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "checkpoints" / "rflr-w128-r2-L4-even-s0" / "step-00030000.safetensors"
+ENV_VAR = "RFLR_CHECKPOINTS"
+
+# Run by the installed interpreter (one process: torch and streamlit load once): the docs
+# page's code in order, then the explorer's page headless.
+INSTALLED = """
+import logging, re, sys
+from pathlib import Path
+import rflr
+assert Path(rflr.__file__).is_relative_to(Path(sys.prefix)), rflr.__file__  # the installed one
+text = Path(sys.argv[1]).read_text()
+namespace = {}
+for block in re.findall(r"^```python\\n(.*?)^```", text, flags=re.S | re.M):
+    exec(compile(block, sys.argv[1], "exec"), namespace)
+print("walkthrough ok:", namespace["rf"].label)
+
+from streamlit.testing.v1 import AppTest
+from rflr import commands
+logging.getLogger("streamlit").setLevel(logging.ERROR)
+at = AppTest.from_file(str(commands.PAGE), default_timeout=120).run()
+assert not at.exception, at.exception
+print("explorer ok:", at.title[0].value, len(at.tabs), "tabs")
+"""
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (path,) = out.glob("rflr-*.whl")
+    return path
+
+
+@pytest.fixture(scope="module")
+def venv(wheel, tmp_path_factory) -> Path:
+    """A fresh environment that sees this one's packages, with only the wheel installed.
+    Without its own pip (ensurepip takes 20 s): this pip installs into it (pip --python)."""
+    env = tmp_path_factory.mktemp("venv")
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env)],
+        check=True,
+        timeout=120,
+    )
+    python = env / "bin" / "python"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
+        + ["--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return env
+
+
+def run(venv: Path, cwd: Path, *argv: str, checkpoints: Path | None = None):
+    """A command of the environment, from `cwd`, with nothing pointing at the checkout."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", ENV_VAR)}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    if checkpoints is not None:
+        env[ENV_VAR] = str(checkpoints)
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_wheel_holds_the_package_the_page_and_its_settings(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    for want in ("rflr/__init__.py", "rflr/ui/page.py", "rflr/ui/streamlit_config.toml"):
+        assert want in names
+    assert not any(n.startswith(("tests/", "checkpoints/")) for n in names)
+    assert not any(n.endswith(".safetensors") for n in names)
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "rflr = rflr.commands:main" in zipfile.ZipFile(wheel).read(entry).decode()
+
+
+def test_installing_next_to_this_environment_needs_nothing_new(wheel):
+    """Every core requirement of the wheel is met here (torch 2.13 included): `pip install`
+    beside this environment would add nothing but rflr itself."""
+    meta = next(n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("/METADATA"))
+    headers = Parser().parsestr(zipfile.ZipFile(wheel).read(meta).decode())
+    core = [Requirement(r) for r in headers.get_all("Requires-Dist") if "extra ==" not in r]
+    assert {r.name for r in core} >= {"torch", "safetensors", "numpy", "scipy", "pandas"}
+    for req in core:
+        try:
+            have = version(req.name)
+        except PackageNotFoundError:
+            pytest.fail(f"{req.name} is required but not installed")
+        assert req.specifier.contains(have, prereleases=True), f"{req} vs {have}"
+    extras = set(headers.get_all("Provides-Extra"))
+    assert extras >= {"app", "hub", "ray", "dev"}
+
+
+def test_installed_commands_and_walkthrough_run_from_anywhere(venv, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    helped = run(venv, elsewhere, "rflr", "--help")
+    assert helped.returncode == 0 and "analyze" in helped.stdout, helped.stderr
+
+    analyzed = run(venv, elsewhere, "rflr", "analyze", str(SHIPPED))
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert "headline defect" in analyzed.stdout and "bottleneck.3.z" in analyzed.stdout
+
+    # An installed wheel carries no checkpoints: the app says where to get them ...
+    nowhere = run(venv, elsewhere, "rflr", "app", "--print-command")
+    assert nowhere.returncode == 1 and "rflr hub pull USER/NAME" in nowhere.stderr
+    # ... and runs the packaged page, with the packaged settings, on a folder it is given.
+    told = run(venv, elsewhere, "rflr", "app", str(ROOT / "checkpoints"), "--print-command")
+    site = run(
+        venv, elsewhere, "python", "-c", "import rflr, os; print(os.path.dirname(rflr.__file__))"
+    )
+    page = Path(site.stdout.strip()) / "ui" / "page.py"
+    assert told.returncode == 0 and f"streamlit run {page}" in told.stdout
+    assert "--server.maxUploadSize 50" in told.stdout
+
+    doc = str(ROOT / "docs" / "notebook.md")
+    done = run(venv, elsewhere, "python", "-c", INSTALLED, doc, checkpoints=ROOT / "checkpoints")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "walkthrough ok: RF-LR" in done.stdout
+    assert "explorer ok:" in done.stdout
