@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from rflr.config import KIND_LABELS, RunConfig
 from rflr.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
 from rflr.model import layer_name
 
+if TYPE_CHECKING:
+    from rflr.weight_symmetry import LayerWeightSymmetry
+
 SWEEP_COLUMNS = ("run_id", "model", "status", "test_mse", "headline_defect", "symmetric")
 
 
@@ -38,6 +42,7 @@ class Run:
 
     ckpt: checkpoint.Checkpoint = field(repr=False)
     snapshot_files: dict[int, Path] = field(repr=False)  # step -> file of the same run
+    _weight_symmetry: dict = field(default_factory=dict, init=False, repr=False)
 
     # --- what the header says ---------------------------------------------------------------
 
@@ -156,6 +161,38 @@ class Run:
     def depth_profile(self, threshold: float = ACTIVITY_THRESHOLD) -> pd.DataFrame:
         """Active defect of every partial layer ("partial") and hidden layer ("h") by k."""
         return data.depth_profile(self.grid, threshold, PARITY_TAU)
+
+    def weight_symmetry(
+        self,
+        layer: int | str | None = None,
+        threshold: float = ACTIVITY_THRESHOLD,
+        tau: float = PARITY_TAU,
+    ) -> pd.DataFrame | LayerWeightSymmetry:
+        """Mirror pairing of the units of each layer (rflr.weight_symmetry): pairing and
+        identity defects, outgoing mismatches, each beside its value at random init.
+
+        Without `layer`: one row per layer of units (atoms.h, then bottleneck.k.h or
+        hidden.k.h), indexed by name. With `layer` (k = 0 .. L-1, or a name): that layer's
+        record, with the permutation `perm` (-1 for units that are not alive)."""
+        from rflr.weight_symmetry import weight_symmetry_of  # draws the run's initial weights
+
+        key = (threshold, tau)
+        if key not in self._weight_symmetry:
+            grid = data.metrics_grid(self.ckpt)
+            records = weight_symmetry_of(
+                self.config, self.ckpt.params, self.grid.z, grid, threshold, tau
+            )
+            self._weight_symmetry[key] = {r.name: r for r in records}
+        by_name = self._weight_symmetry[key]
+        if layer is None:
+            return pd.DataFrame([r.record() for r in by_name.values()]).set_index("name")
+        name = layer if isinstance(layer, str) else layer_name(self.config.model, int(layer), "h")
+        if name not in by_name:
+            raise ValueError(
+                f"{layer!r} is not a layer of units of this network: use k = 0.."
+                f"{self.config.model.depth - 1} or one of {', '.join(by_name)}"
+            )
+        return by_name[name]
 
     @property
     def output_defect(self) -> float:

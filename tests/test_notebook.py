@@ -17,6 +17,7 @@ from rflr import checkpoint, paths
 from rflr.config import RFLRConfig, RunConfig
 from rflr.evaluate import partials_on_grid
 from rflr.targets import symmetric_grid
+from rflr.weight_symmetry import unit_layers, weight_symmetry_of
 from tests.conftest import make_folder, mirror_paired_params, write_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,6 +141,39 @@ def test_a_mirror_paired_network_is_even_inside(tmp_path):
     profile = run.depth_profile().set_index("layer")["defect_mean"]
     assert profile["atoms.h"] > 0.1  # single atoms are not even: they come in mirror pairs
     assert (profile.drop("atoms.h") < 1e-10).all() and run.output_defect < 1e-10
+
+
+def test_weight_symmetry_is_rflr_weight_symmetry(two_runs):
+    root, a, b = two_runs
+    for cfg in (a, b):
+        run = rflr.open(root / cfg.run_id)
+        ckpt = checkpoint.load(run.path)
+        grid = symmetric_grid(cfg.target.domain, run.metrics["grid_points"], 1)
+        ref = weight_symmetry_of(cfg, ckpt.params, partials_on_grid(cfg, ckpt.params, grid), grid)
+        table = run.weight_symmetry()
+        assert (
+            list(table.index) == [u.name for u in unit_layers(cfg.model)] == [r.name for r in ref]
+        )
+        for r in ref:
+            assert table.loc[r.name].to_dict() == pytest.approx(
+                {k: v for k, v in r.record().items() if k != "name"}, nan_ok=True
+            )
+        # the atoms' record is the stored SPEC atom pairing defect
+        assert run.weight_symmetry(0).pairing_defect == pytest.approx(
+            run.metrics["atom_pairing_defect"], rel=1e-12
+        )
+        assert np.array_equal(run.weight_symmetry(1).perm, ref[1].perm)
+        with pytest.raises(ValueError, match="not a layer of units"):
+            run.weight_symmetry(cfg.model.depth)  # the output has no units
+
+
+def test_mirror_paired_atoms_have_no_pairing_defect(tmp_path):
+    cfg = RunConfig(RFLRConfig(width=16, rank=2, depth=3), seed=1)
+    params = {k: v.to(torch.float32) for k, v in mirror_paired_params(cfg.model).items()}
+    run = rflr.open(write_checkpoint(tmp_path / "pairs.safetensors", cfg, params))
+    atoms = run.weight_symmetry("atoms.h")
+    assert atoms.pairing_defect < 1e-12 < atoms.init_pairing_defect
+    assert atoms.outgoing_mismatch_matched < 1e-12
 
 
 def test_layers_are_checked(two_runs):

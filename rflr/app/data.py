@@ -26,7 +26,7 @@ from rflr.checkpoint import Checkpoint
 from rflr.config import ModelConfig
 from rflr.evaluate import partials_on_grid
 from rflr.model import as_float64, layer_index, layer_name, outgoing_weights, partial_layers
-from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
+from rflr.targets import DEFAULT_GRID_POINTS, Grid, symmetric_grid
 
 PARTS = {
     "partial": "partial function (z for RF-LR, u for dense)",
@@ -65,12 +65,18 @@ class Partials:
         return outgoing_weights(self.cfg, self.params64, name).numpy()
 
 
-def compute_partials(ckpt: Checkpoint) -> Partials:
-    """Evaluate the network on the grid its metrics were measured on (default 1025 points)."""
+def metrics_grid(ckpt: Checkpoint) -> Grid:
+    """The symmetric grid the checkpoint's metrics were measured on (default 1025 points)."""
     cfg = ckpt.config
     points = ckpt.metrics.get("grid_points")
     points = int(points) if isinstance(points, int) and points >= 3 else DEFAULT_GRID_POINTS
-    grid = symmetric_grid(cfg.target.domain, points, cfg.model.input_dim)
+    return symmetric_grid(cfg.target.domain, points, cfg.model.input_dim)
+
+
+def compute_partials(ckpt: Checkpoint) -> Partials:
+    """Evaluate the network on the grid its metrics were measured on (metrics_grid)."""
+    cfg = ckpt.config
+    grid = metrics_grid(ckpt)
     z = partials_on_grid(cfg, ckpt.params, grid)
     for a in z.values():
         a.flags.writeable = False  # shared by cached views: nobody may change it
