@@ -177,6 +177,8 @@ def app(argv: list[str]) -> int:
     if importlib.util.find_spec("streamlit") is None:
         return fail(f"`{PROG} app` needs streamlit: pip install 'rflr[app]'", 1)
     print(f"rflr explorer on {folder}: http://localhost:{args.port}", flush=True)
+    if os.name == "posix":  # become the server: signals (Ctrl-C, a kill) reach it directly
+        os.execve(command[0], command, {**os.environ, **env})
     try:
         return subprocess.call(command, env={**os.environ, **env})
     except KeyboardInterrupt:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
 from email.parser import Parser
 from importlib.metadata import PackageNotFoundError, version
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+
+from tests.conftest import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "rflr-w128-r2-L4-even-s0" / "step-00030000.safetensors"
@@ -85,6 +89,32 @@ def run(venv: Path, cwd: Path, *argv: str, checkpoints: Path | None = None):
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+def serve(venv: Path, cwd: Path) -> str:
+    """Start the installed `rflr app` on the shipped folder; its health check's answer."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", ENV_VAR)}
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "rflr"), "app", str(ROOT / "checkpoints"), "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/_stcore/health", timeout=2
+                ) as r:
+                    return r.read().decode()
+            except OSError:
+                time.sleep(0.5)
+        return f"no answer (exit code {proc.poll()})"
+    finally:
+        stop(proc)  # rflr app became the server (exec): this ends it
+
+
 def test_the_wheel_holds_the_package_the_page_and_its_settings(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     for want in ("rflr/__init__.py", "rflr/ui/page.py", "rflr/ui/streamlit_config.toml"):
@@ -133,6 +163,9 @@ def test_installed_commands_and_walkthrough_run_from_anywhere(venv, tmp_path):
     page = Path(site.stdout.strip()) / "ui" / "page.py"
     assert told.returncode == 0 and f"streamlit run {page}" in told.stdout
     assert "--server.maxUploadSize 50" in told.stdout
+
+    served = serve(venv, elsewhere)
+    assert served == "ok", served
 
     doc = str(ROOT / "docs" / "notebook.md")
     done = run(venv, elsewhere, "python", "-c", INSTALLED, doc, checkpoints=ROOT / "checkpoints")
