@@ -56,7 +56,7 @@ def layer_chart(
         name = run.layer(layer, part)
         table = run.defects(name, threshold=threshold, tau=PARITY_TAU)
         shown = table[table["active"]].head(channels)
-        curves = data.curve_frame(run.grid, name, [int(c) for c in shown["channel"]])
+        curves = data.curve_frame(run.evaluated, name, [int(c) for c in shown["channel"]])
         views.append((run, name, shown, curves))
     drawn = [v[3] for v in views if not v[2].empty]
     y_domain = charts.y_extent(pd.concat(drawn), odd) if len(runs) > 1 and drawn else None
@@ -92,7 +92,7 @@ def training_chart(run: Run) -> alt.LayerChart:
 
 def atoms_chart(run: Run) -> alt.LayerChart:
     """The Weights tab: atoms (w, b), each alive atom joined to the atom matched to its mirror."""
-    frames = data.atom_frames(run.ckpt, run.grid)
+    frames = data.atom_frames(run.ckpt, run.evaluated)
     return charts.atoms_chart(frames.atoms, frames.links)
 
 

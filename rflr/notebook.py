@@ -70,7 +70,7 @@ class Run:
 
     @property
     def kind(self) -> str:
-        """ "rflr" or "dense"."""
+        """The model kind: "rflr" or "dense"."""
         return self.config.model.kind
 
     @property
@@ -86,9 +86,8 @@ class Run:
             return pd.DataFrame(columns=["step", "train_loss", "test_mse"])
         wide = long.pivot_table(index="step", columns="series", values="value", sort=True)
         wide = wide.rename(columns={"train loss": "train_loss", "test MSE": "test_mse"})
-        return (
-            wide.reindex(columns=["train_loss", "test_mse"]).reset_index().rename_axis(None, axis=1)
-        )
+        wide = wide.reindex(columns=["train_loss", "test_mse"]).reset_index()
+        return wide.rename_axis(None, axis=1).astype({"step": "int64"})
 
     def plateaus(self) -> pd.DataFrame:
         """Plateaus and sharp drops of the logged test MSE: kind, start, end, loss (rflr.plateaus)."""
@@ -114,36 +113,38 @@ class Run:
     # --- measurements on the symmetric grid ----------------------------------------------------
 
     @cached_property
-    def grid(self) -> data.Partials:
+    def evaluated(self) -> data.Partials:
         """Every captured layer evaluated on the symmetric grid the metrics were measured on."""
         return data.compute_partials(self.ckpt)
 
     @property
     def layers(self) -> list[str]:
         """The captured layers, in depth order (atoms.h ... readout.y)."""
-        return list(self.grid.z)
+        return list(self.evaluated.z)
 
     def layer(self, layer: int | str, part: str = "partial") -> str:
         """A layer's captured name from its depth index k and part, or checked as given."""
         if isinstance(layer, str):
             name = layer
-        elif isinstance(layer, int | np.integer) and part in data.PARTS:
+        elif isinstance(layer, int | np.integer) and not isinstance(layer, bool):
+            if part not in data.PARTS:
+                raise ValueError(f"part must be one of {', '.join(data.PARTS)}, not {part!r}")
             name = layer_name(self.config.model, int(layer), part)
         else:
-            raise ValueError(f"part must be one of {', '.join(data.PARTS)}, not {part!r}")
-        if name not in self.grid.z:
+            raise TypeError(f"a layer is a depth index k or a name, not {layer!r}")
+        if name not in self.evaluated.z:
             depth = self.config.model.depth
             raise ValueError(
                 f"{layer!r} is not a layer of this depth-{depth} network: use k = 0..{depth} "
-                f"or one of {', '.join(self.grid.z)}"
+                f"or one of {', '.join(self.evaluated.z)}"
             )
         return name
 
     def partials(self, layer: int | str, part: str = "partial") -> pd.DataFrame:
         """The layer's channels on the grid: index x (coordinate 0), one column per channel."""
         name = self.layer(layer, part)
-        z = self.grid.z[name]
-        frame = pd.DataFrame(z.T, index=pd.Index(self.grid.x0, name="x"))
+        z = self.evaluated.z[name]
+        frame = pd.DataFrame(z.T, index=pd.Index(self.evaluated.x0, name="x"))
         frame.columns.name = name
         return frame
 
@@ -156,11 +157,11 @@ class Run:
     ) -> pd.DataFrame:
         """One row per channel: D, parity, activity, relative_activity, active, oscillations;
         active channels first, most active first (the explorer's channel table)."""
-        return data.channel_frame(self.grid, self.layer(layer, part), threshold, tau)
+        return data.channel_frame(self.evaluated, self.layer(layer, part), threshold, tau)
 
     def depth_profile(self, threshold: float = ACTIVITY_THRESHOLD) -> pd.DataFrame:
         """Active defect of every partial layer ("partial") and hidden layer ("h") by k."""
-        return data.depth_profile(self.grid, threshold, PARITY_TAU)
+        return data.depth_profile(self.evaluated, threshold, PARITY_TAU)
 
     def weight_symmetry(
         self,
@@ -180,7 +181,7 @@ class Run:
         if key not in self._weight_symmetry:
             grid = data.metrics_grid(self.ckpt)
             records = weight_symmetry_of(
-                self.config, self.ckpt.params, self.grid.z, grid, threshold, tau
+                self.config, self.ckpt.params, self.evaluated.z, grid, threshold, tau
             )
             self._weight_symmetry[key] = {r.name: r for r in records}
         by_name = self._weight_symmetry[key]
@@ -197,7 +198,7 @@ class Run:
     @property
     def output_defect(self) -> float:
         """D(y), the odd fraction of the network's output."""
-        return data.output_defect(self.grid)
+        return data.output_defect(self.evaluated)
 
     def __repr__(self) -> str:
         m = self.metrics
@@ -249,11 +250,11 @@ def _open_folder(folder: Path, run: str | None) -> Run:
     return Run(ckpt, files)
 
 
-def runs(source: str | os.PathLike = "", revision: str | None = None) -> pd.DataFrame:
+def runs(source: str | os.PathLike | None = None, revision: str | None = None) -> pd.DataFrame:
     """Every checkpoint below a folder or Hub repo (headers only): run, step, kind, width,
     rank, depth, seed, test_mse, headline_defect, output_defect, status, target, file.
     Without a source: the default folder (rflr.paths.checkpoints_folder)."""
-    folder = paths.local(source, revision) if str(source) else paths.checkpoints_folder()
+    folder = paths.checkpoints_folder() if source is None else paths.local(source, revision)
     return catalog.visible(catalog.build(checkpoint.list_checkpoints(folder), folder).table)
 
 

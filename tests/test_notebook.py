@@ -60,10 +60,14 @@ def test_the_header_fields_are_the_files(two_runs):
     header = checkpoint.read_header(run.path)
     assert run.metrics == header.metrics and run.status == "ok"
     h = header.history
-    assert run.history["step"].tolist() == h["step"]
+    assert run.history["step"].tolist() == h["step"] and run.history["step"].dtype == "int64"
     assert np.allclose(run.history["test_mse"], h["test_mse"])
     assert np.allclose(run.history["train_loss"], h["train_loss"])
     assert "RF-LR" in repr(run) and a.run_id in run.label
+    shape = run.plateaus()  # conftest.fake_history: a plateau, a sharp drop at 20, a plateau
+    assert set(shape["kind"]) == {"plateau", "drop"}
+    ((start, end),) = shape.query("kind == 'drop'")[["start", "end"]].to_numpy()
+    assert start <= 20 <= end
 
 
 def test_several_runs_need_a_name(two_runs):
@@ -185,6 +189,10 @@ def test_layers_are_checked(two_runs):
         run.partials("hidden.1.u")  # a dense name on an RF-LR network
     with pytest.raises(ValueError, match="part must be one of"):
         run.defects(1, part="zz")
+    with pytest.raises(TypeError, match="a depth index k or a name"):
+        run.partials(1.0)
+    assert run.layer(np.int64(1)) == run.layer("bottleneck.1.z") == "bottleneck.1.z"
+    assert run.layers == list(run.evaluated.z) and run.layers[-1] == "readout.y"
 
 
 # --- sweeps -----------------------------------------------------------------------------------
