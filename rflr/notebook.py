@@ -27,6 +27,7 @@ import pandas as pd
 from rflr import checkpoint, paths, summary
 from rflr.app import catalog, data
 from rflr.config import KIND_LABELS, RunConfig
+from rflr.header import Metrics
 from rflr.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
 from rflr.model import layer_name
 
@@ -60,8 +61,9 @@ class Run:
         return self.ckpt.step
 
     @property
-    def metrics(self) -> dict:
-        """The metrics record stored with the file (test MSE, output and headline defects, ...)."""
+    def metrics(self) -> Metrics:
+        """The metrics record stored with the file (test MSE, output and headline defects, ...),
+        read like a dict: run.metrics["test_mse"]."""
         return self.ckpt.metrics
 
     @property
