@@ -7,11 +7,13 @@ every job's value, so `--preset shipped --steps 2000` is the shipped set, shorte
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -28,6 +30,17 @@ from rflr.config import (
     RunConfig,
     TargetConfig,
     TrainConfig,
+)
+from rflr.executors import EXECUTORS, make_executor
+from rflr.grid import (
+    GridSpec,
+    SpecError,
+    flag,
+    folder_names,
+    load_spec,
+    points,
+    spec_from_flags,
+    to_argv,
 )
 from rflr.identity import RunConflict, check_resume
 from rflr.presets import PRESETS
@@ -244,6 +257,39 @@ def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
         "to cpu up to float rounding), auto (cuda when available)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g = p.add_argument_group("sweeps (grid sweeps and sweep presets; docs: README, Scaling out)")
+    g.add_argument(
+        "--grid",
+        action="append",
+        metavar="KEY=V1,V2,...",
+        help="sweep a train.py flag over values (repeat for a grid of every combination); "
+        "each config trains in OUT/KEY=V_.../; values with commas: separate them by ';'",
+    )
+    g.add_argument(
+        "--sweep-spec",
+        type=Path,
+        metavar="FILE.toml",
+        help="a grid sweep from a TOML file ([grid] swept flags, [flags] fixed ones, "
+        "seeds_per_task); see rflr.grid",
+    )
+    g.add_argument(
+        "--seeds-per-task",
+        type=int,
+        default=None,
+        help="seeds of one config trained together as one task (default: all its seeds)",
+    )
+    g.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="where a sweep's tasks run: local (this process) or ray (a Ray cluster)",
+    )
+    g.add_argument(
+        "--ray-address",
+        default=None,
+        help="--executor ray: 'auto' or host:port of a running cluster (default: start a "
+        "local Ray instance on this machine's cores)",
+    )
     g.add_argument(
         "--ship",
         default=None,
@@ -335,17 +381,6 @@ def _job(v: dict) -> Job:
     return Job(cfg, v["seeds"], opts)
 
 
-def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
-    """Train; every OSError or run conflict is one line `train.py: error: ...`, exit 1.
-    `rflr train` passes its own name as `prog` for the usage and error lines."""
-    args, jobs = jobs_from_args(argv, prog)
-    try:
-        return _run(args, jobs, argv)
-    except (OSError, RunConflict) as e:
-        print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
-        return 1
-
-
 def _one_line(e: BaseException) -> str:
     if isinstance(e, OSError) and e.strerror:
         where = f"{e.filename}: " if e.filename else ""
@@ -362,22 +397,100 @@ def _check_writable(out: Path) -> None:
         raise PermissionError(13, "Permission denied", str(out))
 
 
-def _run(args: argparse.Namespace, jobs, argv: list[str] | None) -> int:
+def grid_from_args(
+    argv: list[str], prog: str = "train.py"
+) -> tuple[argparse.Namespace, GridSpec, list[Job], list[dict], Path]:
+    """A grid sweep's jobs: every point of the grid, each in its own folder under --out.
+
+    A point's flags go after the typed ones, so each job is parsed (and validated) exactly
+    as `train.py <flags> <point's flags>` would be; a preset's jobs multiply with the grid.
+    """
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    try:
+        if args.sweep_spec is not None and args.grid:
+            raise SpecError("give --grid or --sweep-spec, not both")
+        if args.sweep_spec is not None:
+            spec = load_spec(args.sweep_spec)
+            if args.seeds_per_task is not None:
+                spec = replace(spec, seeds_per_task=args.seeds_per_task)
+        else:
+            spec = spec_from_flags(args.grid, args.seeds_per_task)
+        actions = {a.dest: a for a in parser._actions if a.option_strings}
+        typed = _explicit(parser, argv)
+        for key in [*spec.axes, *spec.flags]:
+            if key not in actions:
+                raise SpecError(f"train.py has no flag {flag(key)}")
+        for key in spec.axes:
+            if key in typed:
+                raise SpecError(f"{flag(key)} is both typed and swept")
+        fixed = {k: _switch(actions[k], v) for k, v in spec.flags.items()}
+        grid = [{k: _switch(actions[k], v) for k, v in p.items()} for p in points(spec)]
+        names = folder_names(grid)
+    except SpecError as e:
+        parser.error(str(e))
+    jobs, values = [], []
+    for point, name in zip(grid, names, strict=True):
+        point_args, point_jobs = jobs_from_args([*to_argv(fixed), *argv, *to_argv(point)], prog)
+        for job in point_jobs:
+            jobs.append(replace(job, options=replace(job.options, out=job.options.out / name)))
+            values.append({k: _cell(getattr(point_args, k)) for k in point})
+    return (
+        args,
+        spec,
+        jobs,
+        values,
+        jobs[0].options.out.parent,  # every config's folder sits in --out (or the preset's)
+    )
+
+
+def _switch(action: argparse.Action, v):
+    """A spec value for a store_true flag must be a boolean (TOML true, or 'true'/'false')."""
+    is_switch = isinstance(action, argparse._StoreTrueAction)
+    if is_switch and isinstance(v, str) and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    if is_switch != isinstance(v, bool):
+        want = "true or false" if is_switch else "a value, not true/false"
+        raise SpecError(f"{flag(action.dest)} takes {want}, got {v!r}")
+    return v
+
+
+def _cell(v):
+    """A swept value as a summary.csv cell."""
+    if isinstance(v, list):
+        return json.dumps(v)
+    return str(v) if isinstance(v, Path) else v
+
+
+def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
+    """Train or sweep; every OSError or run conflict is one line `train.py: error: ...`, exit 1.
+    `rflr train` passes its own name as `prog` for the usage and error lines."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(prog)
+    head = parser.parse_args(argv)
+    grid = head.grid or head.sweep_spec is not None
+    sweep_preset = head.preset is not None and PRESETS[head.preset].sweep
+    if head.ray_address is not None and head.executor != "ray":
+        parser.error("--ray-address needs --executor ray")
+    if (head.executor != "local" or head.seeds_per_task is not None) and not (grid or sweep_preset):
+        parser.error(
+            "--executor and --seeds-per-task run sweeps: add --grid, --sweep-spec or a sweep preset"
+        )
+    if head.seeds_per_task is not None and head.seeds_per_task < 1:
+        parser.error("--seeds-per-task must be >= 1")
+    try:
+        if grid or sweep_preset:  # one progress bar, summary.csv, sweep.json
+            return _sweep(argv, head, prog)
+        args, jobs = jobs_from_args(argv, prog)
+        return _run(args, jobs)
+    except (OSError, RunConflict) as e:
+        print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, jobs: list[Job]) -> int:
     for out in {job.options.out for job in jobs}:
         _check_writable(out)
-    if args.preset and PRESETS[args.preset].sweep:  # one progress bar, summary.csv, sweep.json
-        from rflr.sweep import run_preset
-
-        ship = args.ship if args.ship is not None else PRESETS[args.preset].ship
-        return run_preset(
-            args.preset,
-            jobs,
-            ship_to=None if ship in (None, "none") else Path(ship),
-            threads=args.threads,
-            resume=args.resume,
-            progress=not args.no_progress,
-            argv=argv,
-        )
     for job in jobs:
         cfg, seeds, opts = job.config, job.seeds, job.options
         block, threads = block_and_threads(
@@ -407,6 +520,41 @@ def _run(args: argparse.Namespace, jobs, argv: list[str] | None) -> int:
         if diverged:
             print(f"diverged seeds (saved, marked): {diverged}")
     return 0
+
+
+def _sweep(argv: list[str], head: argparse.Namespace, prog: str) -> int:
+    from rflr.sweep import run_preset
+
+    executor = make_executor(head.executor, head.ray_address)
+    ship = (
+        head.ship if head.ship is not None else (PRESETS[head.preset].ship if head.preset else None)
+    )
+    common = dict(
+        ship_to=None if ship in (None, "none") else Path(ship),
+        threads=head.threads,
+        progress=not head.no_progress,
+        argv=argv,
+        executor=executor,
+    )
+    if not (head.grid or head.sweep_spec is not None):  # a sweep preset, as a sweep of its jobs
+        _, jobs = jobs_from_args(argv, prog)
+        for out in {job.options.out for job in jobs}:
+            _check_writable(out)
+        return run_preset(
+            head.preset, jobs, resume=head.resume, seeds_per_task=head.seeds_per_task, **common
+        )
+    args, spec, jobs, values, out = grid_from_args(argv, prog)
+    _check_writable(out)
+    return run_preset(
+        head.preset,
+        jobs,
+        resume=True,  # a grid always skips the runs it finished before
+        points=values,
+        spec=spec.to_dict(),
+        seeds_per_task=spec.seeds_per_task,
+        out=out,
+        **common,
+    )
 
 
 def _fmt_seeds(seeds: list[int]) -> str:

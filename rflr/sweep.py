@@ -18,21 +18,31 @@ The summary's schema, statistics and poster claims live in rflr.summary.
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-import torch
 
 from rflr import metrics as metriclib
-from rflr.checkpoint import Header, atomic_write, current_umask, read_header, snapshot_path
+from rflr.checkpoint import (
+    CheckpointError,
+    Header,
+    atomic_write,
+    current_umask,
+    read_header,
+    snapshot_path,
+)
 from rflr.config import RunConfig
+from rflr.executors import LocalExecutor, Outcome, Task
+from rflr.grid import seed_blocks
 from rflr.identity import RunConflict, differences
 from rflr.metrics import SYMMETRIC_DEFECT, ends_symmetric
 from rflr.plateaus import history_plateaus
@@ -46,7 +56,7 @@ from rflr.summary import (
     pick_shipped,
     with_count_types,
 )
-from rflr.trainer import Job, RunResult, block_and_threads, train
+from rflr.trainer import Job, block_and_threads
 
 # --- one row per run --------------------------------------------------------------------------
 
@@ -66,7 +76,7 @@ def summary_row(header: Header, root: Path) -> dict:
     shape = history_plateaus(hist)
     losses = [v for v in hist.get("train_loss", []) if v is not None]
     row = {
-        "run_id": cfg.run_id,
+        "run_id": header.path.parent.relative_to(root).as_posix(),  # its folder: unique
         "model": cfg.model.kind,
         "seed": cfg.seed,
         "width": cfg.model.width,
@@ -105,15 +115,34 @@ def summary_row(header: Header, root: Path) -> dict:
     return row
 
 
-def summarize(headers: list[Header], root: Path) -> pd.DataFrame:
-    """summary.csv as a DataFrame: one row per run, fixed columns first, then layers."""
-    df = pd.DataFrame([summary_row(h, root) for h in headers])
+def failed_row(cfg: RunConfig, folder: Path, root: Path) -> dict:
+    """The row of a run whose task failed twice: what it was meant to be, status "failed"."""
+    return {
+        "run_id": (folder / cfg.run_id).relative_to(root).as_posix(),
+        "model": cfg.model.kind,
+        "seed": cfg.seed,
+        "width": cfg.model.width,
+        "rank": cfg.model.rank_or_none,
+        "depth": cfg.model.depth,
+        "lr": cfg.train.lr,
+        "schedule": cfg.train.schedule,
+        "steps": cfg.train.steps,
+        "status": "failed",
+        "symmetric": False,
+    }
+
+
+def summarize(rows: list[dict], extra: list[str] | None = None) -> pd.DataFrame:
+    """summary.csv as a DataFrame: one row per run; fixed columns, then `extra` (a grid's
+    swept flags), then layers."""
+    columns = dict.fromkeys([*SUMMARY_COLUMNS, *(k for r in rows for k in r)])
+    df = pd.DataFrame(rows).reindex(columns=list(columns))
     part_order = {"name": 0, "defect": 1, "active": 2}
     layer_cols = sorted(
         (c for c in df.columns if c.startswith("layer")),
         key=lambda c: (int(c[5:].split("_")[0]), part_order[c.split("_", 1)[1]]),
     )
-    return with_count_types(df[SUMMARY_COLUMNS + layer_cols])
+    return with_count_types(df[SUMMARY_COLUMNS + (extra or []) + layer_cols])
 
 
 def ship(df: pd.DataFrame, out: Path, dest: Path, snapshot_runs: list[str]) -> list[Path]:
@@ -160,34 +189,60 @@ def _stage(df: pd.DataFrame, out: Path, dest: Path, staging: Path, snapshot_runs
 
 # --- running a sweep -------------------------------------------------------------------------
 
+# The progress bar's cost model (seconds on one CPU thread; fitted to the poster sweep's job
+# times in checkpoints/poster/sweep.json): a step of a stacked block costs STEP_S plus, per
+# seed, SEED_S and PARAM_S per parameter and sample. Only the ETA uses it: dense seeds cost
+# ~5x RF-LR seeds, so counting seed-steps would misjudge a mixed sweep.
+STEP_S, SEED_S, PARAM_S = 2e-4, 3e-6, 4e-10
 
-def _finished_headers(
-    cfg: RunConfig, seeds: list[int], out: Path, overwrite: bool = False
-) -> list[Header] | None:
-    """The final headers of a job that already ran to the end in `out`, else None (resume).
-    A final file of another config under the same id is a RunConflict (unless overwrite)."""
-    headers = []
-    for s in seeds:
-        run = replace(cfg, seed=s, run_id="")
-        final = snapshot_path(out, run, cfg.train.steps)
-        if final.exists():
+
+def estimated_seconds(cfg: RunConfig, n_seeds: int, block: int) -> float:
+    """Rough wall time of training `n_seeds` seeds of `cfg` in blocks of `block`."""
+    n, r, depth = cfg.model.width, cfg.model.rank_or_none, cfg.model.depth
+    params = depth * n * 2 * r + 2 * n if r is not None else max(depth - 1, 1) * n * n + 3 * n
+    per_seed = SEED_S + PARAM_S * params * cfg.train.batch_size
+    return cfg.train.steps * (math.ceil(n_seeds / block) * STEP_S + n_seeds * per_seed)
+
+
+def finished_header(cfg: RunConfig, out: Path, overwrite: bool = False) -> Header | None:
+    """The final header of the run `cfg` (one seed) if it already ran to the end in `out`
+    with this very config (a diverged run ends early), else None. A file of another config
+    under the same id is a RunConflict, unless `overwrite` (then the run is retrained and
+    the trainer replaces the other run's files)."""
+    final = snapshot_path(out, cfg, cfg.train.steps)
+    try:
+        if final.is_file():
             header = read_header(final)
-            diffs = differences(header.config.to_dict(), run.to_dict())
-            if diffs:  # the same id, another run: never reused as this one
-                if overwrite:
-                    return None  # retrained; the trainer removes the other run's files
-                raise RunConflict(
-                    f"{final} is a different run with the same id ({'; '.join(diffs[:6])}); "
-                    "use another --out, or --overwrite to replace it"
-                )
-            headers.append(header)
-            continue
-        files = sorted((out / run.run_id).glob("step-*.safetensors"))
-        last = read_header(files[-1]) if files else None
-        if last is None or last.status != "diverged":
-            return None
-        headers.append(last)
-    return headers
+        else:
+            files = sorted((out / cfg.run_id).glob("step-*.safetensors"))
+            header = read_header(files[-1]) if files else None
+            if header is not None and header.status != "diverged":
+                return None
+    except CheckpointError:
+        return None  # a damaged file is retrained
+    if header is None:
+        return None
+    diffs = differences(header.config.to_dict(), cfg.to_dict())
+    if diffs and not overwrite:
+        raise RunConflict(
+            f"{header.path} is a different run with the same id ({'; '.join(diffs[:6])}); "
+            "use another --out, or --overwrite to replace it"
+        )
+    return None if diffs else header
+
+
+@dataclass
+class _Block:
+    """One config's block of seeds: the runs already finished and the task for the rest."""
+
+    config: int  # index of the job (config) it belongs to
+    seeds: list[int]
+    finished: dict[int, Header]
+    task: Task | None
+    cost: float
+    block: int
+    threads: int
+    outcome: Outcome | None = None
 
 
 def run_sweep(
@@ -196,65 +251,136 @@ def run_sweep(
     threads: int | None = None,
     resume: bool = False,
     progress: bool = True,
+    executor=None,
+    points: list[dict[str, Any]] | None = None,
+    seeds_per_task: int | None = None,
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """Train every job into `out`, one after the other; the summary and per-job timings.
+    """Train every job into `out` as tasks of `seeds_per_task` seeds; the summary and one
+    record per task.
 
-    Jobs whose final files are all in `out` are read back instead of retrained when
-    `resume` is set; a job cut short is resumed by the trainer's own resume file.
+    `executor` (rflr.executors; default: in this process) runs the tasks. With `resume`,
+    runs already finished in their folder with the same config are read back instead of
+    retrained, and a task cut short goes on from the trainer's resume file. A task that
+    fails twice leaves rows with status "failed". `points` (one per job): the swept values,
+    added as summary columns.
     """
-    total = sum(len(j.seeds) * j.config.train.steps for j in jobs)
-    bar = _sweep_bar(total) if progress else None
-    headers: list[Header] = []
-    timings = []
-    for i, job in enumerate(jobs, start=1):
-        cfg, seeds, opts = job.config, job.seeds, job.options
-        job_total = len(seeds) * cfg.train.steps
-        done = [0]
-
-        def advance(n: int, done: list[int] = done) -> None:
-            done[0] += n
-            if bar is not None:
-                bar.update(n)
-
-        if bar is not None:
-            bar.set_postfix_str(f"job {i}/{len(jobs)}: {cfg.model.kind} seeds {len(seeds)}")
-        t0 = time.perf_counter()
-        finished = _finished_headers(cfg, seeds, out, opts.overwrite) if resume else None
-        block, n_threads = block_and_threads(cfg, len(seeds), opts.seed_block, threads, opts.device)
-        if finished is None:
-            torch.set_num_threads(n_threads)
-            job_opts = replace(opts, out=out, resume=resume, progress=False, on_steps=advance)
-            results: list[RunResult] = train(cfg, seeds, job_opts)
-            finished = [read_header(r.path) for r in results]
-        headers += finished
-        if bar is not None:  # diverged seeds stop early; a resumed job was counted elsewhere
-            bar.update(job_total - done[0])
-        timings.append(
-            {
-                "model": cfg.model.kind,
-                "width": cfg.model.width,
-                "rank": cfg.model.rank_or_none,
-                "depth": cfg.model.depth,
-                "seeds": len(seeds),
-                "steps": cfg.train.steps,
-                "threads": n_threads,
-                "seed_block": block,
-                "wall_time_s": round(time.perf_counter() - t0, 1),
-                "reused": done[0] == 0 and job_total > 0,
+    executor = executor or LocalExecutor()
+    points = points or [{} for _ in jobs]
+    blocks: list[_Block] = []
+    tasks: list[Task] = []
+    for k, job in enumerate(jobs):
+        for seeds in seed_blocks(job.seeds, seeds_per_task):
+            cfgs = {s: replace(job.config, seed=s, run_id="") for s in seeds}
+            done = {
+                s: h
+                for s, c in cfgs.items()
+                if resume and (h := finished_header(c, job.options.out, job.options.overwrite))
             }
-        )
+            todo = [s for s in seeds if s not in done]
+            block, n_threads = block_and_threads(
+                job.config, len(todo) or 1, job.options.seed_block, threads, job.options.device
+            )
+            task = None
+            if todo:
+                opts = replace(job.options, resume=resume, progress=False, on_steps=None)
+                task = Task(len(tasks), Job(job.config, todo, opts), n_threads)
+                tasks.append(task)
+            cost = estimated_seconds(job.config, len(todo), block)
+            blocks.append(_Block(k, seeds, done, task, cost, block, n_threads))
+    by_task = {b.task.index: b for b in blocks if b.task is not None}
+    bar = _sweep_bar(sum(b.cost for b in by_task.values())) if progress else None
+    counted = dict.fromkeys(by_task, 0.0)
+
+    def on_steps(i: int, seed_steps: int) -> None:
+        b = by_task[i]
+        per = b.cost / (len(b.task.job.seeds) * max(b.task.job.config.train.steps, 1))
+        add = min(seed_steps * per, b.cost - counted[i])
+        counted[i] += add
+        if bar is not None:
+            bar.update(add)
+
+    def on_done(outcome: Outcome) -> None:
+        b = by_task[outcome.index]
+        b.outcome = outcome
+        if bar is not None:  # diverged seeds stop early; a remote task reports only its end
+            bar.update(b.cost - counted[outcome.index])
+            failed = sum(
+                x.outcome is not None and x.outcome.error is not None for x in by_task.values()
+            )
+            bar.set_postfix_str(
+                f"tasks {sum(x.outcome is not None for x in by_task.values())}/{len(tasks)}"
+                + (f", {failed} failed" if failed else "")
+            )
+
+    executor.run(tasks, on_done, on_steps)
     if bar is not None:
         bar.close()
-    return summarize(headers, out), timings
+    rows, timings = [], []
+    for b in blocks:
+        job = jobs[b.config]
+        rows += _block_rows(b, job, out, points[b.config])
+        timings.append(_timing(b, job, out, points[b.config]))
+    return summarize(rows, extra=_extra_columns(points)), timings
 
 
-def _sweep_bar(total: int):
+def _block_rows(b: _Block, job: Job, out: Path, point: dict[str, Any]) -> list[dict]:
+    """The block's summary rows, in seed order: finished runs from their headers, the rest
+    from the task's files, or marked failed (a run that did finish before is still read)."""
+    paths = (
+        dict(zip(b.task.job.seeds, b.outcome.paths, strict=True))
+        if b.task and b.outcome and b.outcome.paths
+        else {}
+    )
+    rows = []
+    for s in b.seeds:
+        cfg = replace(job.config, seed=s, run_id="")
+        header = b.finished.get(s)
+        if header is None and s in paths:
+            header = read_header(paths[s])
+        if header is None:
+            header = finished_header(cfg, job.options.out, overwrite=True)  # None if another run
+        row = (
+            summary_row(header, out)
+            if header is not None
+            else failed_row(cfg, job.options.out, out)
+        )
+        rows.append({**row, **point})
+    return rows
+
+
+def _timing(b: _Block, job: Job, out: Path, point: dict[str, Any]) -> dict:
+    cfg = job.config
+    o = b.outcome
+    return {
+        "config": job.options.out.relative_to(out).as_posix() if job.options.out != out else ".",
+        "model": cfg.model.kind,
+        "width": cfg.model.width,
+        "rank": cfg.model.rank_or_none,
+        "depth": cfg.model.depth,
+        **{k: v for k, v in point.items() if k not in ("model", "width", "rank", "depth")},
+        "seeds": len(b.seeds),
+        "trained": len(b.task.job.seeds) if b.task else 0,
+        "steps": cfg.train.steps,
+        "threads": b.threads,
+        "seed_block": b.block,
+        "wall_time_s": round(o.wall_time_s, 1) if o else 0.0,
+        "reused": b.task is None,
+        "status": "failed" if o and o.error else "ok",
+        **({"error": o.error} if o and o.error else {}),
+    }
+
+
+def _extra_columns(points: list[dict[str, Any]]) -> list[str]:
+    keys = dict.fromkeys(k for p in points for k in p)
+    return [k for k in keys if k not in SUMMARY_COLUMNS]
+
+
+def _sweep_bar(total: float):
     from tqdm import tqdm
 
     return tqdm(
         total=total,
-        unit="seed-step",
-        unit_scale=True,
+        bar_format="{percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
         dynamic_ncols=True,
         smoothing=0.02,
         mininterval=1.0,
@@ -266,26 +392,38 @@ def write_sweep_json(path: Path, record: dict) -> None:
 
 
 def run_preset(
-    preset: str,
+    preset: str | None,
     jobs: list[Job],
     ship_to: Path | None,
     threads: int | None = None,
     resume: bool = False,
     progress: bool = True,
     argv: list[str] | None = None,
+    executor=None,
+    points: list[dict[str, Any]] | None = None,
+    spec: dict[str, Any] | None = None,
+    seeds_per_task: int | None = None,
+    out: Path | None = None,
 ) -> int:
-    """`train.py --preset poster`: run the sweep, write summary.csv and sweep.json, ship."""
-    outs = {j.options.out for j in jobs}
-    if len(outs) != 1:
-        raise SystemExit(
-            f"a sweep's jobs must share one --out folder, got {sorted(map(str, outs))}"
-        )
-    out = outs.pop()
+    """`train.py --preset poster` or a grid sweep: run it, write summary.csv and sweep.json,
+    ship. `jobs` share one output folder, their sweep's (a grid's configs sit in subfolders
+    of it); `spec` (a grid's) is recorded in sweep.json."""
+    if out is None:  # a preset: its jobs share one folder
+        outs = {j.options.out for j in jobs}
+        if len(outs) != 1:
+            raise SystemExit(
+                f"a sweep's jobs must share one --out folder, got {sorted(map(str, outs))}"
+            )
+        out = outs.pop()
     out.mkdir(parents=True, exist_ok=True)
     started, load_start, t0 = datetime.now(UTC), load_average(), time.perf_counter()
     n_runs = sum(len(j.seeds) for j in jobs)
-    print(f"sweep {preset}: {len(jobs)} jobs, {n_runs} reruns -> {out}", flush=True)
-    df, timings = run_sweep(jobs, out, threads, resume, progress)
+    name = preset or "grid"
+    where = getattr(executor, "name", "local")
+    print(
+        f"sweep {name}: {len(jobs)} configs, {n_runs} runs, executor {where} -> {out}", flush=True
+    )
+    df, timings = run_sweep(jobs, out, threads, resume, progress, executor, points, seeds_per_task)
     wall = time.perf_counter() - t0
     atomic_write(out / SUMMARY_NAME, df.to_csv(index=False).encode())  # never half-written
     cfg0 = jobs[0].config
@@ -295,14 +433,10 @@ def run_preset(
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_time_s": round(wall, 1),
+        "executor": where,
         "reruns": len(df),
+        "failed": int((df["status"] == "failed").sum()),
         "jobs": timings,
-        "protocol": {
-            "target": cfg0.to_dict()["target"],
-            "train": cfg0.to_dict()["train"],
-            "parameterization": cfg0.model.parameterization,
-            "train_atoms": cfg0.model.train_atoms,
-        },
         "definitions": {
             "symmetric_defect": SYMMETRIC_DEFECT,
             "comparable_mse_factor": COMPARABLE_MSE_FACTOR,
@@ -315,6 +449,11 @@ def run_preset(
         "load_average_end": load_average(),
         "git": git_commit(),
     }
+    protocols = {json.dumps(_protocol(j.config), sort_keys=True) for j in jobs}
+    if len(protocols) == 1:  # the models share one training protocol (a preset's sweep)
+        record["protocol"] = _protocol(cfg0)
+    if spec is not None:
+        record["spec"] = spec
     previous = out / SWEEP_NAME
     if all(t["reused"] for t in timings) and previous.is_file():
         # nothing was trained: only the summary was rebuilt; the training record stands
@@ -325,15 +464,33 @@ def run_preset(
         old = old if isinstance(old, dict) else {}
         for key in ("command", "started_utc", "finished_utc", "wall_time_s", "jobs", "machine"):
             record[key] = old.get(key, record[key])
-        for key in ("load_average_start", "load_average_end", "git"):
+        for key in ("load_average_start", "load_average_end", "git", "executor"):
             record[key] = old.get(key)
         record["summary_rebuilt_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
     write_sweep_json(previous, record)
     print(f"\n{len(df)} reruns in {wall / 60:.1f} min -> {out / SUMMARY_NAME}\n")
+    failed = [t for t in timings if t["status"] == "failed"]
+    for t in failed:
+        print(f"FAILED (twice): {t['config']} {t['model']} seeds {t['seeds']}: {t['error']}")
     print(format_stats(df))
     if ship_to is not None:
-        first = [replace(j.config, seed=j.seeds[0], run_id="").run_id for j in jobs]
+        first = [
+            (j.options.out / replace(j.config, seed=j.seeds[0], run_id="").run_id)
+            .relative_to(out)
+            .as_posix()
+            for j in jobs
+        ]
         copied = ship(df, out, ship_to, snapshot_runs=first)
         size = sum(p.stat().st_size for p in copied)
         print(f"\nshipped {len(copied)} files ({size / 1e6:.1f} MB) -> {ship_to}")
-    return 0
+    return 1 if failed else 0
+
+
+def _protocol(cfg: RunConfig) -> dict[str, Any]:
+    d = cfg.to_dict()
+    return {
+        "target": d["target"],
+        "train": d["train"],
+        "parameterization": cfg.model.parameterization,
+        "train_atoms": cfg.model.train_atoms,
+    }
