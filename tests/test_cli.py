@@ -282,3 +282,73 @@ def test_damaged_resume_state_is_one_line(tmp_path, capsys):
     state.write_bytes(b'\x08\x00\x00\x00\x00\x00\x00\x00{"a":1}')
     assert main([*TINY, "--out", str(out), "--resume"]) == 1
     assert "cannot be read" in _error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--grid", "lr"], "use KEY=V1,V2"),
+        (["--grid", "learning-rate=0.1,0.2"], "train.py has no flag --learning-rate"),
+        (["--grid", "lr=0.1,0.2", "--lr", "0.3"], "--lr is both typed and swept"),
+        (["--grid", "seeds=0,1"], "--seeds cannot be swept"),
+        (["--grid", "lr=0.1,x"], "argument --lr"),
+        (["--grid", "online=yes"], "--online takes true or false"),
+        (["--grid", "width=true"], "argument --width: invalid int value"),
+        (["--executor", "ray"], "--executor and --seeds-per-task run sweeps"),
+        (["--grid", "lr=0.1", "--ray-address", "auto"], "--ray-address needs --executor ray"),
+        (["--grid", "lr=0.1", "--seeds-per-task", "0"], "--seeds-per-task must be >= 1"),
+        (["--grid", "lr=0.1", "--sweep-spec", "x.toml"], "not both"),
+        (["--sweep-spec", "/nonexistent.toml"], "cannot read"),
+    ],
+)
+def test_bad_grid_sweeps_get_a_one_line_error(argv, fragment, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert fragment in err[-1] and err[-1].startswith("train.py: error:")
+
+
+def test_a_toml_spec_expands_like_grid_flags(tmp_path):
+    from rflr.cli import grid_from_args
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'seeds_per_task = 2\n[flags]\nsteps = 50\nseeds = "0-3"\nonline = true\n'
+        '[grid]\nlr = [0.01, 0.02]\nmodel = ["rflr", "dense"]\n'
+    )
+    args, grid, jobs, values, out = grid_from_args(
+        ["--sweep-spec", str(spec), "--out", str(tmp_path), "--steps", "70"]
+    )
+    assert grid.seeds_per_task == 2 and out == tmp_path
+    assert [(j.config.train.lr, j.config.model.kind) for j in jobs] == [
+        (0.01, "rflr"),
+        (0.01, "dense"),
+        (0.02, "rflr"),
+        (0.02, "dense"),
+    ]
+    assert all(j.config.train.steps == 70 for j in jobs)  # typed flags win over [flags]
+    assert all(j.config.train.online and j.seeds == [0, 1, 2, 3] for j in jobs)
+    assert jobs[2].options.out == tmp_path / "lr=0.02_model=rflr"
+    assert values[2] == {"lr": 0.02, "model": "rflr"}
+    _, _, same, _, _ = grid_from_args(
+        ["--grid", "lr=0.01,0.02", "--grid", "model=rflr,dense", "--steps", "70", "--online"]
+        + ["--seeds", "0-3", "--out", str(tmp_path)]
+    )
+    assert [j.config for j in same] == [j.config for j in jobs]
+
+
+def test_a_grid_multiplies_a_presets_jobs(tmp_path):
+    from rflr.cli import grid_from_args
+
+    _, _, jobs, values, out = grid_from_args(
+        ["--preset", "poster-quick", "--grid", "lr=0.05,0.07", "--out", str(tmp_path)]
+    )
+    assert len(jobs) == 4 and out == tmp_path
+    assert [(j.config.model.kind, j.config.train.lr) for j in jobs] == [
+        ("rflr", 0.05),
+        ("dense", 0.05),
+        ("rflr", 0.07),
+        ("dense", 0.07),
+    ]
+    assert values == [{"lr": 0.05}] * 2 + [{"lr": 0.07}] * 2

@@ -67,3 +67,13 @@ def test_import_rflr_is_light():
     assert _loaded_after(["rflr", "rflr.commands", "rflr.paths"], heavy) == []
     watched = ["streamlit", "rflr.trainer", "rflr.stack", "rflr.sweep", "rflr.cli", "rflr.hub"]
     assert _loaded_after(["rflr.notebook", "rflr.figures"], watched) == []
+
+
+def test_training_never_loads_ray():
+    """Ray is optional: only --executor ray imports it (inside rflr.executors.RayExecutor)."""
+    modules = ["rflr.cli", "rflr.sweep", "rflr.executors", "rflr.grid"]
+    assert _loaded_after(modules, ["ray"]) == []
+
+
+def test_grid_specs_are_pure():
+    assert _loaded_after(["rflr.grid"], ["torch", "argparse", "rflr.cli"]) == []
