@@ -43,6 +43,7 @@ NOT_SWEPT = frozenset(
         "seeds_per_task",
         "executor",
         "ray_address",
+        "device",
     }
 )
 MAX_CONFIGS = 10_000  # a typo like lr=0.1,...x10 in six keys should fail before any work
@@ -142,7 +143,7 @@ def checked(spec: GridSpec) -> GridSpec:
             raise SpecError(f"{flag(key)}: a value is listed twice in {values}")
         if key in spec.flags:
             raise SpecError(f"{flag(key)} is both fixed and swept")
-    bad = sorted(set(spec.flags) & (NOT_SWEPT - {"seeds", "out", "threads"}))
+    bad = sorted(set(spec.flags) & (NOT_SWEPT - {"seeds", "out", "threads", "device"}))
     if bad:
         raise SpecError(f"[flags] cannot set {', '.join(map(flag, bad))}")
     n = 1
