@@ -35,6 +35,7 @@ NOT_SWEPT = frozenset(
         "seeds",
         "out",
         "resume",
+        "overwrite",
         "ship",
         "threads",
         "no_progress",

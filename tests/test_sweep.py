@@ -252,7 +252,7 @@ def test_grid_sweep_writes_one_folder_per_config_and_a_column_per_swept_flag(tmp
     finally:
         mp.undo()
 
-    # a run removed (or written by another config) is retrained alone, to the same weights
+    # a run removed (or replaced by another config's) is retrained alone, to the same weights
     victim = out / df["checkpoint"].iloc[1]
     before = load(victim).params
     victim.unlink()
@@ -269,8 +269,9 @@ def test_grid_sweep_writes_one_folder_per_config_and_a_column_per_swept_flag(tmp
         return real(job, threads)
 
     mp.setattr(executors, "run_task", spy)
-    try:
-        assert main(_grid_argv(out)) == 0
+    try:  # another run under the same id is refused, then replaced with --overwrite
+        assert main(_grid_argv(out)) == 1 and trained == []
+        assert main([*_grid_argv(out), "--overwrite"]) == 0
     finally:
         mp.undo()
     assert trained == [("batch_size=1_model=rflr", [1]), ("batch_size=1_model=rflr", [2])]
