@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from rflr import checkpoint
-from rflr.app import charts, data, sweep_charts
+from rflr.app import charts, data, style, sweep_charts, training_charts
 from rflr.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
 from rflr.notebook import Run
 
@@ -62,12 +62,16 @@ def layer_chart(
     y_domain = charts.y_extent(pd.concat(drawn), odd) if len(runs) > 1 and drawn else None
     per_row = columns or (2 if len(runs) > 1 else 4)
     panels = [
-        charts.layer_panels(curves, shown, odd, y_domain, per_row).properties(
+        charts.layer_panels(curves, shown, odd, y_domain, per_row, name, run.kind).properties(
             title=f"{run.label} · {name}" + ("" if len(shown) else " (no active channel)")
         )
         for run, name, shown, curves in views
     ]
-    return panels[0] if len(panels) == 1 else alt.hconcat(*panels)
+    if len(panels) == 1:
+        return panels[0]
+    # a concat's parts carry no usermeta (the canvas renderer is asked for once, on top)
+    parts = [p.properties(usermeta=alt.Undefined) for p in panels]
+    return alt.hconcat(*parts).properties(usermeta=style.CANVAS)
 
 
 def depth_chart(*runs: Run, threshold: float = ACTIVITY_THRESHOLD) -> alt.LayerChart:
@@ -75,10 +79,15 @@ def depth_chart(*runs: Run, threshold: float = ACTIVITY_THRESHOLD) -> alt.LayerC
     its output defect D(y) a dashed rule: a good output fit can hide an asymmetric inside."""
     runs = _runs(list(runs))
     profile = pd.concat(
-        [r.depth_profile(threshold).assign(checkpoint=r.label) for r in runs], ignore_index=True
+        [r.depth_profile(threshold).assign(checkpoint=r.label, kind=r.kind) for r in runs],
+        ignore_index=True,
     )
     outputs = pd.DataFrame(
-        {"checkpoint": [r.label for r in runs], "output_defect": [r.output_defect for r in runs]}
+        {
+            "checkpoint": [r.label for r in runs],
+            "kind": [r.kind for r in runs],
+            "output_defect": [r.output_defect for r in runs],
+        }
     )
     return charts.depth_chart(profile, outputs)
 
@@ -87,13 +96,14 @@ def training_chart(run: Run) -> alt.LayerChart:
     """The Training tab: train loss and test MSE against step (log-log) from the run's last
     snapshot, plateaus and drops shaded, this snapshot's step marked."""
     history = checkpoint.read_header(run.snapshot_files[max(run.steps)]).history
-    return charts.training_chart(data.history_frame(history), data.plateau_frame(history), run.step)
+    hist = data.history_frame(history).assign(checkpoint=run.label, kind=run.kind)
+    return training_charts.loss_chart(hist, data.plateau_frame(history), run.step)
 
 
 def atoms_chart(run: Run) -> alt.LayerChart:
     """The Weights tab: atoms (w, b), each alive atom joined to the atom matched to its mirror."""
     frames = data.atom_frames(run.ckpt, run.evaluated)
-    return charts.atoms_chart(frames.atoms, frames.links)
+    return charts.atoms_chart(frames.atoms, frames.links, run.kind)
 
 
 def sweep_chart(sweep: pd.DataFrame, which: str = "scatter") -> alt.LayerChart:

@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
-from rflr.app import charts, data  # noqa: E402
+from rflr.app import data, training_charts  # noqa: E402
 from rflr.app import sweep_charts as views  # noqa: E402
 from rflr.checkpoint import read_header  # noqa: E402
 from rflr.metrics import SYMMETRIC_DEFECT  # noqa: E402
@@ -102,7 +102,8 @@ def loss_chart(df: pd.DataFrame, folder: Path) -> alt.HConcatChart | None:
         if row is None:
             continue
         history = read_header(folder / row["checkpoint"]).history
-        chart = charts.training_chart(data.history_frame(history), data.plateau_frame(history))
+        hist = data.history_frame(history).assign(checkpoint=views.LABELS[model], kind=model)
+        chart = training_charts.loss_chart(hist, data.plateau_frame(history), top_level=False)
         title = f"{views.LABELS[model]}: {row['run_id']} (median test MSE)"
         panels.append(chart.properties(width=380, height=260, title=title))
     return alt.hconcat(*panels) if panels else None

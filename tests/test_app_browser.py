@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
+CHART_CANVAS = '[data-testid="stVegaLiteChart"] canvas'
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -124,8 +125,8 @@ def artifacts(tmp_path) -> Path:
 def test_default_view_in_chromium(server, browser, artifacts):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page.goto(server)
-    # rendered: a channel title of the layer view, drawn by Vega as SVG text
-    page.get_by_text("ch 0 · D =").first.wait_for(timeout=60_000)
+    # rendered: the layer view's panels, drawn by Vega on a canvas
+    page.locator(CHART_CANVAS).nth(1).wait_for(timeout=60_000)
     page.wait_for_timeout(1000)  # let the second chart and the fonts settle
     shot = artifacts / "app-default.png"
     page.screenshot(path=str(shot))
@@ -135,7 +136,7 @@ def test_default_view_in_chromium(server, browser, artifacts):
     assert "rflr-w16-r2-L3-even-s0" in body and "dense-w16-L3-even-s0" in body
     assert "bottleneck.2.z" in body and "hidden.2.u" in body
     assert "Traceback" not in body and "Error" not in body
-    assert page.get_by_text("ch 0 · D =").count() == 2  # a channel 0 panel in each column
+    assert page.locator(CHART_CANVAS).count() == 2  # one faceted chart in each column
     assert "a=rflr-w16-r2-L3-even-s0" in page.url  # the view is in the URL, to share
     # export: the PNG is rendered by the server only now, on click
     page.get_by_role("button", name="Export").first.click()
@@ -154,7 +155,7 @@ def test_shared_url_and_refused_path_in_chromium(server, browser, artifacts):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{server}/?layer=1&part=h&b=../../etc/passwd")
     page.get_by_text("bottleneck.1.h").first.wait_for(timeout=60_000)
-    page.get_by_text(" · D = ").first.wait_for(timeout=60_000)
+    page.locator(CHART_CANVAS).first.wait_for(timeout=60_000)
     page.screenshot(path=str(artifacts / "app-url.png"))
     body = page.inner_text("body")
     assert "points outside the checkpoint folder" in body
@@ -167,7 +168,7 @@ def test_markdown_in_a_run_id_is_plain_text_and_fetches_nothing(hostile_server, 
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(hostile_server)
-    page.get_by_text(" · D =").first.wait_for(timeout=60_000)
+    page.locator(CHART_CANVAS).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "app-hostile-run-id.png"))
     body = page.inner_text("body").replace("\u2060", "")  # rflr.ui.common.md's word joiner
@@ -200,4 +201,26 @@ def test_selecting_a_checkpoint_row_opens_it_in_the_layer_view(server, browser, 
     page.screenshot(path=str(artifacts / "app-row-click.png"))
     assert "tab=" not in page.url  # the Layer view: the default tab
     assert page.get_by_role("tab", name="Layer view").get_attribute("aria-selected") == "true"
+    page.close()
+
+
+def test_play_steps_through_the_snapshots_in_chromium(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server)
+    page.locator(CHART_CANVAS).nth(1).wait_for(timeout=60_000)
+    header = page.get_by_text("rflr-w16-r2-L3-even-s0 · step", exact=False).first
+    assert header.inner_text().endswith("step 100")  # the final snapshot
+    seen = [header.inner_text()]
+    page.get_by_role("button", name="Play the snapshots").click()
+    for _ in range(400):  # at most ~40 s: from the end, play restarts at 0, then 10, 100
+        text = header.inner_text()
+        if seen[-1] != text:
+            seen.append(text)
+        if len(seen) > 1 and text.endswith("step 100"):
+            break
+        page.wait_for_timeout(100)
+    steps = [int(t.rsplit(" ", 1)[1]) for t in seen]
+    assert steps == [100, 0, 10, 100], seen
+    page.get_by_role("button", name="Play the snapshots").wait_for(timeout=30_000)  # stopped
+    page.screenshot(path=str(artifacts / "app-played.png"))
     page.close()

@@ -1,28 +1,117 @@
-"""rflr.app.charts: valid Vega-Lite specs."""
+"""rflr.app.charts: valid Vega-Lite specs in the one visual language (rflr.app.style)."""
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 
 from rflr import checkpoint
-from rflr.app import charts, data
+from rflr.app import charts, data, style
 
 
-def test_charts_are_valid_vega_lite(folder):
+def _scale_of(spec: dict, channel: str) -> dict:
+    """The scale of `channel` in the first layer of a faceted spec that encodes it."""
+    for layer in spec["spec"]["layer"]:
+        enc = layer.get("encoding", {})
+        if channel in enc and "scale" in enc[channel]:
+            return enc[channel]["scale"]
+    raise AssertionError(f"no {channel} scale")
+
+
+def test_layer_panels_colour_the_kind_and_keep_the_mirror_apart(folder):
     ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
     p = data.compute_partials(ckpt)
     table = data.channel_frame(p, "hidden.2.u").head(5)
     cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
-    panels = charts.layer_panels(cv, table, show_odd=True, y_domain=charts.y_extent(cv, True))
+    panels = charts.layer_panels(
+        cv, table, True, charts.y_extent(cv, True), 3, "hidden.2.u", "dense"
+    )
     spec = panels.to_dict()  # validates against the Vega-Lite schema
-    assert "D = " in spec["facet"]["header"]["labelExpr"]
-    prof = data.depth_profile(p).assign(checkpoint="x")
-    outs = pd.DataFrame({"checkpoint": ["x"], "output_defect": [0.0]})  # 0 is clipped for log
-    charts.depth_chart(prof, outs).to_dict()
-    hist = data.history_frame(ckpt.history)
-    charts.training_chart(hist, data.plateau_frame(ckpt.history), 100).to_dict()
+    assert "D = " in spec["facet"]["header"]["labelExpr"] and spec["columns"] == 3
+    assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"
+    color = _scale_of(spec, "color")
+    assert color["domain"] == ["u(x)", "u(−x), mirror", "odd part"]  # named by the layer's kind
+    assert color["range"][0] == style.KIND_COLORS["dense"]
+    assert color["range"][1] == style.MIRROR_COLOR
+    assert style.MIRROR_COLOR not in style.KIND_COLORS.values()
+    dashes = _scale_of(spec, "strokeDash")["range"]
+    assert dashes[1] == style.MIRROR_DASH and dashes[0] == style.SOLID
+    text = json.dumps(spec)
+    assert '"title": "u(x)"' in text  # y axis labelled by kind
+    tips = [t["title"] for t in spec["spec"]["layer"][1]["encoding"]["tooltip"] if "title" in t]
+    assert tips == ["u(x)", "u(−x)", "D (odd fraction)"]
+
+
+def test_output_panel_draws_the_target(folder):
+    ckpt = checkpoint.load(next(folder.rglob("rflr-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "readout.y")
+    cv = data.curve_frame(p, "readout.y", [0])
+    spec = charts.layer_panels(cv, table, layer="readout.y").to_dict()
+    color = _scale_of(spec, "color")
+    assert color["domain"] == ["y(x)", "y(−x), mirror", "target f*(x)"]
+    assert color["range"] == [style.KIND_COLORS["rflr"], style.MIRROR_COLOR, style.TARGET_COLOR]
+    assert "resolve" in spec  # without shared axes each panel has its own y scale
+
+
+def test_channel_title_marks_channels_inactive_now():
+    row = pd.Series({"channel": 3, "D": 0.5, "parity": "mixed", "active": False})
+    assert charts.channel_title(row) == "ch 3 · D = 5.0e-01 · mixed · inactive now"
+    assert charts.channel_title(row.drop("active")).endswith("mixed")
+
+
+def test_depth_chart_colours_checkpoints_by_kind_and_draws_equivariance(folder):
+    frames, outs = [], []
+    for kind, pattern in (("rflr", "rflr-*"), ("dense", "dense-*")):
+        ckpt = checkpoint.load(next(folder.rglob(f"{pattern}/step-00000100.safetensors")))
+        p = data.compute_partials(ckpt)
+        frames.append(data.depth_profile(p, equivariance=True).assign(checkpoint=kind, kind=kind))
+        outs.append({"checkpoint": kind, "kind": kind, "output_defect": 0.0})  # clipped for log
+    spec = charts.depth_chart(pd.concat(frames), pd.DataFrame(outs)).to_dict()
+    text = json.dumps(spec)
+    assert "equivariance of h" in text and "output D(y) = 0.0e+00" in text
+    color = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert color == {
+        "domain": ["rflr", "dense"],
+        "range": [style.KIND_COLORS["rflr"], style.KIND_COLORS["dense"]],
+    }
+    assert spec["height"] >= 400
+
+
+def test_weight_charts_and_architecture(folder):
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
     frames = data.atom_frames(ckpt, p)
-    charts.atoms_chart(frames.atoms, frames.links).to_dict()
-    charts.outgoing_chart(frames.outgoing).to_dict()
+    spec = charts.atoms_chart(frames.atoms, frames.links, "dense").to_dict()
+    assert style.KIND_COLORS["dense"] in json.dumps(spec)
+    charts.outgoing_chart(frames.outgoing, "dense").to_dict()
     dot = charts.architecture_dot(ckpt.config.model, "hidden.2.u")
     assert dot.count("->") == 4 and 'h3 [color="#c0392b"' in dot
+
+
+def test_weight_symmetry_chart_leaves_out_trivial_layers(folder):
+    frames = []
+    for kind, pattern in (("rflr", "rflr-*"), ("dense", "dense-*")):
+        ckpt = checkpoint.load(next(folder.rglob(f"{pattern}/step-00000100.safetensors")))
+        frame = data.weight_symmetry_frame(ckpt, data.compute_partials(ckpt))
+        frames.append(frame.assign(checkpoint=kind, kind=kind))
+    frame = pd.concat(frames, ignore_index=True)
+    frame.loc[0, "trivial"] = True  # RF-LR's atoms.h
+    spec = charts.weight_symmetry_chart(frame).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    drawn = {(r["checkpoint"], r["layer"], r["measure"], r["when"]) for r in rows}
+    assert ("rflr", "atoms.h", "pairing defect", "trained") not in drawn
+    assert ("dense", "atoms.h", "pairing defect", "random init") in drawn
+    want = {
+        (r["checkpoint"], r["layer"], name, when)
+        for r in frame[~frame["trivial"]].to_dict("records")
+        for col, name in (
+            ("pairing_defect", "pairing defect"),
+            ("outgoing_mismatch", "outgoing mismatch"),
+        )
+        for when, v in (("trained", r[col]), ("random init", r[f"init_{col}"]))
+        if v is not None and np.isfinite(v)
+    }
+    assert drawn == want and len(want) >= 4

@@ -19,6 +19,8 @@ APP_MODULES = [
     "rflr.app.sources",
     "rflr.app.state",
     "rflr.app.sweep_charts",
+    "rflr.app.style",
+    "rflr.app.training_charts",
     "rflr.summary",
     "rflr.ui.sweep_tab",
     "rflr.hub",

@@ -72,7 +72,7 @@ def test_layer_part_and_toggles(app):
     at.radio(key="w_part").set_value("h").run()
     assert "**bottleneck.1.h**" in texts(at) and "**hidden.1.h**" in texts(at)
     at.toggle(key="w_odd").set_value(True).run()
-    assert all("o(x)" in json.dumps(s) for s in chart_specs(at))
+    assert all("odd part" in json.dumps(s) for s in chart_specs(at))
     at.toggle(key="w_shared").set_value(False).run()
     at.number_input(key="w_thr").set_value(0.5).run()
     assert not at.exception and "inactive channel" in texts(at)
@@ -110,6 +110,7 @@ def test_choose_runs(app):
     ("tab", "expect"),
     [
         ("Depth profile", "output is not enough"),
+        ("Symmetry over training", "lock in"),
         ("Training", "plateaus"),
         ("Weights", "pairing defect"),
         ("Architecture", "parameters"),
@@ -122,7 +123,7 @@ def test_tabs(app, tab, expect):
     assert not at.exception
     page = texts(at) + " ".join(str(m.label) for m in at.metric)
     assert expect in page
-    if tab in ("Depth profile", "Training", "Weights"):
+    if tab in ("Depth profile", "Symmetry over training", "Training", "Weights"):
         assert chart_specs(at)
     if tab == "Depth profile":
         at.toggle(key="w_equiv").set_value(True).run()

@@ -8,13 +8,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from rflr.app import style
 from rflr.config import ModelConfig, RFLRConfig
 from rflr.model import layer_index
 
 SERIES = ["z(x)", "z(-x)", "o(x)"]
-_DASH = [[1, 0], [6, 4], [2, 2]]  # z(x) solid, its mirror z(-x) dashed, the odd part dotted
-_COLOR = ["#1f77b4", "#ff7f0e", "#7f7f7f"]
-PANEL_WIDTH, PANEL_HEIGHT = 150, 105
+TARGET = "f*(x)"  # curve_frame adds it on the output layer
+PANEL_WIDTH, PANEL_HEIGHT = 150, 110
+TIP_STRIDE = 2  # every 2nd plotted point carries the hover tooltip (65 per panel)
 
 LOG_FLOOR = 1e-16  # log axes clip here (an exactly even channel has D = 0); one floor for all
 
@@ -28,12 +29,13 @@ def _tips(*fields: str) -> list[alt.Tooltip]:
 def channel_title(row: pd.Series) -> str:
     d = row["D"]
     dtext = "undefined" if not np.isfinite(d) else f"{d:.1e}"
-    return f"ch {int(row['channel'])} · D = {dtext} · {row['parity']}"
+    title = f"ch {int(row['channel'])} · D = {dtext} · {row['parity']}"
+    return title if row.get("active", True) else title + " · inactive now"
 
 
 def y_extent(curves: pd.DataFrame, show_odd: bool) -> list[float]:
     """One y domain covering every curve drawn (for shared axes), padded by 5%."""
-    cols = SERIES if show_odd else SERIES[:2]
+    cols = [c for c in (*(SERIES if show_odd else SERIES[:2]), TARGET) if c in curves]
     if curves.empty:
         return [-1.0, 1.0]
     lo, hi = float(curves[cols].min().min()), float(curves[cols].max().max())
@@ -41,45 +43,94 @@ def y_extent(curves: pd.DataFrame, show_odd: bool) -> list[float]:
     return [lo - pad, hi + pad]
 
 
+def series_names(layer: str) -> dict[str, str]:
+    """Legend names of a layer's curves, by the letter its values are called by (z, u, h, y)."""
+    s = style.symbol(layer)
+    return {
+        "z(x)": f"{s}(x)",
+        "z(-x)": f"{s}(−x), mirror",
+        "o(x)": "odd part",
+        TARGET: "target f*(x)",
+    }
+
+
 def layer_panels(
     curves: pd.DataFrame,
     channels: pd.DataFrame,
     show_odd: bool = False,
     y_domain: list[float] | None = None,
-    columns: int = 4,
+    columns: int = 3,
+    layer: str = "bottleneck.1.z",
+    kind: str = "rflr",
+    width: int = PANEL_WIDTH,
 ) -> alt.FacetChart:
-    """Small multiples, one per channel of `channels` (in its order): z(x) solid and z(-x)
-    dashed on the same axes, with D and parity in each title. `y_domain` shares the y axis
-    (e.g. across two checkpoints); without it each panel scales to its own curves.
+    """Small multiples, one per channel of `channels` (in its order): the channel in its
+    model's colour, its mirror dark and dashed on top (they coincide where the channel is
+    even), the target on the output layer; D and parity in each title; hover any point for
+    x, the value, the mirror value and D. `y_domain` shares the y axis (e.g. across two
+    checkpoints); without it each panel scales to its own curves.
 
-    One faceted chart over one table, not a concat of many charts: a tenth of the work to
-    build and serialize, which keeps a rerun within the app's latency budget.
+    One faceted spec over one table, drawn on a canvas: a tenth of the work of a concat of
+    many charts to build and serialize, and far less for the browser than SVG paths.
     """
-    series = SERIES if show_odd else SERIES[:2]
-    n = len(series)
+    keys = [*(SERIES if show_odd else SERIES[:2]), *([TARGET] if TARGET in curves else [])]
+    names = series_names(layer)
+    series = [names[k] for k in keys]
+    look = {
+        "z(x)": (style.kind_color(kind), style.SOLID),
+        "z(-x)": (style.MIRROR_COLOR, style.MIRROR_DASH),
+        "o(x)": (style.ODD_COLOR, style.ODD_DASH),
+        TARGET: (style.TARGET_COLOR, style.TARGET_DASH),
+    }
     order = {int(c): i for i, c in enumerate(channels["channel"])}
+    defect = dict(zip(channels["channel"].astype(int), channels["D"], strict=True))
     titles = [channel_title(row) for _, row in channels.iterrows()]
-    df = curves.loc[curves["channel"].isin(order), ["channel", "x", *series]]
-    df = df.assign(panel=df["channel"].map(order))
+    df = curves.loc[curves["channel"].isin(order), ["channel", "x", *keys]]
+    df = df.rename(columns={k: names[k] for k in keys})
+    within = df.groupby("channel").cumcount()
+    df = df.assign(
+        panel=df["channel"].map(order), D=df["channel"].map(defect), tip=within % TIP_STRIDE == 0
+    )
     y_scale = alt.Scale(domain=y_domain, nice=False) if y_domain else alt.Scale(zero=False)
-    label = "[" + ", ".join(_js_string(t) for t in titles) + "][datum.value]"
-    chart = (
-        alt.Chart(df)
+    y_title = names["z(x)"]
+    lines = (
+        alt.Chart()
         .transform_fold(series, as_=["series", "value"])
         .mark_line(strokeWidth=1.6, clip=True)
         .encode(
             x=alt.X("x:Q", title="x"),
-            y=alt.Y("value:Q", title=None, scale=y_scale),
+            y=alt.Y("value:Q", title=y_title, scale=y_scale),
             color=alt.Color(
                 "series:N",
-                scale=alt.Scale(domain=series, range=_COLOR[:n]),
-                legend=alt.Legend(title=None, orient="top"),
+                scale=alt.Scale(domain=series, range=[look[k][0] for k in keys]),
+                legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2),
             ),
             strokeDash=alt.StrokeDash(
-                "series:N", scale=alt.Scale(domain=series, range=_DASH[:n]), legend=None
+                "series:N", scale=alt.Scale(domain=series, range=[look[k][1] for k in keys])
             ),
+            order=alt.Order("series:N", sort="ascending"),
         )
-        .properties(width=PANEL_WIDTH, height=PANEL_HEIGHT)
+    )
+    v, m = names["z(x)"], names["z(-x)"]
+    tips = (
+        alt.Chart()
+        .transform_filter("datum.tip")
+        .mark_circle(size=70, opacity=0.01, clip=True)
+        .encode(
+            x=alt.X("x:Q"),
+            y=alt.Y(f"{_field(v)}:Q", title=y_title, scale=y_scale),
+            tooltip=[
+                alt.Tooltip("x:Q", format=".3f"),
+                alt.Tooltip(f"{_field(v)}:Q", title=v, format=".4g"),
+                alt.Tooltip(f"{_field(m)}:Q", title=f"{style.symbol(layer)}(−x)", format=".4g"),
+                alt.Tooltip("D:Q", title="D (odd fraction)", format=".2e"),
+            ],
+        )
+    )
+    label = "[" + ", ".join(_js_string(t) for t in titles) + "][datum.value]"
+    chart = (
+        alt.layer(lines, tips, data=df)
+        .properties(width=width, height=PANEL_HEIGHT)
         .facet(
             facet=alt.Facet(
                 "panel:O",
@@ -88,8 +139,14 @@ def layer_panels(
             ),
             columns=columns,
         )
+        .properties(usermeta=style.CANVAS)
     )
     return chart if y_domain else chart.resolve_scale(y="independent")
+
+
+def _field(name: str) -> str:
+    """A column name as a Vega-Lite field: dots, brackets and backslashes escaped."""
+    return "".join("\\" + c if c in ".[]\\" else c for c in name)
 
 
 def _js_string(text: str) -> str:
@@ -97,96 +154,105 @@ def _js_string(text: str) -> str:
 
 
 def depth_chart(profile: pd.DataFrame, outputs: pd.DataFrame) -> alt.LayerChart:
-    """Active defect per layer on a log scale, one line per checkpoint (and part), with each
-    checkpoint's output defect as a dashed rule. D is clipped at LOG_FLOOR.
+    """Active defect per layer on a log scale, one colour per checkpoint (its model kind's),
+    a line per measure (partial layers, hidden features h, and the equivariance of h when
+    measured), and each checkpoint's output defect D(y) as a labelled rule. D is clipped at
+    LOG_FLOOR.
 
-    profile: checkpoint, k, part, layer, defect_mean, active, channels; outputs: checkpoint,
-    output_defect.
+    profile: checkpoint, kind, k, part, layer, defect_mean (equivariance optional);
+    outputs: checkpoint, kind, output_defect.
     """
-    prof = profile.assign(D=profile["defect_mean"].clip(lower=LOG_FLOOR))
-    prof = prof[np.isfinite(prof["D"])]
-    outs = outputs.assign(D=outputs["output_defect"].clip(lower=LOG_FLOOR))
-    y = alt.Y("D:Q", scale=alt.Scale(type="log"), title="active partial defect D (log)")
-    color = alt.Color("checkpoint:N", legend=alt.Legend(orient="bottom", columns=1, labelLimit=420))
+    labels = list(dict.fromkeys(outputs["checkpoint"]))
+    kinds = dict(zip(outputs["checkpoint"], outputs["kind"], strict=True))
+    colors = style.checkpoint_colors([kinds[c] for c in labels])
+    measures = {  # part -> (legend name, dash): no dash here is the mirror's
+        "partial": ("solid: partial layers (z for RF-LR, u for dense)", [1, 0]),
+        "h": ("dotted: hidden features h", [2, 2]),
+        "equivariance": ("dash-dot: equivariance of h (units permuted)", [8, 2, 2, 2]),
+    }
+    names = {k: v[0] for k, v in measures.items()}
+    rows = profile.assign(measure=profile["part"].map(names), value=profile["defect_mean"])
+    if "equivariance" in profile and profile["equivariance"].notna().any():
+        eq = profile[(profile["part"] == "h") & profile["equivariance"].notna()]
+        rows = pd.concat([rows, eq.assign(measure=names["equivariance"], value=eq["equivariance"])])
+    rows = rows.assign(D=rows["value"].clip(lower=LOG_FLOOR))
+    rows = rows[np.isfinite(rows["D"])]
+    shown = [k for k in measures if names[k] in set(rows["measure"])]
+    outs = outputs.assign(
+        D=outputs["output_defect"].clip(lower=LOG_FLOOR),
+        text=[
+            "output D(y) = " + _short(v) + " · " + c.split(" · ")[0]
+            for c, v in zip(outputs["checkpoint"], outputs["output_defect"], strict=True)
+        ],
+    )
+    y = alt.Y(
+        "D:Q",
+        scale=alt.Scale(type="log"),
+        title="active D (log; 0 even, 1 odd)",
+    )
+    color = alt.Color(
+        "checkpoint:N",
+        scale=alt.Scale(domain=labels, range=colors),
+        legend=alt.Legend(orient="bottom", columns=1, labelLimit=0, title="checkpoint"),
+    )
     lines = (
-        alt.Chart(prof)
-        .mark_line(point=alt.OverlayMarkDef(size=60))
+        alt.Chart(rows)
+        .mark_line(point=alt.OverlayMarkDef(size=70, filled=True))
         .encode(
-            x=alt.X("k:Q", title="layer index k", axis=alt.Axis(tickMinStep=1, format="d")),
+            x=alt.X(
+                "k:Q",
+                title="layer index k (0: atoms)",
+                axis=alt.Axis(tickMinStep=1, format="d"),
+            ),
             y=y,
             color=color,
             strokeDash=alt.StrokeDash(
-                "part:N",
-                scale=alt.Scale(domain=["partial", "h"], range=[[1, 0], [2, 2]]),
-                legend=alt.Legend(title="part", orient="bottom"),
+                "measure:N",
+                scale=alt.Scale(
+                    domain=[names[k] for k in shown], range=[measures[k][1] for k in shown]
+                ),
+                legend=alt.Legend(
+                    title="measure",
+                    orient="bottom",
+                    columns=1,
+                    labelLimit=0,
+                    symbolType="stroke",
+                    symbolStrokeColor="#555555",
+                    symbolStrokeWidth=2,
+                    symbolSize=400,
+                ),
             ),
-            tooltip=_tips("checkpoint", "layer", "defect_mean", "defect_max", "active", "channels"),
+            detail=alt.Detail("measure:N"),
+            tooltip=[
+                alt.Tooltip("checkpoint:N"),
+                alt.Tooltip("layer:N"),
+                alt.Tooltip("measure:N"),
+                alt.Tooltip("value:Q", title="value", format=".3e"),
+            ],
         )
     )
     rules = (
         alt.Chart(outs)
-        .mark_rule(strokeDash=[8, 4], strokeWidth=2)
-        .encode(
-            y=y,
-            color=color,
-            tooltip=[alt.Tooltip("checkpoint"), alt.Tooltip("output_defect", title="output D")],
-        )
+        .mark_rule(strokeWidth=1.5, opacity=0.8)
+        .encode(y=y, color=color, tooltip=_tips("checkpoint", "output_defect"))
     )
-    return (rules + lines).properties(height=320)
-
-
-def training_chart(
-    history: pd.DataFrame, shading: pd.DataFrame | None, current_step: int | None = None
-) -> alt.LayerChart:
-    """Train loss and test MSE against step, log-log, plateaus and drops shaded, and the
-    selected snapshot marked. Step 0 cannot sit on a log axis and is left out."""
-    hist = history[(history["step"] > 0) & (history["value"] > 0)]
-    x = alt.X("step:Q", scale=alt.Scale(type="log"), title="step (log)")
-    layers = []
-    if shading is not None and not shading.empty:
-        shade = shading.assign(
-            start=shading["start"].clip(lower=1), end=shading["end"].clip(lower=1)
-        )
-        layers.append(
-            alt.Chart(shade)
-            .mark_rect(opacity=0.18)
-            .encode(
-                x=alt.X("start:Q", scale=alt.Scale(type="log"), title="step (log)"),
-                x2=alt.X2("end:Q"),
-                color=alt.Color(
-                    "kind:N",
-                    scale=alt.Scale(domain=["plateau", "drop"], range=["#9467bd", "#d62728"]),
-                    legend=alt.Legend(title="shaded", orient="bottom"),
-                ),
-                tooltip=_tips("kind", "start", "end", "loss"),
-            )
-        )
-    layers.append(
-        alt.Chart(hist)
-        .mark_line(point=alt.OverlayMarkDef(size=12))
-        .encode(
-            x=x,
-            y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="loss (log)"),
-            color=alt.Color(
-                "series:N",
-                scale=alt.Scale(domain=["train loss", "test MSE"], range=["#aaaaaa", "#1f77b4"]),
-                legend=alt.Legend(title=None, orient="bottom"),
-            ),
-            tooltip=_tips("step", "series", "value"),
-        )
+    text = (
+        alt.Chart(outs)
+        .mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=11)
+        .encode(y=y, x=alt.value(0), text="text:N", color=color)
     )
-    if current_step is not None and current_step > 0:
-        layers.append(
-            alt.Chart(pd.DataFrame({"step": [current_step]}))
-            .mark_rule(color="black", strokeWidth=1.5)
-            .encode(x=alt.X("step:Q"), tooltip=[alt.Tooltip("step", title="selected step")])
-        )
-    return alt.layer(*layers).resolve_scale(color="independent").properties(height=300)
+    # Streamlit fits the whole chart, legends included, in this height: 520 leaves ~380 px
+    return (rules + text + lines).properties(height=520)
 
 
-def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame) -> alt.LayerChart:
-    """Atoms as points (w, b); each alive atom joined to the atom matched to its mirror.
-    A mirror-symmetric first layer looks like segments crossing w = 0 horizontally."""
+def _short(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:.1e}"
+
+
+def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart:
+    """Atoms as points (w, b), alive ones in the model's colour; each alive atom joined to
+    the atom matched to its mirror. A mirror-symmetric first layer looks like segments
+    crossing w = 0 horizontally."""
     seg = (
         alt.Chart(links)
         .mark_line(color="#999999", strokeWidth=1)
@@ -200,7 +266,7 @@ def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame) -> alt.LayerChart:
             y=alt.Y("b:Q", title="bias b"),
             color=alt.Color(
                 "alive:N",
-                scale=alt.Scale(domain=[True, False], range=["#1f77b4", "#cccccc"]),
+                scale=alt.Scale(domain=[True, False], range=[style.kind_color(kind), "#cccccc"]),
                 legend=alt.Legend(title="alive on the domain", orient="bottom"),
             ),
             tooltip=_tips("atom", "w", "b", "alive"),
@@ -209,7 +275,7 @@ def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame) -> alt.LayerChart:
     return (seg + pts).properties(height=300)
 
 
-def outgoing_chart(outgoing: pd.DataFrame) -> alt.LayerChart:
+def outgoing_chart(outgoing: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart:
     """Outgoing weights of atom i against those of its mirror match j: on the diagonal when
     matched atoms feed the next layer identically."""
     lo = float(min(outgoing["o_i"].min(), outgoing["o_j"].min())) if len(outgoing) else -1.0
@@ -221,7 +287,7 @@ def outgoing_chart(outgoing: pd.DataFrame) -> alt.LayerChart:
     )
     pts = (
         alt.Chart(outgoing)
-        .mark_circle(size=20, opacity=0.7)
+        .mark_circle(size=20, opacity=0.7, color=style.kind_color(kind))
         .encode(
             x=alt.X("o_i:Q", title="outgoing weight of atom i"),
             y=alt.Y("o_j:Q", title="outgoing weight of its mirror match j"),
@@ -229,6 +295,77 @@ def outgoing_chart(outgoing: pd.DataFrame) -> alt.LayerChart:
         )
     )
     return (diag + pts).properties(height=300)
+
+
+def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
+    """Per layer of units: the pairing defect and the outgoing mismatch of the trained
+    network (filled, its checkpoint's colour) beside the same measure at random init (a grey
+    ring, drawn around the dot where the two coincide), joined by a segment: a long drop from grey to colour is symmetry learned. Trivial
+    layers (the map is the identity, the defects 0 by construction) are left out.
+
+    frame: checkpoint, kind, and the columns of rflr.app.data.weight_symmetry_frame.
+    """
+    labels = list(dict.fromkeys(frame["checkpoint"]))
+    kinds = dict(zip(frame["checkpoint"], frame["kind"], strict=True))
+    measures = {"pairing_defect": "pairing defect", "outgoing_mismatch": "outgoing mismatch"}
+    rows = []
+    for col, name in measures.items():
+        for r in frame[~frame["trivial"]].to_dict("records"):
+            for when, v in (("trained", r[col]), ("random init", r[f"init_{col}"])):
+                rows.append({**r, "measure": name, "when": when, "value": v})
+    d = pd.DataFrame(rows)
+    if d.empty:
+        d = pd.DataFrame(columns=["checkpoint", "layer", "k", "measure", "when", "value"])
+    d = d.assign(value=pd.to_numeric(d["value"]).clip(lower=1e-6))
+    # RF-LR's bottleneck.k.h and dense's hidden.k.h are both h_{k+1}: one slot per depth
+    d = d.assign(depth=["h" + _sub(int(k) + 1) + (" (atoms)" if k == 0 else "") for k in d["k"]])
+    d = d[np.isfinite(d["value"])]
+    # one column per checkpoint and layer, side by side: "A · atoms.h"
+    d = d.assign(
+        unit=d["checkpoint"].map({c: i for i, c in enumerate(labels)}).astype(str)
+        + " · "
+        + d["layer"]
+    )
+    x = alt.X("depth:N", title="units", sort=alt.SortField("k"), axis=alt.Axis(labelAngle=0))
+    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title="defect (log)")
+    color = alt.Color(
+        "checkpoint:N",
+        scale=alt.Scale(domain=labels, range=style.checkpoint_colors([kinds[c] for c in labels])),
+        legend=alt.Legend(title="trained (filled)", orient="bottom", columns=1, labelLimit=0),
+    )
+    offset = alt.XOffset("checkpoint:N", scale=alt.Scale(domain=labels))
+    seg = (
+        alt.Chart()
+        .mark_line(color="#999999", strokeWidth=1.5)
+        .encode(x=x, xOffset=offset, y=y, detail=alt.Detail("unit:N"))
+    )
+    init = (
+        alt.Chart()
+        .transform_filter(alt.datum.when == "random init")
+        .mark_point(size=150, filled=False, color="#555555", strokeWidth=1.5)
+        .encode(x=x, xOffset=offset, y=y, tooltip=_weight_tips())
+    )
+    trained = (
+        alt.Chart()
+        .transform_filter(alt.datum.when == "trained")
+        .mark_point(size=90, filled=True, opacity=1)
+        .encode(x=x, xOffset=offset, y=y, color=color, tooltip=_weight_tips())
+    )
+    return (
+        alt.layer(seg, trained, init, data=d)  # the init ring around, not under, the dot
+        .properties(width=330, height=240)
+        .facet(column=alt.Column("measure:N", title=None, sort=list(measures.values())))
+    )
+
+
+def _weight_tips() -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("checkpoint:N"),
+        alt.Tooltip("layer:N"),
+        alt.Tooltip("when:N"),
+        alt.Tooltip("value:Q", format=".3e"),
+        alt.Tooltip("alive:Q", title="alive units"),
+    ]
 
 
 # --- architecture ------------------------------------------------------------------------------

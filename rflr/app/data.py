@@ -15,25 +15,27 @@ control can be compared at the same depth:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
-from rflr import analysis, metrics, plateaus
+from rflr import analysis, metrics, plateaus, weight_symmetry
 from rflr.checkpoint import Checkpoint
 from rflr.config import ModelConfig
 from rflr.evaluate import partials_on_grid
 from rflr.model import as_float64, layer_index, layer_name, outgoing_weights, partial_layers
-from rflr.targets import DEFAULT_GRID_POINTS, Grid, symmetric_grid
+from rflr.targets import DEFAULT_GRID_POINTS, Grid, symmetric_grid, target_values
 
 PARTS = {
     "partial": "partial function (z for RF-LR, u for dense)",
     "u": "pre-activation u",
     "h": "hidden features h",
 }
-PLOT_POINTS = 257  # points per curve sent to the browser; D is always computed on the full grid
+PLOT_POINTS = 129  # points per curve sent to the browser (a panel is ~130 px wide); D is
+# always computed on the full grid
 
 
 # --- layers ----------------------------------------------------------------------------------
@@ -59,6 +61,7 @@ class Partials:
     mirror: np.ndarray  # [G] index of each point's reflection
     z: dict[str, np.ndarray]  # name -> [C, G] float64
     params64: dict[str, torch.Tensor] = field(repr=False, default_factory=dict)
+    target: np.ndarray | None = None  # [G] f*(x) on the grid, drawn on the output layer
 
     def outgoing(self, name: str) -> np.ndarray:
         """[C, F]: the weights through which each channel of `name` reaches the next layer."""
@@ -81,7 +84,8 @@ def compute_partials(ckpt: Checkpoint) -> Partials:
     for a in z.values():
         a.flags.writeable = False  # shared by cached views: nobody may change it
     params64 = as_float64(ckpt.params)
-    return Partials(cfg.model, grid.x0.copy(), grid.mirror, z, params64)
+    target = target_values(cfg.target, torch.from_numpy(grid.x)).numpy()
+    return Partials(cfg.model, grid.x0.copy(), grid.mirror, z, params64, target)
 
 
 def channel_frame(
@@ -120,7 +124,8 @@ def channel_frame(
 
 
 def curve_frame(p: Partials, name: str, channels: list[int]) -> pd.DataFrame:
-    """z(x), z(-x) and the odd part o(x) of the given channels, on PLOT_POINTS grid points.
+    """z(x), z(-x) and the odd part o(x) of the given channels, on PLOT_POINTS grid points;
+    on the output layer (readout.y) also the target f*(x).
 
     The subsample keeps every stride-th point of the symmetric grid, which stays symmetric;
     z(-x) and o(x) are taken from the full-resolution arrays before subsampling.
@@ -133,7 +138,7 @@ def curve_frame(p: Partials, name: str, channels: list[int]) -> pd.DataFrame:
     idx = np.arange(0, g, stride)
     idx = idx[np.argsort(p.x0[idx], kind="stable")]  # d > 1: plot along coordinate 0
     n = len(idx)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "channel": np.repeat(np.asarray(channels, dtype=int), n),
             "x": np.tile(p.x0[idx], len(channels)),
@@ -142,6 +147,31 @@ def curve_frame(p: Partials, name: str, channels: list[int]) -> pd.DataFrame:
             "o(x)": odd[:, idx].ravel(),
         }
     )
+    if name == "readout.y" and p.target is not None:
+        frame["f*(x)"] = np.tile(p.target[idx], len(channels))
+    return frame
+
+
+def stable_order(now: pd.DataFrame, final: pd.DataFrame | None) -> pd.DataFrame:
+    """`now`'s channel table ordered so that a channel keeps its place at every step: the
+    channels active at the run's final snapshot first, by final activity, then the others
+    active now (by activity now), then the rest. Without `final`, `now` as it is."""
+    if final is None or len(final) != len(now):
+        return now
+    rank = {int(c): i for i, c in enumerate(final.loc[final["active"], "channel"])}
+    key = now["channel"].map(rank)
+    later = ~now["active"] * 1  # not in the final set: active now first
+    order = np.lexsort((-now["activity"].to_numpy(), later.to_numpy(), key.fillna(1e9).to_numpy()))
+    return now.iloc[order]
+
+
+def drawn_channels(ordered: pd.DataFrame, final: pd.DataFrame | None, count: int) -> pd.DataFrame:
+    """The first `count` channels of `ordered` that are active now or at the final step."""
+    keep = ordered["active"].to_numpy().copy()
+    if final is not None and len(final) == len(ordered):
+        at_end = set(final.loc[final["active"], "channel"].astype(int))
+        keep |= ordered["channel"].astype(int).isin(at_end).to_numpy()
+    return ordered[keep].head(count)
 
 
 def output_defect(p: Partials) -> float:
@@ -192,15 +222,79 @@ def history_frame(history: dict) -> pd.DataFrame:
 def plateau_frame(history: dict, key: str = "test_mse") -> pd.DataFrame:
     """Plateaus and drops of the history as shaded step ranges (rflr.plateaus)."""
     shape = plateaus.history_plateaus(history, key)
+    # The rule works on a smoothed log-step axis; its bounds are read as whole steps.
     rows = [
-        {"kind": "plateau", "start": q.start_step, "end": q.end_step, "loss": q.loss}
+        {
+            "kind": "plateau",
+            "start": _whole(q.start_step),
+            "end": _whole(q.end_step),
+            "loss": q.loss,
+        }
         for q in shape.plateaus
     ]
     rows += [
-        {"kind": "drop", "start": q.start_step, "end": q.end_step, "loss": q.loss_after}
+        {
+            "kind": "drop",
+            "start": _whole(q.start_step),
+            "end": _whole(q.end_step),
+            "loss": q.loss_after,
+        }
         for q in shape.drops
     ]
-    return pd.DataFrame(rows, columns=["kind", "start", "end", "loss"])
+    return pd.DataFrame(rows, columns=["kind", "start", "end", "loss"]).astype(
+        {"start": "int64", "end": "int64"}
+    )
+
+
+def _whole(step: float) -> int:
+    return int(round(step))
+
+
+def smooth_series(history: pd.DataFrame, series: str, window: int) -> pd.DataFrame:
+    """`history` with `series` replaced by its centred rolling geometric mean over `window`
+    logged points (a mean of log10 values: the noisy train loss spans decades)."""
+    if window <= 1 or history.empty:
+        return history
+    pick = history["series"] == series
+    part = history[pick].sort_values("step")
+    logv = np.log10(part["value"].clip(lower=np.finfo(float).tiny))
+    smoothed = 10 ** logv.rolling(window, center=True, min_periods=1).mean()
+    return pd.concat([history[~pick], part.assign(value=smoothed)], ignore_index=True)
+
+
+def defect_history(snapshots: list[tuple[int, dict]]) -> pd.DataFrame:
+    """Active partial defect of every partial layer at every snapshot, read from the
+    snapshots' header metrics (rflr.metrics.layers[*]): no tensor is loaded.
+
+    snapshots: (step, metrics) pairs, metrics a mapping (rflr.header.Metrics or a plain dict
+    holding "layers", each a mapping). Returns step, layer, k, defect_mean, active, channels;
+    a snapshot whose header lacks a layer's record (or holds a non-number) is left out.
+    """
+    rows = []
+    for step, m in snapshots:
+        layers = m.get("layers") if isinstance(m, Mapping) else None
+        for rec in layers if isinstance(layers, list) else []:
+            if not isinstance(rec, Mapping) or not isinstance(rec.get("name"), str):
+                continue
+            d = rec.get("defect_mean")
+            if not isinstance(d, int | float) or isinstance(d, bool):
+                continue
+            try:
+                k = layer_index(rec["name"])
+            except (ValueError, IndexError):
+                continue
+            rows.append(
+                {
+                    "step": int(step),
+                    "layer": rec["name"],
+                    "k": k,
+                    "defect_mean": float(d),
+                    "active": rec.get("active"),
+                    "channels": rec.get("channels"),
+                }
+            )
+    cols = ["step", "layer", "k", "defect_mean", "active", "channels"]
+    return pd.DataFrame(rows, columns=cols).sort_values(["layer", "step"], ignore_index=True)
 
 
 # --- weights -----------------------------------------------------------------------------------
@@ -257,6 +351,47 @@ def atom_frames(ckpt: Checkpoint, p: Partials) -> AtomFrames:
         pairing.pairing_defect,
         pairing.outgoing_mismatch,
     )
+
+
+WEIGHT_COLUMNS = [
+    "layer",
+    "k",
+    "units",
+    "alive",
+    "trivial",
+    "pairing_defect",
+    "init_pairing_defect",
+    "outgoing_mismatch",
+    "init_outgoing_mismatch",
+    "input_used",
+    "input_channels",
+]
+
+
+def weight_symmetry_frame(ckpt: Checkpoint, p: Partials) -> pd.DataFrame:
+    """Per layer of units (atoms.h, then bottleneck.k.h / hidden.k.h): the mirror pairing
+    defect and the (parity-signed) outgoing mismatch, each beside its value for the same
+    network at its seed's random init (rflr.weight_symmetry.weight_symmetry_of)."""
+    cfg = ckpt.config
+    grid = metrics_grid(ckpt)
+    records = weight_symmetry.weight_symmetry_of(cfg, ckpt.params, p.z, grid)
+    rows = [
+        {
+            "layer": r.name,
+            "k": layer_index(r.name),
+            "units": r.units,
+            "alive": r.alive,
+            "trivial": r.trivial,
+            "pairing_defect": r.pairing_defect,
+            "init_pairing_defect": r.init_pairing_defect,
+            "outgoing_mismatch": r.outgoing_mismatch,
+            "init_outgoing_mismatch": r.init_outgoing_mismatch,
+            "input_used": r.input_used,
+            "input_channels": r.input_channels,
+        }
+        for r in records
+    ]
+    return pd.DataFrame(rows, columns=WEIGHT_COLUMNS)
 
 
 # --- inspector -------------------------------------------------------------------------------

@@ -13,12 +13,14 @@ import altair as alt
 import pandas as pd
 
 from rflr.app.charts import LOG_FLOOR
+from rflr.app.style import KIND_COLORS
 from rflr.config import KIND_LABELS
 from rflr.metrics import SYMMETRIC_DEFECT
 from rflr.summary import depth_profile, model_stats, wilson_interval
 
 LABELS = KIND_LABELS
-COLORS = {"RF-LR": "#1f77b4", "dense": "#d62728"}
+# One colour per model kind on every tab (rflr.app.style): RF-LR orange, dense blue.
+COLORS = {LABELS.get(k, k): c for k, c in KIND_COLORS.items()}
 _SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS.values()))
 _COLOR = alt.Color("label:N", title="model", scale=_SCALE)
 

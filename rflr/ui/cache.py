@@ -78,6 +78,12 @@ def atoms(key: tuple) -> data.AtomFrames:
     return data.atom_frames(ckpt, p)
 
 
+@st.cache_data(max_entries=32, show_spinner="Matching mirror pairs in every layer…")
+def weight_symmetry(key: tuple) -> pd.DataFrame:
+    ckpt, p, _ = loaded(*key)
+    return data.weight_symmetry_frame(ckpt, p)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def history(key: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
     try:
@@ -85,6 +91,20 @@ def history(key: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
         return data.history_frame(h), data.plateau_frame(h)
     except Exception:  # replaced by a bad file since the listing, or a history of wrong shape
         return data.history_frame({}), data.plateau_frame({})
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def defect_history(keys: tuple) -> pd.DataFrame:
+    """Per-layer active defect at every snapshot of a run, from the headers only; `keys`
+    holds each snapshot's (path, mtime, size), so a new or replaced file changes the key."""
+    snaps = []
+    for path, _, _ in keys:
+        try:
+            header = checkpoint.read_header(path)
+        except checkpoint.CheckpointError:  # replaced by a bad file since the listing
+            continue
+        snaps.append((header.step, header.metrics))
+    return data.defect_history(snaps)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Fetching from the Hugging Face Hub…")

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, charts, sources
+from rflr.app import catalog, charts, data, sources, training_charts
 from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
-from rflr.ui.cache import channel_table, curves, history, profile
+from rflr.ui.cache import channel_table, curves, defect_history, history, loaded, profile
 from rflr.ui.common import Pick, columns_for, export_ui, fmt, md, pick_header
 
 
-def layer_view_ui(picks: list[Pick], k: int, part: str, odd: bool, thr: float, shared: bool):
+def layer_view_ui(
+    picks: list[Pick],
+    k: int,
+    part: str,
+    odd: bool,
+    thr: float,
+    shared: bool,
+    cat: catalog.Catalog | None = None,
+):
     ss = st.session_state
     st.caption(
-        "Solid: z(x); dashed: its mirror z(−x)"
-        + ("; dotted: the odd part o(x)" if odd else "")
-        + f". Active channels only (threshold {thr:.1e}), most active first; parity: even "
-        f"when D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
+        "Colour: the channel (orange RF-LR, blue dense); dark dashed: its mirror z(−x)"
+        + ("; grey dotted: the odd part o(x)" if odd else "")
+        + "; green: the target f* (output layer). Hover a curve for x, the value, the mirror "
+        "value and D. Channels keep their place at every step: those active at the run's "
+        f"final snapshot first, most active first (threshold {thr:.1e}). Parity: even when "
+        f"D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
     )
     views = []
     for c in picks:
@@ -31,13 +43,15 @@ def layer_view_ui(picks: list[Pick], k: int, part: str, odd: bool, thr: float, s
             views.append({"name": None})
             continue
         table = channel_table(c.key, name, thr)
+        final = _final_table(c, cat, name, thr)
+        ordered = data.stable_order(table, final)
         active = table[table["active"]]
-        shown = active.head(ss.shown)
+        shown = data.drawn_channels(ordered, final, ss.shown)
         cv = curves(c.key, name, tuple(int(i) for i in shown["channel"]))
         views.append({"name": name, "table": table, "active": active, "shown": shown, "curves": cv})
     drawn = [v["curves"] for v in views if v and v.get("name") and not v["shown"].empty]
     y_domain = charts.y_extent(pd.concat(drawn), odd) if shared and drawn else None
-    per_row = 2 if len(picks) > 1 else 4  # fits a 1400 px wide window
+    per_row, width = (3, 125) if len(picks) > 1 else (4, 230)  # fits a 1440 px wide window
     more = False
     for c, v, col in zip(picks, views, columns_for(picks), strict=True):
         with col:
@@ -54,7 +68,9 @@ def layer_view_ui(picks: list[Pick], k: int, part: str, odd: bool, thr: float, s
             if shown.empty:
                 st.info("No active channel in this layer.")
             else:
-                chart = charts.layer_panels(v["curves"], shown, odd, y_domain, per_row)
+                chart = charts.layer_panels(
+                    v["curves"], shown, odd, y_domain, per_row, v["name"], c.row["kind"], width
+                )
                 st.altair_chart(chart)
                 export_ui(chart, v["curves"], f"{c.label} · {v['name']}", c.rel + "layer")
             inactive = t[~t["active"]]
@@ -64,10 +80,29 @@ def layer_view_ui(picks: list[Pick], k: int, part: str, odd: bool, thr: float, s
                     f"{inactive['relative_activity'].max():.1e} of the layer's largest."
                 )
             more |= len(shown) < len(active)
-            with st.expander("All channels of this layer"):
-                st.dataframe(t, hide_index=True, column_config=_channel_columns())
+            table_box = st.expander(
+                "All channels of this layer", key=f"all_channels_{c.rel}", on_change="rerun"
+            )
+            if table_box.open:  # a closed expander draws nothing: the grid is not free
+                table_box.dataframe(t, hide_index=True, column_config=_channel_columns())
     if more:
         st.button(f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more, key="more")
+
+
+def _final_table(c: Pick, cat: catalog.Catalog | None, name: str, thr: float):
+    """The channel table of the run's final snapshot (it fixes the channels' order)."""
+    if cat is None:
+        return None
+    final = cat.final_file(c.row["run"])
+    if final is None or final == c.rel:
+        return channel_table(c.key, name, thr) if final == c.rel else None
+    try:
+        key = sources.file_key(sources.inside(c.root, final))
+    except (OSError, sources.SourceError):
+        return None
+    if loaded(*key)[2] is not None:
+        return None
+    return channel_table(key, name, thr)
 
 
 def _show_more() -> None:
@@ -100,8 +135,8 @@ def depth_ui(picks: list[Pick], thr: float) -> None:
     profs, outs = [], []
     for c in ok:
         prof, out_d = profile(c.key, thr, equiv)
-        profs.append(prof.assign(checkpoint=c.label))
-        outs.append({"checkpoint": c.label, "output_defect": out_d})
+        profs.append(prof.assign(checkpoint=c.label, kind=c.row["kind"]))
+        outs.append({"checkpoint": c.label, "kind": c.row["kind"], "output_defect": out_d})
     prof, outs = pd.concat(profs, ignore_index=True), pd.DataFrame(outs)
     cols = st.columns(len(ok))
     for col, c, o in zip(cols, ok, outs["output_defect"], strict=True):
@@ -110,9 +145,11 @@ def depth_ui(picks: list[Pick], thr: float) -> None:
         col.metric("deepest partial layer D (active mean)", fmt(head["defect_mean"]))
     st.caption(
         "Solid: mean D over the active channels of each partial layer (z for RF-LR, u for "
-        "dense); dotted: hidden features h. Dashed rules: the output defect D(y). Two networks "
-        f"can fit an even target equally well while their insides differ. D is clipped at "
-        f"{charts.LOG_FLOOR:g} for the log scale; activity threshold {thr:.1e}."
+        "dense); dotted: hidden features h"
+        + ("; dash-dot: the equivariance defect of h" if equiv else "")
+        + ". Horizontal rules: each network's output defect D(y). Two networks can fit an even "
+        f"target equally well while their insides differ. D is clipped at {charts.LOG_FLOOR:g} "
+        f"for the log scale; activity threshold {thr:.1e}."
     )
     chart = charts.depth_chart(prof, outs)
     st.altair_chart(chart)
@@ -146,23 +183,172 @@ def depth_ui(picks: list[Pick], thr: float) -> None:
         )
 
 
+def _labelled_runs(picks: list[Pick], cat: catalog.Catalog) -> list[tuple[Pick, tuple]]:
+    """Each usable checkpoint with the file key of its run's final snapshot (which carries
+    the whole loss history)."""
+    out = []
+    for c in picks:
+        try:
+            last = sources.inside(c.root, cat.final_file(c.row["run"]))
+            out.append((c, sources.file_key(last)))
+        except (OSError, TypeError, sources.SourceError):
+            continue
+    return out
+
+
+def _histories(runs: list[tuple[Pick, tuple]]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The loss histories of the runs in one long table, and A's plateaus and drops."""
+    frames, shading = [], None
+    for i, (c, key) in enumerate(runs):
+        hist, shade = history(key)
+        if not hist.empty:
+            frames.append(hist.assign(checkpoint=c.label, kind=c.row["kind"]))
+        if i == 0:
+            shading = shade
+    if not frames:
+        return pd.DataFrame(columns=["step", "series", "value", "checkpoint", "kind"]), shading
+    return pd.concat(frames, ignore_index=True), shading
+
+
 def training_ui(picks: list[Pick], cat: catalog.Catalog) -> None:
     st.subheader("Training")
     st.caption(
-        "Loss history logged by the trainer (from the run's last snapshot), log-log. Shaded: "
-        "plateaus and the sharp drops between them (rflr.plateaus). The vertical rule marks the "
-        "selected step; change it with the step slider above."
+        "Loss history logged by the trainer (from each run's last snapshot), log-log, A and B "
+        "on one chart: test MSE as lines, train loss as hollow dots over them (the two often coincide). Shaded: plateaus and the sharp "
+        "drops between them in A's test MSE (rflr.plateaus). The black rule marks the selected "
+        "step; change it with the step slider above. Step 0 cannot sit on a log axis."
     )
-    for c, col in zip(picks, columns_for(picks), strict=True):
-        with col:
-            st.markdown(c.title)
-            last = sources.inside(c.root, cat.final_file(c.row["run"]))
-            hist, shading = history(sources.file_key(last))
-            if hist.empty:
-                st.info("This checkpoint carries no loss history.")
-                continue
-            chart = charts.training_chart(hist, shading, int(c.row["step"]))
-            st.altair_chart(chart)
-            export_ui(chart, hist, f"{c.label} · training", c.rel + "train")
-            if not shading.empty:
-                st.dataframe(shading, hide_index=True)
+    runs = _labelled_runs(picks, cat)
+    hist, shading = _histories(runs)
+    if hist.empty:
+        st.info("These checkpoints carry no loss history.")
+        return
+    window = st.select_slider(
+        "Smooth the train loss (rolling geometric mean over logged points)",
+        options=[1, 3, 5, 9, 17],
+        key="w_smooth",
+        format_func=lambda w: "off" if w == 1 else f"{w} points",
+    )
+    shown = data.smooth_series(hist, "train loss", window)
+    chart = training_charts.loss_chart(shown, shading, int(picks[0].row["step"]))
+    st.altair_chart(chart)
+    export_ui(chart, hist, f"{picks[0].label} · training", picks[0].rel + "train")
+    if shading is not None and not shading.empty:
+        st.caption(f"Plateaus and drops of A's test MSE ({picks[0].row['run']}), whole steps:")
+        st.dataframe(
+            shading,
+            hide_index=True,
+            column_config={
+                "start": st.column_config.NumberColumn(format="%d"),
+                "end": st.column_config.NumberColumn(format="%d"),
+                "loss": st.column_config.NumberColumn(format="%.2e"),
+            },
+        )
+
+
+def symmetry_ui(picks: list[Pick], cat: catalog.Catalog) -> None:
+    st.subheader("Symmetry over training: when does the mirror lock in?")
+    st.caption(
+        "Top: the active partial defect D (mean odd fraction of the active channels) of every "
+        "partial layer at every snapshot, log-log; one colour per checkpoint (orange RF-LR, "
+        "blue dense), one point shape per layer k. Below, on the same step axis: the test MSE. "
+        "Shaded: plateaus and drops of A's test MSE; black rule: the selected step. Read from "
+        "the snapshots' headers (rflr.metrics.layers), so at the activity threshold they were "
+        "saved with (default 0.001), whatever the sidebar says."
+    )
+    runs = _labelled_runs(picks, cat)
+    frames = []
+    for c, _ in runs:
+        keys = _snapshot_keys(c, cat)
+        d = defect_history(keys)
+        if not d.empty:
+            frames.append(d.assign(checkpoint=c.label, kind=c.row["kind"]))
+    hist, shading = _histories(runs)
+    if not frames:
+        st.info("No snapshot of these runs stores per-layer defects in its header.")
+        return
+    defects = pd.concat(frames, ignore_index=True)
+    chart = training_charts.symmetry_chart(defects, hist, shading, int(picks[0].row["step"]))
+    st.altair_chart(chart)
+    export_ui(chart, defects, f"{picks[0].label} · symmetry over training", "symmetry")
+    numbers = st.expander("The numbers", key="symmetry_numbers", on_change="rerun")
+    if numbers.open:
+        numbers.dataframe(
+            defects[["checkpoint", "layer", "step", "defect_mean", "active", "channels"]],
+            hide_index=True,
+            column_config={"defect_mean": st.column_config.NumberColumn(format="%.2e")},
+        )
+
+
+def _snapshot_keys(c: Pick, cat: catalog.Catalog) -> tuple:
+    """(path, mtime, size) of every snapshot of the pick's run: the cache key of its
+    defect history, which changes when a snapshot is added or replaced."""
+    keys = []
+    for step in cat.steps.get(c.row["run"], []):
+        try:
+            keys.append(sources.file_key(sources.inside(c.root, cat.files[c.row["run"]][step])))
+        except (OSError, sources.SourceError):
+            continue
+    return tuple(keys)
+
+
+# --- the play control --------------------------------------------------------------------------
+
+PLAY_SECONDS = 1.5  # per snapshot: time for both columns to draw on a slow machine
+
+
+def play_step_before_slider(steps: list[int]) -> None:
+    """Apply the step the play control asked for (a widget's value can only be set before
+    the widget is drawn)."""
+    ss = st.session_state
+    nxt = ss.pop("play_next", None)
+    if nxt in steps:
+        ss.w_step = nxt
+
+
+def play_ui(steps: list[int]) -> None:
+    """A Play / Stop button that steps A (and B with it) through the snapshots."""
+    ss = st.session_state
+    if len(steps) < 2:
+        return
+    if ss.get("playing"):
+        st.button("■ Stop", key="play", on_click=_stop_playing)
+        ss.play_steps, ss.play_at = steps, time.monotonic()
+        _play_tick()
+    else:
+        st.button(
+            "▶ Play the snapshots",
+            key="play",
+            on_click=_start_playing,
+            args=(steps,),
+            help=f"Steps through every snapshot of A, one every {PLAY_SECONDS:g} s.",
+        )
+
+
+def _start_playing(steps: list[int]) -> None:
+    ss = st.session_state
+    ss.playing = True
+    if ss.get("w_step") == steps[-1]:  # at the end: start again from the first snapshot
+        ss.play_next = steps[0]
+
+
+def _stop_playing() -> None:
+    st.session_state.playing = False
+
+
+@st.fragment(run_every=PLAY_SECONDS)
+def _play_tick() -> None:
+    """Runs with the page, then every PLAY_SECONDS on its own: each timed run moves the
+    step on by one snapshot and reruns the page; at the last snapshot, playing stops."""
+    ss = st.session_state
+    if not ss.get("playing") or time.monotonic() - ss.get("play_at", 0.0) < 0.8 * PLAY_SECONDS:
+        return
+    steps, now = ss.get("play_steps", []), ss.get("w_step")
+    later = [s for s in steps if now is None or s > now]
+    if not later:
+        ss.playing = False
+    else:
+        ss.play_next = later[0]
+        if len(later) == 1:
+            ss.playing = False
+    st.rerun()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from rflr.app import catalog, charts, data
 from rflr.model import layer_name
-from rflr.ui.cache import atoms
+from rflr.ui.cache import atoms, weight_symmetry
 from rflr.ui.common import Pick, columns_for, export_ui, fmt, md, pick_header
 from rflr.ui.sweep_tab import open_in_layer_view
 
@@ -23,6 +24,7 @@ HELP = {
 
 
 def weights_ui(picks: list[Pick]) -> None:
+    layer_symmetry_ui(picks)
     st.subheader("Weights: mirror-paired atoms")
     st.caption(
         "Each atom (first-layer unit) is a point (w, b); its mirror is (−w, b). Lines join each "
@@ -39,16 +41,59 @@ def weights_ui(picks: list[Pick]) -> None:
             m1.metric("alive atoms", f"{frames.alive} / {len(frames.atoms)}", help=HELP["atoms"])
             m2.metric("pairing defect", fmt(frames.pairing_defect), help=HELP["pairing"])
             m3.metric("outgoing mismatch", fmt(frames.outgoing_mismatch), help=HELP["mismatch"])
-            a = charts.atoms_chart(frames.atoms, frames.links)
+            a = charts.atoms_chart(frames.atoms, frames.links, c.row["kind"])
             st.altair_chart(a)
             export_ui(a, frames.atoms, f"{c.label} · atoms", c.rel + "atoms")
             out = frames.outgoing
             if len(out) > MAX_POINTS:  # a dense layer feeds N x N weights: draw an even sample
                 out = out.iloc[:: -(-len(out) // MAX_POINTS)]
                 st.caption(f"Drawn: {len(out):,} of {len(frames.outgoing):,} weight pairs.")
-            o = charts.outgoing_chart(out)
+            o = charts.outgoing_chart(out, c.row["kind"])
             st.altair_chart(o)
             export_ui(o, frames.outgoing, f"{c.label} · outgoing", c.rel + "outgoing")
+
+
+def layer_symmetry_ui(picks: list[Pick]) -> None:
+    """Weight symmetry of every layer of units, each defect beside its random-init level."""
+    st.subheader("Weight symmetry of every layer")
+    st.caption(
+        "Atoms are the first layer's units; units of a later layer pair under the reflection "
+        "acting on their input (each input channel by its parity; mixed and inactive ones are "
+        "left out). **Pairing defect**: how far the units are from coming in mirror pairs "
+        "(0: exact pairs). **Outgoing mismatch**: how far matched units are from feeding the "
+        "next layer alike (anti-alike for its odd channels). Filled: the trained network; "
+        "grey ring: the same measure on its seed's random init. A defect no lower than its "
+        "init level is no better than chance (docs/measurements.md)."
+    )
+    frames = [
+        weight_symmetry(c.key).assign(checkpoint=c.label, kind=c.row["kind"])
+        for c in picks
+        if not c.error
+    ]
+    if not frames:
+        return
+    frame = pd.concat(frames, ignore_index=True)
+    chart = charts.weight_symmetry_chart(frame)
+    st.altair_chart(chart)
+    trivial = frame[frame["trivial"]]
+    if len(trivial):
+        st.caption(
+            "Not drawn (trivial: no kept input channel is odd, so the map is the identity and "
+            "both defects are 0 by construction): "
+            + ", ".join(f"{r.checkpoint.split(' · ')[0]} {r.layer}" for r in trivial.itertuples())
+        )
+    export_ui(chart, frame, f"{picks[0].label} · weight symmetry", "wsym")
+    box = st.expander("The numbers", key="wsym_numbers", on_change="rerun")
+    if box.open:
+        box.dataframe(
+            frame.drop(columns=["kind"]),
+            hide_index=True,
+            column_config={
+                c: st.column_config.NumberColumn(format="%.2e")
+                for c in data.WEIGHT_COLUMNS
+                if "defect" in c or "mismatch" in c
+            },
+        )
 
 
 def architecture_ui(picks: list[Pick], k: int, part: str) -> None:

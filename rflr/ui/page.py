@@ -20,7 +20,14 @@ import torch
 from rflr.app import state as view_state
 from rflr.ui.cache import listing
 from rflr.ui.common import md, pick
-from rflr.ui.layer_tabs import depth_ui, layer_view_ui, training_ui
+from rflr.ui.layer_tabs import (
+    depth_ui,
+    layer_view_ui,
+    play_step_before_slider,
+    play_ui,
+    symmetry_ui,
+    training_ui,
+)
 from rflr.ui.model_tabs import architecture_ui, checkpoints_ui, inspector_ui, weights_ui
 from rflr.ui.sidebar import (
     AUTO,
@@ -41,6 +48,7 @@ from rflr.ui.sweep_tab import sweep_ui
 TABS = [
     "Layer view",
     "Depth profile",
+    "Symmetry over training",
     "Training",
     "Weights",
     "Architecture",
@@ -94,6 +102,7 @@ def main() -> None:
     show_url_notes()
     run_a, run_b, b_choice = runs_ui(cat)
     steps = cat.steps[run_a]
+    play_step_before_slider(steps)
     if st.session_state.get("w_step") not in steps:
         st.session_state.w_step = steps[-1]  # the final snapshot
     step = st.select_slider(
@@ -101,6 +110,7 @@ def main() -> None:
         steps,
         key="w_step",
     )
+    play_ui(steps)
     file_a = cat.file_at(run_a, step)
     file_b = cat.file_at(run_b, step) if run_b else None
     depth = int(cat.rows[file_a]["depth"])
@@ -114,8 +124,9 @@ def main() -> None:
     picks = [pick(root, cat, f) for f in (file_a, file_b) if f]
     tabs = st.tabs(TABS, key="tab", bind="query-params")
     body = {
-        "Layer view": lambda: layer_view_ui(picks, k, part, odd, thr, shared),
+        "Layer view": lambda: layer_view_ui(picks, k, part, odd, thr, shared, cat),
         "Depth profile": lambda: depth_ui(picks, thr),
+        "Symmetry over training": lambda: symmetry_ui(picks, cat),
         "Training": lambda: training_ui(picks, cat),
         "Weights": lambda: weights_ui(picks),
         "Architecture": lambda: architecture_ui(picks, k, part),

@@ -1,0 +1,337 @@
+"""What a user waits for in a real browser: click to chart settled, in Debian's Chromium.
+
+    python benchmarks/browser_latency.py                 # the shipped checkpoints/, 5 repeats
+    python benchmarks/browser_latency.py --repeats 9 --folder DIR
+    python benchmarks/browser_latency.py --screenshots docs/screenshots   # also: every tab
+    python benchmarks/browser_latency.py --repeats 0 --screenshots docs/screenshots  # only
+
+Starts `streamlit run streamlit_app.py` on a free port, opens it in headless Chromium
+(Playwright, /usr/bin/chromium; nothing is downloaded) at 1440 x 1000, and times:
+
+- first chart (warm server): a new page, from navigation until its charts have settled;
+  the server has served the same view before, so its caches are warm, the browser's not;
+- layer change, step change, A change: from the click (or key press) until settled.
+
+Settled: the script has finished (no stale element, no running indicator) and no chart on
+the page has changed for QUIET_MS; the time reported is that of the last change, recorded
+in the page by hooks on the canvas drawing calls and a MutationObserver (WATCH). Prints each sample and the medians
+(goal on a 2-core machine: layer and step changes <= 500 ms, first chart <= 3 s).
+The machine's load average is printed alongside: other work on its cores slows everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit_app import TABS  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+POLL_MS, QUIET_MS, TIMEOUT_S = 50, 1500, 60
+GOAL_CHANGE_MS, GOAL_FIRST_MS = 500, 3000
+
+# Installed in every page before its scripts run: records performance.now() of the last
+# drawing on a chart's canvas (Vega's canvas renderer) or change inside a chart's DOM (SVG).
+# Hooks, not polling: a poller that reads pixels would itself load the cores it measures.
+WATCH = """
+() => {
+  if (window.__watch) return;
+  const w = window.__watch = {last: performance.now()};
+  const CHART = '[data-testid="stVegaLiteChart"]';
+  const P = CanvasRenderingContext2D.prototype;
+  for (const f of ['clearRect', 'fillRect', 'stroke', 'fill', 'fillText', 'drawImage']) {
+    const original = P[f];
+    P[f] = function (...args) {
+      if (this.canvas.isConnected && this.canvas.closest(CHART)) w.last = performance.now();
+      return original.apply(this, args);
+    };
+  }
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      if (el && el.closest(CHART)) { w.last = performance.now(); return; }
+      for (const n of r.addedNodes) {
+        if (n.nodeType === 1 && (n.matches(CHART) || n.querySelector(CHART))) {
+          w.last = performance.now(); return;
+        }
+      }
+    }
+  }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+}
+"""
+
+BUSY = """
+() => !!document.querySelector('[data-stale="true"]')
+   || !!document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+   || !!document.querySelector('[data-testid="stSpinner"]')
+"""
+
+
+def start_server(folder: Path | None, port: int, log) -> subprocess.Popen:
+    env = dict(os.environ)
+    if folder is not None:
+        env["RFLR_CHECKPOINTS"] = str(folder)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "streamlit_app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_healthy(url: str, proc: subprocess.Popen) -> None:
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    raise SystemExit("streamlit did not start")
+
+
+def settled(page, since: float) -> float:
+    """ms from `since` (page clock) to the last chart change, once the page is quiet."""
+    deadline = time.time() + TIMEOUT_S
+    while time.time() < deadline:
+        time.sleep(POLL_MS / 1000)
+        now, last = page.evaluate("() => [performance.now(), window.__watch.last]")
+        if last > since and now - last >= QUIET_MS and not page.evaluate(BUSY):
+            return last - since
+    raise TimeoutError("the charts did not settle")
+
+
+def _cpu_seconds() -> dict[int, float]:
+    """utime + stime of every process on the machine, by pid (from /proc)."""
+    out, tick = {}, os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+                out[int(d.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
+def cpu_of(server_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by (the server, the browser: our other descendants)."""
+    table = _cpu_seconds()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(root: int) -> set[int]:
+        seen, todo = set(), [root]
+        while todo:
+            pid = todo.pop()
+            seen.add(pid)
+            todo += children.get(pid, [])
+        return seen
+
+    server = tree(server_pid)
+    ours = tree(os.getpid()) - server - {os.getpid()}
+    return sum(table[p][1] for p in server if p in table), sum(
+        table[p][1] for p in ours if p in table
+    )
+
+
+CPU: dict[str, list[tuple[float, float]]] = {}  # name -> (server, browser) CPU s per sample
+SERVER_PID = [0]
+
+
+def timed(page, action, name: str = "") -> float:
+    before = cpu_of(SERVER_PID[0])
+    since = page.evaluate("() => performance.now()")
+    action()
+    ms = settled(page, since)
+    after = cpu_of(SERVER_PID[0])
+    # the quiet window's idle time is included; what it costs is small and the same for all
+    CPU.setdefault(name, []).append((after[0] - before[0], after[1] - before[1]))
+    return ms
+
+
+def first_chart(browser, url: str) -> float:
+    page = new_page(browser)
+    page.goto(url)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=TIMEOUT_S * 1000)
+    ms = settled(page, 0.0)  # performance.now() counts from navigation
+    page.close()
+    return ms
+
+
+def new_page(browser, height: int = 1000):
+    page = browser.new_page(viewport={"width": 1440, "height": height})
+    page.add_init_script(f"({WATCH})()")
+    return page
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the sidebar selectbox labelled `label`."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text=label)
+    box.first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
+
+
+def options_of(page, label: str) -> list[str]:
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text=label)
+    box.first.click()
+    names = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return [n.strip() for n in names]
+
+
+def step_key(page, key: str) -> None:
+    thumb = page.get_by_test_id("stSlider").get_by_role("slider").first
+    thumb.focus()
+    page.keyboard.press(key)
+
+
+def screenshots(browser, url: str, folder: Path) -> list[Path]:
+    """A PNG of every tab of the default view, 1440 px wide and as tall as the tab, in 256
+    colours (small files)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    page = new_page(browser)
+    page.goto(url)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=TIMEOUT_S * 1000)
+    settled(page, 0.0)
+    out = []
+    for label in TABS:
+        page.set_viewport_size({"width": 1440, "height": 1000})
+        since = page.evaluate("() => performance.now()")
+        page.get_by_role("tab", name=label, exact=True).click()
+        try:
+            settled(page, since)
+        except TimeoutError:  # a tab without charts never "changes": wait for the script
+            page.wait_for_timeout(1500)
+        height = page.evaluate(
+            "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain] *')]"
+            ".slice(0, 1).map(() => document.querySelector('[data-testid=stMain]').scrollHeight))"
+        )
+        page.set_viewport_size({"width": 1440, "height": min(int(height) + 40, 4000)})
+        page.wait_for_timeout(800)
+        path = folder / (label.lower().replace(" ", "-") + ".png")
+        page.screenshot(path=str(path), type="png")
+        Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
+        out.append(path)
+    page.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folder", type=Path, default=None, help="default: the app's own default")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--screenshots", type=Path, default=None, help="save every tab here")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import free_port, stop
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile("w+") as log:
+        proc = start_server(args.folder, port, log)
+        SERVER_PID[0] = proc.pid
+        try:
+            wait_healthy(url, proc)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                run(browser, url, args)
+                browser.close()
+        finally:
+            stop(proc)
+
+
+def run(browser, url: str, args) -> None:
+    if args.repeats == 0:  # screenshots only
+        for path in screenshots(browser, url, args.screenshots or Path("docs/screenshots")):
+            print(f"screenshot: {path}")
+        return
+    cold = first_chart(browser, url)
+    print(f"first chart, cold server: {cold:.0f} ms")
+    firsts = [first_chart(browser, url) for _ in range(args.repeats)]
+    page = new_page(browser)
+    page.goto(url)
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=TIMEOUT_S * 1000)
+    settled(page, 0.0)
+    layers = options_of(page, "Layer")
+    runs = options_of(page, "Checkpoint A: run")
+    start_layer, start_run = layers[-2], runs[0]
+    other_layer = layers[-3] if len(layers) > 2 else layers[0]
+    other_run = runs[1] if len(runs) > 1 else runs[0]
+    samples: dict[str, list[float]] = {"layer change": [], "step change": [], "A change": []}
+    for i in range(args.repeats):
+        target = other_layer if i % 2 == 0 else start_layer
+        samples["layer change"].append(
+            timed(page, lambda t=target: choose(page, "Layer", t), "layer change")
+        )
+        key = "ArrowLeft" if i % 2 == 0 else "ArrowRight"
+        samples["step change"].append(timed(page, lambda k=key: step_key(page, k), "step change"))
+    for i in range(args.repeats):
+        target = other_run if i % 2 == 0 else start_run
+        samples["A change"].append(
+            timed(page, lambda t=target: choose(page, "Checkpoint A: run", t), "A change")
+        )
+    page.close()
+    if args.screenshots:
+        for path in screenshots(browser, url, args.screenshots):
+            print(f"screenshot: {path}")
+    load = os.getloadavg()
+    print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+    for name, values in [("first chart, warm server", firsts), *samples.items()]:
+        goal = GOAL_FIRST_MS if name.startswith("first") else GOAL_CHANGE_MS
+        shown = ", ".join(f"{v:.0f}" for v in values)
+        med = statistics.median(values)
+        print(f"{name}: median {med:.0f} ms (goal <= {goal} ms) [{shown}]")
+        if name in CPU:
+            server = statistics.median(c[0] for c in CPU[name]) * 1000
+            browser = statistics.median(c[1] for c in CPU[name]) * 1000
+            print(f"  CPU per change (median): server {server:.0f} ms, browser {browser:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

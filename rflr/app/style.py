@@ -1,0 +1,43 @@
+"""The explorer's one visual language: a colour per model kind, one line style for the mirror.
+
+Every chart (layer view, depth profile, training, symmetry over training, weights, sweep)
+takes its colours and dashes from here, so that orange always means RF-LR and blue dense,
+and a dashed dark line always means the mirror z(-x). No model colour is reused for
+anything else: the mirror, the odd part, the target and the shading have their own.
+"""
+
+from __future__ import annotations
+
+KIND_COLORS = {"rflr": "#e8710a", "dense": "#1f77b4"}  # RF-LR orange, dense blue
+# A second checkpoint of the same kind (A and B both RF-LR): the same hue, darker.
+KIND_COLORS_SECOND = {"rflr": "#8a3b00", "dense": "#0b3a66"}
+OTHER_COLOR = "#7f7f7f"  # a kind without its own colour
+
+MIRROR_COLOR, MIRROR_DASH = "#202020", [5, 3]  # z(-x): dark, dashed, on top of z(x)
+ODD_COLOR, ODD_DASH = "#9a9a9a", [1.5, 2.5]  # the odd part o(x): light grey, dotted
+TARGET_COLOR, TARGET_DASH = "#2ca02c", [1, 0]  # f*(x) on the output layer: green
+SOLID = [1, 0]
+SHADE_COLORS = {"plateau": "#9467bd", "drop": "#d62728"}  # purple, red: no model colour
+
+CANVAS = {"embedOptions": {"renderer": "canvas"}}  # usermeta: Streamlit passes it to Vega
+
+
+def kind_color(kind: str) -> str:
+    return KIND_COLORS.get(kind, OTHER_COLOR)
+
+
+def checkpoint_colors(kinds: list[str]) -> list[str]:
+    """One colour per checkpoint (A, B, ...): its kind's, darker for a repeat of a kind."""
+    seen: set[str] = set()
+    out = []
+    for kind in kinds:
+        out.append(KIND_COLORS_SECOND.get(kind, OTHER_COLOR) if kind in seen else kind_color(kind))
+        seen.add(kind)
+    return out
+
+
+def symbol(layer: str) -> str:
+    """The letter a layer's values are called by: z (bottleneck), u, h, y (output)."""
+    if layer == "readout.y":
+        return "y"
+    return layer.rsplit(".", 1)[-1]
