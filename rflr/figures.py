@@ -70,8 +70,9 @@ def layer_chart(
     if len(panels) == 1:
         return panels[0]
     # a concat's parts carry no usermeta (the canvas renderer is asked for once, on top)
-    parts = [p.properties(usermeta=alt.Undefined) for p in panels]
-    return alt.hconcat(*parts).properties(usermeta=style.CANVAS)
+    for p in panels:
+        p.usermeta = alt.Undefined
+    return alt.hconcat(*panels).properties(usermeta=style.CANVAS)
 
 
 def depth_chart(*runs: Run, threshold: float = ACTIVITY_THRESHOLD) -> alt.LayerChart:

@@ -47,7 +47,7 @@ def test_two_runs_share_one_y_axis_and_one_run_scales_alone(pair):
     both = rflr.layer_chart([rf, dense], 1, channels=2)
     domain = charts.y_extent(pd.concat([p.data for p in both.hconcat]), False)
     for panel in both.to_dict()["hconcat"]:
-        assert panel["spec"]["encoding"]["y"]["scale"]["domain"] == domain
+        assert panel["spec"]["layer"][0]["encoding"]["y"]["scale"]["domain"] == domain
     alone = rflr.layer_chart(rf, 1)  # one run: the explorer's chart itself, each panel its own y
     assert isinstance(alone, alt.FacetChart)
     assert alone.to_dict()["resolve"]["scale"]["y"] == "independent"
@@ -68,7 +68,7 @@ def test_layer_chart_curves_are_the_partials_and_their_mirror(pair):
 def test_depth_training_and_atoms_charts(pair):
     rf, dense = pair
     depth = rflr.depth_chart(rf, dense)
-    rules, lines = depth.layer  # output defects, then the per-layer profile
+    rules, _labels, lines = depth.layer  # output defects, their labels, the per-layer profile
     assert rules.data["output_defect"].tolist() == [rf.output_defect, dense.output_defect]
     assert set(lines.data["checkpoint"]) == {rf.label, dense.label}
     mine = lines.data[lines.data["checkpoint"] == rf.label]

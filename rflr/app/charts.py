@@ -86,7 +86,6 @@ def layer_panels(
     defect = dict(zip(channels["channel"].astype(int), channels["D"], strict=True))
     titles = [channel_title(row) for _, row in channels.iterrows()]
     df = curves.loc[curves["channel"].isin(order), ["channel", "x", *keys]]
-    df = df.rename(columns={k: names[k] for k in keys})
     within = df.groupby("channel").cumcount()
     df = df.assign(
         panel=df["channel"].map(order), D=df["channel"].map(defect), tip=within % TIP_STRIDE == 0
@@ -95,7 +94,9 @@ def layer_panels(
     y_title = names["z(x)"]
     lines = (
         alt.Chart()
-        .transform_fold(series, as_=["series", "value"])
+        .transform_fold(keys, as_=["key", "value"])
+        # the data keeps curve_frame's column names; the legend says what the layer holds
+        .transform_calculate(series=_lookup({k: names[k] for k in keys}, "datum.key"))
         .mark_line(strokeWidth=1.6, clip=True)
         .encode(
             x=alt.X("x:Q", title="x"),
@@ -111,18 +112,18 @@ def layer_panels(
             order=alt.Order("series:N", sort="ascending"),
         )
     )
-    v, m = names["z(x)"], names["z(-x)"]
+    v, m = names["z(x)"], f"{style.symbol(layer)}(−x)"
     tips = (
         alt.Chart()
         .transform_filter("datum.tip")
         .mark_circle(size=70, opacity=0.01, clip=True)
         .encode(
             x=alt.X("x:Q"),
-            y=alt.Y(f"{_field(v)}:Q", title=y_title, scale=y_scale),
+            y=alt.Y(f"{_field('z(x)')}:Q", title=y_title, scale=y_scale),
             tooltip=[
                 alt.Tooltip("x:Q", format=".3f"),
-                alt.Tooltip(f"{_field(v)}:Q", title=v, format=".4g"),
-                alt.Tooltip(f"{_field(m)}:Q", title=f"{style.symbol(layer)}(−x)", format=".4g"),
+                alt.Tooltip(f"{_field('z(x)')}:Q", title=v, format=".4g"),
+                alt.Tooltip(f"{_field('z(-x)')}:Q", title=m, format=".4g"),
                 alt.Tooltip("D:Q", title="D (odd fraction)", format=".2e"),
             ],
         )
@@ -147,6 +148,12 @@ def layer_panels(
 def _field(name: str) -> str:
     """A column name as a Vega-Lite field: dots, brackets and backslashes escaped."""
     return "".join("\\" + c if c in ".[]\\" else c for c in name)
+
+
+def _lookup(mapping: dict[str, str], key: str) -> str:
+    """A Vega expression reading `mapping` at `key`."""
+    pairs = ", ".join(f"{_js_string(k)}: {_js_string(v)}" for k, v in mapping.items())
+    return "{" + pairs + "}[" + key + "]"
 
 
 def _js_string(text: str) -> str:
@@ -242,7 +249,7 @@ def depth_chart(profile: pd.DataFrame, outputs: pd.DataFrame) -> alt.LayerChart:
         .encode(y=y, x=alt.value(0), text="text:N", color=color)
     )
     # Streamlit fits the whole chart, legends included, in this height: 520 leaves ~380 px
-    return (rules + text + lines).properties(height=520)
+    return alt.layer(rules, text, lines).properties(height=520)
 
 
 def _short(v: float) -> str:
