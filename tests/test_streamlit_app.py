@@ -20,6 +20,7 @@ from rflr import checkpoint
 from rflr.app import sources
 from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.model import init_params
+from rflr.ui.page import TABS
 from tests import hostile as hostile_files
 from tests.conftest import make_folder, write_run
 
@@ -343,7 +344,7 @@ def test_every_tab_survives_a_folder_of_hostile_files(hostile, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     tabs = [t.label for t in at.tabs]
-    assert len(tabs) == 8
+    assert len(tabs) == len(TABS)
     runs = at.selectbox(key="w_run_a").options
     assert f"headers/{EVIL_ID}" in runs  # a legal but hostile run id, listed as plain text
     assert len(runs) == 5  # the pair and the 3 accepted header cases (the unreadable-to-others
