@@ -176,7 +176,7 @@ def test_markdown_in_a_run_id_is_plain_text_and_fetches_nothing(hostile_server, 
     assert page.locator("a[href*='phish']").count() == 0  # no link was made of it
     assert page.locator("img[src*='track'], img[src='x']").count() == 0
     for tab in ("Checkpoints", "Inspector", "Training", "Weights"):
-        page.get_by_role("tab", name=tab).click()
+        page.get_by_role("tab", name=tab, exact=True).click()
         page.wait_for_timeout(2500)
         assert page.locator("a[href*='phish']").count() == 0, tab
         assert page.locator("img[src*='track'], img[src='x']").count() == 0, tab

@@ -234,7 +234,7 @@ def training_ui(picks: list[Pick], cat: catalog.Catalog) -> None:
     st.altair_chart(chart)
     export_ui(chart, hist, f"{picks[0].label} · training", picks[0].rel + "train")
     if shading is not None and not shading.empty:
-        st.caption(f"Plateaus and drops of A's test MSE ({picks[0].row['run']}), whole steps:")
+        st.caption(f"Plateaus and drops of A's test MSE ({md(picks[0].row['run'])}), whole steps:")
         st.dataframe(
             shading,
             hide_index=True,
