@@ -80,7 +80,9 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
         st.caption(
             "Not drawn (trivial: no kept input channel is odd, so the map is the identity and "
             "both defects are 0 by construction): "
-            + ", ".join(md(f"{r.checkpoint.split(' · ')[0]} {r.layer}") for r in trivial.itertuples())
+            + ", ".join(
+                md(f"{r.checkpoint.split(' · ')[0]} {r.layer}") for r in trivial.itertuples()
+            )
         )
     export_ui(chart, frame, f"{picks[0].label} · weight symmetry", "wsym")
     box = st.expander("The numbers", key="wsym_numbers", on_change="rerun")
