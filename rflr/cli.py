@@ -470,14 +470,20 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
     head = parser.parse_args(argv)
     grid = head.grid or head.sweep_spec is not None
     sweep_preset = head.preset is not None and PRESETS[head.preset].sweep
+    study = head.preset is not None and bool(PRESETS[head.preset].study)
     if head.ray_address is not None and head.executor != "ray":
         parser.error("--ray-address needs --executor ray")
-    if (head.executor != "local" or head.seeds_per_task is not None) and not (grid or sweep_preset):
+    runs_sweeps = grid or sweep_preset or study
+    if (head.executor != "local" or head.seeds_per_task is not None) and not runs_sweeps:
         parser.error(
             "--executor and --seeds-per-task run sweeps: add --grid, --sweep-spec or a sweep preset"
         )
     if head.seeds_per_task is not None and head.seeds_per_task < 1:
         parser.error("--seeds-per-task must be >= 1")
+    if study:
+        if grid:
+            parser.error(f"--preset {head.preset} is a study: it sets its own --grid")
+        return _study(argv, head)
     try:
         if grid or sweep_preset:  # one progress bar, summary.csv, sweep.json
             return _sweep(argv, head, prog)
@@ -555,6 +561,47 @@ def _sweep(argv: list[str], head: argparse.Namespace, prog: str) -> int:
         out=out,
         **common,
     )
+
+
+def _without(argv: list[str], option: str) -> list[str]:
+    """argv less every `option VALUE` / `option=VALUE`."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == option:
+            skip = True
+        elif not a.startswith(option + "="):
+            out.append(a)
+    return out
+
+
+def _study(argv: list[str], head: argparse.Namespace) -> int:
+    """A study preset (rflr.study): each part is a grid sweep into OUT/<part>, then one
+    post-processed OUT/summary.csv. Flags typed with the preset (e.g. --device, --threads,
+    --executor) go to every part; --out moves the whole study."""
+    from rflr.study import write_study
+
+    preset = PRESETS[head.preset]
+    typed = _explicit(build_parser(), argv)
+    out = Path(head.out) if "out" in typed else Path(preset.out)
+    ship = head.ship if head.ship is not None else preset.ship
+    rest = _without(_without(argv, "--preset"), "--out")
+    seconds = {}
+    for part in preset.study:
+        print(f"study {head.preset}, part {part.name}: {part.question}", flush=True)
+        t0 = time.perf_counter()
+        rc = main([*part.args, *rest, "--out", str(out / part.name), "--ship", "none"])
+        seconds[part.name] = time.perf_counter() - t0
+        if rc != 0:
+            print(f"part {part.name} ended with exit code {rc}; going on", flush=True)
+    command = "python train.py " + " ".join(argv)
+    ship_to = None if ship in (None, "none") else Path(ship)
+    df = write_study(head.preset, preset.study, out, ship_to, seconds, command)
+    print(f"\nstudy {head.preset}: {len(df)} runs -> {out / 'summary.csv'}")
+    if ship_to is not None:
+        print(f"copied summary.csv and study.json -> {ship_to}")
+    return 0
 
 
 def _fmt_seeds(seeds: list[int]) -> str:

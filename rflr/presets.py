@@ -16,6 +16,17 @@ class Preset:
     jobs: list[dict]
     sweep: bool = False  # True: run by rflr.sweep (one progress bar, summary.csv, sweep.json)
     ship: str | None = None  # sweep only: where summary + a few checkpoints are copied
+    study: tuple[StudyPart, ...] = ()  # a study (rflr.study): grid sweeps, one summary
+    out: str | None = None  # a study's output folder (its parts are subfolders)
+
+
+@dataclass(frozen=True)
+class StudyPart:
+    """One grid sweep of a study: train.py arguments (with --grid flags) and its question."""
+
+    name: str  # its subfolder of the study's output
+    question: str
+    args: tuple[str, ...]
 
 
 _SHIPPED_COMMON = dict(
@@ -86,3 +97,136 @@ PRESETS: dict[str, Preset] = {
         sweep=True,
     ),
 }
+
+
+# --- the "beyond the poster" study (issue 11; rflr.study, scripts/make_beyond.py) -----------
+
+# One protocol for every part (each part changes only what it sweeps): the poster's target,
+# batch-size-one SGD, lr 0.07 with step decay, depth 4, 256 training points, but width 64 and
+# 20k steps so that ~900 runs fit the 45-minute budget of the 2-core machine.
+_BEYOND = dict(
+    width="64",
+    depth="4",
+    rank="1",
+    steps="20000",
+    lr="0.07",
+    schedule="step",
+    lr_milestones="0.5,0.75",
+    batch_size="1",
+    n_train="256",
+    snapshots="final",
+)
+_BEYOND_QUICK = dict(_BEYOND, width="16", depth="3", steps="400")
+
+
+def _args(base: dict, grid: dict[str, str], seeds: int, **fixed: str) -> tuple[str, ...]:
+    flags = {**base, **fixed}
+    for key in grid:
+        flags.pop(key, None)
+    out = [f"--{k.replace('_', '-')}={v}" for k, v in flags.items()]
+    out += [f"--grid={k.replace('_', '-')}={v}" for k, v in grid.items()]
+    return (*out, f"--seeds=0-{seeds - 1}")
+
+
+def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
+    """The study's parts; `quick` shrinks widths, steps, grids and seeds (a test-suite run)."""
+    base = _BEYOND_QUICK if quick else _BEYOND
+    s = (lambda full: 2) if quick else (lambda full: full)  # noqa: E731
+    both = "rflr,dense"
+    q = quick
+    return (
+        StudyPart(
+            "base",
+            "RF-LR vs dense at the study's protocol (the reference of every regime; SGD basins)",
+            _args(base, {"model": both}, s(16)),
+        ),
+        StudyPart(
+            "rank",
+            "the rank continuum: headline defect and fraction symmetric vs r (r = N is dense)",
+            _args(
+                base,
+                {"rank": "1,4,16" if q else "1,2,4,8,16,32,64,128"},
+                s(32),
+                width="16" if q else "128",
+            ),
+        ),
+        StudyPart(
+            "rank-dense",
+            "the dense control of the rank continuum",
+            _args(base, {"model": "dense"}, s(32), width="16" if q else "128"),
+        ),
+        StudyPart(
+            "phase",
+            "lr x batch size: fraction symmetric and median defect (RF-LR r=1)",
+            _args(
+                base,
+                {
+                    "lr": "0.03,0.1" if q else "0.01,0.03,0.07,0.15",
+                    "batch_size": "1,4" if q else "1,4,16",
+                },
+                s(16),
+            ),
+        ),
+        StudyPart(
+            "depth",
+            "oscillations of the partial functions vs depth (2 to 8)",
+            _args(base, {"model": both, "depth": "2,3" if q else "2,3,4,5,6,7,8"}, s(8)),
+        ),
+        StudyPart(
+            "weight-decay",
+            "weight symmetry with decoupled weight decay",
+            _args(base, {"model": both, "weight_decay": "1e-3" if q else "1e-4,1e-3"}, s(8)),
+        ),
+        StudyPart(
+            "mean-field",
+            "weight symmetry in the mean-field parameterization (readout / N)",
+            _args(base, {"model": both, "parameterization": "mf"}, s(8)),
+        ),
+        StudyPart(
+            "width",
+            "weight symmetry vs width",
+            _args(base, {"model": both, "width": "8,32" if q else "16,32,128"}, s(8)),
+        ),
+        StudyPart(
+            "lr",
+            "weight symmetry vs learning rate (both models)",
+            _args(base, {"model": both, "lr": "0.02" if q else "0.01,0.03,0.15"}, s(8)),
+        ),
+        StudyPart(
+            "adam",
+            "Adam instead of SGD (weight symmetry; Adam basins)",
+            _args(
+                base,
+                {"model": both, "lr": "0.003" if q else "0.001,0.003"},
+                s(16),
+                optimizer="adam",
+            ),
+        ),
+        StudyPart(
+            "steps",
+            "training length",
+            _args(base, {"model": both, "steps": "800" if q else "5000,80000"}, s(8)),
+        ),
+        StudyPart(
+            "input-dim",
+            "input dimension d = 2, 3 (target cos terms of x_1 only: even under x_1 -> -x_1)",
+            _args(base, {"model": both, "input_dim": "2" if q else "2,3"}, s(8)),
+        ),
+    )
+
+
+PRESETS["beyond"] = Preset(
+    "issue 11's study: weight symmetry regimes, rank continuum, lr x batch, depth, basin width "
+    "(~900 runs into runs/beyond; summary copied to checkpoints/beyond)",
+    [],
+    study=beyond_parts(quick=False),
+    out="runs/beyond",
+    ship="checkpoints/beyond",
+)
+PRESETS["beyond-quick"] = Preset(
+    "the beyond study in small (width 16, 400 steps, 2 seeds; ~2 min) into runs/beyond-quick",
+    [],
+    study=beyond_parts(quick=True),
+    out="runs/beyond-quick",
+    ship="checkpoints/beyond-quick",
+)
