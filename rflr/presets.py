@@ -142,18 +142,13 @@ def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
         ),
         StudyPart(
             "rank",
-            "the rank continuum: headline defect and fraction symmetric vs r (r = N is dense)",
-            _args(
-                base,
-                {"rank": "1,4,16" if q else "1,2,4,8,16,32,64,128"},
-                s(32),
-                width="16" if q else "128",
-            ),
+            "the rank continuum: headline defect and fraction symmetric vs r (r = 64 = N)",
+            _args(base, {"rank": "1,4,16" if q else "1,2,4,8,16,32,64"}, s(32)),
         ),
         StudyPart(
             "rank-dense",
             "the dense control of the rank continuum",
-            _args(base, {"model": "dense"}, s(32), width="16" if q else "128"),
+            _args(base, {"model": "dense"}, s(32)),
         ),
         StudyPart(
             "phase",
@@ -171,6 +166,16 @@ def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
             "depth",
             "oscillations of the partial functions vs depth (2 to 8)",
             _args(base, {"model": both, "depth": "2,3" if q else "2,3,4,5,6,7,8"}, s(8)),
+        ),
+        StudyPart(
+            "adam",
+            "Adam instead of SGD (weight symmetry; Adam basins)",
+            _args(
+                base,
+                {"model": both, "lr": "0.003" if q else "0.001,0.003"},
+                s(16),
+                optimizer="adam",
+            ),
         ),
         StudyPart(
             "weight-decay",
@@ -193,16 +198,6 @@ def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
             _args(base, {"model": both, "lr": "0.02" if q else "0.01,0.03,0.15"}, s(8)),
         ),
         StudyPart(
-            "adam",
-            "Adam instead of SGD (weight symmetry; Adam basins)",
-            _args(
-                base,
-                {"model": both, "lr": "0.003" if q else "0.001,0.003"},
-                s(16),
-                optimizer="adam",
-            ),
-        ),
-        StudyPart(
             "steps",
             "training length",
             _args(base, {"model": both, "steps": "800" if q else "5000,80000"}, s(8)),
@@ -217,7 +212,7 @@ def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
 
 PRESETS["beyond"] = Preset(
     "issue 11's study: weight symmetry regimes, rank continuum, lr x batch, depth, basin width "
-    "(~900 runs into runs/beyond; summary copied to checkpoints/beyond)",
+    "(~850 runs into runs/beyond; summary copied to checkpoints/beyond)",
     [],
     study=beyond_parts(quick=False),
     out="runs/beyond",

@@ -236,3 +236,41 @@ def write_study(
         for name in (SUMMARY_NAME, STUDY_NAME):
             shutil.copy2(out / name, ship_to / name)
     return df
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m rflr.study beyond [--out DIR] [--ship DIR|none]`: summarize the parts a study
+    has trained so far (no training), e.g. while or after `train.py --preset beyond` runs."""
+    import argparse
+    import sys
+
+    from rflr.presets import PRESETS
+
+    studies = sorted(k for k, v in PRESETS.items() if v.study)
+    p = argparse.ArgumentParser(description=main.__doc__.split(":")[0])
+    p.add_argument("preset", choices=studies)
+    p.add_argument("--out", type=Path, default=None, help="the study's folder (default: preset's)")
+    p.add_argument("--ship", default=None, help="copy summary.csv and study.json here ('none')")
+    args = p.parse_args(argv)
+    preset = PRESETS[args.preset]
+    out = args.out or Path(preset.out)
+    if not out.is_dir():
+        p.error(f"{out} is not a folder: run `python train.py --preset {args.preset}` first")
+    ship = args.ship if args.ship is not None else preset.ship
+    previous = out / STUDY_NAME
+    seconds = {}
+    if previous.is_file():
+        try:
+            old = json.loads(previous.read_text())
+            seconds = {q["name"]: q["train_wall_time_s"] for q in old.get("parts", [])}
+        except (ValueError, KeyError, TypeError):
+            seconds = {}
+    command = "python -m rflr.study " + " ".join(sys.argv[1:] if argv is None else argv)
+    ship_to = None if ship in (None, "none") else Path(ship)
+    df = write_study(args.preset, preset.study, out, ship_to, seconds, command)
+    print(f"{len(df)} runs -> {out / SUMMARY_NAME}" + (f", copied to {ship_to}" if ship_to else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
