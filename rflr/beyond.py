@@ -301,11 +301,11 @@ def _weight_claims(df: pd.DataFrame) -> list[BeyondClaim]:
         by = g.set_index("model")
         if not {"rflr", "dense"} <= set(by.index):
             continue
-        tried += 1
         r, d = by.loc["rflr"], by.loc["dense"]
         n = int(min(r["ok"], d["ok"]))
         if n < MIN_RUNS:
             continue
+        tried += 1
         below_init = _ci(r, "pairing_ratio")[1] < 1
         below_dense = compare(_ci(r, "pairing_ratio"), _ci(d, "pairing_ratio"), False, n)
         if below_init and below_dense == SUPPORTS:

@@ -129,7 +129,8 @@ def _args(base: dict, grid: dict[str, str], seeds: int, **fixed: str) -> tuple[s
 
 
 def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
-    """The study's parts; `quick` shrinks widths, steps, grids and seeds (a test-suite run)."""
+    """The study's parts in the order they run (a study cut short has the first ones); `quick`
+    shrinks widths, steps, grids and seeds (a test-suite run)."""
     base = _BEYOND_QUICK if quick else _BEYOND
     s = (lambda full: 2) if quick else (lambda full: full)  # noqa: E731
     both = "rflr,dense"
@@ -149,23 +150,6 @@ def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
             "rank-dense",
             "the dense control of the rank continuum",
             _args(base, {"model": "dense"}, s(32)),
-        ),
-        StudyPart(
-            "phase",
-            "lr x batch size: fraction symmetric and median defect (RF-LR r=1)",
-            _args(
-                base,
-                {
-                    "lr": "0.03,0.1" if q else "0.01,0.03,0.07,0.15",
-                    "batch_size": "1,4" if q else "1,4,16",
-                },
-                s(16),
-            ),
-        ),
-        StudyPart(
-            "depth",
-            "oscillations of the partial functions vs depth (2 to 8)",
-            _args(base, {"model": both, "depth": "2,3" if q else "2,3,4,5,6,7,8"}, s(8)),
         ),
         StudyPart(
             "adam",
@@ -198,14 +182,31 @@ def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
             _args(base, {"model": both, "lr": "0.02" if q else "0.01,0.03,0.15"}, s(8)),
         ),
         StudyPart(
+            "input-dim",
+            "input dimension d = 2, 3 (target cos terms of x_1 only: even under x_1 -> -x_1)",
+            _args(base, {"model": both, "input_dim": "2" if q else "2,3"}, s(8)),
+        ),
+        StudyPart(
             "steps",
             "training length",
             _args(base, {"model": both, "steps": "800" if q else "5000,80000"}, s(8)),
         ),
         StudyPart(
-            "input-dim",
-            "input dimension d = 2, 3 (target cos terms of x_1 only: even under x_1 -> -x_1)",
-            _args(base, {"model": both, "input_dim": "2" if q else "2,3"}, s(8)),
+            "depth",
+            "oscillations of the partial functions vs depth (2 to 8)",
+            _args(base, {"model": both, "depth": "2,3" if q else "2,3,4,5,6,7,8"}, s(8)),
+        ),
+        StudyPart(
+            "phase",
+            "lr x batch size: fraction symmetric and median defect (RF-LR r=1)",
+            _args(
+                base,
+                {
+                    "lr": "0.03,0.1" if q else "0.01,0.03,0.07,0.15",
+                    "batch_size": "1,4" if q else "1,4,16",
+                },
+                s(16),
+            ),
         ),
     )
 

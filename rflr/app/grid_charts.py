@@ -52,9 +52,14 @@ def _y(value: str, title: str | None = None) -> alt.Y:
 
 
 def curve_chart(
-    df: pd.DataFrame, x: str, value: str = "symmetric_fraction", color: str | None = "model"
+    df: pd.DataFrame,
+    x: str,
+    value: str = "symmetric_fraction",
+    color: str | None = "model",
+    order: list | None = None,
 ) -> alt.LayerChart:
-    """`value` per value of the swept key `x` (one line per `color` group), with intervals."""
+    """`value` per value of the swept key `x` (one line per `color` group), with intervals;
+    `order`: the x values in display order (an ordinal axis)."""
     keys = [x] + ([color] if color and color in df.columns and color != x else [])
     st = group_stats(df, keys)
     mid, lo, hi = _interval(value)
@@ -70,6 +75,7 @@ def curve_chart(
     xenc = alt.X(
         f"{x}:Q" if log_x else f"{x}:O",
         scale=alt.Scale(type="log") if log_x else alt.Undefined,
+        sort=order if order is not None else "ascending",
         title=x,
     )
     base = alt.Chart(st).encode(x=xenc, color=alt.Color("group:N", title=keys[-1]))

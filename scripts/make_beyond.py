@@ -1,0 +1,352 @@
+"""Write the "Beyond the poster" section of REPRODUCTION.md and its figures from a study.
+
+    python scripts/make_beyond.py [--summary checkpoints/beyond/summary.csv]
+
+The study is `python train.py --preset beyond` (rflr.study); its summary.csv and study.json
+are the only inputs. Every number is read from them; each claim's verdict follows the fixed
+rule printed beside it (rflr.beyond). The section sits between the BEGIN/END markers below
+in REPRODUCTION.md (appended the first time); scripts/make_reproduction.py keeps it when it
+rewrites the rest of the page. Running this twice gives the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
+
+from rflr.app import grid_charts  # noqa: E402
+from rflr.beyond import (  # noqa: E402
+    BOOTSTRAP,
+    MIN_RUNS,
+    basin_table,
+    beyond_claims,
+    group_stats,
+    part,
+    swept_keys,
+    weight_regimes,
+)
+from rflr.metrics import SYMMETRIC_DEFECT  # noqa: E402
+from rflr.summary import read_summary  # noqa: E402
+
+BEGIN = "<!-- beyond:begin -->"
+END = "<!-- beyond:end -->"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _g(x: float, spec: str = ".2g") -> str:
+    return "-" if x is None or (isinstance(x, float) and np.isnan(x)) else format(x, spec)
+
+
+def _ci(r: pd.Series, col: str, spec: str = ".2g") -> str:
+    return (
+        f"{_g(r[f'{col}_median'], spec)} [{_g(r[f'{col}_lo'], spec)}, {_g(r[f'{col}_hi'], spec)}]"
+    )
+
+
+def _frac(r: pd.Series) -> str:
+    return (
+        f"{int(r['symmetric'])}/{int(r['runs'])} [{r['symmetric_lo']:.0%}, {r['symmetric_hi']:.0%}]"
+    )
+
+
+def rank_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rank part and its dense control on one ordinal axis r = 1, 2, ..., dense."""
+    rk = part(df, "rank").assign(r=lambda d: d["rank"].astype(int).astype(str))
+    dense = part(df, "rank-dense").assign(r="dense")
+    both = pd.concat([rk, dense], ignore_index=True)
+    order = [str(v) for v in sorted(rk["rank"].astype(int).unique())] + (
+        ["dense"] if len(dense) else []
+    )
+    return both, order
+
+
+def write_figures(df: pd.DataFrame, figures: Path) -> dict[str, Path]:
+    figures.mkdir(parents=True, exist_ok=True)
+    made: dict[str, alt.TopLevelMixin] = {}
+    if len(part(df, "rank")):
+        both, order = rank_frame(df)
+        made["rank"] = alt.hconcat(
+            grid_charts.curve_chart(both, "r", "symmetric_fraction", None, order),
+            grid_charts.curve_chart(both, "r", "headline_defect", None, order),
+        )
+    if len(part(df, "phase")):
+        ph = part(df, "phase")
+        made["phase"] = alt.hconcat(
+            grid_charts.heatmap_chart(ph, "lr", "batch_size", "symmetric_fraction"),
+            grid_charts.heatmap_chart(ph, "lr", "batch_size", "headline_defect"),
+        )
+    if len(part(df, "depth")):
+        made["depth"] = alt.hconcat(
+            grid_charts.oscillation_chart(part(df, "depth")),
+            grid_charts.curve_chart(part(df, "depth"), "depth", "symmetric_fraction"),
+        )
+    made["weights"] = grid_charts.weight_chart(df)
+    if not basin_table(df).empty:
+        made["basin"] = grid_charts.basin_chart(df)
+    paths = {}
+    for name, chart in made.items():
+        path = figures / f"beyond-{name}.png"
+        chart.save(str(path), scale_factor=1.5)
+        paths[name] = path
+    return paths
+
+
+def _layer_table(df: pd.DataFrame) -> list[str]:
+    """Per-layer weight symmetry of the base part: trained vs random init, per model."""
+    base = part(df, "base")
+    base = base[base["status"] == "ok"]
+    ks = sorted({int(c[4:].split("_")[0]) for c in base.columns if c.startswith("wsym")})
+    rows = []
+    for model, g in base.groupby("model", sort=False):
+        for k in ks:
+            name = g[f"wsym{k}_name"].dropna()
+            if name.empty:
+                continue
+            trivial = g[f"wsym{k}_trivial"].astype(str).str.lower().eq("true").mean()
+            rows.append(
+                [
+                    model,
+                    name.iloc[0],
+                    f"{trivial:.0%}",
+                    f"{g[f'wsym{k}_pairing'].median():.3f} / {g[f'wsym{k}_pairing_init'].median():.3f}",
+                    f"{g[f'wsym{k}_mismatch'].median():.2f} / {g[f'wsym{k}_mismatch_init'].median():.2f}",
+                ]
+            )
+    if not rows:
+        return []
+    return [
+        _table(
+            [
+                "model",
+                "layer",
+                "runs where the map is the identity",
+                "pairing: trained / init",
+                "signed outgoing mismatch: trained / init",
+            ],
+            rows,
+        ),
+        "",
+    ]
+
+
+def render(
+    df: pd.DataFrame, record: dict, summary: Path, figures: dict[str, Path], doc: Path
+) -> str:
+    rel = lambda p: Path(os.path.relpath(p, ROOT)).as_posix()  # noqa: E731
+    link = lambda p: Path(os.path.relpath(p, doc.parent)).as_posix()  # noqa: E731
+    parts = record.get("parts", [])
+    ran = [p for p in parts if p.get("trained")]
+    missing = [p["name"] for p in parts if not p.get("trained")]
+    post = record.get("post_processing", {})
+    counts = df.groupby("part", sort=False).size()
+    out = [
+        BEGIN,
+        "## Beyond the poster",
+        "",
+        f"<!-- generated by `python scripts/make_beyond.py --summary {rel(summary)}`; do not edit "
+        "by hand -->",
+        "",
+        f"A study of what the poster and its paper claim beyond the headline split "
+        f"(issue 11): `{record.get('command', '')}` (preset `{record.get('preset', '')}`), "
+        f"{len(df)} runs in {len(ran)} of {len(parts)} parts, finished "
+        f"{record.get('finished_utc', '?')}. Every part shares one protocol and changes only "
+        "what it sweeps (rflr/presets.py, `beyond_parts`). Runs per part: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+        + ".",
+        "",
+    ]
+    if missing:
+        out += [
+            f"**Not run (yet):** {', '.join(missing)}. Their claims are absent below; rerunning "
+            "the same command trains only the missing runs.",
+            "",
+        ]
+    out += [
+        f"Definitions: a run is *symmetric* when it trained and its headline active partial "
+        f"defect is < {SYMMETRIC_DEFECT:g} (a diverged run counts as not symmetric: the "
+        f"fraction is the SPEC's *trainable volume*), shown as k/n [Wilson 95% interval]. "
+        f"Medians carry a percentile bootstrap 95% interval ({BOOTSTRAP} resamples, seed 0) "
+        f"over the runs that did not diverge; a comparison with fewer than {MIN_RUNS} runs on a "
+        "side decides nothing. Weight symmetry is rflr.weight_symmetry, each defect beside its "
+        "value for the same units at the run's random init. Basin width at sweep scale: "
+        f"{post.get('directions', '?')} filter-normalized directions, both signs, radii "
+        f"{', '.join(_g(r) for r in post.get('radii', []))} (flat radius: where the mean "
+        "training loss first reaches 2 L0 + 1e-4; `inf` when it never does within radius 1); "
+        f"top Hessian eigenvalue by at most {post.get('hessian_iterations', '?')} power "
+        f"iterations to relative change {_g(post.get('hessian_tol', float('nan')))}.",
+        "",
+        "### The claims",
+        "",
+        _table(
+            ["topic", "the poster / paper says", "this study", "verdict", "rule"],
+            [[c.topic, c.poster, c.ours, f"**{c.verdict}**", c.rule] for c in beyond_claims(df)],
+        ),
+        "",
+    ]
+    if "weights" in figures:
+        wr = weight_regimes(df)
+        out += [
+            "### Weight symmetry, regime by regime",
+            "",
+            "Atom pairing defect as a multiple of its random-init level (1 = no better than "
+            "chance) and the signed outgoing mismatch likewise, median [95% CI] per regime:",
+            "",
+            f"![weight symmetry per regime]({link(figures['weights'])})",
+            "",
+            _table(
+                ["regime", "model", "runs", "pairing / init", "mismatch / init", "symmetric"],
+                [
+                    [
+                        r["regime"],
+                        r["model"],
+                        str(int(r["runs"])),
+                        _ci(r, "pairing_ratio", ".3f"),
+                        _ci(r, "mismatch_ratio"),
+                        _frac(r),
+                    ]
+                    for _, r in wr.iterrows()
+                ],
+            ),
+            "",
+            "Past the atoms (base part, medians over runs):",
+            "",
+            *_layer_table(df),
+        ]
+    if "rank" in figures:
+        both, order = rank_frame(df)
+        st = group_stats(both, ["r"]).set_index("r").loc[order].reset_index()
+        out += [
+            "### The rank continuum",
+            "",
+            f"![rank continuum]({link(figures['rank'])})",
+            "",
+            _table(
+                ["r", "symmetric", "headline defect", "test MSE"],
+                [
+                    [r["r"], _frac(r), _ci(r, "headline_defect"), _ci(r, "test_mse")]
+                    for _, r in st.iterrows()
+                ],
+            ),
+            "",
+        ]
+    if "phase" in figures:
+        st = group_stats(part(df, "phase"), ["lr", "batch_size"])
+        out += [
+            "### Learning rate x batch size (RF-LR, rank 1)",
+            "",
+            f"![lr x batch size]({link(figures['phase'])})",
+            "",
+            _table(
+                ["lr", "batch", "symmetric", "diverged", "headline defect", "test MSE"],
+                [
+                    [
+                        _g(r["lr"]),
+                        str(int(r["batch_size"])),
+                        _frac(r),
+                        str(int(r["diverged"])),
+                        _ci(r, "headline_defect"),
+                        _ci(r, "test_mse"),
+                    ]
+                    for _, r in st.iterrows()
+                ],
+            ),
+            "",
+        ]
+    if "depth" in figures:
+        out += [
+            "### Oscillations vs depth",
+            "",
+            "Median peaks and valleys of the active channels of the deepest partial layer "
+            "(rflr.analysis.oscillation_count), per run; median over runs with bootstrap CI:",
+            "",
+            f"![oscillations vs depth]({link(figures['depth'])})",
+            "",
+        ]
+    if "basin" in figures:
+        bt = basin_table(df)
+        out += [
+            "### Basin width: symmetric vs asymmetric RF-LR minima vs dense minima",
+            "",
+            "SGD: the study protocol at rank 1 (parts base and rank, each run once) and its "
+            "dense control; Adam: the adam part (both learning rates). `inf` medians are "
+            "drawn at the largest finite value.",
+            "",
+            f"![basin width]({link(figures['basin'])})",
+            "",
+            _table(
+                ["optimizer", "minimum", "runs", "flat radius", "top Hessian eigenvalue"],
+                [
+                    [
+                        r["optimizer"],
+                        r["minimum"],
+                        str(int(r["ok"])),
+                        _ci(r, "flat_radius"),
+                        _ci(r, "hessian_top"),
+                    ]
+                    for _, r in bt.iterrows()
+                ],
+            ),
+            "",
+        ]
+    vol = []
+    for name, g in df.groupby("part", sort=False):
+        keys = swept_keys(g)
+        for _, r in group_stats(g, keys, ()).iterrows():
+            vol.append([name, ", ".join(f"{k}={r[k]}" for k in keys), _frac(r)])
+    out += [
+        "### Trainable volume per regime",
+        "",
+        "The fraction of random inits (seeds) that end with symmetric active partials:",
+        "",
+        _table(["part", "swept values", "symmetric"], vol),
+        "",
+        END,
+    ]
+    return "\n".join(out)
+
+
+def splice(text: str, section: str) -> str:
+    """`text` with the marked section replaced by `section` (appended when absent)."""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        return head + section + tail
+    return text.rstrip("\n") + "\n\n" + section + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--summary", type=Path, default=ROOT / "checkpoints/beyond/summary.csv")
+    p.add_argument("--doc", type=Path, default=ROOT / "REPRODUCTION.md")
+    p.add_argument("--figures", type=Path, default=ROOT / "docs/figures")
+    args = p.parse_args(argv)
+    summary = args.summary.resolve()
+    if not summary.is_file():
+        p.error(f"no study summary at {summary}: run `python train.py --preset beyond` first")
+    df = read_summary(summary)
+    record = json.loads((summary.parent / "study.json").read_text())
+    figures = write_figures(df, args.figures.resolve())
+    doc = args.doc.resolve()
+    text = doc.read_text() if doc.is_file() else ""
+    doc.write_text(splice(text, render(df, record, summary, figures, doc)))
+    print(f"wrote the Beyond the poster section of {args.doc} and {len(figures)} figures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
