@@ -101,7 +101,7 @@ def swept_keys(df: pd.DataFrame) -> list[str]:
         and not _is_family(c)
     ]
     keys = [c for c in (*KEY_COLUMNS, *extra) if c in df.columns]
-    return [c for c in keys if df[c].astype(str).nunique() > 1]
+    return [c for c in keys if df[c].dropna().astype(str).nunique() > 1]
 
 
 def group_stats(

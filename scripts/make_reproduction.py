@@ -24,6 +24,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
+sys.path.insert(0, str(ROOT / "scripts"))  # its sibling make_beyond.py
 
 from rflr.app import data, training_charts  # noqa: E402
 from rflr.app import sweep_charts as views  # noqa: E402
@@ -422,6 +423,15 @@ def render(
     return "\n".join(out)
 
 
+def _beyond_section(text: str) -> str:
+    """The "Beyond the poster" section (scripts/make_beyond.py writes it): kept as it is."""
+    from make_beyond import BEGIN, END
+
+    if BEGIN in text and END in text:
+        return BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0] + END
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
@@ -440,7 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     record = json.loads((summary.parent / SWEEP_NAME).read_text())
     figures = write_figures(df, summary.parent, args.figures.resolve())
     doc = args.out.resolve()
-    doc.write_text(render(df, record, summary, figures, doc))
+    text = render(df, record, summary, figures, doc)
+    kept = _beyond_section(doc.read_text()) if doc.is_file() else ""
+    doc.write_text(text + ("\n\n" + kept + "\n" if kept else ""))
     print(f"wrote {args.out} and {len(figures)} figures in {args.figures}")
     return 0
 

@@ -132,3 +132,38 @@ def tiny_sweep(tmp_path_factory) -> tuple[Path, pd.DataFrame, list[dict]]:
     df.to_csv(out / summary.SUMMARY_NAME, index=False)
     (out / summary.SWEEP_NAME).write_text(json.dumps({"command": "test", "jobs": timings}))
     return out, df, timings
+
+
+def _run_study(root: Path, preset: str) -> tuple[Path, Path]:
+    from rflr.cli import main
+
+    out, ship = root / "runs", root / "ship"
+    argv = ["--preset", preset, "--out", str(out), "--ship", str(ship), "--no-progress"]
+    assert main(argv) == 0
+    return out, ship
+
+
+@pytest.fixture(scope="session")
+def quick_study(tmp_path_factory) -> tuple[Path, Path]:
+    """`train.py --preset beyond-quick` into a temporary folder (~40-70 s on a busy 2-core
+    machine: slow tests only): the study folder and the folder its summary was shipped to."""
+    return _run_study(tmp_path_factory.mktemp("beyond-quick"), "beyond-quick")
+
+
+@pytest.fixture(scope="session")
+def mini_study(tmp_path_factory) -> tuple[Path, Path]:
+    """A two-part study preset ("mini": the quick study's base and weight-decay parts at
+    width 8, depth 2, 150 steps) registered for this session: a few seconds."""
+    from rflr.presets import PRESETS, Preset, StudyPart
+
+    small = {"--width=16": "--width=8", "--depth=3": "--depth=2", "--steps=400": "--steps=150"}
+    parts = tuple(
+        StudyPart(p.name, p.question, tuple(small.get(a, a) for a in p.args))
+        for p in PRESETS["beyond-quick"].study
+        if p.name in ("base", "weight-decay")
+    )
+    PRESETS["mini"] = Preset("test study", [], study=parts, out="runs/mini")
+    try:
+        return _run_study(tmp_path_factory.mktemp("mini-study"), "mini")
+    finally:
+        del PRESETS["mini"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, sources, sweep_table
+from rflr.app import catalog, grid_charts, sources, sweep_table
 from rflr.app.sweep_charts import (
     LABELS,
     depth_chart,
@@ -23,6 +23,7 @@ from rflr.app.sweep_charts import (
     scatter_chart,
     symmetric_chart,
 )
+from rflr.beyond import swept_keys
 from rflr.metrics import SYMMETRIC_DEFECT
 from rflr.summary import SWEEP_NAME, format_number, model_stats
 from rflr.ui.common import md
@@ -147,6 +148,8 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
     left.caption("Click a run's point to open it in the layer view (runs with a file here).")
     right.altair_chart(symmetric_chart(df), width="stretch")
     st.altair_chart(depth_chart(df), width="stretch")
+    if grid_charts.sweep_charts(df, swept_keys(df)) or "part" in df.columns:
+        _grid_view(df)
 
     order = df.sort_values(["model", "headline_defect"], ascending=[False, True])
     options = [r for r in order["run_id"] if r in with_files]
@@ -200,6 +203,21 @@ def _open_clicked() -> None:
 
 def _num(v: object) -> str:
     return format_number(v if isinstance(v, int | float) else None, missing="–")
+
+
+def _grid_view(df: pd.DataFrame) -> None:
+    """A grid sweep (or one part of a study): curves over one swept key, heatmaps over two."""
+    if "part" in df.columns:
+        name = st.selectbox("study part", list(dict.fromkeys(df["part"])), key="sweep_part")
+        df = df[df["part"] == name]
+    keys = swept_keys(df)
+    st.markdown(f"**Grid sweep**: swept {', '.join(f'`{k}`' for k in keys) or 'nothing'}")
+    charts = grid_charts.sweep_charts(df, keys)
+    for left, right in zip(charts[::2], charts[1::2] + [None] * (len(charts) % 2), strict=True):
+        cols = st.columns(2)
+        cols[0].altair_chart(left, width="stretch")
+        if right is not None:
+            cols[1].altair_chart(right, width="stretch")
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
