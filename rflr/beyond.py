@@ -243,6 +243,8 @@ def basin_table(df: pd.DataFrame) -> pd.DataFrame:
     """Flat radius and top Hessian eigenvalue by optimizer and minimum class, over the study
     protocol at rank 1 and its dense control (parts base, rank r=1, rank-dense: SGD) and the
     adam part (both learning rates pooled), each run once."""
+    if not {"optimizer", "rank", "flat_radius", "hessian_top"} <= set(df.columns):
+        return pd.DataFrame()
     sgd = pd.concat([part(df, "base"), part(df, "rank"), part(df, "rank-dense")])
     sgd = sgd[(sgd["model"] == "dense") | (sgd["rank"] == 1)]
     pool = deduplicated(pd.concat([sgd, part(df, "adam")], ignore_index=True))
@@ -252,28 +254,40 @@ def basin_table(df: pd.DataFrame) -> pd.DataFrame:
     return group_stats(pool, ["optimizer", "minimum"], ("flat_radius", "hessian_top"))
 
 
-def spearman(x, y) -> float:
-    """Spearman rank correlation (average ranks for ties); NaN pairs dropped."""
-    a = pd.DataFrame({"x": x, "y": y}).replace([np.inf, -np.inf], np.nan).dropna()
-    if len(a) < 3 or a["x"].nunique() < 2 or a["y"].nunique() < 2:
+def _average_ranks(a: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties sharing their average rank."""
+    _, inverse, counts = np.unique(a, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + ends - 1) / 2 + 1)[inverse]
+
+
+def _rho(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or np.unique(x).size < 2 or np.unique(y).size < 2:
         return np.nan
-    return float(a["x"].rank().corr(a["y"].rank()))
+    return float(np.corrcoef(_average_ranks(x), _average_ranks(y))[0, 1])
+
+
+def _pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+def spearman(x, y) -> float:
+    """Spearman rank correlation (average ranks for ties); pairs with NaN or inf dropped."""
+    return _rho(*_pairs(x, y))
 
 
 def bootstrap_spearman(
     x, y, n_boot: int = BOOTSTRAP, seed: int = BOOTSTRAP_SEED, level: float = LEVEL
 ) -> tuple[float, float, float]:
-    a = pd.DataFrame({"x": x, "y": y}).replace([np.inf, -np.inf], np.nan).dropna()
-    rho = spearman(a["x"], a["y"])
+    """(rho, low, high): Spearman's rho and its percentile bootstrap interval over pairs."""
+    xs, ys = _pairs(x, y)
+    rho = _rho(xs, ys)
     if np.isnan(rho):
         return (np.nan, np.nan, np.nan)
     rng = np.random.default_rng(seed)
-    xs, ys = a["x"].to_numpy(), a["y"].to_numpy()
-    reps = []
-    for _ in range(n_boot):
-        i = rng.integers(0, len(a), len(a))
-        reps.append(spearman(xs[i], ys[i]))
-    reps = np.asarray(reps)
+    reps = np.array([_rho(xs[i], ys[i]) for i in rng.integers(0, len(xs), (n_boot, len(xs)))])
     reps = reps[~np.isnan(reps)]
     q = (1 - level) / 2
     lo, hi = np.quantile(reps, [q, 1 - q], method="inverted_cdf")
@@ -293,7 +307,8 @@ def beyond_claims(df: pd.DataFrame) -> list[BeyondClaim]:
 
 
 def _weight_claims(df: pd.DataFrame) -> list[BeyondClaim]:
-    if df.empty:
+    need = {"part", "atom_pairing_defect", "atom_pairing_init", "outgoing_mismatch"}
+    if df.empty or not need | {"outgoing_mismatch_init"} <= set(df.columns):
         return []
     wr = weight_regimes(df)
     found, tried = [], 0
@@ -397,7 +412,7 @@ def _phase_claims(df: pd.DataFrame) -> list[BeyondClaim]:
 
 def _depth_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     dp = part(df, "depth")
-    if dp.empty:
+    if dp.empty or "depth" not in dp.columns:
         return []
     out = []
     ok = dp[dp["status"] == "ok"]

@@ -99,3 +99,12 @@ def test_clicking_a_sweep_point_or_a_checkpoint_row_opens_it(monkeypatch):
     ss["ckpt_table"] = {"selection": {"rows": [7]}}  # a stale index: nothing
     model_tabs._open_row()
     assert "url_files" not in ss
+
+
+def test_sweep_view_shows_a_studys_parts_and_grid_charts(mini_study):
+    out, _ = mini_study
+    at = AppTest.from_string(_view_script(out / summary.SUMMARY_NAME), default_timeout=60).run()
+    assert not at.exception
+    part = next(s for s in at.selectbox if s.label == "study part")
+    assert part.options == ["base", "weight-decay"]
+    assert any("Grid sweep" in m.value for m in at.markdown)

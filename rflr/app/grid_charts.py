@@ -38,9 +38,10 @@ def _interval(value: str) -> tuple[str, str, str]:
 def _finite(st: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
     """inf (a basin that never rose) cannot be drawn: clipped to the largest finite value."""
     out = st.copy()
+    finite = pd.concat([out[c].replace([np.inf, -np.inf], np.nan) for c in cols])
+    top = finite.max() if finite.notna().any() else np.nan  # nothing finite: nothing drawn
     for c in cols:
-        v = out[c].replace([np.inf, -np.inf], np.nan)
-        out[c] = out[c].clip(upper=v.max() if v.notna().any() else None)
+        out[c] = out[c].where(~np.isinf(out[c]), top)
     return out
 
 
