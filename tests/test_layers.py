@@ -21,6 +21,8 @@ APP_MODULES = [
     "rflr.app.sweep_charts",
     "rflr.app.style",
     "rflr.app.training_charts",
+    "rflr.app.grid_charts",
+    "rflr.beyond",
     "rflr.summary",
     "rflr.ui.sweep_tab",
     "rflr.hub",
@@ -47,6 +49,10 @@ def test_checkpoint_io_loads_nothing_scientific():
 
 def test_summary_is_pure_tables():
     assert _loaded_after(["rflr.summary"], ["torch", "scipy", "rflr.checkpoint"]) == []
+
+
+def test_grid_statistics_are_pure_tables():
+    assert _loaded_after(["rflr.beyond"], ["torch", "scipy", "rflr.checkpoint"]) == []
 
 
 def test_the_app_never_loads_the_trainer():
