@@ -469,8 +469,10 @@ def _basin_claims(df: pd.DataFrame) -> list[BeyondClaim]:
                 f"{other} (n={int(o['ok'])}) {_med(o, 'flat_radius')}, {_med(o, 'hessian_top')}"
             )
             n = int(min(s["ok"], o["ok"]))
-            verdicts.append(compare(_ci(s, "flat_radius"), _ci(o, "flat_radius"), True, n))
-            verdicts.append(compare(_ci(s, "hessian_top"), _ci(o, "hessian_top"), False, n))
+            wide = compare(_ci(s, "flat_radius"), _ci(o, "flat_radius"), True, n)
+            flat = compare(_ci(s, "hessian_top"), _ci(o, "hessian_top"), False, n)
+            verdicts += [wide, flat]
+            parts.append(f"vs {other}: radius {wide}, eigenvalue {flat}")
         v = verdicts[0] if verdicts and len(set(verdicts)) == 1 else UNDECIDED
         out.append(
             BeyondClaim(

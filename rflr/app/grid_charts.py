@@ -79,7 +79,8 @@ def curve_chart(
         sort=order if order is not None else "ascending",
         title=x,
     )
-    base = alt.Chart(st).encode(x=xenc, color=alt.Color("group:N", title=keys[-1]))
+    color_enc = alt.Color("group:N", title=keys[-1]) if len(keys) > 1 else alt.value("#1f77b4")
+    base = alt.Chart(st).encode(x=xenc, color=color_enc)
     tips = [x, "group", alt.Tooltip(f"{mid}:Q", format=".3g"), "runs", "ok"]
     line = base.mark_line(point=True).encode(y=_y(value), tooltip=tips)
     bars = base.mark_errorbar().encode(y=alt.Y(f"{lo}:Q", title=""), y2=f"{hi}:Q")
