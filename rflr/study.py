@@ -36,11 +36,12 @@ import pandas as pd
 import torch
 
 from rflr import basin
-from rflr.checkpoint import load
+from rflr.checkpoint import CheckpointError, load, read_header
 from rflr.evaluate import partials_on_grid
 from rflr.presets import StudyPart
 from rflr.provenance import git_commit, machine_info
 from rflr.summary import SUMMARY_NAME, read_summary
+from rflr.sweep import summarize, summary_row  # a cut-short part: the sweep's own rows
 from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid
 from rflr.weight_symmetry import weight_symmetry_of
 
@@ -173,6 +174,23 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
     return df[["part", *fixed, *rest]]
 
 
+def finished_runs(folder: Path) -> pd.DataFrame:
+    """The summary rows of the runs of a grid sweep in `folder` that ran to their last step
+    (or diverged), read from their final headers: a part whose sweep was cut short."""
+    rows = []
+    for run in sorted(p for p in folder.glob("*/*") if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(run.glob("step-*.safetensors"))
+        if not files:
+            continue
+        try:
+            header = read_header(files[-1])
+        except CheckpointError:
+            continue
+        if header.step == header.config.train.steps or header.status == "diverged":
+            rows.append(summary_row(header, folder))
+    return summarize(rows) if rows else pd.DataFrame()
+
+
 def build_summary(
     parts: tuple[StudyPart, ...], out: Path, settings: PostSettings = POST
 ) -> pd.DataFrame:
@@ -180,9 +198,12 @@ def build_summary(
     frames = []
     for part in parts:
         folder = out / part.name
-        if not (folder / SUMMARY_NAME).is_file():
-            continue
-        df = read_summary(folder / SUMMARY_NAME)
+        if (folder / SUMMARY_NAME).is_file():
+            df = read_summary(folder / SUMMARY_NAME)
+        else:  # a part cut short: the runs that finished
+            df = finished_runs(folder)
+            if df.empty:
+                continue
         df = post_process(df, folder, settings)
         df["checkpoint"] = [
             f"{part.name}/{c}" if isinstance(c, str) else c for c in df["checkpoint"]
@@ -210,6 +231,7 @@ def write_study(
     post_s = time.perf_counter() - t0
     df.to_csv(out / SUMMARY_NAME, index=False)
     done = set(df["part"]) if len(df) else set()
+    partial = {p.name for p in parts if not (out / p.name / SUMMARY_NAME).is_file()} & done
     record = {
         "preset": preset,
         "command": command,
@@ -221,6 +243,8 @@ def write_study(
                 "question": p.question,
                 "args": list(p.args),
                 "trained": p.name in done,
+                "complete": p.name in done and p.name not in partial,
+                "runs": int((df["part"] == p.name).sum()) if len(df) else 0,
                 "train_wall_time_s": round(train_seconds.get(p.name, float("nan")), 1),
             }
             for p in parts

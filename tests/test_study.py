@@ -164,3 +164,19 @@ def test_the_cli_summarizer_refuses_a_missing_folder(tmp_path, capsys):
     with pytest.raises(SystemExit):
         study.main(["beyond-quick", "--out", str(tmp_path / "nope")])
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_part_cut_short_is_summarized_from_its_finished_runs(mini_study, tmp_path):
+    import shutil
+
+    out, _ = mini_study
+    part = tmp_path / "weight-decay"
+    shutil.copytree(out / "weight-decay", part)
+    full = read_summary(part / "summary.csv").sort_values("run_id").reset_index(drop=True)
+    (part / "summary.csv").unlink()
+    got = study.finished_runs(part).sort_values("run_id").reset_index(drop=True)
+    assert list(got["run_id"]) == list(full["run_id"])
+    assert list(got["headline_defect"]) == list(full["headline_defect"])
+    # a run whose final file is not there yet is left out
+    next(part.glob("*/*/step-*.safetensors")).unlink()
+    assert len(study.finished_runs(part)) == len(full) - 1
