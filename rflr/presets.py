@@ -26,7 +26,17 @@ class StudyPart:
 
     name: str  # its subfolder of the study's output
     question: str
-    args: tuple[str, ...]
+    args: tuple[str, ...]  # "--flag=value" strings; swept ones as "--grid=key=v1,v2"
+
+    @property
+    def planned_runs(self) -> int:
+        """Configs x seeds (seeds given as "--seeds=A-B")."""
+        n = 1
+        for a in self.args:
+            if a.startswith("--grid="):
+                n *= len(a.split("=", 2)[2].split(","))
+        lo, hi = next(a.split("=", 1)[1] for a in self.args if a.startswith("--seeds=")).split("-")
+        return n * (int(hi) - int(lo) + 1)
 
 
 _SHIPPED_COMMON = dict(
@@ -213,7 +223,7 @@ def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
 
 PRESETS["beyond"] = Preset(
     "issue 11's study: weight symmetry regimes, rank continuum, lr x batch, depth, basin width "
-    "(~850 runs into runs/beyond; summary copied to checkpoints/beyond)",
+    "(864 runs into runs/beyond; summary copied to checkpoints/beyond)",
     [],
     study=beyond_parts(quick=False),
     out="runs/beyond",

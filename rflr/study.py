@@ -245,6 +245,7 @@ def write_study(
                 "trained": p.name in done,
                 "complete": p.name in done and p.name not in partial,
                 "runs": int((df["part"] == p.name).sum()) if len(df) else 0,
+                "planned_runs": p.planned_runs,
                 "train_wall_time_s": round(train_seconds.get(p.name, float("nan")), 1),
             }
             for p in parts

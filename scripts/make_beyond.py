@@ -170,10 +170,21 @@ def render(
         + ".",
         "",
     ]
-    if missing:
+    cut = [p for p in ran if not p.get("complete", True)]
+    if missing or cut:
         out += [
-            f"**Not run (yet):** {', '.join(missing)}. Their claims are absent below; rerunning "
-            "the same command trains only the missing runs.",
+            (f"**Not run (yet):** {', '.join(missing)}. " if missing else "")
+            + (
+                "**Cut short:** "
+                + ", ".join(
+                    f"{p['name']} ({p['runs']} of {p.get('planned_runs', '?')} runs)" for p in cut
+                )
+                + " (the runs that finished are used). "
+                if cut
+                else ""
+            )
+            + "Claims without data are absent below; rerunning the same command trains only "
+            "the missing runs.",
             "",
         ]
     out += [
