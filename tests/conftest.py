@@ -146,7 +146,7 @@ def _run_study(root: Path, preset: str) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def quick_study(tmp_path_factory) -> tuple[Path, Path]:
     """`train.py --preset beyond-quick` into a temporary folder (~40-70 s on a busy 2-core
-    machine: slow tests only): the study folder and the folder its summary was shipped to."""
+    machine): the study folder and the folder its summary was shipped to."""
     return _run_study(tmp_path_factory.mktemp("beyond-quick"), "beyond-quick")
 
 

@@ -37,7 +37,6 @@ def _expected_runs(args: tuple[str, ...]) -> int:
     return len(list(itertools.product(*grids))) * (hi - lo + 1)
 
 
-@pytest.mark.slow
 def test_quick_study_has_one_sane_row_per_run(quick_study):
     out, ship = quick_study
     df = read_summary(out / "summary.csv")
