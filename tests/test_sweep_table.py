@@ -70,3 +70,16 @@ def test_checkpoint_file_stays_inside_the_root(tmp_path):
         "missing.safetensors",
     ):
         assert sweep_table.checkpoint_file(root, summary, bad) is None, bad
+
+
+def test_extra_text_columns_stay_text_and_extra_numbers_are_numbers(tmp_path):
+    """A grid's swept string flag or a study's part stays text; a swept number is a number."""
+    path = tmp_path / "summary.csv"
+    path.write_text(
+        HEADER.rstrip("\n") + ",part,lr,optimizer\n"
+        "r1,rflr,ok,1,1e-3,x,True,1,base,0.1,sgd\n"
+        "r2,rflr,ok,1,1e-3,y,True,1,adam,,adam\n"
+    )
+    df = sweep_table.read_checked(path)
+    assert list(df["part"]) == ["base", "adam"] and list(df["optimizer"]) == ["sgd", "adam"]
+    assert df["lr"].iloc[0] == 0.1 and pd.isna(df["lr"].iloc[1])

@@ -58,7 +58,7 @@ def read_checked(path: str | os.PathLike) -> pd.DataFrame:
         if c not in df.columns:
             df[c] = ""
     for c in df.columns:
-        if c in TEXT or (c.startswith("layer") and c.endswith("_name")):
+        if c in TEXT or (c.startswith("layer") and c.endswith("_name")) or _text(c, df[c]):
             df[c] = df[c].astype(str).str.slice(0, 500)
         else:
             v = pd.to_numeric(df[c], errors="coerce").astype(float)
@@ -72,6 +72,15 @@ def read_checked(path: str | os.PathLike) -> pd.DataFrame:
         if str(kinds[c]) == "Int64":
             df[c] = df[c].where(df[c] == df[c].round())  # 1.5 cannot be a count
     return with_count_types(df)
+
+
+def _text(name: str, cells: pd.Series) -> bool:
+    """A column beyond the fixed schema (a grid's swept flag, a study's part or optimizer)
+    stays text when one of its non-empty cells is not a number."""
+    if name in SUMMARY_COLUMNS:
+        return False
+    filled = cells[cells.str.strip() != ""]
+    return bool(pd.to_numeric(filled, errors="coerce").isna().any())
 
 
 def checkpoint_file(root: Path, summary: Path, rel: str) -> Path | None:
