@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = args.out.resolve()
     text = render(df, record, summary, figures, doc)
     kept = _beyond_section(doc.read_text()) if doc.is_file() else ""
-    doc.write_text(text + ("\n\n" + kept + "\n" if kept else ""))
+    doc.write_text(text.rstrip("\n") + "\n\n" + kept + "\n" if kept else text)
     print(f"wrote {args.out} and {len(figures)} figures in {args.figures}")
     return 0
 

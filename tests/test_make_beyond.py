@@ -43,3 +43,34 @@ def test_splice_appends_then_replaces():
     assert gen.splice("a\n", section) == f"a\n\n{section}\n"
     old = f"a\n{gen.BEGIN}\nold\n{gen.END}\nb\n"
     assert gen.splice(old, section) == f"a\n{section}\nb\n"
+
+
+def test_shipped_section_is_what_the_generator_writes(tmp_path):
+    import pytest
+
+    summary = ROOT / "checkpoints" / "beyond" / "summary.csv"
+    doc = ROOT / "REPRODUCTION.md"
+    gen = _generator()
+    if not (summary.is_file() and doc.is_file() and gen.BEGIN in doc.read_text()):
+        pytest.skip("no shipped study")
+    out, figs = tmp_path / "REPRODUCTION.md", tmp_path / "docs" / "figures"
+    assert gen.main(["--summary", str(summary), "--doc", str(out), "--figures", str(figs)]) == 0
+    section = lambda t: t[t.index(gen.BEGIN) : t.index(gen.END)]  # noqa: E731
+    assert section(out.read_text()) == section(doc.read_text())
+
+
+def test_make_reproduction_keeps_the_section(tmp_path, mini_study):
+    out, _ = mini_study
+    gen = _generator()
+    doc, figs = tmp_path / "R.md", tmp_path / "figs"
+    argv = ["--summary", str(out / "summary.csv"), "--doc", str(doc), "--figures", str(figs)]
+    doc.write_text("# old page\n")
+    assert gen.main(argv) == 0
+    section = doc.read_text().split("# old page\n", 1)[1]
+    spec = importlib.util.spec_from_file_location(
+        "make_reproduction", ROOT / "scripts" / "make_reproduction.py"
+    )
+    rep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rep)
+    kept = rep._beyond_section(doc.read_text())
+    assert kept and kept in section
