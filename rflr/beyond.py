@@ -404,8 +404,10 @@ def _phase_claims(df: pd.DataFrame) -> list[BeyondClaim]:
             f"{_frac(worst)}",
             v,
             "supports if the most and least symmetric cells' Wilson CIs do not overlap "
-            "(lr x batch changes the outcome); otherwise cannot decide. At rank 1 a "
-            "collapse of channels cannot be seen: this tests only the symmetric outcome",
+            "(lr x batch changes the outcome); otherwise cannot decide. The two cells are "
+            "picked as the extremes of all cells, which favours a split: read it with the "
+            "table. At rank 1 a collapse of channels cannot be seen: this tests only the "
+            "symmetric outcome",
         )
     ]
 

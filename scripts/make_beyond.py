@@ -89,7 +89,7 @@ def write_figures(df: pd.DataFrame, figures: Path) -> dict[str, Path]:
         made["phase"] = alt.hconcat(
             grid_charts.heatmap_chart(ph, "lr", "batch_size", "symmetric_fraction"),
             grid_charts.heatmap_chart(ph, "lr", "batch_size", "headline_defect"),
-        )
+        ).resolve_scale(color="independent")
     if len(part(df, "depth")):
         made["depth"] = alt.hconcat(
             grid_charts.oscillation_chart(part(df, "depth")),
