@@ -216,6 +216,14 @@ def build_summary(
     return _ordered(pd.concat(frames, ignore_index=True))
 
 
+def _sweep_seconds(folder: Path) -> float:
+    """The wall time a part's own sweep.json records (NaN when it has none)."""
+    try:
+        return float(json.loads((folder / "sweep.json").read_text())["wall_time_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return math.nan
+
+
 def write_study(
     preset: str,
     parts: tuple[StudyPart, ...],
@@ -246,7 +254,9 @@ def write_study(
                 "complete": p.name in done and p.name not in partial,
                 "runs": int((df["part"] == p.name).sum()) if len(df) else 0,
                 "planned_runs": p.planned_runs,
-                "train_wall_time_s": round(train_seconds.get(p.name, float("nan")), 1),
+                "train_wall_time_s": round(
+                    train_seconds.get(p.name, _sweep_seconds(out / p.name)), 1
+                ),
             }
             for p in parts
         ],
@@ -282,14 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     if not out.is_dir():
         p.error(f"{out} is not a folder: run `python train.py --preset {args.preset}` first")
     ship = args.ship if args.ship is not None else preset.ship
-    previous = out / STUDY_NAME
-    seconds = {}
-    if previous.is_file():
-        try:
-            old = json.loads(previous.read_text())
-            seconds = {q["name"]: q["train_wall_time_s"] for q in old.get("parts", [])}
-        except (ValueError, KeyError, TypeError):
-            seconds = {}
+    seconds: dict[str, float] = {}  # each part's own sweep.json says how long it trained
     command = "python -m rflr.study " + " ".join(sys.argv[1:] if argv is None else argv)
     ship_to = None if ship in (None, "none") else Path(ship)
     df = write_study(args.preset, preset.study, out, ship_to, seconds, command)
