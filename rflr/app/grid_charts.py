@@ -191,5 +191,7 @@ def oscillation_chart(df: pd.DataFrame) -> alt.LayerChart:
         y=alt.Y("oscillations_median:Q", title="oscillations of the deepest partial layer"),
         tooltip=["depth", "group", "runs", "oscillations_median"],
     )
-    bars = base.mark_errorbar().encode(y="oscillations_lo:Q", y2="oscillations_hi:Q")
+    bars = base.mark_errorbar().encode(
+        y=alt.Y("oscillations_lo:Q", title=""), y2="oscillations_hi:Q"
+    )
     return alt.layer(line, bars).properties(width=300, height=220)
