@@ -282,6 +282,8 @@ def test_sweep_tab_on_the_shipped_summary_opens_a_run(monkeypatch):
     at.query_params["tab"] = "Sweep"
     at.run()
     assert not at.exception
+    at.selectbox(key="w_sweep").set_value("poster/summary.csv").run()  # studies ship too
+    assert not at.exception
     assert "149 reruns" in texts(at)
     run = at.selectbox(key="sweep_run").value
     at.button(key="open").click().run()
