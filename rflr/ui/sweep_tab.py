@@ -50,6 +50,8 @@ def sweep_ui(root: Path, cat: catalog.Catalog) -> None:
         for d in cat.folders
         if (root / d / SUMMARY_NAME).is_file()
     ]
+    # a sweep (sweep.json beside it, its runs' files shipped) before a study's summary
+    found.sort(key=lambda f: not (root / f).with_name(SWEEP_NAME).is_file())
     if not found:
         st.info(
             f"No sweep summary ({SUMMARY_NAME}) below {md(root)}. `python train.py --preset "
