@@ -15,20 +15,16 @@ itself. We only ask get_token() whether there is one, to fail early with a clear
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from huggingface_hub import (
     CommitOperationAdd,
     HfApi,
-    ModelCardData,
-    SpaceCardData,
     constants,
     get_token,
     snapshot_download,
@@ -43,28 +39,20 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects, validate_repo_id
+from huggingface_hub.utils import validate_repo_id
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding rflr/ and streamlit_app.py
-STREAMLIT_PORT = 8501
+from rflr.hub_plan import (
+    PROJECT_ROOT,
+    HubError,
+    Plan,
+    format_plan,
+    plan_push,
+    plan_space,
+)
+
 NO_TOKEN = "no Hugging Face token: run `hf auth login` or set HF_TOKEN"
 ERROR_PREFIX = "rflr.hub: error: "
-
-# Patterns use huggingface_hub's matcher (fnmatch), where `*` also matches `/`:
-# "*.safetensors" takes checkpoints at any depth, "*/summary.csv" every nested summary.
-PUSH_PATTERNS = [
-    "*.safetensors",
-    "summary.csv",
-    "*/summary.csv",
-    "REPRODUCTION.md",
-    "*/REPRODUCTION.md",
-    "*.png",
-]
 PULL_PATTERNS = ["*.safetensors", "*.csv", "*.md", "*.png"]
-
-
-class HubError(Exception):
-    """A failure explained in one line: the CLI prints it, the app can show it as is."""
 
 
 # --- Hub state --------------------------------------------------------------------------------
@@ -150,152 +138,7 @@ def _hub_errors(repo_id: str, revision: str | None = None) -> Iterator[None]:
         raise HubError(f"{type(err).__name__}: {_first_line(err)}") from err
 
 
-# --- Plans ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Upload:
-    """One file to upload: a file on disk, or content generated here (cards, Dockerfile)."""
-
-    path_in_repo: str
-    size: int  # bytes
-    source: Path | bytes
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything a push or a Space deployment will create and upload."""
-
-    repo_id: str
-    repo_type: str  # "model" for push, "space" for deploy-space
-    private: bool  # only applies when the repo is created
-    uploads: tuple[Upload, ...]  # sorted by path in repo
-    space_sdk: str | None = None  # "docker" for spaces
-    folder: Path | None = None  # push: the folder the files come from
-    skipped: tuple[str, ...] = ()  # push: "path: why" for each file left out on purpose
-
-
-def push_files(folder: Path) -> tuple[list[Path], list[str]]:
-    """The files a push may take from `folder`, and "path: why" for those it refuses.
-
-    Only regular files inside the folder: hidden files and folders (.resume/, .cache/, temp
-    files of atomic writes) are never entered, folder symlinks are not followed, and a file
-    symlink counts only if it resolves inside the folder (checked after resolving).
-    """
-    top = folder.resolve()
-    files: list[Path] = []
-    skipped: list[str] = []
-
-    def unreadable(err: OSError) -> None:
-        skipped.append(f"{err.filename}: cannot read ({err.strerror or err})")
-
-    for here, dirs, names in os.walk(top, onerror=unreadable):  # followlinks=False
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if name.startswith("."):
-                continue
-            path = Path(here) / name
-            rel = path.relative_to(top).as_posix()
-            try:
-                real = path.resolve(strict=True)
-            except (OSError, RuntimeError):
-                skipped.append(f"{rel}: a broken or looping symlink")
-                continue
-            if not real.is_relative_to(top):
-                skipped.append(f"{rel}: a symlink to a file outside the folder")
-            elif not real.is_file():
-                skipped.append(f"{rel}: not a regular file")
-            else:
-                files.append(path)
-    return files, skipped
-
-
-def _disk_uploads(
-    base: Path, paths: Sequence[Path], allow_patterns: list[str] | None = None
-) -> list[Upload]:
-    """Uploads for the files among `paths`, named relative to `base`.
-
-    Filtered like HfApi.upload_folder filters a folder: same matcher, same default ignores.
-    """
-    by_name = {p.relative_to(base).as_posix(): p for p in paths if p.is_file()}
-    kept = filter_repo_objects(
-        list(by_name), allow_patterns=allow_patterns, ignore_patterns=DEFAULT_IGNORE_PATTERNS
-    )
-    return [Upload(name, by_name[name].stat().st_size, by_name[name]) for name in kept]
-
-
-def _generated(path_in_repo: str, text: str) -> Upload:
-    data = text.encode("utf-8")
-    return Upload(path_in_repo, len(data), data)
-
-
-def _sorted(uploads: list[Upload]) -> tuple[Upload, ...]:
-    return tuple(sorted(uploads, key=lambda u: u.path_in_repo))
-
-
-def plan_push(folder: Path, repo_id: str, *, private: bool = False) -> Plan:
-    """Plan the upload of a checkpoint folder to a model repo, with a generated model card.
-
-    Exactly the plan's files are uploaded (one commit): regular files inside the folder
-    (push_files) matching PUSH_PATTERNS, and only checkpoints whose header passes
-    rflr.checkpoint's checks; everything left out is listed in `skipped`.
-    """
-    from rflr.checkpoint import CheckpointError, read_header  # torch only when pushing
-
-    folder = folder.resolve()
-    paths, skipped = push_files(folder)
-    files, headers = [], {}
-    for upload in _disk_uploads(folder, paths, PUSH_PATTERNS):
-        if upload.path_in_repo.endswith(".safetensors"):
-            try:
-                headers[upload.path_in_repo] = read_header(upload.source)  # type: ignore[arg-type]
-            except CheckpointError as e:
-                skipped.append(f"{upload.path_in_repo}: not a valid checkpoint ({e.reason})")
-                continue
-        files.append(upload)
-    if not headers:
-        raise HubError(f"no valid *.safetensors checkpoints under {folder}: nothing to push")
-    card = _generated("README.md", model_card(repo_id, files, headers))
-    return Plan(
-        repo_id, "model", private, _sorted([*files, card]), folder=folder, skipped=tuple(skipped)
-    )
-
-
-def plan_space(space_id: str, *, root: Path = PROJECT_ROOT, private: bool = False) -> Plan:
-    """Plan a Docker Space running the Streamlit explorer from the project at `root`."""
-    root = root.resolve()
-    for required in ("streamlit_app.py", "requirements.txt"):
-        if not (root / required).is_file():
-            raise HubError(f"{root / required} is missing: the Space is built from it (see --root)")
-    sources = [
-        root / "streamlit_app.py",
-        root / "requirements.txt",
-        root / ".streamlit" / "config.toml",
-        *sorted((root / "rflr").rglob("*.py")),
-        # shipped checkpoints go with the app: regular files inside, nothing hidden
-        *(push_files(root / "checkpoints")[0] if (root / "checkpoints").is_dir() else []),
-    ]
-    files = _disk_uploads(root, sources)
-    if not any(u.path_in_repo.startswith("rflr/") for u in files):
-        raise HubError(f"no rflr/*.py under {root}: the Space needs the rflr package")
-    generated = [_generated("README.md", space_readme()), _generated("Dockerfile", DOCKERFILE)]
-    return Plan(space_id, "space", private, _sorted([*files, *generated]), space_sdk="docker")
-
-
-def format_plan(plan: Plan) -> str:
-    """The plan as printed by every run, dry or real: repo, then each file with its size."""
-    visibility = "private" if plan.private else "public"
-    sdk = f", sdk {plan.space_sdk}" if plan.space_sdk else ""
-    lines = [f"{plan.repo_type} repo {plan.repo_id} ({visibility}{sdk}; created if missing)"]
-    if plan.folder is not None:
-        lines.append(f"from {plan.folder}, files matching {' '.join(PUSH_PATTERNS)}:")
-    for upload in plan.uploads:
-        note = "  (generated)" if isinstance(upload.source, bytes) else ""
-        lines.append(f"{upload.size:>12}  {upload.path_in_repo}{note}")
-    total = sum(u.size for u in plan.uploads)
-    lines.append(f"total: {len(plan.uploads)} files, {total} bytes")
-    lines += [f"skipped: {_printable(why)}" for why in plan.skipped]
-    return "\n".join(lines)
+# --- Execute ---------------------------------------------------------------------------------
 
 
 def _url(plan: Plan) -> str:
@@ -341,165 +184,6 @@ def execute(plan: Plan) -> str:
                 repo_type="model",
             )
     return _url(plan)
-
-
-# --- Generated files --------------------------------------------------------------------------
-
-
-def _printable(text: str, limit: int = 200) -> str:
-    """File-provided text for a terminal or a markdown table cell: one line, no control
-    characters, no table or markdown syntax that could change the card around it."""
-    clean = "".join(c if c.isprintable() else "?" for c in text)[:limit]
-    for c in "\\`*_[]<>|!#":
-        clean = clean.replace(c, "\\" + c)
-    return clean
-
-
-def _checkpoint_row(upload: Upload, header) -> str:
-    """A card table row from the checkpoint's validated header; the tensors are never read."""
-    mse = header.metrics.test_mse
-    cells = [
-        "`" + upload.path_in_repo.replace("`", "").replace("|", "\\|") + "`",
-        "1",
-        header.config.model.kind,
-        str(header.config.seed),
-        str(header.step),
-        f"{mse:.3g}" if mse is not None else "?",
-        str(upload.size),
-    ]
-    return "| " + " | ".join(cells) + " |"
-
-
-def model_card(repo_id: str, files: Sequence[Upload], headers: dict[str, Any]) -> str:
-    """README.md of a checkpoint repo: what the files are, which ones, and how to open them."""
-    header = ModelCardData(
-        library_name="rflr", tags=["rflr", "safetensors", "random-features", "low-rank"]
-    ).to_yaml()
-    checkpoints = [u for u in files if u.path_in_repo.endswith(".safetensors")]
-    others = [u for u in files if not u.path_in_repo.endswith(".safetensors")]
-    rows = "\n".join(_checkpoint_row(u, headers[u.path_in_repo]) for u in checkpoints)
-    other_lines = (
-        "\n".join(f"- `{u.path_in_repo.replace('`', '')}` ({u.size} bytes)" for u in others)
-        or "- none"
-    )
-    return f"""---
-{header}
----
-
-# {repo_id}
-
-Checkpoints written by **rflr**: small random-feature low-rank (RF-LR) networks and dense
-MLPs trained on even 1D targets, saved so that their inner symmetry can be explored.
-
-## Format
-
-rflr checkpoint format version 1: one safetensors file per run and training step, laid out
-as `<run_id>/step-XXXXXXXX.safetensors`. Files hold plain tensors (nothing is pickled) and
-describe themselves in the safetensors header metadata:
-
-| key | content |
-| --- | --- |
-| `rflr.format_version` | `"1"` |
-| `rflr.config` | JSON: model kind, width, rank, depth, target, training settings, seed, run id |
-| `rflr.step` | training step of this snapshot |
-| `rflr.metrics` | JSON: test MSE, symmetry defects, status |
-| `rflr.history` | JSON: logged steps, train loss and test MSE up to this step |
-
-The header alone is read with
-`safetensors.safe_open(path, "pt").metadata()`. `summary.csv` files summarise sweeps.
-
-## Checkpoints
-
-| file | format | model | seed | step | test MSE | bytes |
-| --- | --- | --- | --- | --- | --- | --- |
-{rows}
-
-## Other files
-
-{other_lines}
-
-## Open them
-
-```bash
-python -m rflr.hub pull {repo_id}
-RFLR_CHECKPOINTS=<folder printed by pull> streamlit run streamlit_app.py
-```
-
-or in one line:
-
-```bash
-RFLR_CHECKPOINTS="$(python -m rflr.hub pull {repo_id} | tail -n 1)" streamlit run streamlit_app.py
-```
-"""
-
-
-def space_readme() -> str:
-    """README.md of the Space: its front matter is the Space configuration."""
-    header = SpaceCardData(
-        title="rflr explorer",
-        emoji="🪞",
-        colorFrom="indigo",
-        colorTo="blue",
-        sdk="docker",
-        app_port=STREAMLIT_PORT,
-        pinned=False,
-        short_description="Explore the inner symmetry of RF-LR and MLP nets",
-    ).to_yaml()
-    return f"""---
-{header}
----
-
-# rflr explorer
-
-A Streamlit app to explore rflr checkpoints: random-feature low-rank (RF-LR) networks and
-dense MLPs trained on even targets, and whether their inner functions and weights become
-mirror symmetric. The checkpoints shipped in `checkpoints/` open by default.
-
-Deployed with `python -m rflr.hub deploy-space`; each deployment replaces the app files.
-"""
-
-
-# The Space's command; listening on 0.0.0.0 is what makes it reachable from outside the container.
-STREAMLIT_CMD = [
-    "streamlit",
-    "run",
-    "streamlit_app.py",
-    "--server.port",
-    str(STREAMLIT_PORT),
-    "--server.address",
-    "0.0.0.0",
-    "--server.headless",
-    "true",
-]
-
-# Hugging Face runs Docker Spaces as uid 1000, so the app is installed and owned by that user.
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-TORCH_VERSION = "2.13.0"  # the pin of requirements.txt
-# RFLR_SERVE=1: served mode (docs/security.md): the app offers no folder input and ignores
-# the `root` URL parameter; only the shipped checkpoints, uploads and the Hub remain.
-DOCKERFILE = f"""\
-FROM python:3.11-slim
-
-RUN useradd --create-home --uid 1000 user
-USER user
-ENV HOME=/home/user \\
-    PATH=/home/user/.local/bin:$PATH \\
-    PYTHONUNBUFFERED=1 \\
-    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \\
-    RFLR_CHECKPOINTS=/home/user/app/checkpoints \\
-    RFLR_SERVE=1
-WORKDIR /home/user/app
-
-COPY --chown=user requirements.txt requirements.txt
-# the CPU-only torch build first, from PyTorch's CPU wheel index: the default build pulls
-# several GB of CUDA libraries a Space without a GPU never uses
-RUN pip install --no-cache-dir --index-url {TORCH_CPU_INDEX} torch=={TORCH_VERSION}
-RUN pip install --no-cache-dir --upgrade -r requirements.txt
-COPY --chown=user . .
-
-EXPOSE {STREAMLIT_PORT}
-CMD {json.dumps(STREAMLIT_CMD)}
-"""
 
 
 # --- Pull -------------------------------------------------------------------------------------

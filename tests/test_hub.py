@@ -1,23 +1,17 @@
-"""rflr.hub without any network: a hand-built Hub cache for pulls, a mocked HfApi for uploads.
-
-The streamlit test starts the generated Dockerfile's command on a loopback port.
-"""
+"""rflr.hub without any network: a hand-built Hub cache for pulls, a mocked HfApi for uploads."""
 
 import hashlib
 import json
 import os
-import shlex
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from unittest import mock
 
 import pytest
 import requests
 import torch
-from huggingface_hub import HfApi, ModelCard, SpaceCard, constants
+from huggingface_hub import HfApi, ModelCard, constants
 from huggingface_hub.errors import (
     HTTPError,
     OfflineModeIsEnabled,
@@ -27,9 +21,9 @@ from huggingface_hub.errors import (
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from rflr import hub
+from rflr import hub, hub_files, hub_plan
 from tests import hostile
-from tests.conftest import free_port, stop
+from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -303,7 +297,7 @@ def test_push_creates_the_model_repo_and_uploads_checkpoints_then_card(tmp_path,
         op.path_in_repo: op.path_or_fileobj
         for op in api.create_commit.call_args.kwargs["operations"]
     }
-    plan = hub.plan_push(folder, "alice/sweep")
+    plan = hub_plan.plan_push(folder, "alice/sweep")
     assert sorted(operations) == [u.path_in_repo for u in plan.uploads]
     card = operations["README.md"].decode()
     assert ModelCard(card).data.library_name == "rflr"
@@ -319,7 +313,7 @@ def test_push_creates_the_model_repo_and_uploads_checkpoints_then_card(tmp_path,
 
 
 def test_push_plan_takes_regular_files_inside_the_folder_only(tmp_path):
-    plan = hub.plan_push(checkpoint_folder(tmp_path), "alice/sweep")
+    plan = hub_plan.plan_push(checkpoint_folder(tmp_path), "alice/sweep")
 
     assert [u.path_in_repo for u in plan.uploads] == [
         "README.md",
@@ -339,7 +333,7 @@ def test_push_dry_run_prints_files_with_sizes_and_calls_nothing(tmp_path, api, c
 
     assert hub.HfApi.call_count == 0 and api.mock_calls == []
     out = capsys.readouterr().out
-    plan = hub.plan_push(folder, "alice/sweep")
+    plan = hub_plan.plan_push(folder, "alice/sweep")
     assert "model repo alice/sweep (public; created if missing)" in out
     for upload in plan.uploads:
         assert f"{upload.size:>12}  {upload.path_in_repo}" in out
@@ -405,7 +399,7 @@ def test_push_leaves_out_hidden_files_symlinks_out_and_bad_checkpoints(tmp_path,
     write_checkpoint(folder / "run-a" / ".step-00000200.safetensors.tmp.safetensors")
     bad = hostile.write_header_case(folder / "run-d", "config-list")
 
-    plan = hub.plan_push(folder, "alice/sweep")
+    plan = hub_plan.plan_push(folder, "alice/sweep")
     names = [u.path_in_repo for u in plan.uploads]
     assert "inside.png" in names and "run-a/step-00000100.safetensors" in names
     assert not any(n.startswith((".", "run-c", "run-d")) or "/." in n for n in names)
@@ -462,8 +456,8 @@ def test_deploy_space_creates_a_docker_space_in_one_commit(tmp_path, api, monkey
     assert set(operations) == SPACE_FILES
     assert operations["streamlit_app.py"] == str(project / "streamlit_app.py")
     assert operations["rflr/sub/mod.py"] == str(project / "rflr" / "sub" / "mod.py")
-    assert operations["Dockerfile"] == hub.DOCKERFILE.encode()
-    assert operations["README.md"] == hub.space_readme().encode()
+    assert operations["Dockerfile"] == hub_files.DOCKERFILE.encode()
+    assert operations["README.md"] == hub_files.space_readme().encode()
 
 
 def test_deploy_space_dry_run_prints_files_with_sizes_and_calls_nothing(tmp_path, api, capsys):
@@ -477,7 +471,7 @@ def test_deploy_space_dry_run_prints_files_with_sizes_and_calls_nothing(tmp_path
     assert "space repo alice/explorer (public, sdk docker; created if missing)" in out
     size = (project / "requirements.txt").stat().st_size
     assert f"{size:>12}  requirements.txt\n" in out
-    assert f"{len(hub.DOCKERFILE.encode()):>12}  Dockerfile  (generated)" in out
+    assert f"{len(hub_files.DOCKERFILE.encode()):>12}  Dockerfile  (generated)" in out
     listed = {line.split()[1] for line in out.splitlines() if line[:12].strip().isdigit()}
     assert listed == SPACE_FILES
     assert f"total: {len(SPACE_FILES)} files" in out
@@ -491,80 +485,6 @@ def test_deploy_space_without_the_app_fails(tmp_path, api, capsys, monkeypatch):
     assert hub.main(["deploy-space", "--space", "alice/explorer", "--root", str(project)]) == 1
     assert "streamlit_app.py is missing" in one_error_line(capsys.readouterr().err)
     assert api.mock_calls == []
-
-
-def test_space_front_matter_configures_a_docker_streamlit_space():
-    readme = hub.space_readme()
-    data = SpaceCard(readme).data
-
-    assert data.sdk == "docker"
-    assert data.app_port == 8501
-    assert data.title and data.emoji and data.colorFrom and data.colorTo
-    assert data.pinned is False
-    assert 0 < len(data.short_description) <= 60  # the Hub's limit
-
-
-def test_dockerfile_builds_the_app_as_uid_1000_and_serves_streamlit():
-    lines = [line.strip() for line in hub.DOCKERFILE.splitlines() if line.strip()]
-
-    assert lines[0].startswith("FROM python:3.11")
-    assert any("useradd" in line and "1000" in line for line in lines)
-    assert "USER user" in lines
-    installs = [line for line in lines if line.startswith("RUN pip install")]
-    # the CPU-only torch build first, from PyTorch's CPU index, at requirements.txt's pin
-    assert "--index-url https://download.pytorch.org/whl/cpu" in installs[0]
-    pin = next(
-        r
-        for r in (hub.PROJECT_ROOT / "requirements.txt").read_text().splitlines()
-        if r.startswith("torch==")
-    )
-    assert pin in installs[0].split() and "--no-cache-dir" in installs[0]
-    assert "-r requirements.txt" in installs[1] and "--no-cache-dir" in installs[1]
-    assert "RFLR_SERVE=1" in hub.DOCKERFILE  # served mode: no folder input, no ?root=
-    assert "EXPOSE 8501" in lines
-    command = dockerfile_command()
-    assert command[:3] == ["streamlit", "run", "streamlit_app.py"]
-    assert option(command, "--server.port") == "8501"
-    assert option(command, "--server.address") == "0.0.0.0"
-    assert option(command, "--server.headless") == "true"
-
-
-def dockerfile_command() -> list[str]:
-    (cmd,) = [line for line in hub.DOCKERFILE.splitlines() if line.startswith("CMD ")]
-    text = cmd.removeprefix("CMD ")
-    return json.loads(text) if text.startswith("[") else shlex.split(text)
-
-
-def option(command: list[str], name: str) -> str:
-    return command[command.index(name) + 1]
-
-
-def test_dockerfile_command_serves_a_streamlit_app(tmp_path):
-    (tmp_path / "streamlit_app.py").write_text('import streamlit as st\nst.write("ok")\n')
-    command = dockerfile_command()
-    port = free_port()
-    command[command.index("--server.port") + 1] = str(port)
-    command[command.index("--server.address") + 1] = "127.0.0.1"  # loopback only in tests
-    assert command[0] == "streamlit"
-    command[:1] = [sys.executable, "-m", "streamlit"]  # the streamlit of this interpreter
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = (tmp_path / "streamlit.log").open("w")
-    server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        answer = None
-        while answer != "ok":
-            assert server.poll() is None, (tmp_path / "streamlit.log").read_text()
-            assert time.monotonic() < deadline, "no health answer within 60 s"
-            try:
-                url = f"http://127.0.0.1:{port}/_stcore/health"
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    answer = response.read().decode()
-            except OSError:
-                time.sleep(0.2)
-    finally:
-        stop(server)
-        log.close()
 
 
 # --- tokens and usage -------------------------------------------------------------------------
