@@ -83,3 +83,23 @@ def test_extra_text_columns_stay_text_and_extra_numbers_are_numbers(tmp_path):
     df = sweep_table.read_checked(path)
     assert list(df["part"]) == ["base", "adam"] and list(df["optimizer"]) == ["sgd", "adam"]
     assert df["lr"].iloc[0] == 0.1 and pd.isna(df["lr"].iloc[1])
+
+
+def test_a_grids_swept_text_columns_stay_text(tmp_path):
+    """A grid summary has one column per swept flag: text values are kept (printable, cut to
+    TEXT_MAX), numbers stay numbers, and schema columns are still checked."""
+    path = tmp_path / "summary.csv"
+    long = "x" * (sweep_table.TEXT_MAX + 50)
+    path.write_text(
+        HEADER.rstrip("\n") + ",parameterization,optimizer,lr,online\n"
+        "r1,rflr,ok,0.5,1e-3,a.safetensors,True,2,mup,adam,0.01,True\n"
+        f"r2,rflr,ok,bad,1e-3,b.safetensors,False,2,sp,\x1b[31m{long},0.02,False\n"
+    )
+    df = sweep_table.read_checked(path)
+    assert list(df["parameterization"]) == ["mup", "sp"]
+    assert df["optimizer"][0] == "adam"
+    assert df["optimizer"][1] == "?[31m" + long[: sweep_table.TEXT_MAX - 5]
+    assert len(df["optimizer"][1]) == sweep_table.TEXT_MAX
+    assert list(df["online"]) == ["True", "False"]
+    assert df["lr"].dtype == float and list(df["lr"]) == [0.01, 0.02]
+    assert df["test_mse"][0] == 0.5 and pd.isna(df["test_mse"][1])  # schema: still numbers

@@ -20,6 +20,7 @@ from rflr.summary import SUMMARY_COLUMNS, with_count_types
 
 MAX_BYTES = 20 << 20  # a 5,000-run sweep's summary is ~2 MB
 MAX_ROWS = 100_000
+TEXT_MAX = 500  # characters kept of a text cell
 REQUIRED = ("run_id", "model", "status", "test_mse", "headline_defect", "checkpoint")
 TEXT = {"run_id", "model", "schedule", "status", "checkpoint", "headline_layer", "symmetric"}
 _LAYER = re.compile(r"layer(\d+)_(name|defect)")
@@ -59,7 +60,7 @@ def read_checked(path: str | os.PathLike) -> pd.DataFrame:
             df[c] = ""
     for c in df.columns:
         if c in TEXT or (c.startswith("layer") and c.endswith("_name")) or _text(c, df[c]):
-            df[c] = df[c].astype(str).str.slice(0, 500)
+            df[c] = df[c].map(_cell_text)
         else:
             v = pd.to_numeric(df[c], errors="coerce").astype(float)
             df[c] = v.where(np.isfinite(v) | v.isna())  # no inf: counts must be integers
@@ -81,6 +82,11 @@ def _text(name: str, cells: pd.Series) -> bool:
         return False
     filled = cells[cells.str.strip() != ""]
     return bool(pd.to_numeric(filled, errors="coerce").isna().any())
+
+
+def _cell_text(cell: str) -> str:
+    """A file's text cell for a table: one line, no control characters, at most TEXT_MAX."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(cell)[:TEXT_MAX])
 
 
 def checkpoint_file(root: Path, summary: Path, rel: str) -> Path | None:
