@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,19 +304,25 @@ def list_checkpoints(root: str | os.PathLike, max_files: int = LISTING_MAX_FILES
                 )
                 return sorted(out, key=lambda item: str(item.path))
             count += 1
-            out.append(_list_one(Path(folder) / name, top))
+            out.append(list_one(Path(folder) / name, top))
     return sorted(out, key=lambda item: str(item.path))
 
 
-def _list_one(path: Path, top: Path) -> Listing:
+def list_one(path: Path, top: Path) -> Listing:
+    """One file's listing row. Never raises: a symlink resolving outside `top` (checked after
+    resolving), a file that vanished, is not a regular file or cannot be read, a header that
+    fails the checks: each is an error row. `top` is the resolved folder being listed."""
     try:
         real = path.resolve(strict=True)
-    except (OSError, RuntimeError) as e:  # vanished since the folder was read, a link loop
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        return Listing(path, error=f"cannot read ({reason})")
-    if not real.is_relative_to(top):
-        return Listing(path, error="a symlink to a file outside the folder (not followed)")
-    try:
+        if not real.is_relative_to(top):
+            return Listing(path, error="a symlink to a file outside the folder (not followed)")
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            return Listing(path, error="not a regular file")
         return Listing(path, header=read_header(path))
     except CheckpointError as e:
         return Listing(path, error=e.reason)
+    except (OSError, RuntimeError) as e:  # vanished since the folder was read, a link loop
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+        return Listing(path, error=f"cannot read ({reason})")
+    except Exception as e:  # a header of the wrong shape: an error row, never a broken listing
+        return Listing(path, error=f"unreadable header ({type(e).__name__})")

@@ -49,6 +49,7 @@ from rflr.hub_plan import (
     plan_push,
     plan_space,
 )
+from rflr.paths import check_repo_id
 
 NO_TOKEN = "no Hugging Face token: run `hf auth login` or set HF_TOKEN"
 ERROR_PREFIX = "rflr.hub: error: "
@@ -242,12 +243,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _repo_id(text: str) -> str:
+    """USER/NAME by rflr's rule (rflr.paths), then by the Hub's own (length, `--`, ...)."""
     try:
+        check_repo_id(text)
         validate_repo_id(text)
-    except HFValidationError as err:
+    except ValueError as err:  # HFValidationError is a ValueError
         raise argparse.ArgumentTypeError(_first_line(err)) from err
-    if text.count("/") != 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not of the form USER/NAME")
     return text
 
 

@@ -89,7 +89,7 @@ def test_list_one_turns_every_failure_into_an_error_row(tmp_path, folder):
     (root / "junk.safetensors").write_bytes(b"junk")
     (root / "dir.safetensors").mkdir()
     (root / "loop.safetensors").symlink_to(root / "loop.safetensors")
-    rows = {p.name: sources.list_one(p, root) for p in sorted(root.iterdir())}
+    rows = {p.name: checkpoint.list_one(p, root) for p in sorted(root.iterdir())}
     assert "outside the folder" in rows["out.safetensors"].error
     assert all(r.header is None and r.error for r in rows.values())
     items, stopped = sources.list_folder(sources.scan(folder), folder)

@@ -19,14 +19,13 @@ import hashlib
 import os
 import re
 import shutil
-import stat
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rflr import checkpoint
+from rflr import checkpoint, paths
 from rflr.paths import ENV_VAR  # the default folder's variable; its home is rflr.paths
 
 SERVE_VAR = "RFLR_SERVE"
@@ -36,7 +35,6 @@ MAX_ROOT_CHARS = 255  # a folder typed or given in the URL
 LIST_MAX_FILES = 5000  # checkpoint files read by one listing
 LIST_MAX_DIRS = 5000  # folders walked by one listing
 LIST_MAX_SECONDS = 30.0  # one listing's walk and header reads (a slow disk, a crawl)
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 class SourceError(Exception):
@@ -142,24 +140,6 @@ def signature(dirs: tuple[Path, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def list_one(path: Path, top: Path) -> checkpoint.Listing:
-    """One file's listing row. Never raises: a symlink resolving outside `top`, a file that
-    vanished or cannot be read, a header that cannot be parsed: each is an error row."""
-    try:
-        real = path.resolve(strict=True)
-        if not real.is_relative_to(top):
-            return checkpoint.Listing(path, error="a symlink to a file outside the folder")
-        if not stat.S_ISREG(os.stat(real).st_mode):
-            return checkpoint.Listing(path, error="not a regular file")
-        return checkpoint.Listing(path, header=checkpoint.read_header(path))
-    except checkpoint.CheckpointError as e:
-        return checkpoint.Listing(path, error=e.reason)
-    except (OSError, RuntimeError) as e:
-        return checkpoint.Listing(path, error=f"cannot read it ({type(e).__name__})")
-    except Exception as e:  # a header of the wrong shape: an error row, never a broken page
-        return checkpoint.Listing(path, error=f"unreadable header ({type(e).__name__})")
-
-
 def list_folder(found: Scan, root: Path, max_seconds: float = LIST_MAX_SECONDS):
     """(listings, stopped): the header of every scanned file, within max_seconds."""
     top = root.resolve()
@@ -169,7 +149,7 @@ def list_folder(found: Scan, root: Path, max_seconds: float = LIST_MAX_SECONDS):
         if time.monotonic() > deadline:
             stopped = stopped or f"more than {max_seconds:g} s"
             break
-        out.append(list_one(path, top))
+        out.append(checkpoint.list_one(path, top))
     return out, stopped
 
 
@@ -321,10 +301,11 @@ def hub_reachable(host: str = "huggingface.co", timeout: float = 1.0) -> bool:
 
 
 def check_repo_id(text: str) -> str:
-    repo_id = text.strip()
-    if not _REPO_ID.match(repo_id) or ".." in repo_id:
-        raise SourceError(f"{text!r} is not a Hugging Face repo id of the form USER/NAME")
-    return repo_id
+    """rflr.paths.check_repo_id, its refusal as a SourceError."""
+    try:
+        return paths.check_repo_id(text)
+    except ValueError as e:
+        raise SourceError(str(e)) from None
 
 
 def pull(repo_id: str, revision: str | None = None) -> Path:
