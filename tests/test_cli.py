@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from rflr.checkpoint import CheckpointError, load
-from rflr.cli import jobs_from_args, main, parse_seeds
+from rflr.cli import main
+from rflr.cli_args import jobs_from_args, parse_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -310,7 +311,7 @@ def test_bad_grid_sweeps_get_a_one_line_error(argv, fragment, capsys):
 
 
 def test_a_toml_spec_expands_like_grid_flags(tmp_path):
-    from rflr.cli import grid_from_args
+    from rflr.cli_grid import grid_from_args
 
     spec = tmp_path / "s.toml"
     spec.write_text(
@@ -339,7 +340,7 @@ def test_a_toml_spec_expands_like_grid_flags(tmp_path):
 
 
 def test_a_grid_multiplies_a_presets_jobs(tmp_path):
-    from rflr.cli import grid_from_args
+    from rflr.cli_grid import grid_from_args
 
     _, _, jobs, values, out = grid_from_args(
         ["--preset", "poster-quick", "--grid", "lr=0.05,0.07", "--out", str(tmp_path)]

@@ -79,7 +79,14 @@ def test_import_rflr_is_light():
 
 def test_training_never_loads_ray():
     """Ray is optional: only --executor ray imports it (inside rflr.executors.RayExecutor)."""
-    modules = ["rflr.cli", "rflr.sweep", "rflr.executors", "rflr.grid"]
+    modules = [
+        "rflr.cli",
+        "rflr.cli_args",
+        "rflr.cli_grid",
+        "rflr.sweep",
+        "rflr.executors",
+        "rflr.grid",
+    ]
     assert _loaded_after(modules, ["ray"]) == []
 
 

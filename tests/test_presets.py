@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rflr.cli import jobs_from_args
+from rflr.cli_args import jobs_from_args
 from rflr.presets import PRESETS
 
 

@@ -18,7 +18,8 @@ import torch
 
 from rflr import summary, sweep
 from rflr.checkpoint import load, read_header
-from rflr.cli import jobs_from_args, main
+from rflr.cli import main
+from rflr.cli_args import jobs_from_args
 from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
 from rflr.metrics import SYMMETRIC_DEFECT
 from tests.conftest import tiny_sweep_jobs
