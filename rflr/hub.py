@@ -49,7 +49,7 @@ from rflr.hub_plan import (
     plan_push,
     plan_space,
 )
-from rflr.paths import check_repo_id
+from rflr.repo_id import check_repo_id
 
 NO_TOKEN = "no Hugging Face token: run `hf auth login` or set HF_TOKEN"
 ERROR_PREFIX = "rflr.hub: error: "

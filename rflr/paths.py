@@ -20,11 +20,12 @@ import os
 import re
 from pathlib import Path
 
+from rflr.repo_id import REPO_ID
+
 ENV_VAR = "RFLR_CHECKPOINTS"  # the explorer's default folder (rflr.app.sources reads it too)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # a checkout when run from source
 HUB_PREFIX = "hf://"
-_REPO_ID = r"[A-Za-z0-9][\w.-]*/[\w.-]+"  # USER/NAME: the one rule for a Hub repo id here
-_REPO = re.compile(rf"^({_REPO_ID})(/.*)?$")
+_REPO = re.compile(rf"^({REPO_ID})(/.*)?$")  # USER/NAME, then an optional path in it
 HOW_TO_GET = (
     "run inside an rflr checkout (its checkpoints/ folder), set RFLR_CHECKPOINTS to a folder, "
     "or download a set with `rflr hub pull USER/NAME` and pass the folder it prints"
@@ -53,14 +54,6 @@ def checkpoints_folder() -> Path:
         if is_checkout(root) and (root / "checkpoints").is_dir():
             return root / "checkpoints"
     raise PathError(f"no checkpoints folder found: {HOW_TO_GET}")
-
-
-def check_repo_id(text: str) -> str:
-    """`text` (surrounding spaces dropped) as a Hub repo id USER/NAME; ValueError saying why."""
-    repo_id = text.strip()
-    if re.fullmatch(_REPO_ID, repo_id) is None or ".." in repo_id:
-        raise ValueError(f"{text!r} is not a Hugging Face repo id of the form USER/NAME")
-    return repo_id
 
 
 def hub_repo(source: str) -> tuple[str, str] | None:

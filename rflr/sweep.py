@@ -77,14 +77,7 @@ def summary_row(header: Header, root: Path) -> dict:
     losses = [v for v in hist.get("train_loss", []) if v is not None]
     row = {
         "run_id": header.path.parent.relative_to(root).as_posix(),  # its folder: unique
-        "model": cfg.model.kind,
-        "seed": cfg.seed,
-        "width": cfg.model.width,
-        "rank": cfg.model.rank_or_none,
-        "depth": cfg.model.depth,
-        "lr": cfg.train.lr,
-        "schedule": cfg.train.schedule,
-        "steps": cfg.train.steps,
+        **_config_cells(cfg),
         "status": status,
         "step": header.step,
         "diverged_at_step": m.get("diverged_at_step"),
@@ -115,10 +108,9 @@ def summary_row(header: Header, root: Path) -> dict:
     return row
 
 
-def failed_row(cfg: RunConfig, folder: Path, root: Path) -> dict:
-    """The row of a run whose task failed twice: what it was meant to be, status "failed"."""
+def _config_cells(cfg: RunConfig) -> dict:
+    """The summary columns a run's config fills: the same for a finished and a failed run."""
     return {
-        "run_id": (folder / cfg.run_id).relative_to(root).as_posix(),
         "model": cfg.model.kind,
         "seed": cfg.seed,
         "width": cfg.model.width,
@@ -127,6 +119,14 @@ def failed_row(cfg: RunConfig, folder: Path, root: Path) -> dict:
         "lr": cfg.train.lr,
         "schedule": cfg.train.schedule,
         "steps": cfg.train.steps,
+    }
+
+
+def failed_row(cfg: RunConfig, folder: Path, root: Path) -> dict:
+    """The row of a run whose task failed twice: what it was meant to be, status "failed"."""
+    return {
+        "run_id": (folder / cfg.run_id).relative_to(root).as_posix(),
+        **_config_cells(cfg),
         "status": "failed",
         "symmetric": False,
     }

@@ -134,11 +134,3 @@ def test_pull_without_huggingface_hub_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_hub)
     with pytest.raises(paths.PathError, match=r"pip install 'rflr\[hub\]'"):
         paths.pull("user/name")
-
-
-def test_check_repo_id_is_the_one_rule_for_user_name():
-    assert paths.check_repo_id(" user/name ") == "user/name"
-    for bad in ("name", "../x/y", "a/b/c", "user/..", "-u/name", ""):
-        with pytest.raises(ValueError, match="USER/NAME"):
-            paths.check_repo_id(bad)
-    assert paths.hub_repo("user/name/sub") == ("user/name", "sub")  # the same rule, with a path

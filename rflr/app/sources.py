@@ -25,8 +25,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rflr import checkpoint, paths
+from rflr import checkpoint
 from rflr.paths import ENV_VAR  # the default folder's variable; its home is rflr.paths
+from rflr.repo_id import check_repo_id as _repo_id_rule
 
 SERVE_VAR = "RFLR_SERVE"
 MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize
@@ -301,9 +302,9 @@ def hub_reachable(host: str = "huggingface.co", timeout: float = 1.0) -> bool:
 
 
 def check_repo_id(text: str) -> str:
-    """rflr.paths.check_repo_id, its refusal as a SourceError."""
+    """rflr.repo_id.check_repo_id, its refusal as a SourceError."""
     try:
-        return paths.check_repo_id(text)
+        return _repo_id_rule(text)
     except ValueError as e:
         raise SourceError(str(e)) from None
 
