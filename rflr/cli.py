@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from rflr.cli_args import build_parser, jobs_from_args
+from rflr.cli_args import build_parser, jobs_from_args, typed_flags
 from rflr.cli_grid import grid_from_args
 from rflr.executors import make_executor
 from rflr.identity import RunConflict, check_resume
@@ -157,7 +157,7 @@ def _study(argv: list[str], head: argparse.Namespace) -> int:
     from rflr.study import write_study
 
     preset = PRESETS[head.preset]
-    typed = _explicit(build_parser(), argv)
+    typed = typed_flags(build_parser(), argv)
     out = Path(head.out) if "out" in typed else Path(preset.out)
     ship = head.ship if head.ship is not None else preset.ship
     rest = _without(_without(argv, "--preset"), "--out")
