@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
 from rflr.app import grid_charts  # noqa: E402
 from rflr.beyond import (  # noqa: E402
-    BOOTSTRAP,
     MIN_RUNS,
     basin_table,
     beyond_claims,
@@ -35,6 +34,7 @@ from rflr.beyond import (  # noqa: E402
     swept_keys,
     weight_regimes,
 )
+from rflr.bootstrap import BOOTSTRAP  # noqa: E402
 from rflr.metrics import SYMMETRIC_DEFECT  # noqa: E402
 from rflr.summary import read_summary  # noqa: E402
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
-from scipy import stats
 
 from rflr import beyond
 from rflr.summary import wilson_interval
@@ -16,22 +14,6 @@ def _runs(n: int, **cols) -> pd.DataFrame:
     """n runs; a column is a scalar for every run or an array of one value per run."""
     base = {"status": "ok", "symmetric": False, "model": "rflr"}
     return pd.DataFrame({"seed": range(n)}).assign(**{**base, **cols})
-
-
-def test_bootstrap_median_is_seeded_and_brackets_the_median():
-    x = np.random.default_rng(1).lognormal(size=41)
-    m, lo, hi = beyond.bootstrap_median(x)
-    assert m == np.median(x) and lo <= m <= hi
-    assert beyond.bootstrap_median(x) == (m, lo, hi)  # same seed, same interval
-    assert lo in x and hi in x  # order statistics of resampled medians (odd n)
-    wide = beyond.bootstrap_median(x[:5])
-    assert wide[2] - wide[1] >= hi - lo  # fewer runs, wider interval
-
-
-def test_bootstrap_median_drops_nan_and_keeps_inf():
-    m, lo, hi = beyond.bootstrap_median([1.0, np.nan, np.inf, np.inf, np.inf])
-    assert m == np.inf and hi == np.inf and lo >= 1.0
-    assert all(np.isnan(v) for v in beyond.bootstrap_median([np.nan]))
 
 
 def test_group_stats_counts_symmetric_over_all_runs_and_medians_over_ok_runs():
@@ -66,15 +48,6 @@ def test_compare_needs_separated_intervals_and_enough_runs():
     assert beyond.compare((0, 2), (1, 3), True) == beyond.UNDECIDED
     assert beyond.compare((2, 3), (0, 1), True, n=beyond.MIN_RUNS - 1) == beyond.UNDECIDED
     assert beyond.compare((2, 3), (np.nan, 1), True) == beyond.UNDECIDED
-
-
-def test_spearman_matches_scipy():
-    rng = np.random.default_rng(0)
-    x = rng.integers(2, 9, 40)
-    y = x + rng.normal(size=40) * 3
-    assert beyond.spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
-    rho, lo, hi = beyond.bootstrap_spearman(x, y)
-    assert lo <= rho <= hi
 
 
 def _weights(model: str, ratio: float, n: int = 10, part: str = "base") -> pd.DataFrame:
