@@ -181,14 +181,24 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
         file = files[run_id]
         st.caption(f"Checkpoint: {md(with_files[run_id])}")
         selection = SweepSelection(run_id, str(by_id.loc[run_id, "checkpoint"]), file)
+    # A checked summary holds numbers as floats (NaN allowed): seeds, widths and steps that
+    # are whole in every row are shown as integers, the rest in scientific notation.
     floats = [c for c in order.columns if order[c].dtype.kind == "f" and c not in ("lr",)]
+    whole = [c for c in floats if _whole(order[c])]
+    formats = {c: "%d" if c in whole else "%.2e" for c in floats}
     st.dataframe(
         order,
         hide_index=True,
         height=260,
-        column_config={c: st.column_config.NumberColumn(format="%.2e") for c in floats},
+        column_config={c: st.column_config.NumberColumn(format=f) for c, f in formats.items()},
     )
     return selection
+
+
+def _whole(column) -> bool:
+    """Every value present is a whole number (NaN rows aside)."""
+    values = column.dropna()
+    return len(values) > 0 and bool((values % 1 == 0).all())
 
 
 def _open_clicked() -> None:
