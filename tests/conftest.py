@@ -49,6 +49,24 @@ def mirror_paired_params(cfg: RFLRConfig | DenseConfig, seed: int = 0) -> dict[s
     return p
 
 
+def chart_frames(at) -> list[pd.DataFrame]:
+    """The data of every Vega-Lite chart an AppTest page shows (its default dataset, else
+    its first named one), read back from the Arrow bytes the browser would get."""
+    import pyarrow as pa
+
+    out = []
+    for e in at.get("vega_lite_chart"):
+        raw = e.proto.data.data or (e.proto.datasets[0].data.data if e.proto.datasets else b"")
+        out.append(pa.ipc.open_stream(raw).read_pandas() if raw else pd.DataFrame())
+    return out
+
+
+def panel_titles(frame: pd.DataFrame) -> list[str]:
+    """The panel titles of a layer chart's data (rflr.app.charts.panel_frame), in order."""
+    drawn = frame[~frame["bound"]]
+    return list(drawn.groupby("panel", sort=True)["title"].first())
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (for a local server or an unreachable URL)."""
     with socket.socket() as sock:

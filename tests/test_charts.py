@@ -29,7 +29,9 @@ def test_layer_panels_colour_the_kind_and_keep_the_mirror_apart(folder):
         cv, table, True, charts.y_extent(cv, True), 3, "hidden.2.u", "dense"
     )
     spec = panels.to_dict()  # validates against the Vega-Lite schema
-    assert "D = " in spec["facet"]["header"]["labelExpr"] and spec["columns"] == 3
+    assert spec["facet"]["field"] == "title" and spec["columns"] == 3
+    titles = panels.data.loc[~panels.data["bound"]].groupby("panel")["title"].first()
+    assert list(titles) == [charts.channel_title(r) for r in table.to_dict("records")]
     assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"
     color = _scale_of(spec, "color")
     assert color["domain"] == ["u(x)", "u(−x), mirror", "odd part"]  # named by the layer's kind
@@ -54,6 +56,34 @@ def test_output_panel_draws_the_target(folder):
     assert color["domain"] == ["y(x)", "y(−x), mirror", "target f*(x)"]
     assert color["range"] == [style.KIND_COLORS["rflr"], style.MIRROR_COLOR, style.TARGET_COLOR]
     assert "resolve" in spec  # without shared axes each panel has its own y scale
+
+
+def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
+    """What changes with the step (curves, titles, D, the shared y range) is data: the spec
+    the app sends is layer_panels' without its data, the same for two snapshots, so the
+    browser keeps its chart and only swaps the data."""
+    specs, frames = [], []
+    for step in ("00000010", "00000100"):
+        ckpt = checkpoint.load(next(folder.rglob(f"dense-*/step-{step}.safetensors")))
+        p = data.compute_partials(ckpt)
+        table = data.channel_frame(p, "hidden.2.u").head(4)
+        cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
+        domain = charts.y_extent(cv, False)
+        chart = charts.layer_panels(cv, table, False, domain, 3, "hidden.2.u", "dense")
+        spec = chart.to_dict()
+        spec.pop("datasets"), spec.pop("data")
+        specs.append(spec)
+        frames.append(charts.panel_frame(cv, table, charts.curve_keys(cv, False), domain))
+        bound = chart.data[chart.data["bound"]]
+        assert sorted(bound["bound_y"]) == domain  # shared axes: the range is in the data
+        drawn = chart.data.loc[~chart.data["bound"], ["z(x)", "z(-x)"]]
+        assert drawn.min().min() >= domain[0] and drawn.max().max() <= domain[1]
+    assert specs[0] == specs[1]
+    assert not frames[0].equals(frames[1])
+    cached = charts.layer_panels_spec(("z(x)", "z(-x)"), "u", "dense", 3, charts.PANEL_WIDTH, True)
+    assert json.loads(cached) == specs[0]
+    alone = charts.layer_panels_spec(("z(x)", "z(-x)"), "u", "dense", 3, charts.PANEL_WIDTH, False)
+    assert json.loads(alone)["resolve"]["scale"]["y"] == "independent"
 
 
 def test_channel_title_marks_channels_inactive_now():

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rflr.app import sources
+from tests.conftest import chart_frames, panel_titles
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 logging.getLogger("streamlit").setLevel(logging.ERROR)
@@ -26,18 +27,18 @@ def specs(at: AppTest) -> list[dict]:
     return [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
 
 
-def panel_channels(spec: dict) -> list[int]:
-    return [int(c) for c in re.findall(r"'ch (\d+) ", spec["facet"]["header"]["labelExpr"])]
+def panel_channels(frame) -> list[int]:
+    return [int(re.match(r"ch (\d+) ", t).group(1)) for t in panel_titles(frame)]
 
 
 def test_channels_keep_their_place_across_steps(app):
     at = app.run()
     at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
     at.selectbox(key="w_run_b").set_value(at.selectbox(key="w_run_b").options[1]).run()  # none
-    final = panel_channels(specs(at)[0])
+    final = panel_channels(chart_frames(at)[0])
     at.select_slider(key="w_step").set_value(0).run()  # another init: other activities
     assert not at.exception
-    early = panel_channels(specs(at)[0])
+    early = panel_channels(chart_frames(at)[0])
     assert early[: len(final)] == final[: len(early)]  # the final order, kept
     assert len(set(early)) == len(early)
 

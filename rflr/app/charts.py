@@ -4,6 +4,9 @@ rflr.app.data (and of a config), so that they can be built and checked without S
 
 from __future__ import annotations
 
+import functools
+import json
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -26,7 +29,7 @@ def _tips(*fields: str) -> list[alt.Tooltip]:
     return [alt.Tooltip(f) for f in fields]
 
 
-def channel_title(row: pd.Series) -> str:
+def channel_title(row: pd.Series | dict) -> str:
     d = row["D"]
     dtext = "undefined" if not np.isfinite(d) else f"{d:.1e}"
     title = f"ch {int(row['channel'])} · D = {dtext} · {row['parity']}"
@@ -43,9 +46,10 @@ def y_extent(curves: pd.DataFrame, show_odd: bool) -> list[float]:
     return [lo - pad, hi + pad]
 
 
-def series_names(layer: str) -> dict[str, str]:
-    """Legend names of a layer's curves, by the letter its values are called by (z, u, h, y)."""
-    s = style.symbol(layer)
+def series_names(symbol: str) -> dict[str, str]:
+    """Legend names of a layer's curves, by the letter its values are called by (z, u, h, y:
+    rflr.app.style.symbol)."""
+    s = symbol
     return {
         "z(x)": f"{s}(x)",
         "z(-x)": f"{s}(−x), mirror",
@@ -73,8 +77,45 @@ def layer_panels(
     One faceted spec over one table, drawn on a canvas: a tenth of the work of a concat of
     many charts to build and serialize, and far less for the browser than SVG paths.
     """
-    keys = [*(SERIES if show_odd else SERIES[:2]), *([TARGET] if TARGET in curves else [])]
-    names = series_names(layer)
+    keys = curve_keys(curves, show_odd)
+    df = panel_frame(curves, channels, keys, y_domain)
+    return _panels(keys, style.symbol(layer), kind, columns, width, y_domain is not None, df)
+
+
+def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
+    """The curve_frame columns a layer chart draws: z(x), z(-x), o(x) with `show_odd`, and
+    the target where curve_frame added it (the output layer)."""
+    return (*(SERIES if show_odd else SERIES[:2]), *([TARGET] if TARGET in curves else []))
+
+
+@functools.lru_cache(maxsize=64)
+def layer_panels_spec(
+    keys: tuple[str, ...], symbol: str, kind: str, columns: int, width: int, shared: bool
+) -> str:
+    """layer_panels' Vega-Lite spec without its data, as JSON, for st.vega_lite_chart with
+    panel_frame's table. It depends only on what the view draws (the series, the layer's
+    letter, the kind, the layout, shared axes), never on the step or the checkpoint: built
+    and validated by Altair once, then reused, and the browser keeps its chart and swaps the
+    data when only the step, the channels or the file change."""
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype=float) for c in ("channel", "x", *keys, "panel", "D", "bound_y")}
+    ).assign(title=pd.Series(dtype=str), tip=pd.Series(dtype=bool), bound=pd.Series(dtype=bool))
+    spec = _panels(keys, symbol, kind, columns, width, shared, empty).to_dict()
+    spec.pop("datasets", None)
+    spec.pop("data", None)
+    return json.dumps(spec)
+
+
+def _panels(
+    keys: tuple[str, ...],
+    symbol: str,
+    kind: str,
+    columns: int,
+    width: int,
+    shared: bool,
+    df: pd.DataFrame,
+) -> alt.FacetChart:
+    names = series_names(symbol)
     series = [names[k] for k in keys]
     look = {
         "z(x)": (style.kind_color(kind), style.SOLID),
@@ -82,19 +123,14 @@ def layer_panels(
         "o(x)": (style.ODD_COLOR, style.ODD_DASH),
         TARGET: (style.TARGET_COLOR, style.TARGET_DASH),
     }
-    order = {int(c): i for i, c in enumerate(channels["channel"])}
-    defect = dict(zip(channels["channel"].astype(int), channels["D"], strict=True))
-    titles = [channel_title(row) for _, row in channels.iterrows()]
-    df = curves.loc[curves["channel"].isin(order), ["channel", "x", *keys]]
-    within = df.groupby("channel").cumcount()
-    df = df.assign(
-        panel=df["channel"].map(order), D=df["channel"].map(defect), tip=within % TIP_STRIDE == 0
-    )
-    y_scale = alt.Scale(domain=y_domain, nice=False) if y_domain else alt.Scale(zero=False)
+    # zero=False, nice=False: the domain is the data's, and with shared axes the two bound
+    # rows of panel_frame make it y_domain in every panel and in both columns
+    y_scale = alt.Scale(zero=False, nice=False)
     y_title = names["z(x)"]
     lines = (
         alt.Chart()
-        .transform_fold(keys, as_=["key", "value"])
+        .transform_filter("!datum.bound")
+        .transform_fold(list(keys), as_=["key", "value"])
         # the data keeps curve_frame's column names; the legend says what the layer holds
         .transform_calculate(series=_lookup({k: names[k] for k in keys}, "datum.key"))
         .mark_line(strokeWidth=1.6, clip=True)
@@ -112,7 +148,6 @@ def layer_panels(
             order=alt.Order("series:N", sort="ascending"),
         )
     )
-    v, m = names["z(x)"], f"{style.symbol(layer)}(−x)"
     tips = (
         alt.Chart()
         .transform_filter("datum.tip")
@@ -122,27 +157,70 @@ def layer_panels(
             y=alt.Y(f"{_field('z(x)')}:Q", title=y_title, scale=y_scale),
             tooltip=[
                 alt.Tooltip("x:Q", format=".3f"),
-                alt.Tooltip(f"{_field('z(x)')}:Q", title=v, format=".4g"),
-                alt.Tooltip(f"{_field('z(-x)')}:Q", title=m, format=".4g"),
+                alt.Tooltip(f"{_field('z(x)')}:Q", title=y_title, format=".4g"),
+                alt.Tooltip(f"{_field('z(-x)')}:Q", title=f"{symbol}(−x)", format=".4g"),
                 alt.Tooltip("D:Q", title="D (odd fraction)", format=".2e"),
             ],
         )
     )
-    label = "[" + ", ".join(_js_string(t) for t in titles) + "][datum.value]"
+    layers = [lines, tips]
+    if shared:
+        bounds = (
+            alt.Chart()
+            .transform_filter("datum.bound")
+            .mark_point(opacity=0)
+            .encode(x=alt.X("x:Q"), y=alt.Y("bound_y:Q", title=y_title, scale=y_scale))
+        )
+        layers.append(bounds)
     chart = (
-        alt.layer(lines, tips, data=df)
+        alt.layer(*layers, data=df)
         .properties(width=width, height=PANEL_HEIGHT)
         .facet(
             facet=alt.Facet(
-                "panel:O",
+                "title:N",
+                sort=alt.EncodingSortField("panel", op="min", order="ascending"),
                 title=None,
-                header=alt.Header(labelExpr=label, labelFontSize=11, labelFontWeight="bold"),
+                header=alt.Header(labelFontSize=11, labelFontWeight="bold", labelLimit=0),
             ),
             columns=columns,
         )
         .properties(usermeta=style.CANVAS)
     )
-    return chart if y_domain else chart.resolve_scale(y="independent")
+    return chart if shared else chart.resolve_scale(y="independent")
+
+
+def panel_frame(
+    curves: pd.DataFrame,
+    channels: pd.DataFrame,
+    keys: tuple[str, ...],
+    y_domain: list[float] | None = None,
+) -> pd.DataFrame:
+    """The one table a layer chart draws: the curves of `channels` (in its order) with each
+    panel's place, title (D and parity) and D, and which points carry a tooltip.
+
+    Everything that changes with the step, the layer or the checkpoint is data here, not
+    spec: the browser then swaps the data of the chart it has instead of compiling and
+    laying out a new one (Streamlit keeps a Vega view whose spec is unchanged). With
+    `y_domain`, two extra `bound` rows (in the first panel, drawn invisible) carry it.
+    """
+    order = {int(c): i for i, c in enumerate(channels["channel"])}
+    title = {int(r["channel"]): channel_title(r) for r in channels.to_dict("records")}
+    defect = dict(zip(channels["channel"].astype(int), channels["D"], strict=True))
+    df = curves.loc[curves["channel"].isin(order), ["channel", "x", *keys]]
+    within = df.groupby("channel").cumcount()
+    df = df.assign(
+        panel=df["channel"].map(order),
+        title=df["channel"].map(title),
+        D=df["channel"].map(defect),
+        tip=within % TIP_STRIDE == 0,
+        bound=False,
+        bound_y=np.nan,
+    )
+    if y_domain and len(df):
+        first = df.iloc[[0, 0]].assign(bound=True, tip=False, bound_y=list(y_domain))
+        first[list(keys)] = np.nan
+        df = pd.concat([df, first], ignore_index=True)
+    return df
 
 
 def _field(name: str) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -98,14 +100,23 @@ def fmt(v: float | None) -> str:
     return format_number(v, missing="–")
 
 
-def export_ui(chart, frame: pd.DataFrame, title: str, key: str) -> None:
+def export_ui(
+    chart: alt.TopLevelMixin | Callable[[], alt.TopLevelMixin],
+    frame: pd.DataFrame,
+    title: str,
+    key: str,
+) -> None:
     """PNG, SVG and CSV downloads; the bytes are rendered only when a button is clicked.
-    The images carry `title` (which checkpoint, which layer), the file name too."""
+    The images carry `title` (which checkpoint, which layer), the file name too. `chart` may
+    be a function that builds it: then it too is built only on a click."""
     name = export.file_stem(title)
-    titled = chart.properties(title=title)
+
+    def titled() -> alt.TopLevelMixin:
+        return (chart if isinstance(chart, alt.TopLevelMixin) else chart()).properties(title=title)
+
     formats = [
-        ("PNG", lambda: export.png(titled), "png", "image/png"),
-        ("SVG", lambda: export.svg(titled), "svg", "image/svg+xml"),
+        ("PNG", lambda: export.png(titled()), "png", "image/png"),
+        ("SVG", lambda: export.svg(titled()), "svg", "image/svg+xml"),
         ("CSV (data)", lambda: export.csv(frame), "csv", "text/csv"),
     ]
     with st.popover("Export", icon=":material/download:"):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, charts, data, sources, training_charts
+from rflr.app import catalog, charts, data, sources, style, training_charts
 from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
@@ -68,11 +69,22 @@ def layer_view_ui(
             if shown.empty:
                 st.info("No active channel in this layer.")
             else:
-                chart = charts.layer_panels(
-                    v["curves"], shown, odd, y_domain, per_row, v["name"], c.row["kind"], width
+                keys = charts.curve_keys(v["curves"], odd)
+                spec = charts.layer_panels_spec(
+                    keys, style.symbol(v["name"]), c.row["kind"], per_row, width, shared
                 )
-                st.altair_chart(chart)
-                export_ui(chart, v["curves"], f"{c.label} · {v['name']}", c.rel + "layer")
+                frame = charts.panel_frame(v["curves"], shown, keys, y_domain)
+                # a fixed spec with the data beside it: the browser swaps the data of the
+                # chart it already has (see charts.layer_panels_spec)
+                st.vega_lite_chart(frame, json.loads(spec))
+                export_ui(
+                    lambda v=v, c=c, shown=shown: charts.layer_panels(
+                        v["curves"], shown, odd, y_domain, per_row, v["name"], c.row["kind"], width
+                    ),
+                    v["curves"],
+                    f"{c.label} · {v['name']}",
+                    c.rel + "layer",
+                )
             inactive = t[~t["active"]]
             if len(inactive):
                 st.caption(
