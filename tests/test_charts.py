@@ -46,6 +46,27 @@ def test_layer_panels_colour_the_kind_and_keep_the_mirror_apart(folder):
     assert tips == ["u(x)", "u(−x)", "D (odd fraction)"]
 
 
+def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder):
+    """Each curve's points, long; the hover points carry z(-x) beside z(x); titles in order."""
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "hidden.2.u").head(3)
+    cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
+    frame = charts.panel_frame(cv, table, ("z(x)", "z(-x)", "o(x)"), None, "u")
+    assert len(frame) == 3 * len(cv) and not frame["bound"].any()
+    for key, name in (("z(x)", "u(x)"), ("z(-x)", "u(−x), mirror"), ("o(x)", "odd part")):
+        part = frame[frame["series"] == name]
+        assert np.array_equal(part["value"].to_numpy(), cv[key].to_numpy())
+    tips = frame[frame["tip"]]
+    assert set(tips["series"]) == {"u(x)"} and len(tips) == 3 * -(
+        -len(cv) // 3 // charts.TIP_STRIDE
+    )
+    merged = tips.merge(cv, on=["channel", "x"])
+    assert np.array_equal(merged["mirror"].to_numpy(), merged["z(-x)"].to_numpy())
+    first = frame.groupby("panel")["channel"].first()
+    assert list(first) == list(table["channel"])  # the panels keep the table's order
+
+
 def test_output_panel_draws_the_target(folder):
     ckpt = checkpoint.load(next(folder.rglob("rflr-*/step-00000100.safetensors")))
     p = data.compute_partials(ckpt)
@@ -73,11 +94,11 @@ def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
         spec = chart.to_dict()
         spec.pop("datasets"), spec.pop("data")
         specs.append(spec)
-        frames.append(charts.panel_frame(cv, table, charts.curve_keys(cv, False), domain))
+        frames.append(charts.panel_frame(cv, table, charts.curve_keys(cv, False), domain, "u"))
         bound = chart.data[chart.data["bound"]]
         assert sorted(bound["bound_y"]) == domain  # shared axes: the range is in the data
-        drawn = chart.data.loc[~chart.data["bound"], ["z(x)", "z(-x)"]]
-        assert drawn.min().min() >= domain[0] and drawn.max().max() <= domain[1]
+        drawn = chart.data.loc[~chart.data["bound"], "value"]
+        assert drawn.min() >= domain[0] and drawn.max() <= domain[1]
     assert specs[0] == specs[1]
     assert not frames[0].equals(frames[1])
     cached = charts.layer_panels_spec(("z(x)", "z(-x)"), "u", "dense", 3, charts.PANEL_WIDTH, True)

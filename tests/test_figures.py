@@ -10,7 +10,7 @@ import pytest
 
 import rflr
 from rflr import figures
-from rflr.app import charts, data
+from rflr.app import data
 from tests.conftest import make_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,16 +39,19 @@ def test_layer_chart_draws_the_most_active_channels_of_each_run(pair):
         table = run.defects(name)
         want = table[table["active"]].head(3)["channel"].tolist()
         assert sorted(panel.data["channel"].unique()) == sorted(want)
-        assert {"z(x)", "z(-x)"} <= set(panel.data.columns)
+        s = "z" if run is rf else "u"
+        assert {f"{s}(x)", f"{s}(−x), mirror"} == set(panel.data["series"])
 
 
 def test_two_runs_share_one_y_axis_and_one_run_scales_alone(pair):
     rf, dense = pair
     both = rflr.layer_chart([rf, dense], 1, channels=2)
-    drawn = pd.concat([p.data[~p.data["bound"]] for p in both.hconcat])
-    domain = charts.y_extent(drawn, False)
-    for panel in both.hconcat:  # the shared range rides in each run's data (bound rows)
-        assert sorted(panel.data.loc[panel.data["bound"], "bound_y"]) == domain
+    drawn = pd.concat([p.data[~p.data["bound"]] for p in both.hconcat])["value"]
+    ranges = [sorted(p.data.loc[p.data["bound"], "bound_y"]) for p in both.hconcat]
+    assert ranges[0] == ranges[1]  # the shared range rides in each run's data (bound rows)
+    lo, hi = ranges[0]
+    assert lo < drawn.min() and drawn.max() < hi
+    assert drawn.min() - lo == pytest.approx(0.05 * (drawn.max() - drawn.min()))
     alone = rflr.layer_chart(rf, 1)  # one run: the explorer's chart itself, each panel its own y
     assert isinstance(alone, alt.FacetChart)
     assert alone.to_dict()["resolve"]["scale"]["y"] == "independent"
@@ -59,11 +62,11 @@ def test_layer_chart_curves_are_the_partials_and_their_mirror(pair):
     panel = rflr.layer_chart(rf, 1, channels=1, odd=True)
     ch = int(panel.data["channel"].iloc[0])
     z = rf.partials(1)[ch]
-    sub = panel.data.set_index("x")
+    sub = panel.data.pivot(index="x", columns="series", values="value")
     for x in sub.index[::37]:
         assert sub.loc[x, "z(x)"] == pytest.approx(z.loc[x])
-        assert sub.loc[x, "z(-x)"] == pytest.approx(z.loc[-x])
-        assert sub.loc[x, "o(x)"] == pytest.approx((z.loc[x] - z.loc[-x]) / 2)
+        assert sub.loc[x, "z(−x), mirror"] == pytest.approx(z.loc[-x])
+        assert sub.loc[x, "odd part"] == pytest.approx((z.loc[x] - z.loc[-x]) / 2)
 
 
 def test_depth_training_and_atoms_charts(pair):

@@ -77,9 +77,9 @@ def layer_panels(
     One faceted spec over one table, drawn on a canvas: a tenth of the work of a concat of
     many charts to build and serialize, and far less for the browser than SVG paths.
     """
-    keys = curve_keys(curves, show_odd)
-    df = panel_frame(curves, channels, keys, y_domain)
-    return _panels(keys, style.symbol(layer), kind, columns, width, y_domain is not None, df)
+    keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
+    df = panel_frame(curves, channels, keys, y_domain, symbol)
+    return _panels(keys, symbol, kind, columns, width, y_domain is not None, df)
 
 
 def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
@@ -97,9 +97,13 @@ def layer_panels_spec(
     letter, the kind, the layout, shared axes), never on the step or the checkpoint: built
     and validated by Altair once, then reused, and the browser keeps its chart and swaps the
     data when only the step, the channels or the file change."""
-    empty = pd.DataFrame(
-        {c: pd.Series(dtype=float) for c in ("channel", "x", *keys, "panel", "D", "bound_y")}
-    ).assign(title=pd.Series(dtype=str), tip=pd.Series(dtype=bool), bound=pd.Series(dtype=bool))
+    floats = ("panel", "channel", "x", "value", "mirror", "D", "bound_y")
+    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in floats}).assign(
+        title=pd.Series(dtype=str),
+        series=pd.Series(dtype=str),
+        tip=pd.Series(dtype=bool),
+        bound=pd.Series(dtype=bool),
+    )
     spec = _panels(keys, symbol, kind, columns, width, shared, empty).to_dict()
     spec.pop("datasets", None)
     spec.pop("data", None)
@@ -129,10 +133,6 @@ def _panels(
     y_title = names["z(x)"]
     lines = (
         alt.Chart()
-        .transform_filter("!datum.bound")
-        .transform_fold(list(keys), as_=["key", "value"])
-        # the data keeps curve_frame's column names; the legend says what the layer holds
-        .transform_calculate(series=_lookup({k: names[k] for k in keys}, "datum.key"))
         .mark_line(strokeWidth=1.6, clip=True)
         .encode(
             x=alt.X("x:Q", title="x"),
@@ -145,20 +145,19 @@ def _panels(
             strokeDash=alt.StrokeDash(
                 "series:N", scale=alt.Scale(domain=series, range=[look[k][1] for k in keys])
             ),
-            order=alt.Order("series:N", sort="ascending"),
         )
-    )
+    )  # the bound rows have no value: Vega-Lite drops them from the lines
     tips = (
         alt.Chart()
         .transform_filter("datum.tip")
         .mark_circle(size=70, opacity=0.01, clip=True)
         .encode(
             x=alt.X("x:Q"),
-            y=alt.Y(f"{_field('z(x)')}:Q", title=y_title, scale=y_scale),
+            y=alt.Y("value:Q", title=y_title, scale=y_scale),
             tooltip=[
                 alt.Tooltip("x:Q", format=".3f"),
-                alt.Tooltip(f"{_field('z(x)')}:Q", title=y_title, format=".4g"),
-                alt.Tooltip(f"{_field('z(-x)')}:Q", title=f"{symbol}(−x)", format=".4g"),
+                alt.Tooltip("value:Q", title=y_title, format=".4g"),
+                alt.Tooltip("mirror:Q", title=f"{symbol}(−x)", format=".4g"),
                 alt.Tooltip("D:Q", title="D (odd fraction)", format=".2e"),
             ],
         )
@@ -194,48 +193,60 @@ def panel_frame(
     channels: pd.DataFrame,
     keys: tuple[str, ...],
     y_domain: list[float] | None = None,
+    symbol: str = "z",
 ) -> pd.DataFrame:
-    """The one table a layer chart draws: the curves of `channels` (in its order) with each
-    panel's place, title (D and parity) and D, and which points carry a tooltip.
+    """The one long table a layer chart draws: a row per point of each curve (`series`
+    named for the layer's letter `symbol`, e.g. "u(x)", "u(−x), mirror"), with its panel's
+    place and title (D and parity) and D. Every TIP_STRIDE-th point of the first curve is a
+    hover target carrying the mirror value too.
 
     Everything that changes with the step, the layer or the checkpoint is data here, not
     spec: the browser then swaps the data of the chart it has instead of compiling and
-    laying out a new one (Streamlit keeps a Vega view whose spec is unchanged). With
-    `y_domain`, two extra `bound` rows (in the first panel, drawn invisible) carry it.
+    laying out a new one (Streamlit keeps a Vega view whose spec is unchanged). The curves
+    come folded (long), so the browser runs no fold or lookup per point. With `y_domain`,
+    two `bound` rows (in the first panel, drawn invisible) carry the shared y range.
     """
+    names = series_names(symbol)
     order = {int(c): i for i, c in enumerate(channels["channel"])}
     title = {int(r["channel"]): channel_title(r) for r in channels.to_dict("records")}
     defect = dict(zip(channels["channel"].astype(int), channels["D"], strict=True))
-    df = curves.loc[curves["channel"].isin(order), ["channel", "x", *keys]]
-    within = df.groupby("channel").cumcount()
-    df = df.assign(
-        panel=df["channel"].map(order),
-        title=df["channel"].map(title),
-        D=df["channel"].map(defect),
-        tip=within % TIP_STRIDE == 0,
-        bound=False,
-        bound_y=np.nan,
-    )
+    df = curves.loc[curves["channel"].isin(order)]
+    channel = df["channel"].to_numpy()
+    panel = df["channel"].map(order).to_numpy()
+    titles = df["channel"].map(title).to_numpy()
+    d = df["channel"].map(defect).to_numpy(dtype=float)
+    tip = (df.groupby("channel").cumcount() % TIP_STRIDE == 0).to_numpy()
+    parts = []
+    for i, key in enumerate(keys):
+        first = i == 0
+        parts.append(
+            pd.DataFrame(
+                {
+                    "panel": panel,
+                    "channel": channel,
+                    "title": titles,
+                    "x": df["x"].to_numpy(),
+                    "series": names[key],
+                    "value": df[key].to_numpy(),
+                    "tip": tip if first else False,
+                    "mirror": df["z(-x)"].to_numpy() if first else np.nan,
+                    "D": d,
+                    "bound": False,
+                    "bound_y": np.nan,
+                }
+            )
+        )
     if y_domain and len(df):
-        first = df.iloc[[0, 0]].assign(bound=True, tip=False, bound_y=list(y_domain))
-        first[list(keys)] = np.nan
-        df = pd.concat([df, first], ignore_index=True)
-    return df
-
-
-def _field(name: str) -> str:
-    """A column name as a Vega-Lite field: dots, brackets and backslashes escaped."""
-    return "".join("\\" + c if c in ".[]\\" else c for c in name)
-
-
-def _lookup(mapping: dict[str, str], key: str) -> str:
-    """A Vega expression reading `mapping` at `key`."""
-    pairs = ", ".join(f"{_js_string(k)}: {_js_string(v)}" for k, v in mapping.items())
-    return "{" + pairs + "}[" + key + "]"
-
-
-def _js_string(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        parts.append(
+            parts[0]
+            .iloc[[0, 0]]
+            .assign(value=np.nan, tip=False, mirror=np.nan, bound=True, bound_y=list(y_domain))
+        )
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    for col in ("title", "series"):  # Arrow sends each distinct string once
+        if col in out:
+            out[col] = out[col].astype("category")
+    return out
 
 
 def depth_chart(profile: pd.DataFrame, outputs: pd.DataFrame) -> alt.LayerChart:

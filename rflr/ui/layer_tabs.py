@@ -69,11 +69,11 @@ def layer_view_ui(
             if shown.empty:
                 st.info("No active channel in this layer.")
             else:
-                keys = charts.curve_keys(v["curves"], odd)
+                keys, symbol = charts.curve_keys(v["curves"], odd), style.symbol(v["name"])
                 spec = charts.layer_panels_spec(
-                    keys, style.symbol(v["name"]), c.row["kind"], per_row, width, shared
+                    keys, symbol, c.row["kind"], per_row, width, y_domain is not None
                 )
-                frame = charts.panel_frame(v["curves"], shown, keys, y_domain)
+                frame = charts.panel_frame(v["curves"], shown, keys, y_domain, symbol)
                 # a fixed spec with the data beside it: the browser swaps the data of the
                 # chart it already has (see charts.layer_panels_spec)
                 st.vega_lite_chart(frame, json.loads(spec))

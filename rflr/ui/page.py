@@ -14,9 +14,12 @@ rflr/ and reshaped by rflr.app (see docs/app.md and docs/architecture.md).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 import torch
 
+from rflr.app import catalog
 from rflr.app import state as view_state
 from rflr.ui.cache import listing
 from rflr.ui.common import md, pick
@@ -102,9 +105,33 @@ def main() -> None:
     show_url_notes()
     run_a, run_b, b_choice = runs_ui(cat)
     steps = cat.steps[run_a]
+    depth = int(cat.rows[cat.file_at(run_a, steps[-1])]["depth"])  # every snapshot's
+    settings = layer_ui(depth)
+    view(root, cat, run_a, run_b, b_choice, settings, vs)
+
+
+@st.fragment
+def view(
+    root: Path,
+    cat: catalog.Catalog,
+    run_a: str,
+    run_b: str | None,
+    b_choice: str,
+    settings: tuple[int, str, bool, float, bool],
+    vs: view_state.ViewState,
+) -> None:
+    """The step slider and the tabs. A fragment: a change of the step, of the tab or of a
+    widget inside a tab reruns only this, not the sidebar and the listing, and the browser
+    redraws only this part of the page."""
+    ss = st.session_state
+    if "url_files" in ss or ss.pop("rerun_app", False):
+        st.rerun()  # a click in here chose another A or B: the sidebar has to follow
+    keep_widgets()  # a fragment run does not restore the kept widgets a tab switch dropped
+    k, part, odd, thr, shared = settings
+    steps = cat.steps[run_a]
     play_step_before_slider(steps)
-    if st.session_state.get("w_step") not in steps:
-        st.session_state.w_step = steps[-1]  # the final snapshot
+    if ss.get("w_step") not in steps:
+        ss.w_step = steps[-1]  # the final snapshot
     step = st.select_slider(
         f"Training step of A ({md(run_a)}); B shows its snapshot at or before it",
         steps,
@@ -113,8 +140,6 @@ def main() -> None:
     play_ui(steps)
     file_a = cat.file_at(run_a, step)
     file_b = cat.file_at(run_b, step) if run_b else None
-    depth = int(cat.rows[file_a]["depth"])
-    k, part, odd, thr, shared = layer_ui(depth)
     vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)
     vs.layer, vs.part, vs.odd, vs.thr, vs.shared = k, part, odd, thr, shared
     with_settings(vs)

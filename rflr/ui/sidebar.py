@@ -324,6 +324,7 @@ def _pick_b() -> None:
     if ss.get("b_pick"):
         set_kept("w_run_b", ss.b_pick)
         ss.b_pick = None  # the next run without a control starts from an empty pick
+        ss.rerun_app = True  # picked inside the page's fragment: the sidebar must follow
 
 
 def with_settings(vs: view_state.ViewState) -> view_state.ViewState:
