@@ -27,7 +27,7 @@ KIND_LABELS = {"rflr": "RF-LR", "dense": "dense"}  # how the model kinds read on
 WIDTH_MAX = 4096
 DEPTH_MAX = 64
 INPUT_DIM_MAX = 64
-TERMS_MAX = 64  # cosine terms, and sine terms, of a target
+TERMS_MAX = 64  # cosine, sine and transverse terms of a target (each list)
 FREQUENCY_MAX = 1e4  # |w| of a target term
 MAGNITUDE_MAX = 1e6  # |amplitude|, domain A, lr, adam eps ...
 STEPS_MAX = 10**12
@@ -56,7 +56,7 @@ class ModelConfig:
 
     width: int = 256  # N: units of every hidden layer
     depth: int = 4  # L: number of hidden nonlinear layers (>= 1)
-    input_dim: int = 1  # d: the reflection negates coordinate 0
+    input_dim: int = 1  # d: the reflection negates coordinate 0 (x_1)
     activation: str = "relu"  # "relu" | "tanh"
     parameterization: str = "ntk"  # "ntk": N(0,1) init, products / sqrt(fan_in); "standard": PyTorch init;  # "mf" (mean field): as ntk, but the readout divides by N instead of sqrt(N)
     train_atoms: bool = True  # False freezes the first layer at its random init
@@ -106,31 +106,59 @@ class DenseConfig(ModelConfig):
 
 @dataclass
 class TargetConfig:
-    """f*(x) = sum a cos(w x) + sum a sin(w x) on [-domain, domain] (coordinate 0 of x)."""
+    """f*(x) on [-domain, domain]^d, even under R: x_1 -> -x_1 (coordinate 0 of x) unless
+    `sines` is non-empty (the non-even control):
+
+        f*(x) = sum_cosines a cos(w x_1) + sum_sines a sin(w x_1)
+                + sum_transverse a cos(w x_1) sin(v s),   s = x_2 + ... + x_d.
+
+    The transverse terms (d > 1 only) make the target depend on every coordinate, so a d > 1
+    run is not a 1D problem with noise inputs: each is even under R by construction (cos is
+    even, s does not contain x_1), and for w != 0 it is not a sum g(x_1) + h(s). sin (not
+    cos) of s so that R is the only coordinate sign flip the whole target is even under
+    (negating x_2, ..., x_d flips s). Empty by default: a config without them, and its
+    checkpoint header, is exactly what it was before they existed (SPEC 3: f*(x) =
+    g(|x_1|, x_2, ...)).
+    """
 
     cosines: list[list[float]] = field(default_factory=lambda: [[1, 1.0], [2, 0.5], [3, 0.25]])
     sines: list[list[float]] = field(default_factory=list)  # non-empty: a non-even control
     domain: float = math.pi  # A
+    transverse: list[list[float]] = field(default_factory=list)  # [w, v, a] triples (d > 1)
 
     def validate(self) -> None:
         _finite("domain", self.domain, 0, MAGNITUDE_MAX)
         if not self.domain > 0:
             raise ValueError(f"domain must be > 0, got {self.domain}")
-        for name in ("cosines", "sines"):
+        for name, arity, shape in (
+            ("cosines", 2, "[frequency, amplitude] pairs"),
+            ("sines", 2, "[frequency, amplitude] pairs"),
+            ("transverse", 3, "[w, v, amplitude] triples"),
+        ):
             terms = getattr(self, name)
             if len(terms) > TERMS_MAX:
                 raise ValueError(f"{name}: at most {TERMS_MAX} terms, got {len(terms)}")
-            for pair in terms:
-                if len(pair) != 2:
-                    raise ValueError(f"{name} entries are [frequency, amplitude] pairs, got {pair}")
-                _finite(f"{name} frequency", pair[0], -FREQUENCY_MAX, FREQUENCY_MAX)
-                _finite(f"{name} amplitude", pair[1])
+            for term in terms:
+                if len(term) != arity:
+                    raise ValueError(f"{name} entries are {shape}, got {str(term)[:60]}")
+                for i, v in enumerate(term[:-1]):
+                    label = "frequency" if arity == 2 else ("w", "v")[i]
+                    _finite(f"{name} {label}", v, -FREQUENCY_MAX, FREQUENCY_MAX)
+                _finite(f"{name} amplitude", term[-1])
         if not self.cosines and not self.sines:
             raise ValueError("target needs at least one cosine or sine term")
 
     @property
     def is_even(self) -> bool:
-        return not any(a != 0 for _, a in self.sines)
+        return not any(a != 0 for _, a in self.sines)  # transverse terms are even by construction
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form; `transverse` only when non-empty, so that every config without it
+        writes the same header bytes as before the field existed."""
+        d = dataclasses.asdict(self)
+        if not self.transverse:
+            del d["transverse"]
+        return d
 
 
 @dataclass
@@ -207,6 +235,10 @@ class RunConfig:
     def validate(self) -> None:
         self.model.validate()
         self.target.validate()
+        if self.target.transverse and self.model.input_dim == 1:
+            raise ValueError(
+                "transverse target terms need input_dim >= 2 (they act on x_2 + ... + x_d)"
+            )
         self.train.validate()
         _within("seed", self.seed, 0, SEED_MAX)
         if not 0 < len(self.run_id) <= RUN_ID_MAX:
@@ -232,7 +264,7 @@ class RunConfig:
             "activation": m.activation,
             "parameterization": m.parameterization,
             "train_atoms": m.train_atoms,
-            "target": dataclasses.asdict(self.target),
+            "target": self.target.to_dict(),
             "train": dataclasses.asdict(self.train),
             "seed": self.seed,
             "run_id": self.run_id,

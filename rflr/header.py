@@ -185,19 +185,30 @@ def _typed_fields(prefix: str, cls: type, d: dict) -> dict[str, Any]:
             out[f.name] = _number(name, v)
         elif isinstance(default, str):
             out[f.name] = _str(name, v, NAME_MAX)
-        elif f.name in ("cosines", "sines"):
+        elif f.name in _TERM_SHAPES:
             terms = _list(name, v, TERMS_MAX)
-            out[f.name] = [_pair(f"{name}[{i}]", p) for i, p in enumerate(terms)]
+            out[f.name] = [
+                _term(f"{name}[{i}]", p, _TERM_SHAPES[f.name]) for i, p in enumerate(terms)
+            ]
         else:  # lists of numbers: lr_milestones, adam_betas
             items = _list(name, v, MILESTONES_MAX)
             out[f.name] = [_number(f"{name}[{i}]", x) for i, x in enumerate(items)]
     return out
 
 
-def _pair(name: str, v: Any) -> list[float]:
-    items = _list(name, v, 2)
-    if len(items) != 2:
-        raise HeaderError(name, f"expected a [frequency, amplitude] pair, got {len(items)} numbers")
+# A target's term lists and the numbers of each entry (rflr.config.TargetConfig).
+_TERM_SHAPES = {
+    "cosines": (2, "[frequency, amplitude] pair"),
+    "sines": (2, "[frequency, amplitude] pair"),
+    "transverse": (3, "[w, v, amplitude] triple"),
+}
+
+
+def _term(name: str, v: Any, shape: tuple[int, str]) -> list[float]:
+    arity, what = shape
+    items = _list(name, v, arity)
+    if len(items) != arity:
+        raise HeaderError(name, f"expected a {what}, got {len(items)} numbers")
     return [_number(f"{name}[{i}]", x) for i, x in enumerate(items)]
 
 

@@ -1,4 +1,5 @@
-"""Targets (sums of cosines, optionally with sine terms) and the symmetric evaluation grid."""
+"""Targets (sums of cosines of x_1, optionally sine terms and, for d > 1, transverse terms
+cos(w x_1) sin(v (x_2 + ... + x_d))) and the symmetric evaluation grid."""
 
 from __future__ import annotations
 
@@ -13,13 +14,18 @@ DEFAULT_GRID_POINTS = 1025  # odd, so that x = 0 is on the grid
 
 
 def target_values(target: TargetConfig, x: torch.Tensor) -> torch.Tensor:
-    """f*(x) for x [..., d]; only coordinate 0 enters (the reflected one)."""
+    """f*(x) for x [..., d] (rflr.config.TargetConfig): the cosine and sine terms read x_1
+    (coordinate 0, the reflected one); transverse terms also s = x_2 + ... + x_d."""
     x0 = x[..., 0]
     y = torch.zeros_like(x0)
     for w, a in target.cosines:
         y = y + a * torch.cos(w * x0)
     for w, a in target.sines:
         y = y + a * torch.sin(w * x0)
+    if target.transverse:
+        s = x[..., 1:].sum(-1)  # exactly the same for x and R x: R leaves these coordinates
+        for w, v, a in target.transverse:
+            y = y + a * torch.cos(w * x0) * torch.sin(v * s)
     return y
 
 

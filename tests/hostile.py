@@ -120,6 +120,26 @@ HEADER_CASES: dict[str, tuple[dict[str, str | None], str]] = {
         {"rflr.config": _config_with(**{"target.cosines": [None]})},
         "rflr.config.target.cosines[0]",
     ),
+    "transverse-string": (
+        {"rflr.config": _config_with(**{"target.transverse": "cos"})},
+        "rflr.config.target.transverse: expected a list",
+    ),
+    "transverse-pair": (
+        {"rflr.config": _config_with(**{"target.transverse": [[1, 1]]})},
+        "rflr.config.target.transverse[0]: expected a [w, v, amplitude] triple",
+    ),
+    "transverse-quadruple": (
+        {"rflr.config": _config_with(**{"target.transverse": [[1, 1, 1, 1]]})},
+        "rflr.config.target.transverse[0]",
+    ),
+    "transverse-bool": (
+        {"rflr.config": _config_with(**{"target.transverse": [[True, 1, 1]]})},
+        "rflr.config.target.transverse[0][0]: expected a number",
+    ),
+    "transverse-string-number": (
+        {"rflr.config": _config_with(**{"target.transverse": [[1, "2", 1]]})},
+        "rflr.config.target.transverse[0][1]",
+    ),
     "model-kind-list": ({"rflr.config": _config_with(model=["rflr"])}, "rflr.config.model"),
     "metrics-list": ({"rflr.metrics": "[1, 2]"}, "bad rflr.metrics: expected a JSON object"),
     "metrics-status-int": ({"rflr.metrics": '{"status": 3}'}, "rflr.metrics.status"),
@@ -152,6 +172,26 @@ HEADER_CASES: dict[str, tuple[dict[str, str | None], str]] = {
         {"rflr.config": _config_with(**{"train.lr": 1e308}).replace("1e+308", "1e400")},
         "lr",
     ),
+    "transverse-nan": (
+        {"rflr.config": _config_with(**{"target.transverse": [[1, 1, float("nan")]]})},
+        "NaN is not allowed",
+    ),
+    "transverse-1e400": (
+        {
+            "rflr.config": _config_with(**{"target.transverse": [[1, 1, 1e308]]}).replace(
+                "1e+308", "1e400"
+            )
+        },
+        "rflr.config.target.transverse[0][2]: expected a finite number",
+    ),
+    "transverse-frequency-huge": (
+        {"rflr.config": _config_with(input_dim=2, **{"target.transverse": [[1e5, 1, 1]]})},
+        "transverse w must be a finite number in [-10000, 10000]",
+    ),
+    "transverse-in-1d": (
+        {"rflr.config": _config_with(**{"target.transverse": [[1, 1, 1]]})},
+        "transverse target terms need input_dim >= 2",
+    ),
     "gamma-negative": ({"rflr.config": _config_with(**{"train.lr_gamma": -1})}, "lr_gamma"),
     # deep nesting and sizes
     "config-deep": ({"rflr.config": _nested(100_000)}, "nested deeper than"),
@@ -170,6 +210,10 @@ HEADER_CASES: dict[str, tuple[dict[str, str | None], str]] = {
     "many-cosines": (
         {"rflr.config": _config_with(**{"target.cosines": [[1, 1]] * 65})},
         "more than 64",
+    ),
+    "many-transverse": (
+        {"rflr.config": _config_with(input_dim=2, **{"target.transverse": [[1, 1, 1]] * 65})},
+        "rflr.config.target.transverse: 65 entries, more than 64",
     ),
     "steps-huge": (
         {"rflr.config": _config_with(**{"train.steps": 10**30})},

@@ -24,6 +24,9 @@ from rflr.config import (
     [
         RunConfig(RFLRConfig(width=16, rank=3, depth=2), TargetConfig(sines=[[1.0, 0.5]]), seed=7),
         RunConfig(DenseConfig(width=8, depth=1), train=TrainConfig(lr=0.3, steps=11)),
+        RunConfig(
+            DenseConfig(width=8, depth=1, input_dim=2), TargetConfig(transverse=[[1, 2, 0.5]])
+        ),
     ],
 )
 def test_run_config_round_trips_through_json(cfg):
@@ -45,6 +48,28 @@ def test_validate_refuses_impossible_values():
         RunConfig(RFLRConfig(depth=0)).validate()
     with pytest.raises(ValueError):
         RunConfig(train=TrainConfig(steps=-1)).validate()
+
+
+def test_transverse_terms_are_validated_and_stored_only_when_present():
+    d2 = RFLRConfig(width=8, rank=1, input_dim=2)
+    RunConfig(d2, TargetConfig(transverse=[[1, 2, 0.5]] * 64)).validate()
+    bad = {
+        "at most 64 terms": [[1, 2, 0.5]] * 65,
+        r"\[w, v, amplitude\] triples": [[1, 2]],
+        "transverse v must be a finite number": [[1, math.nan, 0.5]],
+        "transverse w must be a finite number": [[1e5, 1, 0.5]],
+        "transverse amplitude must be a finite number": [[1, 1, math.inf]],
+    }
+    for message, terms in bad.items():
+        with pytest.raises(ValueError, match=message):
+            RunConfig(d2, TargetConfig(transverse=terms)).validate()
+    with pytest.raises(ValueError, match="transverse target terms need input_dim >= 2"):
+        RunConfig(RFLRConfig(input_dim=1), TargetConfig(transverse=[[1, 2, 0.5]])).validate()
+    assert TargetConfig(transverse=[[1, 2, 0.5]]).is_even  # even by construction
+    assert "transverse" not in RunConfig().to_dict()["target"]  # old headers, byte for byte
+    assert RunConfig(d2, TargetConfig(transverse=[[1, 2, 0.5]])).to_dict()["target"][
+        "transverse"
+    ] == [[1, 2, 0.5]]
 
 
 def test_json_safe_turns_non_finite_floats_into_null_everywhere():

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rflr.checkpoint import CheckpointError, list_checkpoints, load, read_header
+from rflr.config import RFLRConfig, RunConfig, TargetConfig, TrainConfig
 from rflr.header import (
     HISTORY_MAX,
     JSON_MAX_CHARS,
@@ -65,6 +66,21 @@ def test_valid_header_becomes_typed_records(tmp_path):
     )
     assert h.history.get("test_mse") == [1.1, 0.6, 0.4]
     assert json.loads(json.dumps(h.metrics.to_dict()))["layers"][0]["active"] == 2
+
+
+def test_transverse_target_terms_round_trip_and_old_headers_lack_them(tmp_path):
+    cfg = RunConfig(
+        RFLRConfig(width=8, rank=2, depth=2, input_dim=3),
+        TargetConfig(transverse=[[1, 2, 0.5], [0, 1.5, -0.25]]),
+        TrainConfig(steps=20),
+    )
+    ckpt = load(hostile.write_valid(tmp_path / "t.safetensors", cfg))
+    assert ckpt.config == cfg and ckpt.config.target.transverse == [[1, 2, 0.5], [0, 1.5, -0.25]]
+    # without transverse terms the header is the one written before they existed: no key,
+    # and such a file reads back with none
+    old = hostile.write_valid(tmp_path / "old.safetensors")
+    assert "transverse" not in json.loads(hostile.metadata(old)["rflr.config"])["target"]
+    assert load(old).config.target.transverse == []
 
 
 def test_json_bounds_are_checked_without_recursion():
