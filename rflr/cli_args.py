@@ -93,6 +93,22 @@ def parse_terms(text: str) -> list[list[float]]:
     return terms
 
 
+def parse_transverse(text: str) -> list[list[float]]:
+    """'1:1:0.5,2:3:-0.25' -> [[1, 1, 0.5], [2, 3, -0.25]] (w:v:a triples, each the target term
+    a cos(w x_1) sin(v (x_2 + ... + x_d))); '' -> []."""
+    terms = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            w, v, a = part.split(":")
+            terms.append([finite_float(w), finite_float(v), finite_float(a)])
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(
+            f"bad transverse terms {text[:80]!r}: use w:v:a triples of finite numbers "
+            "like 1:1:0.5,2:1:0.25"
+        ) from None
+    return terms
+
+
 def parse_fractions(text: str) -> list[float]:
     try:
         return [finite_float(p) for p in text.split(",") if p.strip()]
@@ -103,7 +119,7 @@ def parse_fractions(text: str) -> list[float]:
 def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Train RF-LR networks and dense MLP controls on an even 1D target with "
+        description="Train RF-LR networks and dense MLP controls on an even target with "
         "batch-size-one SGD, many seeds at once; writes safetensors checkpoints.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -140,7 +156,9 @@ def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
         action="store_true",
         help="keep the first layer (atoms) at its random init",
     )
-    g = p.add_argument_group("target: f*(x) = sum a cos(w x) + sum a sin(w x) on [-A, A]")
+    g = p.add_argument_group(
+        "target: f*(x) = sum a cos(w x_1) + sum a sin(w x_1) [+ transverse terms] on [-A, A]^d"
+    )
     g.add_argument(
         "--cosines", type=parse_terms, default=t.cosines, help="w:a pairs, e.g. 1:1.0,2:0.5,3:0.25"
     )
@@ -149,6 +167,13 @@ def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
         type=parse_terms,
         default=t.sines,
         help="w:a pairs; non-empty makes a non-even control",
+    )
+    g.add_argument(
+        "--transverse",
+        type=parse_transverse,
+        default=t.transverse,
+        help="w:v:a triples (d >= 2), each adding a cos(w x_1) sin(v (x_2 + ... + x_d)): even "
+        "under x_1 -> -x_1 and dependent on every coordinate, e.g. 1:1:0.5",
     )
     g.add_argument("--domain", type=finite_float, default=t.domain, help="A")
     g = p.add_argument_group("training")
@@ -317,7 +342,12 @@ def _job(v: dict) -> Job:
     model = RFLRConfig(rank=v["rank"], **common) if v["model"] == "rflr" else DenseConfig(**common)
     cfg = RunConfig(
         model=model,
-        target=TargetConfig(cosines=v["cosines"], sines=v["sines"], domain=v["domain"]),
+        target=TargetConfig(
+            cosines=v["cosines"],
+            sines=v["sines"],
+            domain=v["domain"],
+            transverse=v["transverse"],
+        ),
         train=TrainConfig(
             optimizer=v["optimizer"],
             lr=v["lr"],

@@ -8,7 +8,7 @@ import pandas as pd
 
 from rflr import checkpoint
 from rflr.app import catalog
-from rflr.config import DenseConfig
+from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
 from tests.conftest import make_folder, write_run
 
 STEPS = (0, 10, 100)
@@ -32,8 +32,6 @@ def test_catalog_pairs_rflr_with_its_dense_control(tmp_path):
 
 
 def test_catalog_keeps_two_files_of_the_same_run_and_step_reachable(tmp_path):
-    from rflr.config import RFLRConfig
-
     write_run(tmp_path, RFLRConfig(width=16, depth=3, rank=2), steps=(0, 10))
     run = tmp_path / "rflr-w16-r2-L3-even-s0"
     (run / "copy.safetensors").write_bytes((run / "step-00000010.safetensors").read_bytes())
@@ -72,3 +70,27 @@ def test_nearest_snapshot_and_unusable_headers_become_error_rows(tmp_path):
         100,
     ]
     assert cat.nearest("no-such-run", 3) is None
+
+
+def test_transverse_targets_are_labelled_and_pair_only_with_the_same_target(tmp_path):
+    transverse = TargetConfig(cosines=[[1, 1.0]], transverse=[[1, 2, 0.5]])
+    d3 = RFLRConfig(width=16, depth=3, rank=2, input_dim=3)
+    assert (
+        catalog.target_label(RunConfig(d3, transverse)) == "1·cos(1x₁) + 0.5·cos(1x₁)·sin(2(x₂+x₃))"
+    )
+    d2 = dataclasses.replace(d3, input_dim=2)
+    assert catalog.target_label(RunConfig(d2, transverse)).endswith("0.5·cos(1x₁)·sin(2x₂)")
+    d5 = dataclasses.replace(d3, input_dim=5)
+    assert catalog.target_label(RunConfig(d5, transverse)).endswith("sin(2(x₂+…+x₅))")
+    assert catalog.target_label(RunConfig()) == "1·cos(1x) + 0.5·cos(2x) + 0.25·cos(3x)"
+
+    write_run(tmp_path / "a", d2, target=transverse)
+    write_run(tmp_path / "a", DenseConfig(width=16, depth=3, input_dim=2))  # plain target
+    cat = catalog.build(checkpoint.list_checkpoints(tmp_path / "a"), tmp_path / "a")
+    assert cat.partners["rflr-w16-r2-L3-even-s0"] is None  # another target: not its control
+    write_run(tmp_path / "b", d2, target=transverse)
+    write_run(tmp_path / "b", DenseConfig(width=16, depth=3, input_dim=2), target=transverse)
+    cat = catalog.build(checkpoint.list_checkpoints(tmp_path / "b"), tmp_path / "b")
+    assert cat.partners["rflr-w16-r2-L3-even-s0"] == "dense-w16-L3-even-s0"
+    labels = set(cat.table["target"])
+    assert labels == {"1·cos(1x₁) + 0.5·cos(1x₁)·sin(2x₂)"}

@@ -181,6 +181,11 @@ TINY = ["--width", "8", "--depth", "2", "--steps", "40", "--snapshots", "final",
         (["--cosines", "1:nan"], "bad terms"),
         (["--sines", "inf:1"], "bad terms"),
         (["--domain", "inf"], "expected a finite number"),
+        (["--transverse", "1:1"], "bad transverse terms '1:1': use w:v:a triples"),
+        (["--transverse", "1:1:nan"], "bad transverse terms"),
+        (["--transverse", "1:1:0.5,x"], "bad transverse terms"),
+        (["--transverse", "1:1:0.5"], "transverse target terms need input_dim >= 2"),
+        (["--transverse", "1e9:1:0.5", "--input-dim", "2"], "transverse w must be"),
         (["--lr", "nan"], "expected a finite number"),
         (["--lr-gamma", "nan"], "expected a finite number"),
         (["--lr-gamma", "-1"], "lr_gamma must be > 0"),
@@ -270,6 +275,18 @@ def test_another_run_with_the_same_id_is_refused_unless_overwrite(tmp_path, caps
     files = sorted(run.iterdir())
     assert [p.name for p in files] == ["step-00000040.safetensors"]  # the old run is gone
     assert load(files[0]).config.train.lr == 0.01
+
+
+def test_transverse_flag_trains_a_d2_target_and_is_part_of_the_run_identity(tmp_path, capsys):
+    out = tmp_path / "runs"
+    d2 = [*TINY, "--input-dim", "2", "--out", str(out)]
+    assert main([*d2, "--transverse", "1:1:0.5,2:3:-0.25"]) == 0
+    (path,) = out.rglob("step-*.safetensors")
+    assert load(path).config.target.transverse == [[1, 1, 0.5], [2, 3, -0.25]]
+    capsys.readouterr()
+    assert main(d2) == 1  # the same id without the transverse terms is another run
+    line = _error_line(capsys)
+    assert "different run with the same id" in line and "target.transverse" in line
 
 
 def test_damaged_resume_state_is_one_line(tmp_path, capsys):

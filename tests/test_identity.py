@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 
+from rflr.config import RFLRConfig, RunConfig, TargetConfig, TrainConfig
 from rflr.identity import RunConflict, check_out_folder, differences
 from tests import hostile
 
@@ -30,3 +31,17 @@ def test_out_folder_with_another_run_of_the_same_id(tmp_path):
     path.write_bytes(b"junk")  # an unreadable file under the run's name is not this run
     with pytest.raises(RunConflict, match="unreadable file"):
         check_out_folder([cfg], tmp_path, overwrite=False)
+
+
+def test_transverse_terms_are_part_of_the_identity(tmp_path):
+    plain = RunConfig(
+        RFLRConfig(width=8, rank=2, depth=2, input_dim=2), train=TrainConfig(steps=20)
+    )
+    hostile.write_valid(tmp_path / plain.run_id / "step-00000020.safetensors", plain)
+    other = replace(plain, target=TargetConfig(transverse=[[1, 1, 0.5]]))
+    assert other.run_id == plain.run_id
+    assert differences(plain.to_dict(), other.to_dict()) == [
+        "target.transverse: null -> [[1, 1, 0.5]]"
+    ]
+    with pytest.raises(RunConflict, match=r"target.transverse: null -> \[\[1, 1, 0.5\]\]"):
+        check_out_folder([other], tmp_path, overwrite=False)

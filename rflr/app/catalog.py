@@ -50,10 +50,20 @@ def run_name(rel: str, run_id: str) -> str:
 
 
 def target_label(cfg: RunConfig) -> str:
-    """f*(x) as a short formula, e.g. 1·cos(1x) + 0.5·cos(2x)."""
-    terms = [f"{a:g}·cos({w:g}x)" for w, a in cfg.target.cosines]
-    terms += [f"{a:g}·sin({w:g}x)" for w, a in cfg.target.sines]
+    """f*(x) as a short formula, e.g. 1·cos(1x) + 0.5·cos(2x); for d > 1 the reflected
+    coordinate is x₁ and a transverse term reads 0.5·cos(1x₁)·sin(2(x₂+x₃))."""
+    d = cfg.model.input_dim
+    x = "x" if d == 1 else "x₁"
+    terms = [f"{a:g}·cos({w:g}{x})" for w, a in cfg.target.cosines]
+    terms += [f"{a:g}·sin({w:g}{x})" for w, a in cfg.target.sines]
+    if cfg.target.transverse:
+        s = {2: "x₂", 3: "(x₂+x₃)"}.get(d, f"(x₂+…+x{_subscript(d)})")
+        terms += [f"{a:g}·cos({w:g}{x})·sin({v:g}{s})" for w, v, a in cfg.target.transverse]
     return " + ".join(terms)
+
+
+def _subscript(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def catalog(listings: Sequence[Listing], root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -108,7 +118,7 @@ def _row(rel: str, header) -> dict:
         "status": run_status(metrics),
         "target": target_label(cfg),
         "file": rel,
-        _TARGET_KEY: json.dumps([cfg.target.cosines, cfg.target.sines, cfg.target.domain]),
+        _TARGET_KEY: json.dumps(cfg.target.to_dict(), sort_keys=True),
         _TRAIN_KEY: json.dumps(dataclasses.asdict(cfg.train), sort_keys=True),
     }
 
