@@ -54,9 +54,15 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
         )
     if head.seeds_per_task is not None and head.seeds_per_task < 1:
         parser.error("--seeds-per-task must be >= 1")
+    if head.part and not study:
+        parser.error("--part NAME picks parts of a study preset (e.g. --preset beyond)")
     if study:
         if grid:
             parser.error(f"--preset {head.preset} is a study: it sets its own --grid")
+        names = [p.name for p in PRESETS[head.preset].study]
+        unknown = [n for n in head.part or [] if n not in names]
+        if unknown:
+            parser.error(f"--part {unknown[0]!r}: {head.preset} has the parts {', '.join(names)}")
         return _study(argv, head)
     try:
         if grid or sweep_preset:  # one progress bar, summary.csv, sweep.json
@@ -153,16 +159,19 @@ def _without(argv: list[str], option: str) -> list[str]:
 def _study(argv: list[str], head: argparse.Namespace) -> int:
     """A study preset (rflr.study): each part is a grid sweep into OUT/<part>, then one
     post-processed OUT/summary.csv. Flags typed with the preset (e.g. --device, --threads,
-    --executor) go to every part; --out moves the whole study."""
+    --executor) go to every part; --out moves the whole study; --part NAME trains only the
+    parts named (the summary still covers every part found in OUT)."""
     from rflr.study import write_study
 
     preset = PRESETS[head.preset]
     typed = typed_flags(build_parser(), argv)
     out = Path(head.out) if "out" in typed else Path(preset.out)
     ship = head.ship if head.ship is not None else preset.ship
-    rest = _without(_without(argv, "--preset"), "--out")
+    rest = _without(_without(_without(argv, "--preset"), "--out"), "--part")
     seconds = {}
     for part in preset.study:
+        if head.part and part.name not in head.part:
+            continue  # --part: the others stay as they are in OUT (and in the summary)
         print(f"study {head.preset}, part {part.name}: {part.question}", flush=True)
         t0 = time.perf_counter()
         rc = main([*part.args, *rest, "--out", str(out / part.name), "--ship", "none"])

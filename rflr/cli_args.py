@@ -298,6 +298,13 @@ def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
         "local Ray instance on this machine's cores)",
     )
     g.add_argument(
+        "--part",
+        action="append",
+        metavar="NAME",
+        help="a study preset: train only this part (repeat for several), with the preset's "
+        "own flags; the study's summary still covers every part already in its folder",
+    )
+    g.add_argument(
         "--ship",
         default=None,
         help="sweep presets: folder that receives summary.csv, sweep.json and a few "

@@ -127,6 +127,12 @@ _BEYOND = dict(
     snapshots="final",
 )
 _BEYOND_QUICK = dict(_BEYOND, width="16", depth="3", steps="400")
+# The input-dim part's target for d > 1 (rflr.config.TargetConfig): without a term in x_2..x_d
+# those inputs would be noise and a d > 1 run a 1D problem. w = v = 1: one period in x_1 and
+# about one over s = x_2 + ... + x_d on [-pi, pi]^d; amplitude 0.5, as the poster's second
+# cosine, so the term is a sizeable part of f* but not all of it.
+_TRANSVERSE = "1:1:0.5"
+_TRANSVERSE_TERM = "0.5 cos(x_1) sin(x_2 + ... + x_d)"
 
 
 def _args(base: dict, grid: dict[str, str], seeds: int, **fixed: str) -> tuple[str, ...]:
@@ -193,8 +199,15 @@ def beyond_parts(quick: bool) -> tuple[StudyPart, ...]:
         ),
         StudyPart(
             "input-dim",
-            "input dimension d = 2, 3 (target cos terms of x_1 only: even under x_1 -> -x_1)",
-            _args(base, {"model": both, "input_dim": "2" if q else "2,3"}, s(8)),
+            "input dimension d = 2, 3: the poster's cosines of x_1 plus the transverse term "
+            f"{_TRANSVERSE_TERM} (--transverse {_TRANSVERSE}), so f* depends on every "
+            "coordinate and is even under x_1 -> -x_1",
+            _args(
+                base,
+                {"model": both, "input_dim": "2" if q else "2,3"},
+                s(8),
+                transverse=_TRANSVERSE,
+            ),
         ),
         StudyPart(
             "steps",

@@ -165,9 +165,12 @@ def render(
         f"(issue 11): `{record.get('command', '')}` (preset `{record.get('preset', '')}`), "
         f"{len(df)} runs in {len(ran)} of {len(parts)} parts, finished "
         f"{record.get('finished_utc', '?')}. Every part shares one protocol and changes only "
-        "what it sweeps (rflr/presets.py, `beyond_parts`). Runs per part: "
-        + ", ".join(f"{k} {v}" for k, v in counts.items())
-        + ".",
+        "what it sweeps and what its question names (rflr/presets.py, `beyond_parts`):",
+        "",
+        _table(
+            ["part", "runs", "question"],
+            [[p["name"], str(int(counts.get(p["name"], 0))), p.get("question", "")] for p in ran],
+        ),
         "",
     ]
     cut = [p for p in ran if not p.get("complete", True)]

@@ -168,10 +168,9 @@ def quick_study(tmp_path_factory) -> tuple[Path, Path]:
     return _run_study(tmp_path_factory.mktemp("beyond-quick"), "beyond-quick")
 
 
-@pytest.fixture(scope="session")
-def mini_study(tmp_path_factory) -> tuple[Path, Path]:
+def mini_preset():
     """A two-part study preset ("mini": the quick study's base and weight-decay parts at
-    width 8, depth 2, 150 steps) registered for this session: a few seconds."""
+    width 8, depth 2, 150 steps), for a test to register as PRESETS["mini"] while it runs."""
     from rflr.presets import PRESETS, Preset, StudyPart
 
     small = {"--width=16": "--width=8", "--depth=3": "--depth=2", "--steps=400": "--steps=150"}
@@ -180,7 +179,15 @@ def mini_study(tmp_path_factory) -> tuple[Path, Path]:
         for p in PRESETS["beyond-quick"].study
         if p.name in ("base", "weight-decay")
     )
-    PRESETS["mini"] = Preset("test study", [], study=parts, out="runs/mini")
+    return Preset("test study", [], study=parts, out="runs/mini")
+
+
+@pytest.fixture(scope="session")
+def mini_study(tmp_path_factory) -> tuple[Path, Path]:
+    """The "mini" study (mini_preset) trained once per session: a few seconds."""
+    from rflr.presets import PRESETS
+
+    PRESETS["mini"] = mini_preset()
     try:
         return _run_study(tmp_path_factory.mktemp("mini-study"), "mini")
     finally:

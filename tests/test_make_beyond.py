@@ -29,6 +29,7 @@ def test_section_is_generated_from_the_study_and_spliced(mini_study, tmp_path):
     assert text.count(gen.BEGIN) == 1 and text.rstrip().endswith(gen.END)
     assert "## Beyond the poster" in text and "### The claims" in text
     assert "**Not run (yet):** rank" not in text  # the mini study has exactly its parts
+    assert "| weight-decay | 4 | weight symmetry with decoupled weight decay |" in text
     png = figs / "beyond-weights.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "](figs/beyond-weights.png)" in text
     first = text

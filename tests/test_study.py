@@ -60,6 +60,8 @@ def test_quick_study_has_one_sane_row_per_run(quick_study):
     assert (by["weight-decay"]["weight_decay"] == 1e-3).all()
     assert (by["mean-field"]["parameterization"] == "mf").all()
     assert (by["input-dim"]["input_dim"] == 2).all()
+    for ckpt in by["input-dim"]["checkpoint"]:  # a target of every coordinate, even under R
+        assert load(out / ckpt).config.target.transverse == [[1, 1, 0.5]]
     assert set(by["phase"]["batch_size"]) == {1, 4}
     assert (by["base"]["optimizer"] == "sgd").all() and (by["base"]["weight_decay"] == 0).all()
     record = json.loads((out / study.STUDY_NAME).read_text())
@@ -179,3 +181,35 @@ def test_a_part_cut_short_is_summarized_from_its_finished_runs(mini_study, tmp_p
     # a run whose final file is not there yet is left out
     next(part.glob("*/*/step-*.safetensors")).unlink()
     assert len(study.finished_runs(part)) == len(full) - 1
+
+
+def test_part_trains_only_the_parts_named_and_summarizes_every_part(
+    mini_study, tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    from rflr.cli import main
+    from tests.conftest import mini_preset
+
+    out = tmp_path / "runs"
+    shutil.copytree(mini_study[0], out)
+    shutil.rmtree(out / "weight-decay")
+    base = {p: p.stat().st_mtime_ns for p in (out / "base").rglob("*.safetensors")}
+    monkeypatch.setitem(PRESETS, "mini", mini_preset())
+    argv = ["--preset", "mini", "--part", "weight-decay", "--out", str(out), "--ship", "none"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (out / "base").rglob("*.safetensors")} == base
+    df = read_summary(out / "summary.csv")
+    assert list(dict.fromkeys(df["part"])) == ["base", "weight-decay"] and len(df) == 8
+    assert set(df.loc[df["part"] == "weight-decay", "weight_decay"]) == {1e-3}
+    record = json.loads((out / study.STUDY_NAME).read_text())
+    assert "--part weight-decay" in record["command"]
+    assert all(p["complete"] for p in record["parts"])
+    for bad, fragment in (
+        (["--preset", "mini", "--part", "nope"], "has the parts base, weight-decay"),
+        (["--preset", "smoke", "--part", "base"], "--part NAME picks parts of a study preset"),
+    ):
+        capsys.readouterr()
+        with pytest.raises(SystemExit):
+            main(bad)
+        assert fragment in capsys.readouterr().err
