@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from rflr import checkpoint
 from rflr.app import sources
+from rflr.app import state as view_state
 from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.model import init_params
 from rflr.ui.page import TABS
@@ -87,16 +88,17 @@ def test_show_more_channels(tmp_path, monkeypatch):
     write_run(tmp_path, DenseConfig(width=40, depth=2), steps=(5,))
     monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=60).run()
-    assert "16 shown" in texts(at)
-    at.button[0].click().run()
-    assert "32 shown" in texts(at) and at.query_params["shown"] == "32"
+    step = view_state.SHOWN_STEP
+    assert f"{step} shown" in texts(at)
+    at.button(key="more").click().run()
+    assert f"{2 * step} shown" in texts(at) and at.query_params["shown"] == str(2 * step)
 
 
 def test_step_slider_moves_both_checkpoints(app):
     at = app.run()
     at.select_slider(key="w_step").set_value(0).run()
     assert not at.exception
-    assert texts(at).count("· step 0") == 2
+    assert texts(at).count("** · step 0") == 2  # both column headers
 
 
 def test_choose_runs(app):

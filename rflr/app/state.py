@@ -22,7 +22,8 @@ from rflr.app.data import PARTS
 from rflr.metrics import ACTIVITY_THRESHOLD
 
 SOURCES = ("folder", "upload", "hub")
-SHOWN_STEP = 16  # channels per checkpoint shown at first, and added by "show more"
+SHOWN_STEP = 8  # channels per checkpoint shown at first, and added by "show more": each
+# panel costs the browser ~10 ms per redraw on a 2-core machine (benchmarks/browser_latency.py)
 
 
 @dataclass

@@ -100,27 +100,54 @@ def fmt(v: float | None) -> str:
     return format_number(v, missing="–")
 
 
+@dataclass(frozen=True)
+class Export:
+    """One chart to offer for download: the chart (or a function that builds it, so that it
+    is only built on a click), its data, its title (in the image and the file name), and a
+    key unique on the page."""
+
+    chart: alt.TopLevelMixin | Callable[[], alt.TopLevelMixin]
+    frame: pd.DataFrame
+    title: str
+    key: str
+
+
 def export_ui(
     chart: alt.TopLevelMixin | Callable[[], alt.TopLevelMixin],
     frame: pd.DataFrame,
     title: str,
     key: str,
 ) -> None:
-    """PNG, SVG and CSV downloads; the bytes are rendered only when a button is clicked.
-    The images carry `title` (which checkpoint, which layer), the file name too. `chart` may
-    be a function that builds it: then it too is built only on a click."""
-    name = export.file_stem(title)
+    """PNG, SVG and CSV downloads of one chart (see exports_ui)."""
+    exports_ui([Export(chart, frame, title, key)])
+
+
+def exports_ui(items: list[Export]) -> None:
+    """One Export menu for the charts of a view: PNG, SVG and CSV of each. The bytes are
+    rendered only when a button is clicked. One menu, not one per chart: every element is
+    redrawn by the browser at each rerun."""
+    if not items:
+        return
+    with st.popover("Export", icon=":material/download:"):
+        for item in items:
+            if len(items) > 1:
+                st.caption(md(item.title))
+            _download_buttons(item)
+
+
+def _download_buttons(item: Export) -> None:
+    name = export.file_stem(item.title)
 
     def titled() -> alt.TopLevelMixin:
-        return (chart if isinstance(chart, alt.TopLevelMixin) else chart()).properties(title=title)
+        chart = item.chart if isinstance(item.chart, alt.TopLevelMixin) else item.chart()
+        return chart.properties(title=item.title)
 
     formats = [
         ("PNG", lambda: export.png(titled()), "png", "image/png"),
         ("SVG", lambda: export.svg(titled()), "svg", "image/svg+xml"),
-        ("CSV (data)", lambda: export.csv(frame), "csv", "text/csv"),
+        ("CSV (data)", lambda: export.csv(item.frame), "csv", "text/csv"),
     ]
-    with st.popover("Export", icon=":material/download:"):
-        for label, render, ext, mime in formats:
-            st.download_button(
-                label, render, f"{name}.{ext}", mime, key=f"{ext}-{key}", on_click="ignore"
-            )
+    for label, render, ext, mime in formats:
+        st.download_button(
+            label, render, f"{name}.{ext}", mime, key=f"{ext}-{item.key}", on_click="ignore"
+        )

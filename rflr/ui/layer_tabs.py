@@ -13,7 +13,7 @@ from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
 from rflr.ui.cache import channel_table, curves, defect_history, history, loaded, profile
-from rflr.ui.common import Pick, columns_for, export_ui, fmt, md, pick_header
+from rflr.ui.common import Export, Pick, columns_for, export_ui, exports_ui, fmt, md, pick_header
 
 
 def layer_view_ui(
@@ -53,7 +53,7 @@ def layer_view_ui(
     drawn = [v["curves"] for v in views if v and v.get("name") and not v["shown"].empty]
     y_domain = charts.y_extent(pd.concat(drawn), odd) if shared and drawn else None
     per_row, width = (3, 125) if len(picks) > 1 else (4, 230)  # fits a 1440 px wide window
-    more = False
+    more, exports = False, []
     for c, v, col in zip(picks, views, columns_for(picks), strict=True):
         with col:
             if not pick_header(c):
@@ -77,13 +77,22 @@ def layer_view_ui(
                 # a fixed spec with the data beside it: the browser swaps the data of the
                 # chart it already has (see charts.layer_panels_spec)
                 st.vega_lite_chart(frame, json.loads(spec))
-                export_ui(
-                    lambda v=v, c=c, shown=shown: charts.layer_panels(
-                        v["curves"], shown, odd, y_domain, per_row, v["name"], c.row["kind"], width
-                    ),
-                    v["curves"],
-                    f"{c.label} · {v['name']}",
-                    c.rel + "layer",
+                exports.append(
+                    Export(
+                        lambda v=v, c=c, shown=shown: charts.layer_panels(
+                            v["curves"],
+                            shown,
+                            odd,
+                            y_domain,
+                            per_row,
+                            v["name"],
+                            c.row["kind"],
+                            width,
+                        ),
+                        v["curves"],
+                        f"{c.label} · {v['name']}",
+                        c.rel + "layer",
+                    )
                 )
             inactive = t[~t["active"]]
             if len(inactive):
@@ -97,8 +106,11 @@ def layer_view_ui(
             )
             if table_box.open:  # a closed expander draws nothing: the grid is not free
                 table_box.dataframe(t, hide_index=True, column_config=_channel_columns())
-    if more:
-        st.button(f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more, key="more")
+    left, right = st.columns([1, 5]) if more else (st.container(), None)
+    with left:
+        exports_ui(exports)
+    if right is not None:
+        right.button(f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more, key="more")
 
 
 def _final_table(c: Pick, cat: catalog.Catalog | None, name: str, thr: float):
