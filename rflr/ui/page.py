@@ -25,6 +25,7 @@ from rflr.ui.cache import listing
 from rflr.ui.common import md, pick
 from rflr.ui.layer_tabs import (
     depth_ui,
+    layer_controls,
     layer_view_ui,
     play_step_before_slider,
     play_ui,
@@ -37,7 +38,6 @@ from rflr.ui.sidebar import (
     NONE,
     apply_url_files,
     keep_widgets,
-    layer_ui,
     missing_control_ui,
     restore_from_url,
     runs_ui,
@@ -104,10 +104,7 @@ def main() -> None:
         apply_url_files(root, cat)
     show_url_notes()
     run_a, run_b, b_choice = runs_ui(cat)
-    steps = cat.steps[run_a]
-    depth = int(cat.rows[cat.file_at(run_a, steps[-1])]["depth"])  # every snapshot's
-    settings = layer_ui(depth)
-    view(root, cat, run_a, run_b, b_choice, settings, vs)
+    view(root, cat, run_a, run_b, b_choice, vs)
 
 
 @st.fragment
@@ -117,17 +114,15 @@ def view(
     run_a: str,
     run_b: str | None,
     b_choice: str,
-    settings: tuple[int, str, bool, float, bool],
     vs: view_state.ViewState,
 ) -> None:
-    """The step slider and the tabs. A fragment: a change of the step, of the tab or of a
-    widget inside a tab reruns only this, not the sidebar and the listing, and the browser
-    redraws only this part of the page."""
+    """The step slider, the layer controls and the tabs. A fragment: a change of the step,
+    the layer, the tab or a widget inside a tab reruns only this, not the sidebar and the
+    listing, and the browser redraws only this part of the page."""
     ss = st.session_state
     if "url_files" in ss or ss.pop("rerun_app", False):
         st.rerun()  # a click in here chose another A or B: the sidebar has to follow
     keep_widgets()  # a fragment run does not restore the kept widgets a tab switch dropped
-    k, part, odd, thr, shared = settings
     steps = cat.steps[run_a]
     play_step_before_slider(steps)
     if ss.get("w_step") not in steps:
@@ -138,6 +133,8 @@ def view(
         key="w_step",
     )
     play_ui(steps)
+    depth = int(cat.rows[cat.file_at(run_a, steps[-1])]["depth"])  # every snapshot's
+    k, part, odd, thr, shared = layer_controls(depth)
     file_a = cat.file_at(run_a, step)
     file_b = cat.file_at(run_b, step) if run_b else None
     vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 import streamlit as st
 
 from rflr import checkpoint
-from rflr.app import catalog, data, sources
+from rflr.app import catalog, sources
 from rflr.app import state as view_state
 from rflr.ui.cache import hub_folder
 from rflr.ui.common import md
@@ -339,36 +339,3 @@ def with_settings(vs: view_state.ViewState) -> view_state.ViewState:
     vs.sweep, vs.srun = ss.get("w_sweep"), ss.get("sweep_run")
     vs.equiv, vs.final = bool(ss.get("w_equiv")), bool(ss.get("f_final"))
     return vs
-
-
-def layer_ui(depth: int) -> tuple[int, str, bool, float, bool]:
-    """Layer index, part, odd-part toggle, activity threshold, shared y axes."""
-    ss, sb = st.session_state, st.sidebar
-    sb.header("Layer")
-    options = list(range(depth + 1))
-    if ss.get("w_layer") not in options:
-        ss.w_layer = max(depth - 1, 0)  # the deepest partial layer: the headline
-    k = sb.selectbox(
-        "Layer", options, key="w_layer", format_func=lambda i: data.layer_label(i, depth)
-    )
-    part = sb.radio(
-        "Partial",
-        list(data.PARTS),
-        key="w_part",
-        format_func=data.PARTS.get,
-        disabled=k in (0, depth),
-        help="Atoms and output have one part each.",
-    )
-    odd = sb.toggle("Show the odd part o(x) = (z(x) − z(−x))/2", key="w_odd")
-    thr = sb.number_input(
-        "Activity threshold",
-        min_value=0.0,
-        max_value=1.0,
-        step=1e-4,
-        format="%.1e",
-        key="w_thr",
-        help="A channel is active when its activity (std over the grid × norm of "
-        "its outgoing weights) is at least this fraction of the largest in its layer.",
-    )
-    shared = sb.toggle("Share y axes across panels and checkpoints", key="w_shared")
-    return k, part, odd, float(thr), shared
