@@ -224,3 +224,58 @@ def test_play_steps_through_the_snapshots_in_chromium(server, browser, artifacts
     page.get_by_role("button", name="Play the snapshots").wait_for(timeout=30_000)  # stopped
     page.screenshot(path=str(artifacts / "app-played.png"))
     page.close()
+
+
+@pytest.fixture(scope="module")
+def sweep_server(tiny_sweep, tmp_path_factory):
+    """The tiny sweep's folder: summary.csv beside the runs' checkpoints."""
+    folder, _, _ = tiny_sweep
+    yield from _serve(folder, tmp_path_factory)
+
+
+def test_clicking_a_sweep_point_opens_its_run_in_the_layer_view(
+    sweep_server, tiny_sweep, browser, artifacts
+):
+    """Linked views in the browser: a point of the Sweep tab's scatter (an SVG symbol that
+    Vega picks on click) opens that run's checkpoint as A, on the Layer view tab, with the
+    sidebar following (the click lands in the page's fragment, which asks for a full rerun)."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{sweep_server}/?tab=Sweep")
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    runs = set(tiny_sweep[1]["run_id"])
+    points = {}  # run id -> centre of its point in the scatter (test MSE vs headline defect)
+    for i in range(charts.count()):
+        symbols = charts.nth(i).locator("g.mark-symbol path")
+        for j in range(symbols.count()):
+            label = symbols.nth(j).get_attribute("aria-label") or ""
+            if "headline defect:" in label and "test MSE:" in label:
+                run = label.split("run_id: ", 1)[1].split(";", 1)[0]
+                points[run] = symbols.nth(j)
+    assert set(points) == runs, "the scatter has one point per run"
+    boxes = {}
+    for run, el in points.items():
+        el.scroll_into_view_if_needed()
+        box = el.bounding_box()
+        boxes[run] = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    def isolation(run: str) -> float:
+        x, y = boxes[run]
+        return min(((x - u) ** 2 + (y - v) ** 2) ** 0.5 for r, (u, v) in boxes.items() if r != run)
+
+    clicked = max(runs, key=isolation)  # the point no other one overlaps
+    points[clicked].click(force=True)
+    page.wait_for_url("**a=**", timeout=60_000)
+    page.get_by_role("tab", name="Layer view").wait_for(timeout=60_000)
+    page.locator(CHART_CANVAS).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(artifacts / "app-sweep-click.png"))
+    page.wait_for_url(f"**a={clicked}%2F**", timeout=60_000)
+    run = clicked
+    assert page.get_by_role("tab", name="Layer view").get_attribute("aria-selected") == "true"
+    # checkpoint A in the sidebar and the first column's header are the clicked run
+    box_a = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first
+    assert box_a.locator("input").first.input_value() == run
+    page.get_by_test_id("stMain").get_by_text(run, exact=True).first.wait_for(timeout=30_000)
+    page.close()
