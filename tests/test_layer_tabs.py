@@ -52,6 +52,14 @@ def test_training_overlays_a_and_b_and_smooths(app):
     assert "rflr-w16-r2-L3-even-s0" in text and "dense-w16-L3-even-s0" in text
     at.select_slider(key="w_smooth").set_value(3).run()
     assert not at.exception and len(specs(at)) == 1
+    assert at.query_params["smooth"] == "3"  # the smoothing is part of the shared view
+
+
+def test_smoothing_comes_back_from_the_url(app):
+    app.query_params["tab"] = "Training"
+    app.query_params["smooth"] = "9"
+    at = app.run()
+    assert not at.exception and at.select_slider(key="w_smooth").value == 9
 
 
 def test_play_button_starts_and_stops(app):

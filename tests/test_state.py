@@ -8,11 +8,12 @@ from rflr.app import state
 def test_state_round_trip_and_bad_values():
     vs = state.ViewState(a="r/step-1.safetensors", b="none", layer=2, part="h", odd=True, thr=0.01)
     vs.sweep, vs.srun, vs.equiv, vs.final = "poster/summary.csv", "run-1", True, True
+    vs.smooth = 5
     back, notes = state.from_query(state.to_query(vs))
     assert back == vs and notes == []
     assert state.to_query(state.ViewState()) == {}
     back, notes = state.from_query(
         {"layer": "-3", "thr": "nan", "part": "x", "odd": "yes", "src": "upload", "shown": "z"}
-        | {"equiv": "2", "root": "x" * 2000, "srun": "a\x00b"}
+        | {"equiv": "2", "root": "x" * 2000, "srun": "a\x00b", "smooth": "4"}
     )
-    assert back == state.ViewState() and len(notes) == 9
+    assert back == state.ViewState() and len(notes) == 10

@@ -5,6 +5,7 @@
     layer=<k>   part=partial|u|h   odd=1   thr=<activity threshold>   shared=0   shown=<n>
     sweep=<summary.csv, relative to the root>   srun=<run id picked in the sweep>
     equiv=1 (depth profile's equivariance)   final=1 (Checkpoints tab: final steps only)
+    smooth=<window> (Training tab: train-loss smoothing, one of SMOOTHING)
 
 Only values that differ from the defaults are written. Parsing never raises: a value that
 cannot be read is dropped with a note, and the view falls back to its default for it.
@@ -22,6 +23,7 @@ from rflr.app.data import PARTS
 from rflr.metrics import ACTIVITY_THRESHOLD
 
 SOURCES = ("folder", "upload", "hub")
+SMOOTHING = (1, 3, 5, 9, 17)  # train-loss smoothing windows the Training tab offers
 SHOWN_STEP = 8  # channels per checkpoint shown at first, and added by "show more": each
 # panel costs the browser ~10 ms per redraw on a 2-core machine (benchmarks/browser_latency.py)
 
@@ -44,6 +46,7 @@ class ViewState:
     srun: str | None = None  # None: the best run that has its file
     equiv: bool = False
     final: bool = False
+    smooth: int = 1  # the Training tab's train-loss smoothing window (1: off)
 
 
 _DEFAULT = ViewState()
@@ -78,6 +81,7 @@ def from_query(params: Mapping[str, str | list[str]]) -> tuple[ViewState, list[s
         ("layer", int, lambda v: 0 <= v <= 1000),
         ("thr", float, lambda v: math.isfinite(v) and 0 <= v <= 1),
         ("shown", int, lambda v: 1 <= v <= 100_000),
+        ("smooth", int, lambda v: v in SMOOTHING),
     ):
         raw = text(key, 40)
         if raw is None:

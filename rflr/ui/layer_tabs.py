@@ -286,7 +286,7 @@ def training_ui(picks: list[Pick], cat: catalog.Catalog) -> None:
         return
     window = st.select_slider(
         "Smooth the train loss (rolling geometric mean over logged points)",
-        options=[1, 3, 5, 9, 17],
+        options=list(view_state.SMOOTHING),
         key="w_smooth",
         format_func=lambda w: "off" if w == 1 else f"{w} points",
     )

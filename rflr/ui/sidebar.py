@@ -27,6 +27,7 @@ SOURCE_LABELS = {"folder": "Folder", "upload": "Upload a file", "hub": "Hugging 
 # Widget values that must survive reruns in which their widget is not drawn: Streamlit drops
 # the state of an undrawn widget, and the widget would come back at its default (threshold 0).
 KEPT = (
+    "w_smooth",
     "w_src",
     "w_root",
     "w_repo",
@@ -112,6 +113,7 @@ def restore_from_url() -> None:
         ("sweep_run", vs.srun),
         ("w_equiv", vs.equiv),
         ("f_final", vs.final),
+        ("w_smooth", vs.smooth),
     ):
         set_kept(key, value)
     ss.shown = vs.shown
@@ -338,4 +340,5 @@ def with_settings(vs: view_state.ViewState) -> view_state.ViewState:
     vs.shown = ss.get("shown", vs.shown)
     vs.sweep, vs.srun = ss.get("w_sweep"), ss.get("sweep_run")
     vs.equiv, vs.final = bool(ss.get("w_equiv")), bool(ss.get("f_final"))
+    vs.smooth = ss.get("w_smooth", vs.smooth)
     return vs
