@@ -279,3 +279,38 @@ def test_clicking_a_sweep_point_opens_its_run_in_the_layer_view(
     assert box_a.locator("input").first.input_value() == run
     page.get_by_test_id("stMain").get_by_text(run, exact=True).first.wait_for(timeout=30_000)
     page.close()
+
+
+def test_back_and_forward_restore_the_layer_and_step(server, browser, artifacts):
+    """Browser history: each change of the view is one entry; Back returns to the view
+    before it (layer and step), Forward to the one after."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(server)
+    page.locator(CHART_CANVAS).nth(1).wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    header = page.get_by_text("rflr-w16-r2-L3-even-s0 · step", exact=False).first
+    assert header.inner_text().endswith("step 100") and "layer=2" in page.url
+    layer = page.get_by_test_id("stSelectbox").filter(
+        has=page.get_by_test_id("stWidgetLabel").get_by_text("Layer", exact=True)
+    )
+    layer.first.click()
+    page.get_by_role("option").first.click()  # the atoms, layer 0
+    page.wait_for_url("**layer=0**", timeout=60_000)
+    page.get_by_text("atoms.h").first.wait_for(timeout=60_000)
+    thumb = page.get_by_test_id("stSlider").get_by_role("slider").first
+    thumb.focus()
+    page.keyboard.press("Home")  # step 0
+    page.wait_for_url("**step-00000000**", timeout=60_000)
+    header.filter(has_text="step 0").wait_for(timeout=60_000)
+    page.go_back()  # the step comes back, the layer stays
+    page.wait_for_function("() => !location.href.includes('step-00000000')", timeout=60_000)
+    page.get_by_text("rflr-w16-r2-L3-even-s0 · step 100").first.wait_for(timeout=60_000)
+    assert "layer=0" in page.url and page.get_by_text("atoms.h").count() > 0
+    page.go_back()  # and then the layer
+    page.wait_for_url("**layer=2**", timeout=60_000)
+    page.get_by_text("bottleneck.2.z").first.wait_for(timeout=60_000)
+    page.go_forward()
+    page.wait_for_url("**layer=0**", timeout=60_000)
+    page.get_by_text("atoms.h").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(artifacts / "app-back-forward.png"))
+    page.close()
