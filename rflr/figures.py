@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from rflr import checkpoint
-from rflr.app import charts, data, style, sweep_charts, training_charts
+from rflr.app import charts, data, layer_charts, style, sweep_charts, training_charts
 from rflr.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
 from rflr.notebook import Run
 
@@ -59,10 +59,10 @@ def layer_chart(
         curves = data.curve_frame(run.evaluated, name, [int(c) for c in shown["channel"]])
         views.append((run, name, shown, curves))
     drawn = [v[3] for v in views if not v[2].empty]
-    y_domain = charts.y_extent(pd.concat(drawn), odd) if len(runs) > 1 and drawn else None
+    y_domain = layer_charts.y_extent(pd.concat(drawn), odd) if len(runs) > 1 and drawn else None
     per_row = columns or (2 if len(runs) > 1 else 4)
     panels = [
-        charts.layer_panels(curves, shown, odd, y_domain, per_row, name, run.kind).properties(
+        layer_charts.layer_panels(curves, shown, odd, y_domain, per_row, name, run.kind).properties(
             title=f"{run.label} · {name}" + ("" if len(shown) else " (no active channel)")
         )
         for run, name, shown, curves in views

@@ -62,7 +62,7 @@ def chart_frames(at) -> list[pd.DataFrame]:
 
 
 def panel_titles(frame: pd.DataFrame) -> list[str]:
-    """The panel titles of a layer chart's data (rflr.app.charts.panel_frame), in order."""
+    """The panel titles of a layer chart's data (rflr.app.layer_charts.panel_frame), in order."""
     drawn = frame[~frame["bound"]]
     return list(drawn.groupby("panel", sort=True)["title"].first())
 

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, charts, data, sources, style, training_charts
+from rflr.app import catalog, charts, data, layer_charts, sources, style, training_charts
 from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
@@ -88,7 +88,7 @@ def layer_view_ui(
         cv = curves(c.key, name, tuple(int(i) for i in shown["channel"]))
         views.append({"name": name, "table": table, "active": active, "shown": shown, "curves": cv})
     drawn = [v["curves"] for v in views if v and v.get("name") and not v["shown"].empty]
-    y_domain = charts.y_extent(pd.concat(drawn), odd) if shared and drawn else None
+    y_domain = layer_charts.y_extent(pd.concat(drawn), odd) if shared and drawn else None
     per_row, width = (3, 125) if len(picks) > 1 else (4, 230)  # fits a 1440 px wide window
     more, exports = False, []
     for c, v, col in zip(picks, views, columns_for(picks), strict=True):
@@ -106,17 +106,17 @@ def layer_view_ui(
             if shown.empty:
                 st.info("No active channel in this layer.")
             else:
-                keys, symbol = charts.curve_keys(v["curves"], odd), style.symbol(v["name"])
-                spec = charts.layer_panels_spec(
+                keys, symbol = layer_charts.curve_keys(v["curves"], odd), style.symbol(v["name"])
+                spec = layer_charts.layer_panels_spec(
                     keys, symbol, c.row["kind"], per_row, width, y_domain is not None
                 )
-                frame = charts.panel_frame(v["curves"], shown, keys, y_domain, symbol)
+                frame = layer_charts.panel_frame(v["curves"], shown, keys, y_domain, symbol)
                 # a fixed spec with the data beside it: the browser swaps the data of the
-                # chart it already has (see charts.layer_panels_spec)
+                # chart it already has (see layer_charts.layer_panels_spec)
                 st.vega_lite_chart(frame, json.loads(spec))
                 exports.append(
                     Export(
-                        lambda v=v, c=c, shown=shown: charts.layer_panels(
+                        lambda v=v, c=c, shown=shown: layer_charts.layer_panels(
                             v["curves"],
                             shown,
                             odd,

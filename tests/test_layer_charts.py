@@ -1,0 +1,119 @@
+"""rflr.app.layer_charts: the layer view's panels, their fixed spec and their long table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from rflr import checkpoint
+from rflr.app import data, layer_charts, style
+
+
+def _scale_of(spec: dict, channel: str) -> dict:
+    """The scale of `channel` in the first layer of a faceted spec that encodes it."""
+    for layer in spec["spec"]["layer"]:
+        enc = layer.get("encoding", {})
+        if channel in enc and "scale" in enc[channel]:
+            return enc[channel]["scale"]
+    raise AssertionError(f"no {channel} scale")
+
+
+def test_layer_panels_colour_the_kind_and_keep_the_mirror_apart(folder):
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "hidden.2.u").head(5)
+    cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
+    panels = layer_charts.layer_panels(
+        cv, table, True, layer_charts.y_extent(cv, True), 3, "hidden.2.u", "dense"
+    )
+    spec = panels.to_dict()  # validates against the Vega-Lite schema
+    assert spec["facet"]["field"] == "title" and spec["columns"] == 3
+    titles = panels.data.loc[~panels.data["bound"]].groupby("panel")["title"].first()
+    assert list(titles) == [layer_charts.channel_title(r) for r in table.to_dict("records")]
+    assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"
+    color = _scale_of(spec, "color")
+    assert color["domain"] == ["u(x)", "u(−x), mirror", "odd part"]  # named by the layer's kind
+    assert color["range"][0] == style.KIND_COLORS["dense"]
+    assert color["range"][1] == style.MIRROR_COLOR
+    assert style.MIRROR_COLOR not in style.KIND_COLORS.values()
+    dashes = _scale_of(spec, "strokeDash")["range"]
+    assert dashes[1] == style.MIRROR_DASH and dashes[0] == style.SOLID
+    text = json.dumps(spec)
+    assert '"title": "u(x)"' in text  # y axis labelled by kind
+    tips = [t["title"] for t in spec["spec"]["layer"][1]["encoding"]["tooltip"] if "title" in t]
+    assert tips == ["u(x)", "u(−x)", "D (odd fraction)"]
+
+
+def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder):
+    """Each curve's points, long; the hover points carry z(-x) beside z(x); titles in order."""
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "hidden.2.u").head(3)
+    cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
+    frame = layer_charts.panel_frame(cv, table, ("z(x)", "z(-x)", "o(x)"), None, "u")
+    assert len(frame) == 3 * len(cv) and not frame["bound"].any()
+    for key, name in (("z(x)", "u(x)"), ("z(-x)", "u(−x), mirror"), ("o(x)", "odd part")):
+        part = frame[frame["series"] == name]
+        assert np.array_equal(part["value"].to_numpy(), cv[key].to_numpy())
+    tips = frame[frame["tip"]]
+    assert set(tips["series"]) == {"u(x)"} and len(tips) == 3 * -(
+        -len(cv) // 3 // layer_charts.TIP_STRIDE
+    )
+    merged = tips.merge(cv, on=["channel", "x"])
+    assert np.array_equal(merged["mirror"].to_numpy(), merged["z(-x)"].to_numpy())
+    first = frame.groupby("panel")["channel"].first()
+    assert list(first) == list(table["channel"])  # the panels keep the table's order
+
+
+def test_output_panel_draws_the_target(folder):
+    ckpt = checkpoint.load(next(folder.rglob("rflr-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "readout.y")
+    cv = data.curve_frame(p, "readout.y", [0])
+    spec = layer_charts.layer_panels(cv, table, layer="readout.y").to_dict()
+    color = _scale_of(spec, "color")
+    assert color["domain"] == ["y(x)", "y(−x), mirror", "target f*(x)"]
+    assert color["range"] == [style.KIND_COLORS["rflr"], style.MIRROR_COLOR, style.TARGET_COLOR]
+    assert "resolve" in spec  # without shared axes each panel has its own y scale
+
+
+def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
+    """What changes with the step (curves, titles, D, the shared y range) is data: the spec
+    the app sends is layer_panels' without its data, the same for two snapshots, so the
+    browser keeps its chart and only swaps the data."""
+    specs, frames = [], []
+    for step in ("00000010", "00000100"):
+        ckpt = checkpoint.load(next(folder.rglob(f"dense-*/step-{step}.safetensors")))
+        p = data.compute_partials(ckpt)
+        table = data.channel_frame(p, "hidden.2.u").head(4)
+        cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
+        domain = layer_charts.y_extent(cv, False)
+        chart = layer_charts.layer_panels(cv, table, False, domain, 3, "hidden.2.u", "dense")
+        spec = chart.to_dict()
+        spec.pop("datasets"), spec.pop("data")
+        specs.append(spec)
+        frames.append(
+            layer_charts.panel_frame(cv, table, layer_charts.curve_keys(cv, False), domain, "u")
+        )
+        bound = chart.data[chart.data["bound"]]
+        assert sorted(bound["bound_y"]) == domain  # shared axes: the range is in the data
+        drawn = chart.data.loc[~chart.data["bound"], "value"]
+        assert drawn.min() >= domain[0] and drawn.max() <= domain[1]
+    assert specs[0] == specs[1]
+    assert not frames[0].equals(frames[1])
+    cached = layer_charts.layer_panels_spec(
+        ("z(x)", "z(-x)"), "u", "dense", 3, layer_charts.PANEL_WIDTH, True
+    )
+    assert json.loads(cached) == specs[0]
+    alone = layer_charts.layer_panels_spec(
+        ("z(x)", "z(-x)"), "u", "dense", 3, layer_charts.PANEL_WIDTH, False
+    )
+    assert json.loads(alone)["resolve"]["scale"]["y"] == "independent"
+
+
+def test_channel_title_marks_channels_inactive_now():
+    row = pd.Series({"channel": 3, "D": 0.5, "parity": "mixed", "active": False})
+    assert layer_charts.channel_title(row) == "ch 3 · D = 5.0e-01 · mixed · inactive now"
+    assert layer_charts.channel_title(row.drop("active")).endswith("mixed")
