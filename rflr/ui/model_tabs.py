@@ -9,6 +9,7 @@ from rflr.app import catalog, charts, data
 from rflr.model import layer_name
 from rflr.ui.cache import atoms, weight_symmetry
 from rflr.ui.common import Pick, columns_for, export_ui, fmt, md, pick_header
+from rflr.ui.sidebar import set_kept
 from rflr.ui.sweep_tab import open_in_layer_view
 
 MAX_POINTS = 5000  # points per scatter sent to the browser (SVG slows down beyond)
@@ -108,6 +109,16 @@ def architecture_ui(picks: list[Pick], k: int, part: str) -> None:
                 continue
             cfg = c.ckpt.config.model
             st.graphviz_chart(charts.architecture_dot(cfg, layer_name(cfg, k, part)))
+            nodes = _nodes(cfg.depth)
+            st.pills(
+                "Open a node in the layer view",
+                list(nodes),
+                format_func=lambda n, cfg=cfg, nodes=nodes: layer_name(cfg, *nodes[n]) or n,
+                key=f"arch_{c.rel}",
+                on_change=_open_node,
+                args=(f"arch_{c.rel}", nodes),
+                help="The drawing itself cannot be clicked (Graphviz); these are its nodes.",
+            )
             n_params = sum(int(t.numel()) for t in c.ckpt.params.values())
             st.caption(
                 f"{n_params:,} parameters; red: the layer shown in the layer view. "
@@ -119,6 +130,28 @@ def architecture_ui(picks: list[Pick], k: int, part: str) -> None:
                     "matrices; the partial functions are the pre-activations u."
                 )
             )
+
+
+def _nodes(depth: int) -> dict[str, tuple[int, str]]:
+    """The drawing's nodes a layer view can show: name -> (layer index, part)."""
+    out = {"0": (0, "partial")}
+    for k in range(1, depth):
+        out[f"{k}"] = (k, "partial")
+        out[f"{k}h"] = (k, "h")
+    out[f"{depth}"] = (depth, "partial")
+    return out
+
+
+def _open_node(key: str, nodes: dict[str, tuple[int, str]]) -> None:
+    """A node pill: show that layer (and part) on the Layer view tab."""
+    ss = st.session_state
+    picked = ss.get(key)
+    if picked in nodes:
+        k, part = nodes[picked]
+        set_kept("w_layer", k)
+        set_kept("w_part", part)
+        ss.tab = "Layer view"
+    ss[key] = None  # a one-shot choice: the pill does not stay selected
 
 
 def inspector_ui(picks: list[Pick]) -> None:

@@ -1,0 +1,35 @@
+"""rflr.ui.model_tabs in the app (AppTest): the architecture drawing's nodes open a layer."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rflr.app import sources
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+logging.getLogger("streamlit").setLevel(logging.ERROR)
+
+
+@pytest.fixture
+def app(folder, monkeypatch):
+    monkeypatch.setenv(sources.ENV_VAR, str(folder))
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def test_an_architecture_node_opens_that_layer_in_the_layer_view(app):
+    app.query_params["tab"] = "Architecture"
+    at = app.run()
+    assert not at.exception
+    pills = at.get("button_group")
+    assert len(pills) == 2  # one row of nodes under each drawing (A and B)
+    node = pills[0]
+    node.set_value("1h").run()  # the hidden features h of layer 1
+    assert not at.exception
+    assert at.session_state["tab"] == "Layer view"
+    assert at.session_state["w_layer"] == 1 and at.session_state["w_part"] == "h"
+    assert at.query_params["layer"] == "1" and at.query_params["part"] == "h"
+    assert any("**bottleneck.1.h**" in m.value for m in at.markdown)  # A's column draws it
