@@ -42,6 +42,20 @@ BEGIN = "<!-- beyond:begin -->"
 END = "<!-- beyond:end -->"
 
 
+def _wall_time(record: dict) -> str:
+    """'; training 19.1 min + post-processing 1.5 min on 2 CPUs' from study.json."""
+    try:
+        train = sum(float(p["train_wall_time_s"]) for p in record["parts"] if p.get("trained"))
+        post = float(record["post_processing"]["wall_time_s"])
+        cpus = record.get("machine", {}).get("cpu_count", "?")
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return (
+        f"; training {train / 60:.1f} min + post-processing {post / 60:.1f} min on {cpus} CPUs "
+        "(the study's budget: 45 min on the 2-core machine)"
+    )
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -164,7 +178,8 @@ def render(
         f"A study of what the poster and its paper claim beyond the headline split "
         f"(issue 11): `{record.get('command', '')}` (preset `{record.get('preset', '')}`), "
         f"{len(df)} runs in {len(ran)} of {len(parts)} parts, finished "
-        f"{record.get('finished_utc', '?')}. Every part shares one protocol and changes only "
+        f"{record.get('finished_utc', '?')}{_wall_time(record)}. Every part shares one "
+        "protocol and changes only "
         "what it sweeps and what its question names (rflr/presets.py, `beyond_parts`):",
         "",
         _table(
