@@ -99,9 +99,17 @@ def layer_view_ui(
                 st.info(f"This network has no layer {k} (depth {c.row['depth']}).")
                 continue
             t, active, shown = v["table"], v["active"], v["shown"]
-            st.markdown(
+            inactive = t[~t["active"]]
+            st.markdown(  # one element, not three: each costs the browser a redraw per click
                 f"**{v['name']}** — {len(active)} of {len(t)} channels active"
                 + (f", {len(shown)} shown" if len(shown) < len(active) else "")
+                + (
+                    f"  \n:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
+                    f"activity is {inactive['relative_activity'].max():.1e} of the layer's "
+                    "largest.]"
+                    if len(inactive)
+                    else ""
+                )
             )
             if shown.empty:
                 st.info("No active channel in this layer.")
@@ -131,18 +139,16 @@ def layer_view_ui(
                         c.rel + "layer",
                     )
                 )
-            inactive = t[~t["active"]]
-            if len(inactive):
-                st.caption(
-                    f"{len(inactive)} inactive channel(s) not drawn; their largest activity is "
-                    f"{inactive['relative_activity'].max():.1e} of the layer's largest."
-                )
             more |= len(shown) < len(active)
-            table_box = st.expander(
-                "All channels of this layer", key=f"all_channels_{c.rel}", on_change="rerun"
-            )
-            if table_box.open:  # a closed expander draws nothing: the grid is not free
-                table_box.dataframe(t, hide_index=True, column_config=_channel_columns())
+    tables = [
+        (c, v["name"], v["table"]) for c, v in zip(picks, views, strict=True) if v and v["name"]
+    ]
+    if tables:
+        box = st.expander("All channels of this layer", key="all_channels", on_change="rerun")
+        if box.open:  # a closed expander draws nothing: the grids are not free
+            for c, name, t in tables:
+                box.markdown(f"{c.title} · {name}")
+                box.dataframe(t, hide_index=True, column_config=_channel_columns())
     left, right = st.columns([1, 5]) if more else (st.container(), None)
     with left:
         exports_ui(exports)
