@@ -4,6 +4,7 @@
     python benchmarks/browser_latency.py --repeats 9 --folder DIR
     python benchmarks/browser_latency.py --screenshots docs/screenshots   # also: every tab
     python benchmarks/browser_latency.py --repeats 0 --screenshots docs/screenshots  # only
+    python benchmarks/browser_latency.py --baseline      # a one-chart Streamlit page: the floor
 
 Starts `streamlit run streamlit_app.py` on a free port, opens it in headless Chromium
 (Playwright, /usr/bin/chromium; nothing is downloaded) at 1440 x 1000, and times:
@@ -87,7 +88,9 @@ BUSY = """
 """
 
 
-def start_server(folder: Path | None, port: int, log) -> subprocess.Popen:
+def start_server(
+    folder: Path | None, port: int, log, script: Path = ROOT / "streamlit_app.py"
+) -> subprocess.Popen:
     env = dict(os.environ)
     if folder is not None:
         env["RFLR_CHECKPOINTS"] = str(folder)
@@ -97,7 +100,7 @@ def start_server(folder: Path | None, port: int, log) -> subprocess.Popen:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "streamlit_app.py"),
+            str(script),
             "--server.headless",
             "true",
             "--server.port",
@@ -279,6 +282,11 @@ def main() -> None:
     ap.add_argument("--folder", type=Path, default=None, help="default: the app's own default")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--screenshots", type=Path, default=None, help="save every tab here")
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help="time a one-chart Streamlit page instead: what the framework costs on this machine",
+    )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -287,8 +295,12 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile("w+") as log:
-        proc = start_server(args.folder, port, log)
+    with tempfile.TemporaryFile("w+") as log, tempfile.TemporaryDirectory() as tmp:
+        script = ROOT / "streamlit_app.py"
+        if args.baseline:
+            script = Path(tmp) / "baseline.py"
+            script.write_text(BASELINE_PAGE)
+        proc = start_server(args.folder, port, log, script)
         SERVER_PID[0] = proc.pid
         try:
             wait_healthy(url, proc)
@@ -300,7 +312,34 @@ def main() -> None:
             stop(proc)
 
 
+# The floor: a Streamlit page with a slider and one small line chart whose data it changes.
+BASELINE_PAGE = """
+import numpy as np, pandas as pd, streamlit as st
+v = st.select_slider("Training step", list(range(10)), key="w_step")
+x = np.linspace(-3, 3, 129)
+st.vega_lite_chart(
+    pd.DataFrame({"x": x, "y": np.cos(x * (1 + v))}),
+    {"mark": "line", "width": 300, "height": 100, "encoding": {
+        "x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}},
+)
+"""
+
+
 def run(browser, url: str, args) -> None:
+    if args.baseline:
+        firsts = [first_chart(browser, url) for _ in range(args.repeats + 1)][1:]
+        page = new_page(browser)
+        page.goto(url)
+        page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=TIMEOUT_S * 1000)
+        settled(page, 0.0)
+        keys = ["ArrowRight" if i % 2 == 0 else "ArrowLeft" for i in range(args.repeats)]
+        steps = [timed(page, lambda k=k: step_key(page, k), "step change") for k in keys]
+        page.close()
+        print(
+            f"baseline page, first chart (warm server): median {statistics.median(firsts):.0f} ms"
+        )
+        print(f"baseline page, step change: median {statistics.median(steps):.0f} ms")
+        return
     if args.repeats == 0:  # screenshots only
         for path in screenshots(browser, url, args.screenshots or Path("docs/screenshots")):
             print(f"screenshot: {path}")
