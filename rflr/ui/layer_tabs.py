@@ -104,9 +104,9 @@ def layer_view_ui(
                 f"**{v['name']}** — {len(active)} of {len(t)} channels active"
                 + (f", {len(shown)} shown" if len(shown) < len(active) else "")
                 + (
-                    f"  \n:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
+                    f"  \n:small[:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
                     f"activity is {inactive['relative_activity'].max():.1e} of the layer's "
-                    "largest.]"
+                    "largest.]]"
                     if len(inactive)
                     else ""
                 )
