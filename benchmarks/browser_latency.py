@@ -27,11 +27,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,52 +88,6 @@ BUSY = """
    || !!document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
    || !!document.querySelector('[data-testid="stSpinner"]')
 """
-
-
-def start_server(
-    folder: Path | None, port: int, log, script: Path = ROOT / "streamlit_app.py"
-) -> subprocess.Popen:
-    env = dict(os.environ)
-    if folder is not None:
-        env["RFLR_CHECKPOINTS"] = str(folder)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_healthy(url: str, proc: subprocess.Popen) -> None:
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    raise SystemExit("streamlit did not start")
 
 
 def settled(page, since: float) -> float:
@@ -299,7 +251,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import free_port, stop
+    from conftest import free_port, start_app, stop, wait_healthy
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -308,10 +260,11 @@ def main() -> None:
         if args.baseline:
             script = Path(tmp) / "baseline.py"
             script.write_text(BASELINE_PAGE)
-        proc = start_server(args.folder, port, log, script)
+        proc = start_app(port, log, args.folder, script)
         SERVER_PID[0] = proc.pid
         try:
-            wait_healthy(url, proc)
+            if not wait_healthy(url, proc):
+                raise SystemExit("streamlit did not start")
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 run(browser, url, args)

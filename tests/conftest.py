@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 
-from rflr import checkpoint, summary, sweep
+from rflr import checkpoint, paths, summary, sweep
 from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig, TrainConfig
 from rflr.evaluate import checkpoint_metrics
 from rflr.model import init_params
@@ -72,6 +76,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_app(
+    port: int, log, folder: Path | None = None, script: Path = ROOT / "streamlit_app.py"
+) -> subprocess.Popen:
+    """`streamlit run` of the explorer (or `script`) on 127.0.0.1:`port`, headless, without
+    a file watcher, showing `folder` (default: the app's own default); output to `log`."""
+    env = dict(os.environ)
+    if folder is not None:
+        env[paths.ENV_VAR] = str(folder)
+    argv = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true"]
+    argv += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    argv += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 90) -> bool:
+    """Wait until the server at `url` answers its health check; False if it exited or did
+    not answer within `timeout_s`."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.3)
+    return False
 
 
 def stop(proc: subprocess.Popen) -> None:

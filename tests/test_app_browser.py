@@ -8,17 +8,20 @@ is printed (pytest -s shows it).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from rflr.app import sources
 from rflr.config import DenseConfig, RFLRConfig, RunConfig
-from tests.conftest import free_port, make_folder, stop, write_checkpoint, write_run
+from tests.conftest import (
+    free_port,
+    make_folder,
+    start_app,
+    stop,
+    wait_healthy,
+    write_checkpoint,
+    write_run,
+)
 from tests.hostile import MARKDOWN_RUN_ID
 
 pytestmark = pytest.mark.browser
@@ -64,43 +67,12 @@ def hostile_server(tmp_path_factory):
 def _serve(folder: Path, tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "streamlit_app.py"),
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],  # fmt: skip
-        cwd=ROOT,
-        env={**os.environ, sources.ENV_VAR: str(folder)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_app(port, log, folder)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.seek(0)
-                pytest.fail(f"streamlit did not start:\n{log.read()}")
-            time.sleep(0.5)
+        if not wait_healthy(url, proc):
+            log.seek(0)
+            pytest.fail(f"streamlit did not start:\n{log.read()}")
         yield url
     finally:
         stop(proc)
