@@ -37,16 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit_app import TABS  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop, wait_healthy  # noqa: E402
+
 POLL_MS, QUIET_MS, TIMEOUT_S = 50, 1500, 60
 GOAL_CHANGE_MS, GOAL_FIRST_MS = 500, 3000
 
@@ -249,9 +242,6 @@ def main() -> None:
     )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
-
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import free_port, start_app, stop, wait_healthy
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -79,6 +79,27 @@ def free_port() -> int:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads one
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def app(folder, monkeypatch):
+    """The explorer as an AppTest on the shared `folder` (streamlit imported here only: this
+    module is also loaded where streamlit is not installed)."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv(paths.ENV_VAR, str(folder))
+    return AppTest.from_file(APP, default_timeout=60)
 
 
 def start_app(

@@ -14,6 +14,8 @@ import pytest
 
 from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from tests.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     free_port,
     make_folder,
     start_app,
@@ -26,18 +28,7 @@ from tests.hostile import MARKDOWN_RUN_ID
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 CHART_CANVAS = '[data-testid="stVegaLiteChart"] canvas'
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}: the browser test needs it", allow_module_level=True)

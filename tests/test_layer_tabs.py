@@ -5,22 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from rflr.app import sources
 from tests.conftest import chart_frames, panel_titles
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 logging.getLogger("streamlit").setLevel(logging.ERROR)
-
-
-@pytest.fixture
-def app(folder, monkeypatch):
-    monkeypatch.setenv(sources.ENV_VAR, str(folder))
-    return AppTest.from_file(APP, default_timeout=60)
 
 
 def specs(at: AppTest) -> list[dict]:

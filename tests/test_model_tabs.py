@@ -3,21 +3,8 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import pytest
-from streamlit.testing.v1 import AppTest
-
-from rflr.app import sources
-
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 logging.getLogger("streamlit").setLevel(logging.ERROR)
-
-
-@pytest.fixture
-def app(folder, monkeypatch):
-    monkeypatch.setenv(sources.ENV_VAR, str(folder))
-    return AppTest.from_file(APP, default_timeout=60)
 
 
 def test_an_architecture_node_opens_that_layer_in_the_layer_view(app):

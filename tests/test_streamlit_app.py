@@ -23,16 +23,9 @@ from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.model import init_params
 from rflr.ui.page import TABS
 from tests import hostile as hostile_files
-from tests.conftest import chart_frames, make_folder, panel_titles, write_run
+from tests.conftest import APP, chart_frames, make_folder, panel_titles, write_run
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
-
-
-@pytest.fixture
-def app(folder, monkeypatch):
-    monkeypatch.setenv(sources.ENV_VAR, str(folder))
-    return AppTest.from_file(APP, default_timeout=60)
 
 
 def texts(at: AppTest) -> str:
