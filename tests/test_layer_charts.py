@@ -111,6 +111,10 @@ def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
         ("z(x)", "z(-x)"), "u", "dense", 3, layer_charts.PANEL_WIDTH, False
     )
     assert json.loads(alone)["resolve"]["scale"]["y"] == "independent"
+    spec, frame = layer_charts.layer_panels_for_app(
+        cv, table, False, domain, 3, "hidden.2.u", "dense"
+    )
+    assert spec == specs[0] and frame.equals(frames[1])  # what the app sends: the same pieces
 
 
 def test_channel_title_marks_channels_inactive_now():

@@ -77,6 +77,23 @@ def layer_panels(
     return _panels(keys, symbol, kind, columns, width, y_domain is not None, df)
 
 
+def layer_panels_for_app(
+    curves: pd.DataFrame,
+    channels: pd.DataFrame,
+    show_odd: bool = False,
+    y_domain: list[float] | None = None,
+    columns: int = 3,
+    layer: str = "bottleneck.1.z",
+    kind: str = "rflr",
+    width: int = PANEL_WIDTH,
+) -> tuple[dict, pd.DataFrame]:
+    """layer_panels (same arguments) as the app sends it: the cached spec without data, and
+    its table, for st.vega_lite_chart."""
+    keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
+    spec = layer_panels_spec(keys, symbol, kind, columns, width, y_domain is not None)
+    return json.loads(spec), panel_frame(curves, channels, keys, y_domain, symbol)
+
+
 def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
     """The curve_frame columns a layer chart draws: z(x), z(-x), o(x) with `show_odd`, and
     the target where curve_frame added it (the output layer)."""

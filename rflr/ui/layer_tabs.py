@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, charts, data, layer_charts, sources, style, training_charts
+from rflr.app import catalog, charts, data, layer_charts, sources, training_charts
 from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
@@ -114,26 +113,14 @@ def layer_view_ui(
             if shown.empty:
                 st.info("No active channel in this layer.")
             else:
-                keys, symbol = layer_charts.curve_keys(v["curves"], odd), style.symbol(v["name"])
-                spec = layer_charts.layer_panels_spec(
-                    keys, symbol, c.row["kind"], per_row, width, y_domain is not None
-                )
-                frame = layer_charts.panel_frame(v["curves"], shown, keys, y_domain, symbol)
+                args = (v["curves"], shown, odd, y_domain, per_row, v["name"], c.row["kind"], width)
                 # a fixed spec with the data beside it: the browser swaps the data of the
                 # chart it already has (see layer_charts.layer_panels_spec)
-                st.vega_lite_chart(frame, json.loads(spec))
+                spec, frame = layer_charts.layer_panels_for_app(*args)
+                st.vega_lite_chart(frame, spec)
                 exports.append(
                     Export(
-                        lambda v=v, c=c, shown=shown: layer_charts.layer_panels(
-                            v["curves"],
-                            shown,
-                            odd,
-                            y_domain,
-                            per_row,
-                            v["name"],
-                            c.row["kind"],
-                            width,
-                        ),
+                        lambda args=args: layer_charts.layer_panels(*args),
                         v["curves"],
                         f"{c.label} · {v['name']}",
                         c.rel + "layer",
