@@ -65,6 +65,20 @@ def chart_frames(at) -> list[pd.DataFrame]:
     return out
 
 
+def layer_columns(at) -> list[pd.DataFrame]:
+    """The layer view's panels of each checkpoint column (A, then B), each column's one-panel
+    charts joined into one table (rflr.app.layer_charts.panel_frame's): a column's panels
+    are numbered from 0, in the order the page draws them."""
+    columns: list[list[pd.DataFrame]] = []
+    for frame in chart_frames(at):
+        if "panel" not in frame or frame.empty:
+            continue
+        if frame["panel"].iloc[0] == 0 or not columns:
+            columns.append([])
+        columns[-1].append(frame)
+    return [pd.concat(c, ignore_index=True) for c in columns]
+
+
 def panel_titles(frame: pd.DataFrame) -> list[str]:
     """The panel titles of a layer chart's data (rflr.app.layer_charts.panel_frame), in order."""
     drawn = frame[~frame["bound"]]

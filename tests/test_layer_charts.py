@@ -43,7 +43,7 @@ def test_layer_panels_colour_the_kind_and_keep_the_mirror_apart(folder):
     text = json.dumps(spec)
     assert '"title": "u(x)"' in text  # y axis labelled by kind
     tips = [t["title"] for t in spec["spec"]["layer"][1]["encoding"]["tooltip"] if "title" in t]
-    assert tips == ["u(x)", "u(−x)", "D (odd fraction)"]
+    assert tips == ["channel", "u(x)", "u(−x)", "D (odd fraction)"]
 
 
 def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder):
@@ -79,10 +79,11 @@ def test_output_panel_draws_the_target(folder):
     assert "resolve" in spec  # without shared axes each panel has its own y scale
 
 
-def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
-    """What changes with the step (curves, titles, D, the shared y range) is data: the spec
-    the app sends is layer_panels' without its data, the same for two snapshots, so the
-    browser keeps its chart and only swaps the data."""
+def test_panel_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
+    """What changes with the step (curves, titles, D, the shared y range) is data: the app
+    draws every panel of every snapshot from one spec, so the browser keeps its charts and
+    only swaps their data; each panel's table is one channel's rows, with its title on its
+    one head row and, with shared axes, the shared range on two bound rows."""
     specs, frames = [], []
     for step in ("00000010", "00000100"):
         ckpt = checkpoint.load(next(folder.rglob(f"dense-*/step-{step}.safetensors")))
@@ -90,31 +91,51 @@ def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
         table = data.channel_frame(p, "hidden.2.u").head(4)
         cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
         domain = layer_charts.y_extent(cv, False)
-        chart = layer_charts.layer_panels(cv, table, False, domain, 3, "hidden.2.u", "dense")
-        spec = chart.to_dict()
-        spec.pop("datasets"), spec.pop("data")
+        spec, panels = layer_charts.panel_charts(cv, table, False, domain, "hidden.2.u", "dense")
         specs.append(spec)
-        frames.append(
-            layer_charts.panel_frame(cv, table, layer_charts.curve_keys(cv, False), domain, "u")
-        )
-        bound = chart.data[chart.data["bound"]]
-        assert sorted(bound["bound_y"]) == domain  # shared axes: the range is in the data
-        drawn = chart.data.loc[~chart.data["bound"], "value"]
-        assert drawn.min() >= domain[0] and drawn.max() <= domain[1]
+        frames.append(panels)
+        assert [int(f["channel"].iloc[0]) for f in panels] == list(table["channel"])
+        for f, row in zip(panels, table.to_dict("records"), strict=True):
+            assert f["channel"].nunique() == 1
+            assert list(f.loc[f["head"], "title"]) == [layer_charts.channel_title(row)]
+            assert sorted(f.loc[f["bound"], "bound_y"]) == domain  # the range is in the data
+            drawn = f.loc[~f["bound"], "value"]
+            assert drawn.min() >= domain[0] and drawn.max() <= domain[1]
+        # the exported facet draws the same table, titles as its headers
+        chart = layer_charts.layer_panels(cv, table, False, domain, 3, "hidden.2.u", "dense")
+        whole = pd.concat(panels)
+        assert chart.data.sort_index().equals(whole.sort_index())
     assert specs[0] == specs[1]
-    assert not frames[0].equals(frames[1])
-    cached = layer_charts.layer_panels_spec(
-        ("z(x)", "z(-x)"), "u", "dense", 3, layer_charts.PANEL_WIDTH, True
-    )
-    assert json.loads(cached) == specs[0]
-    alone = layer_charts.layer_panels_spec(
-        ("z(x)", "z(-x)"), "u", "dense", 3, layer_charts.PANEL_WIDTH, False
-    )
-    assert json.loads(alone)["resolve"]["scale"]["y"] == "independent"
-    spec, frame = layer_charts.layer_panels_for_app(
-        cv, table, False, domain, 3, "hidden.2.u", "dense"
-    )
-    assert spec == specs[0] and frame.equals(frames[1])  # what the app sends: the same pieces
+    assert not frames[0][0].equals(frames[1][0])
+    shared = layer_charts.panel_spec(("z(x)", "z(-x)"), "u", "dense", True)
+    assert json.loads(shared) == specs[0]
+    alone = json.loads(layer_charts.panel_spec(("z(x)", "z(-x)"), "u", "dense", False))
+    assert len(alone["layer"]) == len(specs[0]["layer"]) - 1  # no bound rows to draw
+    assert "data" not in alone and "datasets" not in alone
+    assert alone["autosize"]["type"] == "fit-x"  # the page's cell sets the width
+    head = alone["layer"][-1]
+    assert head["mark"]["type"] == "text" and head["encoding"]["text"]["field"] == "title"
+    assert isinstance(alone["padding"], dict)  # Streamlit's front end writes padding.bottom
+
+
+def test_panel_charts_without_channels_draw_nothing(folder):
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "hidden.2.u").head(0)
+    cv = data.curve_frame(p, "hidden.2.u", [])
+    spec, panels = layer_charts.panel_charts(cv, table, False, None, "hidden.2.u", "dense")
+    assert panels == [] and spec["layer"]
+
+
+def test_legend_entries_match_the_drawn_curves():
+    keys = ("z(x)", "z(-x)", "o(x)", layer_charts.TARGET)
+    entries = layer_charts.legend_entries(keys, "y", "dense")
+    assert entries == [
+        ("y(x)", style.KIND_COLORS["dense"], style.SOLID),
+        ("y(−x), mirror", style.MIRROR_COLOR, style.MIRROR_DASH),
+        ("odd part", style.ODD_COLOR, style.ODD_DASH),
+        ("target f*(x)", style.TARGET_COLOR, style.TARGET_DASH),
+    ]
 
 
 def test_channel_title_marks_channels_inactive_now():

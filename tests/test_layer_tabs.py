@@ -8,7 +8,7 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import chart_frames, panel_titles
+from tests.conftest import layer_columns, panel_titles
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 
@@ -25,10 +25,10 @@ def test_channels_keep_their_place_across_steps(app):
     at = app.run()
     at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
     at.selectbox(key="w_run_b").set_value(at.selectbox(key="w_run_b").options[1]).run()  # none
-    final = panel_channels(chart_frames(at)[0])
+    final = panel_channels(layer_columns(at)[0])
     at.select_slider(key="w_step").set_value(0).run()  # another init: other activities
     assert not at.exception
-    early = panel_channels(chart_frames(at)[0])
+    early = panel_channels(layer_columns(at)[0])
     assert early[: len(final)] == final[: len(early)]  # the final order, kept
     assert len(set(early)) == len(early)
 

@@ -23,7 +23,7 @@ from rflr.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.model import init_params
 from rflr.ui.page import TABS
 from tests import hostile as hostile_files
-from tests.conftest import APP, chart_frames, make_folder, panel_titles, write_run
+from tests.conftest import APP, layer_columns, make_folder, panel_titles, write_run
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
 
@@ -54,9 +54,12 @@ def test_default_view_is_rflr_beside_its_dense_control(app):
     assert "rflr-w16-r2-L3-even-s0" in page and "dense-w16-L3-even-s0" in page
     assert "**bottleneck.2.z**" in page and "**hidden.2.u**" in page  # deepest partial layer
     assert at.select_slider(key="w_step").value == 100  # the final step
-    specs = chart_specs(at)
-    assert len(specs) == 2 and all(s["facet"]["field"] == "title" for s in specs)
-    assert all("D = " in t for f in chart_frames(at) for t in panel_titles(f))
+    specs = chart_specs(at)  # one small chart per panel, all from one spec per column
+    assert len(specs) > 2 and all(
+        s["layer"][-1]["encoding"]["text"]["field"] == "title" for s in specs
+    )
+    columns = layer_columns(at)
+    assert len(columns) == 2 and all("D = " in t for f in columns for t in panel_titles(f))
     assert at.query_params["a"] == "rflr-w16-r2-L3-even-s0/step-00000100.safetensors"
 
 
@@ -97,7 +100,7 @@ def test_step_slider_moves_both_checkpoints(app):
 def test_choose_runs(app):
     at = app.run()
     at.selectbox(key="w_run_b").set_value(at.selectbox(key="w_run_b").options[1]).run()  # none
-    assert not at.exception and len(chart_specs(at)) == 1
+    assert not at.exception and len(layer_columns(at)) == 1
     assert at.query_params["b"] == "none"
     at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
     assert not at.exception and "**hidden.2.u**" in texts(at)
@@ -183,7 +186,7 @@ def test_url_restores_the_view(app):
     assert at.select_slider(key="w_step").value == 10
     assert at.selectbox(key="w_layer").value == 1 and at.radio(key="w_part").value == "h"
     assert at.toggle(key="w_odd").value and at.number_input(key="w_thr").value == 0.01
-    assert "**hidden.1.h**" in texts(at) and len(chart_specs(at)) == 1
+    assert "**hidden.1.h**" in texts(at) and len(layer_columns(at)) == 1
 
 
 @pytest.mark.parametrize(
@@ -286,7 +289,7 @@ def test_sweep_tab_on_the_shipped_summary_opens_a_run(monkeypatch):
     assert not at.exception
     assert at.session_state["tab"] == "Layer view"
     assert at.session_state["w_run_a"] == f"poster/{run}"
-    assert any("D =" in t for t in panel_titles(chart_frames(at)[0]))  # its channels are drawn
+    assert any("D =" in t for t in panel_titles(layer_columns(at)[0]))  # its channels are drawn
 
 
 def test_sweep_tab_without_a_summary(app):
@@ -460,12 +463,12 @@ def test_a_run_without_a_control_says_so_and_offers_a_pick(tmp_path, monkeypatch
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.selectbox(key="w_run_a").set_value("rflr-w8-r2-L2-even-s5").run()
     assert not at.exception and "No control for A" in texts(at)
-    assert len(chart_specs(at)) == 1
+    assert len(layer_columns(at)) == 1
     pick = at.selectbox(key="b_pick")
     assert "rflr-w8-r2-L2-even-s5" not in pick.options
     pick.set_value("dense-w8-L2-even-s0").run()
     assert not at.exception and at.selectbox(key="w_run_b").value == "dense-w8-L2-even-s0"
-    assert len(chart_specs(at)) == 2 and "No control for A" not in texts(at)
+    assert len(layer_columns(at)) == 2 and "No control for A" not in texts(at)
 
 
 def test_a_url_step_the_run_lacks_opens_the_nearest_snapshot(app):

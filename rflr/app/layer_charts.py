@@ -1,9 +1,12 @@
 """The layer view's chart: one small panel per channel, z(x) beside its mirror z(-x).
 
-Built for the browser's sake: one faceted spec per checkpoint, drawn on a canvas, whose
-Vega-Lite spec depends only on what the view draws (the series, the layer's letter, the
-kind, the layout, shared axes), never on the step or the checkpoint; the step-dependent
-titles, D and shared y range are rows of panel_frame's long table. Pure functions of the
+Two forms of the same drawing. For a file (exports, REPRODUCTION figures): layer_panels,
+one faceted chart. For the app: one small chart per panel (panel_charts), so that the page
+can flow them 3-4 to a row at any window width, which a facet cannot (its panels have a
+fixed width); each drawn on a canvas from one cached Vega-Lite spec that depends only on
+what the view draws (the series, the layer's letter, the kind, shared axes), never on the
+step or the checkpoint: the title, D and shared y range are rows of panel_frame's long
+table, so the browser keeps its charts and swaps their data. Pure functions of the
 DataFrames of rflr.app.data, checked without Streamlit.
 """
 
@@ -20,7 +23,8 @@ from rflr.app import style
 
 SERIES = ["z(x)", "z(-x)", "o(x)"]
 TARGET = "f*(x)"  # curve_frame adds it on the output layer
-PANEL_WIDTH, PANEL_HEIGHT = 150, 110
+PANEL_WIDTH, PANEL_HEIGHT = 150, 110  # a facet panel's plot area (px)
+TITLE_INDENT = 30  # px: a one-panel chart's title starts this far left of its plot
 TIP_STRIDE = 2  # every 2nd plotted point carries the hover tooltip (65 per panel)
 
 
@@ -77,21 +81,32 @@ def layer_panels(
     return _panels(keys, symbol, kind, columns, width, y_domain is not None, df)
 
 
-def layer_panels_for_app(
+def panel_charts(
     curves: pd.DataFrame,
     channels: pd.DataFrame,
     show_odd: bool = False,
     y_domain: list[float] | None = None,
-    columns: int = 3,
     layer: str = "bottleneck.1.z",
     kind: str = "rflr",
-    width: int = PANEL_WIDTH,
-) -> tuple[dict, pd.DataFrame]:
-    """layer_panels (same arguments) as the app sends it: the cached spec without data, and
-    its table, for st.vega_lite_chart."""
+) -> tuple[dict, list[pd.DataFrame]]:
+    """What the app draws (layer_panels' arguments, less the layout): one Vega-Lite spec,
+    cached and without data, for every panel, and each panel's table (panel_frame's rows of
+    one channel, in `channels`' order), for one st.vega_lite_chart per panel. The panel's
+    title is drawn from its rows, its legend is the page's (legend_entries)."""
     keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
-    spec = layer_panels_spec(keys, symbol, kind, columns, width, y_domain is not None)
-    return json.loads(spec), panel_frame(curves, channels, keys, y_domain, symbol)
+    spec = panel_spec(keys, symbol, kind, y_domain is not None)
+    frame = panel_frame(curves, channels, keys, y_domain, symbol)
+    if frame.empty:
+        return json.loads(spec), []
+    return json.loads(spec), [f for _, f in frame.groupby("panel", sort=True)]
+
+
+def legend_entries(
+    keys: tuple[str, ...], symbol: str, kind: str
+) -> list[tuple[str, str, list[float]]]:
+    """The panels' legend, drawn once by the page: (name, colour, dash) per curve drawn."""
+    names, look = series_names(symbol), _look(kind)
+    return [(names[k], *look[k]) for k in keys]
 
 
 def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
@@ -101,44 +116,80 @@ def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=64)
-def layer_panels_spec(
-    keys: tuple[str, ...], symbol: str, kind: str, columns: int, width: int, shared: bool
-) -> str:
-    """layer_panels' Vega-Lite spec without its data, as JSON, for st.vega_lite_chart with
-    panel_frame's table. It depends only on what the view draws (the series, the layer's
-    letter, the kind, the layout, shared axes), never on the step or the checkpoint: built
-    and validated by Altair once, then reused, and the browser keeps its chart and swaps the
-    data when only the step, the channels or the file change."""
-    floats = ("panel", "channel", "x", "value", "mirror", "D", "bound_y")
-    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in floats}).assign(
-        title=pd.Series(dtype=str),
-        series=pd.Series(dtype=str),
-        tip=pd.Series(dtype=bool),
-        bound=pd.Series(dtype=bool),
+def panel_spec(keys: tuple[str, ...], symbol: str, kind: str, shared: bool) -> str:
+    """One panel's Vega-Lite spec without its data, as JSON, for st.vega_lite_chart with one
+    panel's rows of panel_frame. It depends only on what the view draws (the series, the
+    layer's letter, the kind, shared axes), never on the step, the channel or the
+    checkpoint: built and validated by Altair once, then reused by every panel, and the
+    browser keeps its charts and swaps the data when only the step, the channels or the
+    file change. Its width is the page's (Streamlit stretches a single view to its cell)."""
+    head = (  # the title, from the panel's head row; it starts over the y axis labels and
+        # is ellipsized (not cut) where a narrow panel lacks room: the tooltip has it whole
+        alt.Chart()
+        .transform_filter("datum.head")
+        .mark_text(
+            align="left",
+            baseline="bottom",
+            dx=-TITLE_INDENT,
+            dy=-5,
+            fontSize=11,
+            fontWeight="bold",
+            limit=alt.ExprRef(f"width + {TITLE_INDENT}"),
+        )
+        .encode(x=alt.value(0), y=alt.value(0), text="title:N")
     )
-    spec = _panels(keys, symbol, kind, columns, width, shared, empty).to_dict()
+    layers = [*_layers(keys, symbol, kind, shared, legend=False), head]
+    chart = (
+        alt.layer(*layers, data=_EMPTY)
+        .properties(
+            height=PANEL_HEIGHT,
+            usermeta=style.CANVAS,
+            # an object, not a number: Streamlit's front end sets padding.bottom on it
+            padding={"left": 2, "right": 4, "top": 4, "bottom": 2},
+        )
+        # a narrow cell is mostly axis: slimmer ticks, labels and paddings leave the curves
+        # about 15 px more of its width
+        .configure_axis(
+            labelFontSize=10, titleFontSize=10, labelPadding=2, titlePadding=3, tickSize=3
+        )
+    )
+    spec = chart.to_dict()
     spec.pop("datasets", None)
     spec.pop("data", None)
+    # the cell's width is the plot's with its axes and title; the height grows with them
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     return json.dumps(spec)
 
 
-def _panels(
-    keys: tuple[str, ...],
-    symbol: str,
-    kind: str,
-    columns: int,
-    width: int,
-    shared: bool,
-    df: pd.DataFrame,
-) -> alt.FacetChart:
-    names = series_names(symbol)
-    series = [names[k] for k in keys]
-    look = {
+_FLOATS = ("panel", "channel", "x", "value", "mirror", "D", "bound_y")
+_EMPTY = pd.DataFrame({c: pd.Series(dtype=float) for c in _FLOATS}).assign(
+    title=pd.Series(dtype=str),
+    series=pd.Series(dtype=str),
+    tip=pd.Series(dtype=bool),
+    bound=pd.Series(dtype=bool),
+    head=pd.Series(dtype=bool),
+)  # panel_frame's columns, no rows: what a spec without data is built from
+
+
+def _look(kind: str) -> dict[str, tuple[str, list[float]]]:
+    """Colour and dash of each curve: the channel in its kind's colour, the mirror dark and
+    dashed, the odd part grey and dotted, the target green."""
+    return {
         "z(x)": (style.kind_color(kind), style.SOLID),
         "z(-x)": (style.MIRROR_COLOR, style.MIRROR_DASH),
         "o(x)": (style.ODD_COLOR, style.ODD_DASH),
         TARGET: (style.TARGET_COLOR, style.TARGET_DASH),
     }
+
+
+def _layers(
+    keys: tuple[str, ...], symbol: str, kind: str, shared: bool, legend: bool
+) -> list[alt.Chart]:
+    """A panel's layers, the same in the facet and in the app's one-panel charts: the
+    curves, invisible hover points carrying the mirror value and D, and with `shared` the
+    invisible bound rows that set the shared y range."""
+    names, look = series_names(symbol), _look(kind)
+    series = [names[k] for k in keys]
     # zero=False, nice=False: the domain is the data's, and with shared axes the two bound
     # rows of panel_frame make it y_domain in every panel and in both columns
     y_scale = alt.Scale(zero=False, nice=False)
@@ -152,10 +203,14 @@ def _panels(
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(domain=series, range=[look[k][0] for k in keys]),
-                legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2),
+                legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2)
+                if legend
+                else None,
             ),
             strokeDash=alt.StrokeDash(
-                "series:N", scale=alt.Scale(domain=series, range=[look[k][1] for k in keys])
+                "series:N",
+                scale=alt.Scale(domain=series, range=[look[k][1] for k in keys]),
+                legend=alt.Undefined if legend else None,
             ),
         )
     )  # the bound rows have no value: Vega-Lite drops them from the lines
@@ -167,6 +222,7 @@ def _panels(
             x=alt.X("x:Q"),
             y=alt.Y("value:Q", title=y_title, scale=y_scale),
             tooltip=[
+                alt.Tooltip("title:N", title="channel"),
                 alt.Tooltip("x:Q", format=".3f"),
                 alt.Tooltip("value:Q", title=y_title, format=".4g"),
                 alt.Tooltip("mirror:Q", title=f"{symbol}(−x)", format=".4g"),
@@ -183,6 +239,19 @@ def _panels(
             .encode(x=alt.X("x:Q"), y=alt.Y("bound_y:Q", title=y_title, scale=y_scale))
         )
         layers.append(bounds)
+    return layers
+
+
+def _panels(
+    keys: tuple[str, ...],
+    symbol: str,
+    kind: str,
+    columns: int,
+    width: int,
+    shared: bool,
+    df: pd.DataFrame,
+) -> alt.FacetChart:
+    layers = _layers(keys, symbol, kind, shared, legend=True)
     chart = (
         alt.layer(*layers, data=df)
         .properties(width=width, height=PANEL_HEIGHT)
@@ -210,13 +279,14 @@ def panel_frame(
     """The one long table a layer chart draws: a row per point of each curve (`series`
     named for the layer's letter `symbol`, e.g. "u(x)", "u(−x), mirror"), with its panel's
     place and title (D and parity) and D. Every TIP_STRIDE-th point of the first curve is a
-    hover target carrying the mirror value too.
+    hover target carrying the mirror value too; each panel's first row is its `head` (the
+    one-panel chart draws the title from it).
 
     Everything that changes with the step, the layer or the checkpoint is data here, not
     spec: the browser then swaps the data of the chart it has instead of compiling and
     laying out a new one (Streamlit keeps a Vega view whose spec is unchanged). The curves
     come folded (long), so the browser runs no fold or lookup per point. With `y_domain`,
-    two `bound` rows (in the first panel, drawn invisible) carry the shared y range.
+    two `bound` rows per panel (drawn invisible) carry the shared y range.
     """
     names = series_names(symbol)
     order = {int(c): i for i, c in enumerate(channels["channel"])}
@@ -227,7 +297,7 @@ def panel_frame(
     panel = df["channel"].map(order).to_numpy()
     titles = df["channel"].map(title).to_numpy()
     d = df["channel"].map(defect).to_numpy(dtype=float)
-    tip = (df.groupby("channel").cumcount() % TIP_STRIDE == 0).to_numpy()
+    nth = df.groupby("channel").cumcount().to_numpy()
     parts = []
     for i, key in enumerate(keys):
         first = i == 0
@@ -240,20 +310,23 @@ def panel_frame(
                     "x": df["x"].to_numpy(),
                     "series": names[key],
                     "value": df[key].to_numpy(),
-                    "tip": tip if first else False,
+                    "tip": nth % TIP_STRIDE == 0 if first else False,
                     "mirror": df["z(-x)"].to_numpy() if first else np.nan,
                     "D": d,
                     "bound": False,
                     "bound_y": np.nan,
+                    "head": nth == 0 if first else False,
                 }
             )
         )
     if y_domain and len(df):
-        parts.append(
-            parts[0]
-            .iloc[[0, 0]]
-            .assign(value=np.nan, tip=False, mirror=np.nan, bound=True, bound_y=list(y_domain))
-        )
+        heads = parts[0][parts[0]["head"]]
+        for y in y_domain:
+            parts.append(
+                heads.assign(
+                    value=np.nan, tip=False, mirror=np.nan, bound=True, bound_y=y, head=False
+                )
+            )
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     for col in ("title", "series"):  # Arrow sends each distinct string once
         if col in out:

@@ -38,6 +38,38 @@ def md(value: object) -> str:
     return _MD_BLOCK.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
 
 
+PANEL_MIN_PX = 140  # a layer panel's least width, axes included: 3 fit beside B at 1440 px
+# The page's one stylesheet. The layer view's panels are one small chart each in a keyed
+# container (panel_grid); this makes that container a grid of equal cells, at most 4 to a
+# row and none narrower than PANEL_MIN_PX, so the panels reflow with the window. Without it
+# (another Streamlit) the container's own flex wrap still flows them, less evenly.
+PAGE_CSS = f"""<style>
+div[class*="st-key-panel_grid_"] {{
+  display: grid !important;
+  grid-template-columns: repeat(auto-fill, minmax(max({PANEL_MIN_PX}px, calc((100% - 2.25rem) / 4)), 1fr));
+  gap: 0.25rem 0.75rem;
+}}
+</style>"""
+
+
+def panel_grid(i: int):
+    """The container of the `i`-th checkpoint's layer panels (laid out by PAGE_CSS)."""
+    return st.container(horizontal=True, key=f"panel_grid_{i}")
+
+
+def legend_html(entries: list[tuple[str, str, list[float]]]) -> str:
+    """A legend for st.markdown(unsafe_allow_html=True): a short line in each curve's colour
+    and dash (rflr.app.layer_charts.legend_entries), then its name (escaped with md)."""
+    out = []
+    for name, colour, dash in entries:
+        pattern = ",".join(f"{d:g}" for d in dash)
+        out.append(
+            f'<svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" '
+            f'stroke="{colour}" stroke-width="2" stroke-dasharray="{pattern}"/></svg>&nbsp;{md(name)}'
+        )
+    return " &ensp; ".join(out)
+
+
 @dataclass(frozen=True)
 class Pick:
     """A chosen checkpoint: its catalog row, cache key, and the loaded file (or the error)."""
@@ -76,7 +108,7 @@ def pick(root: Path, cat: catalog.Catalog, rel: str) -> Pick:
 
 
 def columns_for(picks: list[Pick]):
-    return st.columns(len(picks), gap="large") if len(picks) > 1 else [st.container()]
+    return st.columns(len(picks), gap="medium") if len(picks) > 1 else [st.container()]
 
 
 def pick_header(c: Pick) -> bool:

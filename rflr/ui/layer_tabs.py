@@ -7,12 +7,23 @@ import time
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, charts, data, layer_charts, sources, training_charts
+from rflr.app import catalog, charts, data, layer_charts, sources, style, training_charts
 from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
 from rflr.ui.cache import channel_table, curves, defect_history, history, loaded, profile
-from rflr.ui.common import Export, Pick, columns_for, export_ui, exports_ui, fmt, md, pick_header
+from rflr.ui.common import (
+    Export,
+    Pick,
+    columns_for,
+    export_ui,
+    exports_ui,
+    fmt,
+    legend_html,
+    md,
+    panel_grid,
+    pick_header,
+)
 
 
 def layer_controls(depth: int) -> tuple[int, str, bool, float, bool]:
@@ -88,9 +99,9 @@ def layer_view_ui(
         views.append({"name": name, "table": table, "active": active, "shown": shown, "curves": cv})
     drawn = [v["curves"] for v in views if v and v.get("name") and not v["shown"].empty]
     y_domain = layer_charts.y_extent(pd.concat(drawn), odd) if shared and drawn else None
-    per_row, width = (3, 125) if len(picks) > 1 else (4, 230)  # fits a 1440 px wide window
+    per_row = 3 if len(picks) > 1 else 4  # the exported figure's layout
     more, exports = False, []
-    for c, v, col in zip(picks, views, columns_for(picks), strict=True):
+    for i, (c, v, col) in enumerate(zip(picks, views, columns_for(picks), strict=True)):
         with col:
             if not pick_header(c):
                 continue
@@ -99,28 +110,35 @@ def layer_view_ui(
                 continue
             t, active, shown = v["table"], v["active"], v["shown"]
             inactive = t[~t["active"]]
+            keys = layer_charts.curve_keys(v["curves"], odd)
+            legend = layer_charts.legend_entries(keys, style.symbol(v["name"]), c.row["kind"])
             st.markdown(  # one element, not three: each costs the browser a redraw per click
-                f"**{v['name']}** — {len(active)} of {len(t)} channels active"
+                f"**{md(v['name'])}** — {len(active)} of {len(t)} channels active"
                 + (f", {len(shown)} shown" if len(shown) < len(active) else "")
+                + (f" &ensp; {legend_html(legend)}" if not shown.empty else "")
                 + (
                     f"  \n:small[:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
                     f"activity is {inactive['relative_activity'].max():.1e} of the layer's "
                     "largest.]]"
                     if len(inactive)
                     else ""
-                )
+                ),
+                unsafe_allow_html=True,
             )
             if shown.empty:
                 st.info("No active channel in this layer.")
             else:
-                args = (v["curves"], shown, odd, y_domain, per_row, v["name"], c.row["kind"], width)
-                # a fixed spec with the data beside it: the browser swaps the data of the
-                # chart it already has (see layer_charts.layer_panels_spec)
-                spec, frame = layer_charts.layer_panels_for_app(*args)
-                st.vega_lite_chart(frame, spec)
+                args = (v["curves"], shown, odd, y_domain)
+                kind = c.row["kind"]
+                # one fixed spec, one small chart per panel: the grid flows them 3-4 to a
+                # row at any width, and the browser swaps each chart's data on a step
+                spec, frames = layer_charts.panel_charts(*args, v["name"], kind)
+                with panel_grid(i):
+                    for frame in frames:
+                        st.vega_lite_chart(frame, spec)
                 exports.append(
                     Export(
-                        lambda args=args: layer_charts.layer_panels(*args),
+                        lambda a=(*args, per_row, v["name"], kind): layer_charts.layer_panels(*a),
                         v["curves"],
                         f"{c.label} · {v['name']}",
                         c.rel + "layer",
