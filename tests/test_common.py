@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rflr.ui.common import md
+from rflr.ui.common import legend_html, md
 
 JOINER = "\u2060"
 
@@ -36,3 +36,12 @@ def test_autolinks_lists_and_length():
     assert md("1. item").startswith("1\\.") and md("- item").startswith("\\-")
     assert md("line\n# heading") == "line \\# heading"
     assert len(md("x" * 10_000)) == 301  # cut, with an ellipsis
+
+
+def test_legend_html_draws_each_curve_and_escapes_its_name():
+    out = legend_html(
+        [("u(x)", "#e8710a", [1, 0]), ('<img src=x onerror="a()">**b**', '#000" onload="x', [5, 3])]
+    )
+    assert out.count("<svg") == 2 and 'stroke="#e8710a"' in out
+    assert 'stroke-dasharray="5,3"' in out and 'stroke-dasharray="1,0"' in out
+    assert "<img" not in out and 'onload="x' not in out  # the name and colour stay inert

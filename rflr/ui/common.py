@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,10 +60,12 @@ def panel_grid(i: int):
 
 def legend_html(entries: list[tuple[str, str, list[float]]]) -> str:
     """A legend for st.markdown(unsafe_allow_html=True): a short line in each curve's colour
-    and dash (rflr.app.layer_charts.legend_entries), then its name (escaped with md)."""
+    and dash (rflr.app.layer_charts.legend_entries), then its name (escaped with md). The
+    colour and dash go into attributes: quoted, and dashes as numbers only."""
     out = []
     for name, colour, dash in entries:
-        pattern = ",".join(f"{d:g}" for d in dash)
+        colour = html.escape(colour, quote=True)
+        pattern = ",".join(f"{float(d):g}" for d in dash)
         out.append(
             f'<svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" '
             f'stroke="{colour}" stroke-width="2" stroke-dasharray="{pattern}"/></svg>&nbsp;{md(name)}'
