@@ -127,9 +127,14 @@ def test_panel_charts_without_channels_draw_nothing(folder):
     assert panels == [] and spec["layer"]
 
 
-def test_legend_entries_match_the_drawn_curves():
-    keys = ("z(x)", "z(-x)", "o(x)", layer_charts.TARGET)
-    entries = layer_charts.legend_entries(keys, "y", "dense")
+def test_legend_entries_match_the_drawn_curves(folder):
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    cv = data.curve_frame(data.compute_partials(ckpt), "readout.y", [0])
+    assert layer_charts.legend_entries(cv, False, "readout.y", "dense")[1:] == [
+        ("y(−x), mirror", style.MIRROR_COLOR, style.MIRROR_DASH),
+        ("target f*(x)", style.TARGET_COLOR, style.TARGET_DASH),
+    ]  # the output layer: the target, no odd part
+    entries = layer_charts.legend_entries(cv, True, "readout.y", "dense")
     assert entries == [
         ("y(x)", style.KIND_COLORS["dense"], style.SOLID),
         ("y(−x), mirror", style.MIRROR_COLOR, style.MIRROR_DASH),

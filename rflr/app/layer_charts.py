@@ -102,11 +102,12 @@ def panel_charts(
 
 
 def legend_entries(
-    keys: tuple[str, ...], symbol: str, kind: str
+    curves: pd.DataFrame, show_odd: bool = False, layer: str = "bottleneck.1.z", kind: str = "rflr"
 ) -> list[tuple[str, str, list[float]]]:
-    """The panels' legend, drawn once by the page: (name, colour, dash) per curve drawn."""
-    names, look = series_names(symbol), _look(kind)
-    return [(names[k], *look[k]) for k in keys]
+    """The legend of panel_charts (same arguments), drawn once by the page: (name, colour,
+    dash) of each curve drawn."""
+    names, look = series_names(style.symbol(layer)), _look(kind)
+    return [(names[k], *look[k]) for k in curve_keys(curves, show_odd)]
 
 
 def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, charts, data, layer_charts, sources, style, training_charts
+from rflr.app import catalog, charts, data, layer_charts, sources, training_charts
 from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
@@ -110,8 +110,8 @@ def layer_view_ui(
                 continue
             t, active, shown = v["table"], v["active"], v["shown"]
             inactive = t[~t["active"]]
-            keys = layer_charts.curve_keys(v["curves"], odd)
-            legend = layer_charts.legend_entries(keys, style.symbol(v["name"]), c.row["kind"])
+            kind = c.row["kind"]
+            legend = layer_charts.legend_entries(v["curves"], odd, v["name"], kind)
             st.markdown(  # one element, not three: each costs the browser a redraw per click
                 f"**{md(v['name'])}** — {len(active)} of {len(t)} channels active"
                 + (f", {len(shown)} shown" if len(shown) < len(active) else "")
@@ -129,7 +129,6 @@ def layer_view_ui(
                 st.info("No active channel in this layer.")
             else:
                 args = (v["curves"], shown, odd, y_domain)
-                kind = c.row["kind"]
                 # one fixed spec, one small chart per panel: the grid flows them 3-4 to a
                 # row at any width, and the browser swaps each chart's data on a step
                 spec, frames = layer_charts.panel_charts(*args, v["name"], kind)
