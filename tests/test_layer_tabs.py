@@ -60,3 +60,17 @@ def test_play_button_starts_and_stops(app):
     assert at.select_slider(key="w_step").value == 0  # from the end, play starts again at 0
     at.button(key="play").click().run()  # now the Stop button
     assert not at.session_state["playing"]
+
+
+def test_export_menu_is_empty_until_opened(app):
+    """The download buttons exist only while the menu is open: closed, the view sends the
+    browser none of them to redraw at each step."""
+    at = app.run()
+    assert len(at.get("download_button")) == 0
+    (menu,) = at.get("popover")
+    key = menu.proto.popover.id.rsplit("-", 1)[-1]
+    assert key.startswith("export_") and "/" not in key  # no file path in the page's markup
+    at.session_state[key] = True
+    at.run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 6  # PNG, SVG, CSV of A's and B's panels

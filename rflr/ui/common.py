@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Callable
@@ -159,15 +160,27 @@ def export_ui(
 
 def exports_ui(items: list[Export]) -> None:
     """One Export menu for the charts of a view: PNG, SVG and CSV of each. The bytes are
-    rendered only when a button is clicked. One menu, not one per chart: every element is
-    redrawn by the browser at each rerun."""
+    rendered only when a button is clicked, and the buttons exist only while the menu is
+    open (opening it reruns the view). One menu, not one per chart, and empty while closed:
+    every element is redrawn by the browser at each rerun."""
     if not items:
         return
-    with st.popover("Export", icon=":material/download:"):
+    menu = st.popover(
+        "Export", icon=":material/download:", key=export_key(items), on_change="rerun"
+    )
+    if not menu.open:
+        return
+    with menu:
         for item in items:
             if len(items) > 1:
                 st.caption(md(item.title))
             _download_buttons(item)
+
+
+def export_key(items: list[Export]) -> str:
+    """The Export menu's widget key: a digest of its first chart's key (a file path: its
+    characters never reach the page's markup)."""
+    return "export_" + hashlib.sha256(items[0].key.encode()).hexdigest()[:16]
 
 
 def _download_buttons(item: Export) -> None:
