@@ -290,46 +290,65 @@ def panel_frame(
     two `bound` rows per panel (drawn invisible) carry the shared y range.
     """
     names = series_names(symbol)
-    order = {int(c): i for i, c in enumerate(channels["channel"])}
-    title = {int(r["channel"]): channel_title(r) for r in channels.to_dict("records")}
-    defect = dict(zip(channels["channel"].astype(int), channels["D"], strict=True))
-    df = curves.loc[curves["channel"].isin(order)]
-    channel = df["channel"].to_numpy()
-    panel = df["channel"].map(order).to_numpy()
-    titles = df["channel"].map(title).to_numpy()
-    d = df["channel"].map(defect).to_numpy(dtype=float)
-    nth = df.groupby("channel").cumcount().to_numpy()
-    parts = []
-    for i, key in enumerate(keys):
-        first = i == 0
-        parts.append(
-            pd.DataFrame(
-                {
-                    "panel": panel,
-                    "channel": channel,
-                    "title": titles,
-                    "x": df["x"].to_numpy(),
-                    "series": names[key],
-                    "value": df[key].to_numpy(),
-                    "tip": nth % TIP_STRIDE == 0 if first else False,
-                    "mirror": df["z(-x)"].to_numpy() if first else np.nan,
-                    "D": d,
-                    "bound": False,
-                    "bound_y": np.nan,
-                    "head": nth == 0 if first else False,
-                }
-            )
+    ids = channels["channel"].to_numpy(dtype=np.int64)
+    titles = [channel_title(r) for r in channels.to_dict("records")]
+    defects = channels["D"].to_numpy(dtype=float)
+    df = curves.loc[curves["channel"].isin(ids)]
+    channel = df["channel"].to_numpy(dtype=np.int64)
+    by_id = np.argsort(ids, kind="stable")
+    panel = by_id[np.searchsorted(ids[by_id], channel)]  # the channel's place in `channels`
+    nth = _rank_within(channel)  # the point's index along its channel's curve
+    n, k = len(df), len(keys)
+    first = np.zeros(n * k, dtype=bool)
+    first[:n] = True  # the first curve carries the hover points and the head
+    cols = {
+        "panel": np.tile(panel, k),
+        "channel": np.tile(channel, k),
+        "title": np.tile(panel, k),  # codes into `titles`, made categorical below
+        "x": np.tile(df["x"].to_numpy(dtype=float), k),
+        "series": np.repeat(np.arange(k), n),  # codes into the series names
+        "value": np.concatenate([df[key].to_numpy(dtype=float) for key in keys]),
+        "tip": first & np.tile(nth % TIP_STRIDE == 0, k),
+        "mirror": np.where(first, np.tile(df["z(-x)"].to_numpy(dtype=float), k), np.nan),
+        "D": np.tile(defects[panel], k),
+        "bound": np.zeros(n * k, dtype=bool),
+        "bound_y": np.full(n * k, np.nan),
+        "head": first & np.tile(nth == 0, k),
+    }
+    if y_domain and n:
+        # two rows per panel, copies of its head row with no value, at the range's ends
+        heads = np.flatnonzero(cols["head"])
+        extra = {c: np.tile(v[heads], len(y_domain)) for c, v in cols.items()}
+        extra.update(
+            value=np.nan,
+            tip=False,
+            mirror=np.nan,
+            bound=True,
+            head=False,
+            bound_y=np.repeat(np.asarray(y_domain, dtype=float), len(heads)),
         )
-    if y_domain and len(df):
-        heads = parts[0][parts[0]["head"]]
-        for y in y_domain:
-            parts.append(
-                heads.assign(
-                    value=np.nan, tip=False, mirror=np.nan, bound=True, bound_y=y, head=False
-                )
-            )
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    for col in ("title", "series"):  # Arrow sends each distinct string once
-        if col in out:
-            out[col] = out[col].astype("category")
-    return out
+        cols = {
+            c: np.concatenate([v, np.broadcast_to(extra[c], len(heads) * len(y_domain))])
+            for c, v in cols.items()
+        }
+    # Arrow sends each distinct string once
+    cols["title"] = (
+        pd.Categorical.from_codes(cols["title"], categories=titles)
+        if titles
+        else cols["title"].astype(str)
+    )
+    cols["series"] = pd.Categorical.from_codes(
+        cols["series"], categories=[names[key] for key in keys]
+    )
+    return pd.DataFrame(cols)
+
+
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """For each element, how many elements of its group come before it (pandas' cumcount)."""
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
+    sizes = np.diff(np.r_[starts, len(groups)])
+    rank = np.empty(len(groups), dtype=np.int64)
+    rank[order] = np.arange(len(groups)) - np.repeat(starts, sizes)
+    return rank
