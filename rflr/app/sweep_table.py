@@ -92,10 +92,24 @@ def _cell_text(cell: str) -> str:
 def checkpoint_file(root: Path, summary: Path, rel: str) -> Path | None:
     """The run's checkpoint file named in the summary (relative to the summary's folder), or
     None unless it is a regular file inside `root` (no `..`, absolute path or link out)."""
+    return checkpoint_files(root, summary, [rel])[0]
+
+
+def checkpoint_files(root: Path, summary: Path, rels: list[str]) -> list[Path | None]:
+    """checkpoint_file of each name, the root and the summary's folder resolved once (a
+    summary names ~150 runs, and the Sweep tab asks on every rerun): each name is still
+    resolved and checked against the root on its own."""
+    try:
+        folder = sources.relative(root.resolve(), summary.resolve().parent)
+    except (OSError, ValueError, RuntimeError):
+        return [None] * len(rels)
+    return [_inside_file(root, folder, rel) for rel in rels]
+
+
+def _inside_file(root: Path, folder: str, rel: str) -> Path | None:
     try:
         if not rel or Path(rel).is_absolute():
             return None
-        folder = sources.relative(root.resolve(), summary.resolve().parent)
         path = sources.inside(root, f"{folder}/{rel}")
         return path if path.is_file() else None
     except (sources.SourceError, OSError, ValueError, RuntimeError):

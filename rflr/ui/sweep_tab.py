@@ -28,6 +28,7 @@ from rflr.metrics import SYMMETRIC_DEFECT
 from rflr.summary import SWEEP_NAME, format_number, model_stats
 from rflr.ui.common import md
 from rflr.ui.sidebar import set_kept
+from rflr.ui.specs import chart_ui, spec
 
 SUMMARY_NAME = "summary.csv"
 RECORD_MAX_BYTES = 1 << 20
@@ -90,7 +91,8 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
     except (sources.SourceError, OSError) as e:
         st.warning(f"No sweep summary at {md(rel)} ({md(e)}).")
         return None
-    df, error = _summary(str(path), stat.st_mtime_ns, stat.st_size)
+    source = (str(path), stat.st_mtime_ns, stat.st_size)  # the key of all that is read from it
+    df, error = _summary(*source)
     if error:
         st.error(f"{md(rel)}: {md(error)}")
         return None
@@ -126,32 +128,45 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
             f"{_num(r['headline_median'])} · diverged {int(r['diverged'])}"
         )
 
-    files = {
-        r: sweep_table.checkpoint_file(root, path, c)
-        for r, c in zip(df["run_id"], df["checkpoint"], strict=True)
-    }
+    files = dict(
+        zip(
+            df["run_id"],
+            sweep_table.checkpoint_files(root, path, list(df["checkpoint"])),
+            strict=True,
+        )
+    )
     with_files = {r: sources.relative(root.resolve(), f) for r, f in files.items() if f}
     st.session_state.sweep_files = with_files  # what a click on a point opens
 
+    # Each chart is built once per summary (rflr.ui.specs): building them took ~0.4 s a rerun.
     left, right = st.columns(2)
-    left.altair_chart(distribution_chart(df, "test_mse", "test MSE"), width="stretch")
-    right.altair_chart(
-        distribution_chart(df, "headline_defect", "headline active partial defect"),
+    chart_ui(distribution_chart, source, df, "test_mse", "test MSE", where=left, width="stretch")
+    chart_ui(
+        distribution_chart,
+        source,
+        df,
+        "headline_defect",
+        "headline active partial defect",
+        where=right,
         width="stretch",
     )
     left, right = st.columns([2, 1])
-    left.altair_chart(
-        scatter_chart(df, pick=True),
+    chart_ui(
+        scatter_chart,
+        source,
+        df,
+        True,  # pick: a click on a point selects its run
+        where=left,
         width="stretch",
         on_select=_open_clicked,
         selection_mode="pick",
         key="sweep_scatter",
     )
     left.caption("Click a run's point to open it in the layer view (runs with a file here).")
-    right.altair_chart(symmetric_chart(df), width="stretch")
-    st.altair_chart(depth_chart(df), width="stretch")
-    if grid_charts.sweep_charts(df, swept_keys(df)) or "part" in df.columns:
-        _grid_view(df)
+    chart_ui(symmetric_chart, source, df, where=right, width="stretch")
+    chart_ui(depth_chart, source, df, width="stretch")
+    if spec(grid_charts.sweep_charts, source, df, swept_keys(df)) or "part" in df.columns:
+        _grid_view(df, source)
 
     order = df.sort_values(["model", "headline_defect"], ascending=[False, True])
     options = [r for r in order["run_id"] if r in with_files]
@@ -217,19 +232,20 @@ def _num(v: object) -> str:
     return format_number(v if isinstance(v, int | float) else None, missing="–")
 
 
-def _grid_view(df: pd.DataFrame) -> None:
+def _grid_view(df: pd.DataFrame, source: tuple) -> None:
     """A grid sweep (or one part of a study): curves over one swept key, heatmaps over two."""
+    part = None
     if "part" in df.columns:
-        name = st.selectbox("study part", list(dict.fromkeys(df["part"])), key="sweep_part")
-        df = df[df["part"] == name]
+        part = st.selectbox("study part", list(dict.fromkeys(df["part"])), key="sweep_part")
+        df = df[df["part"] == part]
     keys = swept_keys(df)
     st.markdown(f"**Grid sweep**: swept {', '.join(f'`{k}`' for k in keys) or 'nothing'}")
-    charts = grid_charts.sweep_charts(df, keys)
-    for left, right in zip(charts[::2], charts[1::2] + [None] * (len(charts) % 2), strict=True):
+    specs = spec(grid_charts.sweep_charts, (*source, part), df, keys)  # once per summary, part
+    for left, right in zip(specs[::2], specs[1::2] + [None] * (len(specs) % 2), strict=True):
         cols = st.columns(2)
-        cols[0].altair_chart(left, width="stretch")
+        cols[0].vega_lite_chart(left, width="stretch")
         if right is not None:
-            cols[1].altair_chart(right, width="stretch")
+            cols[1].vega_lite_chart(right, width="stretch")
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
