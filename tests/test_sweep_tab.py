@@ -108,3 +108,27 @@ def test_sweep_view_shows_a_studys_parts_and_grid_charts(mini_study):
     part = next(s for s in at.selectbox if s.label == "study part")
     assert part.options == ["base", "weight-decay"]
     assert any("Grid sweep" in m.value for m in at.markdown)
+
+
+def test_the_charts_follow_a_rewritten_summary(tiny_sweep, tmp_path):
+    """The Sweep tab's charts are cached on the summary's (path, mtime, size): a summary
+    rewritten with fewer runs is drawn anew, not from the cache."""
+    import os
+
+    from tests.conftest import chart_frames
+
+    out, df, _ = tiny_sweep
+    path = tmp_path / summary.SUMMARY_NAME
+    df.to_csv(path, index=False)
+    at = AppTest.from_string(_view_script(path), default_timeout=60).run()
+    assert not at.exception
+
+    def runs_drawn() -> list[set]:
+        return [set(f["run_id"]) for f in chart_frames(at) if "run_id" in f.columns]
+
+    assert runs_drawn() and all(r == set(df["run_id"]) for r in runs_drawn())
+    df.iloc[:3].to_csv(path, index=False)
+    os.utime(path, ns=(1, 1))  # a new mtime even on a coarse clock (and a new size anyway)
+    at.run()
+    assert not at.exception
+    assert runs_drawn() and all(r == set(df["run_id"].iloc[:3]) for r in runs_drawn())

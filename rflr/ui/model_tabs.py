@@ -10,6 +10,7 @@ from rflr.model import layer_name
 from rflr.ui.cache import atoms, weight_symmetry
 from rflr.ui.common import Pick, columns_for, export_ui, fmt, md, pick_header
 from rflr.ui.sidebar import set_kept
+from rflr.ui.specs import chart_ui
 from rflr.ui.sweep_tab import open_in_layer_view
 
 MAX_POINTS = 5000  # points per scatter sent to the browser (SVG slows down beyond)
@@ -42,16 +43,27 @@ def weights_ui(picks: list[Pick]) -> None:
             m1.metric("alive atoms", f"{frames.alive} / {len(frames.atoms)}", help=HELP["atoms"])
             m2.metric("pairing defect", fmt(frames.pairing_defect), help=HELP["pairing"])
             m3.metric("outgoing mismatch", fmt(frames.outgoing_mismatch), help=HELP["mismatch"])
-            a = charts.atoms_chart(frames.atoms, frames.links, c.row["kind"])
-            st.altair_chart(a)
-            export_ui(a, frames.atoms, f"{c.label} · atoms", c.rel + "atoms")
+            # Charts built once per checkpoint (rflr.ui.specs); an export builds its own.
+            args = (frames.atoms, frames.links, c.row["kind"])
+            chart_ui(charts.atoms_chart, c.key, *args)
+            export_ui(
+                lambda args=args: charts.atoms_chart(*args),
+                frames.atoms,
+                f"{c.label} · atoms",
+                c.rel + "atoms",
+            )
             out = frames.outgoing
             if len(out) > MAX_POINTS:  # a dense layer feeds N x N weights: draw an even sample
                 out = out.iloc[:: -(-len(out) // MAX_POINTS)]
                 st.caption(f"Drawn: {len(out):,} of {len(frames.outgoing):,} weight pairs.")
-            o = charts.outgoing_chart(out, c.row["kind"])
-            st.altair_chart(o)
-            export_ui(o, frames.outgoing, f"{c.label} · outgoing", c.rel + "outgoing")
+            args = (out, c.row["kind"])
+            chart_ui(charts.outgoing_chart, c.key, *args)
+            export_ui(
+                lambda args=args: charts.outgoing_chart(*args),
+                frames.outgoing,
+                f"{c.label} · outgoing",
+                c.rel + "outgoing",
+            )
 
 
 def layer_symmetry_ui(picks: list[Pick]) -> None:
@@ -74,8 +86,8 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
     if not frames:
         return
     frame = pd.concat(frames, ignore_index=True)
-    chart = charts.weight_symmetry_chart(frame)
-    st.altair_chart(chart)
+    # built once per pair of checkpoints (rflr.ui.specs): their keys and labels name the frame
+    chart_ui(charts.weight_symmetry_chart, tuple((c.key, c.label) for c in picks), frame)
     trivial = frame[frame["trivial"]]
     if len(trivial):
         st.caption(
@@ -85,7 +97,12 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
                 md(f"{r.checkpoint.split(' · ')[0]} {r.layer}") for r in trivial.itertuples()
             )
         )
-    export_ui(chart, frame, f"{picks[0].label} · weight symmetry", "wsym")
+    export_ui(
+        lambda: charts.weight_symmetry_chart(frame),
+        frame,
+        f"{picks[0].label} · weight symmetry",
+        "wsym",
+    )
     box = st.expander("The numbers", key="wsym_numbers", on_change="rerun")
     if box.open:
         box.dataframe(
