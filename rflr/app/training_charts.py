@@ -112,6 +112,7 @@ def loss_chart(
     top_level: bool = True,  # False: a part of a concat (no usermeta there)
     y_title: str = "loss (log)",
     legends: bool = True,
+    width: int | None = None,
 ) -> alt.LayerChart:
     """Test MSE (lines) and train loss (hollow dots drawn over them, so that it shows even
     where the two coincide) of every checkpoint against step, log-log; A's plateaus and
@@ -165,8 +166,16 @@ def loss_chart(
     )
     layers = [*_shading(shading, domain, legends), test, train]
     layers += _step_rule(current_step, domain)
-    chart = alt.layer(*layers).resolve_scale(color="independent").properties(height=height)
-    return chart.properties(usermeta=style.CANVAS) if top_level else chart
+    # One constructor call: each .resolve_scale() or .properties() deep-copies every layer
+    # (Altair), which took most of this tab's rerun.
+    extra = {"usermeta": style.CANVAS} if top_level else {}
+    extra |= {"width": width} if width is not None else {}
+    return alt.LayerChart(
+        layer=layers,
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
+        height=height,
+        **extra,
+    )
 
 
 def symmetry_chart(
@@ -217,17 +226,18 @@ def symmetry_chart(
             ],
         )
     )
-    upper = (
-        alt.layer(*_shading(shading, domain), top, *_step_rule(current_step, domain))
-        .resolve_scale(color="independent")
-        .properties(height=300, width=WIDTH)
+    upper = alt.LayerChart(  # one constructor call each: see loss_chart
+        layer=[*_shading(shading, domain), top, *_step_rule(current_step, domain)],
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
+        height=300,
+        width=WIDTH,
     )
     tests = history[history["series"] == "test MSE"]
     lower = loss_chart(
-        tests, shading, current_step, domain, 150, False, "test MSE (log)", legends=False
+        tests, shading, current_step, domain, 150, False, "test MSE (log)", False, WIDTH
     )
-    return (
-        alt.vconcat(upper, lower.properties(width=WIDTH))
-        .resolve_scale(x="shared", color="independent")
-        .properties(usermeta=style.CANVAS)
+    return alt.VConcatChart(
+        vconcat=[upper, lower],
+        resolve=alt.Resolve(scale=alt.ScaleResolveMap(x="shared", color="independent")),
+        usermeta=style.CANVAS,
     )
