@@ -60,3 +60,23 @@ def test_symmetry_chart_draws_every_partial_layer_at_every_snapshot(folder):
     drawn = {(r["checkpoint"], r["layer"], r["step"]) for r in rows}
     want = {(r.checkpoint, r.layer, r.step) for r in defects.itertuples() if r.step}
     assert drawn == want and len(want) == 2 * 2 * 2  # 2 runs x 2 partial layers x steps 10, 100
+
+
+def test_symmetry_chart_layout_shares_the_step_axis_with_its_loss_panel():
+    """Sizes and scale resolution of the two panels (built with one constructor call each,
+    not by chained .properties(): these are what the chained calls used to set)."""
+    hist = pd.concat([_history("A", "rflr", 1000), _history("B", "dense", 1000)])
+    shading = data.plateau_frame(fake_history(1000))
+    defects = pd.DataFrame(
+        {"checkpoint": "A", "kind": "rflr", "step": [10, 100], "layer": "bottleneck.1.z"}
+        | {"k": 1, "defect_mean": [0.5, 1e-4], "active": 3, "channels": 4}
+    )
+    spec = training_charts.symmetry_chart(defects, hist, shading, 100).to_dict()
+    upper, lower = spec["vconcat"]
+    assert (upper["height"], lower["height"]) == (300, 150)
+    assert upper["width"] == lower["width"] == training_charts.WIDTH
+    assert spec["resolve"]["scale"] == {"x": "shared", "color": "independent"}
+    assert upper["resolve"]["scale"] == lower["resolve"]["scale"] == {"color": "independent"}
+    assert "usermeta" in spec and "usermeta" not in upper and "usermeta" not in lower
+    loss = training_charts.loss_chart(hist, shading, 100, height=222).to_dict()
+    assert loss["height"] == 222 and "width" not in loss and "usermeta" in loss
