@@ -141,7 +141,7 @@ def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr") ->
             tooltip=_tips("atom", "w", "b", "alive"),
         )
     )
-    return (seg + pts).properties(height=300)
+    return alt.LayerChart(layer=[seg, pts], height=300)
 
 
 def outgoing_chart(outgoing: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart:
@@ -163,7 +163,7 @@ def outgoing_chart(outgoing: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart
             tooltip=_tips("i", "j", "entry", "o_i", "o_j"),
         )
     )
-    return (diag + pts).properties(height=300)
+    return alt.LayerChart(layer=[diag, pts], height=300)
 
 
 def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
@@ -220,11 +220,9 @@ def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
         .mark_point(size=90, filled=True, opacity=1)
         .encode(x=x, xOffset=offset, y=y, color=color, tooltip=_weight_tips())
     )
-    return (
-        alt.layer(seg, trained, init, data=d)  # the init ring around, not under, the dot
-        .properties(width=330, height=240)
-        .facet(column=alt.Column("measure:N", title=None, sort=list(measures.values())))
-    )
+    # the init ring drawn after the dot: around it, not under it
+    layers = alt.LayerChart(layer=[seg, trained, init], data=d, width=330, height=240)
+    return layers.facet(column=alt.Column("measure:N", title=None, sort=list(measures.values())))
 
 
 def _weight_tips() -> list[alt.Tooltip]:

@@ -81,7 +81,7 @@ def distribution_chart(df: pd.DataFrame, field: str, title: str) -> alt.LayerCha
             tooltip=[alt.Tooltip("run_id"), alt.Tooltip(f"{field}:Q", format=".2e")],
         )
     )
-    return alt.layer(box, strip).properties(width=220, height=280, title=title)
+    return alt.LayerChart(layer=[box, strip], width=220, height=280, title=title)
 
 
 def scatter_chart(df: pd.DataFrame, pick: bool = False) -> alt.LayerChart:
@@ -121,8 +121,8 @@ def scatter_chart(df: pd.DataFrame, pick: bool = False) -> alt.LayerChart:
         .mark_text(align="left", baseline="top", dx=4, dy=3, color="gray")
         .encode(y="y:Q", x=alt.value(0), text="text:N")
     )
-    return alt.layer(points, rule, text).properties(
-        width=420, height=300, title="Output fit vs. symmetry inside"
+    return alt.LayerChart(
+        layer=[points, rule, text], width=420, height=300, title="Output fit vs. symmetry inside"
     )
 
 
@@ -160,8 +160,8 @@ def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
         .encode(x=x, y=alt.Y("lo:Q", title=y_title), y2="hi:Q")
     )
     text = alt.Chart(d).mark_text(dy=-8, baseline="bottom").encode(x=x, y="hi:Q", text="text:N")
-    return alt.layer(bars, bars_ci, text).properties(
-        width=220, height=280, title="Symmetric reruns"
+    return alt.LayerChart(
+        layer=[bars, bars_ci, text], width=220, height=280, title="Symmetric reruns"
     )
 
 
@@ -193,6 +193,9 @@ def depth_chart(df: pd.DataFrame) -> alt.LayerChart:
         .mark_line(point=True, strokeWidth=2.5)
         .encode(x=x, y=alt.Y("median(defect):Q", title=y_title), color=_COLOR)
     )
-    return alt.layer(runs, medians).properties(
-        width=420, height=300, title="Depth profile: per-layer defect (line: median)"
+    return alt.LayerChart(
+        layer=[runs, medians],
+        width=420,
+        height=300,
+        title="Depth profile: per-layer defect (line: median)",
     )
