@@ -98,7 +98,7 @@ def _step_rule(step: int | None, domain: list[float], label: bool = True) -> lis
     text = (
         alt.Chart(frame)
         .mark_text(align="left", baseline="top", dx=4, y=4, fontSize=11, fontWeight="bold")
-        .encode(x=_step_x(domain), text="text:N")
+        .encode(x=_step_x(domain), text=alt.Text("text:N"))
     )
     return [rule, text]
 
