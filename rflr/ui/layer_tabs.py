@@ -24,6 +24,7 @@ from rflr.ui.common import (
     panel_grid,
     pick_header,
 )
+from rflr.ui.specs import chart_ui
 
 
 def layer_controls(depth: int) -> tuple[int, str, bool, float, bool]:
@@ -328,9 +329,10 @@ def symmetry_ui(picks: list[Pick], cat: catalog.Catalog) -> None:
         "saved with (default 0.001), whatever the sidebar says."
     )
     runs = _labelled_runs(picks, cat)
-    frames = []
+    frames, snaps = [], ()
     for c, _ in runs:
         keys = _snapshot_keys(c, cat)
+        snaps += (keys,)
         d = defect_history(keys)
         if not d.empty:
             frames.append(d.assign(checkpoint=c.label, kind=c.row["kind"]))
@@ -339,9 +341,15 @@ def symmetry_ui(picks: list[Pick], cat: catalog.Catalog) -> None:
         st.info("No snapshot of these runs stores per-layer defects in its header.")
         return
     defects = pd.concat(frames, ignore_index=True)
-    chart = training_charts.symmetry_chart(defects, hist, shading, int(picks[0].row["step"]))
-    st.altair_chart(chart)
-    export_ui(chart, defects, f"{picks[0].label} · symmetry over training", "symmetry")
+    args = (defects, hist, shading, int(picks[0].row["step"]))
+    # built once per set of snapshot files (rflr.ui.specs): the frames are read from them
+    chart_ui(training_charts.symmetry_chart, tuple((c.label, k) for c, k in runs) + snaps, *args)
+    export_ui(
+        lambda: training_charts.symmetry_chart(*args),
+        defects,
+        f"{picks[0].label} · symmetry over training",
+        "symmetry",
+    )
     numbers = st.expander("The numbers", key="symmetry_numbers", on_change="rerun")
     if numbers.open:
         numbers.dataframe(

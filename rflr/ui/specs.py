@@ -17,9 +17,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-# Streamlit's own conversion (data as Arrow datasets named by their hash), a private function:
-# tests/test_specs.py checks that its output is what st.altair_chart sends.
-from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as _to_spec
+try:
+    # Streamlit's own conversion (data as Arrow datasets named by their hash), a private
+    # function: tests/test_specs.py checks that its output is what st.altair_chart sends.
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as _to_spec
+except ImportError:  # another Streamlit: Altair's plain dict (its data inline) draws the same
+
+    def _to_spec(chart) -> dict:
+        return chart.to_dict()
+
 
 SPECS_KEPT = 128  # cached specs (a few KB each; a 5,000-point scatter ~100 KB)
 
