@@ -67,9 +67,11 @@ def legend_html(entries: list[tuple[str, str, list[float]]]) -> str:
     for name, colour, dash in entries:
         colour = html.escape(colour, quote=True)
         pattern = ",".join(f"{float(d):g}" for d in dash)
-        out.append(
+        out.append(  # one unit: an entry wraps whole, never between its line and name
+            '<span style="white-space: nowrap">'
             f'<svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" '
             f'stroke="{colour}" stroke-width="2" stroke-dasharray="{pattern}"/></svg>&nbsp;{md(name)}'
+            "</span>"
         )
     return " &ensp; ".join(out)
 
