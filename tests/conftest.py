@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -90,6 +91,33 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def isolated_hub(tmp_path, monkeypatch):
+    """No token, online mode, and every Hugging Face file under tmp_path, whatever the machine has."""
+    from huggingface_hub import constants  # here only: huggingface_hub is optional (rflr[hub])
+
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    monkeypatch.setattr(
+        constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens")
+    )
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
+
+
+@pytest.fixture
+def api(monkeypatch):
+    """The HfApi instance rflr.hub will build, with HfApi's real method signatures."""
+    from huggingface_hub import HfApi
+
+    from rflr import hub
+
+    instance = mock.create_autospec(HfApi, instance=True)
+    monkeypatch.setattr(hub, "HfApi", mock.Mock(return_value=instance))  # tests see it as hub.HfApi
+    return instance
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,6 @@
 """rflr.hub without any network: a hand-built Hub cache for pulls, a mocked HfApi for uploads."""
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -10,8 +9,7 @@ from unittest import mock
 
 import pytest
 import requests
-import torch
-from huggingface_hub import HfApi, ModelCard, constants
+from huggingface_hub import ModelCard, constants
 from huggingface_hub.errors import (
     HTTPError,
     OfflineModeIsEnabled,
@@ -19,28 +17,17 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from rflr import hub, hub_files, hub_plan
 from tests import hostile
 from tests.conftest import free_port
+from tests.hub_folders import checkpoint_folder, write_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 SENTINEL = "hf_SENTINELtokenNEVERtoBEprinted0123456789"
 
-
-@pytest.fixture(autouse=True)
-def isolated_hub(tmp_path, monkeypatch):
-    """No token, online mode, and every Hugging Face file under tmp_path, whatever the machine has."""
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
-    monkeypatch.setattr(
-        constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens")
-    )
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
+pytestmark = pytest.mark.usefixtures("isolated_hub")  # no token, online, files under tmp_path
 
 
 @pytest.fixture
@@ -48,26 +35,6 @@ def offline(monkeypatch):
     # Both: huggingface_hub read the variable at import, before the test set it.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-
-
-@pytest.fixture
-def api(monkeypatch):
-    """The HfApi instance rflr.hub will build, with HfApi's real method signatures."""
-    instance = mock.create_autospec(HfApi, instance=True)
-    monkeypatch.setattr(hub, "HfApi", mock.Mock(return_value=instance))  # tests see it as hub.HfApi
-    return instance
-
-
-def write_checkpoint(path: Path, *, model: str = "rflr", seed: int = 0, step: int = 0) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {
-        "format": "pt",
-        "rflr.format_version": "1",
-        "rflr.config": json.dumps({"model": model, "width": 8, "rank": 2, "seed": seed}),
-        "rflr.step": str(step),
-        "rflr.metrics": json.dumps({"status": "ok", "test_mse": 1.5e-5}),
-    }
-    save_file({"a": torch.zeros(2)}, str(path), metadata=metadata)
 
 
 def fill_cache(cache: Path, repo_id: str) -> Path:
@@ -90,23 +57,6 @@ def fill_cache(cache: Path, repo_id: str) -> Path:
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(os.path.relpath(blob, link.parent))
     return snapshot
-
-
-def checkpoint_folder(root: Path) -> Path:
-    """A folder as rflr writes it, plus files that push must leave behind."""
-    folder = root / "runs"
-    write_checkpoint(folder / "run-a" / "step-00000000.safetensors", seed=3, step=0)
-    write_checkpoint(folder / "run-a" / "step-00000100.safetensors", seed=3, step=100)
-    write_checkpoint(
-        folder / "run-b" / "step-00000100.safetensors", model="dense", seed=4, step=100
-    )
-    (folder / "summary.csv").write_text("run_id,seed\nrun-a,3\nrun-b,4\n")
-    (folder / "figures").mkdir()
-    (folder / "figures" / "loss.png").write_bytes(b"\x89PNG fake")
-    (folder / "notes.txt").write_text("not shared")
-    (folder / "README.md").write_text("replaced by the generated card")
-    write_checkpoint(folder / ".cache" / "huggingface" / "stale.safetensors")
-    return folder
 
 
 def project_root(root: Path) -> Path:
@@ -312,20 +262,6 @@ def test_push_creates_the_model_repo_and_uploads_checkpoints_then_card(tmp_path,
     assert "notes.txt" not in card and "stale" not in card and str(tmp_path) not in card
 
 
-def test_push_plan_takes_regular_files_inside_the_folder_only(tmp_path):
-    plan = hub_plan.plan_push(checkpoint_folder(tmp_path), "alice/sweep")
-
-    assert [u.path_in_repo for u in plan.uploads] == [
-        "README.md",
-        "figures/loss.png",
-        "run-a/step-00000000.safetensors",
-        "run-a/step-00000100.safetensors",
-        "run-b/step-00000100.safetensors",
-        "summary.csv",
-    ]
-    assert [u.path_in_repo for u in plan.uploads if isinstance(u.source, bytes)] == ["README.md"]
-
-
 def test_push_dry_run_prints_files_with_sizes_and_calls_nothing(tmp_path, api, capsys):
     folder = checkpoint_folder(tmp_path)
 
@@ -385,37 +321,6 @@ def test_push_explains_auth_failures(tmp_path, api, capsys, monkeypatch, status,
 
     assert hub.main(["push", str(checkpoint_folder(tmp_path)), "--repo", "alice/sweep"]) == 1
     assert expected in one_error_line(capsys.readouterr().err)
-
-
-def test_push_leaves_out_hidden_files_symlinks_out_and_bad_checkpoints(tmp_path, api, capsys):
-    folder = checkpoint_folder(tmp_path)
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "passwd").write_text("root:x:0:0")
-    (folder / "run-a" / "x.safetensors").symlink_to(outside / "passwd")
-    (folder / "run-c").symlink_to(outside, target_is_directory=True)  # never entered
-    (folder / "inside.png").symlink_to(folder / "figures" / "loss.png")  # stays inside: kept
-    write_checkpoint(folder / ".resume" / "state.safetensors")
-    write_checkpoint(folder / "run-a" / ".step-00000200.safetensors.tmp.safetensors")
-    bad = hostile.write_header_case(folder / "run-d", "config-list")
-
-    plan = hub_plan.plan_push(folder, "alice/sweep")
-    names = [u.path_in_repo for u in plan.uploads]
-    assert "inside.png" in names and "run-a/step-00000100.safetensors" in names
-    assert not any(n.startswith((".", "run-c", "run-d")) or "/." in n for n in names)
-    assert "run-a/x.safetensors" not in names
-    assert any(
-        s.startswith("run-a/x.safetensors: a symlink to a file outside") for s in plan.skipped
-    )
-    assert any(
-        s.startswith("run-d/config-list.safetensors: not a valid checkpoint") for s in plan.skipped
-    )
-    assert bad.exists()
-
-    assert hub.main(["push", str(folder), "--repo", "alice/sweep", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "skipped: run-a/x.safetensors: a symlink to a file outside the folder" in out
-    assert ".resume" not in out and api.mock_calls == []
 
 
 def test_push_of_a_folder_of_bad_checkpoints_only_is_refused(tmp_path, api, capsys):
