@@ -1,15 +1,18 @@
-"""Shared fixtures: tiny configs, hand-built networks, the one checkpoint factory, ports."""
+"""Shared fixtures: tiny configs, hand-built networks, the one checkpoint factory, AppTest page
+readers, ports, an isolated Hugging Face Hub."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest import mock
 
 import pandas as pd
@@ -22,6 +25,9 @@ from rflr.evaluate import checkpoint_metrics
 from rflr.model import init_params
 from rflr.targets import DEFAULT_GRID_POINTS
 from rflr.trainer import Job, TrainOptions
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 # The models under test are tiny: a second intra-op thread only adds synchronization, which
 # is very costly on a busy 2-core machine (see rflr.trainer.auto_threads).
@@ -84,6 +90,25 @@ def panel_titles(frame: pd.DataFrame) -> list[str]:
     """The panel titles of a layer chart's data (rflr.app.layer_charts.panel_frame), in order."""
     drawn = frame[~frame["bound"]]
     return list(drawn.groupby("panel", sort=True)["title"].first())
+
+
+def texts(at: AppTest) -> str:
+    """Every piece of visible text of the page, joined: markdown, captions, alerts, titles;
+    backslash escapes removed (file-provided text is escaped: rflr.ui.common.md)."""
+    parts = []
+    for kind in ("markdown", "caption", "warning", "error", "info", "subheader", "title"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [str(e.value) for e in at.sidebar.error] + [str(e.value) for e in at.sidebar.caption]
+    return re.sub(r"\\(.)", r"\1", "\n".join(parts))
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    at.session_state["tab"] = label
+    return at.run()
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""rflr.ui.layer_tabs in the app (AppTest): stable channel order, one training chart, play."""
+"""rflr.ui.layer_tabs in the app (AppTest): layer controls, channel order, training chart, play."""
 
 from __future__ import annotations
 
@@ -8,17 +8,43 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import layer_columns, panel_titles
+from rflr.app import sources
+from rflr.app import state as view_state
+from rflr.config import DenseConfig
+from tests.conftest import APP, chart_specs, layer_columns, panel_titles, texts, write_run
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 
 
-def specs(at: AppTest) -> list[dict]:
-    return [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
-
-
 def panel_channels(frame) -> list[int]:
     return [int(re.match(r"ch (\d+) ", t).group(1)) for t in panel_titles(frame)]
+
+
+def test_layer_part_and_toggles(app):
+    at = app.run()
+    at.selectbox(key="w_layer").select(0).run()
+    assert not at.exception and texts(at).count("**atoms.h**") == 2
+    at.selectbox(key="w_layer").select(1).run()
+    at.radio(key="w_part").set_value("h").run()
+    assert "**bottleneck.1.h**" in texts(at) and "**hidden.1.h**" in texts(at)
+    at.toggle(key="w_odd").set_value(True).run()
+    assert all("odd part" in json.dumps(s) for s in chart_specs(at))
+    at.toggle(key="w_shared").set_value(False).run()
+    at.number_input(key="w_thr").set_value(0.5).run()
+    assert not at.exception and "inactive channel" in texts(at)
+    at.selectbox(key="w_layer").select(3).run()  # the output: one channel each
+    assert not at.exception and texts(at).count("**readout.y**") == 2
+    assert at.query_params["odd"] == "1" and at.query_params["layer"] == "3"
+
+
+def test_show_more_channels(tmp_path, monkeypatch):
+    write_run(tmp_path, DenseConfig(width=40, depth=2), steps=(5,))
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    step = view_state.SHOWN_STEP
+    assert f"{step} shown" in texts(at)
+    at.button(key="more").click().run()
+    assert f"{2 * step} shown" in texts(at) and at.query_params["shown"] == str(2 * step)
 
 
 def test_channels_keep_their_place_across_steps(app):
@@ -37,11 +63,11 @@ def test_training_overlays_a_and_b_and_smooths(app):
     at = app.run()
     at.session_state["tab"] = "Training"
     at.run()
-    assert not at.exception and len(specs(at)) == 1  # A and B on one chart
-    text = json.dumps(specs(at)[0])
+    assert not at.exception and len(chart_specs(at)) == 1  # A and B on one chart
+    text = json.dumps(chart_specs(at)[0])
     assert "rflr-w16-r2-L3-even-s0" in text and "dense-w16-L3-even-s0" in text
     at.select_slider(key="w_smooth").set_value(3).run()
-    assert not at.exception and len(specs(at)) == 1
+    assert not at.exception and len(chart_specs(at)) == 1
     assert at.query_params["smooth"] == "3"  # the smoothing is part of the shared view
 
 

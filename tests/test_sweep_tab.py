@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rflr import summary
+from rflr.app import sources
 from rflr.checkpoint import read_header
+from tests.conftest import APP, layer_columns, open_tab, panel_titles, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "poster" / "summary.csv"
+
+logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
 
 
 def _view_script(summary: Path, root: Path | None = None) -> str:
@@ -65,6 +70,32 @@ def test_sweep_view_on_the_shipped_summary():
         if (SHIPPED.parent / c).exists()
     }
     assert {o.split(" · ")[0] for o in at.selectbox[0].options} == shipped and len(shipped) < 149
+
+
+def test_sweep_tab_on_the_shipped_summary_opens_a_run(monkeypatch):
+    """The Sweep tab reads checkpoints/poster/summary.csv; a picked run opens in the layer view."""
+    shipped = Path(APP).parent / "checkpoints"
+    assert (shipped / "poster" / "summary.csv").is_file()
+    monkeypatch.setenv(sources.ENV_VAR, str(shipped))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["tab"] = "Sweep"
+    at.run()
+    assert not at.exception
+    at.selectbox(key="w_sweep").set_value("poster/summary.csv").run()  # studies ship too
+    assert not at.exception
+    assert "149 reruns" in texts(at)
+    run = at.selectbox(key="sweep_run").value
+    at.button(key="open").click().run()
+    assert not at.exception
+    assert at.session_state["tab"] == "Layer view"
+    assert at.session_state["w_run_a"] == f"poster/{run}"
+    assert any("D =" in t for t in panel_titles(layer_columns(at)[0]))  # its channels are drawn
+
+
+def test_sweep_tab_without_a_summary(app):
+    at = open_tab(app, "Sweep")
+    assert not at.exception
+    assert "No sweep summary" in texts(at)
 
 
 class _State(dict):

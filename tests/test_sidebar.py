@@ -1,0 +1,229 @@
+"""rflr.ui.sidebar in the app (AppTest): checkpoint sources, runs A and B, the view in the URL."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rflr.app import sources
+from rflr.config import RFLRConfig
+from tests.conftest import APP, layer_columns, make_folder, texts, write_run
+
+logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
+
+
+def test_choose_runs(app):
+    at = app.run()
+    at.selectbox(key="w_run_b").set_value(at.selectbox(key="w_run_b").options[1]).run()  # none
+    assert not at.exception and len(layer_columns(at)) == 1
+    assert at.query_params["b"] == "none"
+    at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
+    assert not at.exception and "**hidden.2.u**" in texts(at)
+
+
+def test_url_restores_the_view(app):
+    app.query_params.update(
+        a="dense-w16-L3-even-s0/step-00000010.safetensors",
+        b="none",
+        layer="1",
+        part="h",
+        odd="1",
+        thr="0.01",
+        tab="Layer view",
+    )
+    at = app.run()
+    assert not at.exception
+    assert at.selectbox(key="w_run_a").value == "dense-w16-L3-even-s0"
+    assert at.select_slider(key="w_step").value == 10
+    assert at.selectbox(key="w_layer").value == 1 and at.radio(key="w_part").value == "h"
+    assert at.toggle(key="w_odd").value and at.number_input(key="w_thr").value == 0.01
+    assert "**hidden.1.h**" in texts(at) and len(layer_columns(at)) == 1
+
+
+@pytest.mark.parametrize(
+    "bad", ["../../../../etc/passwd", "/etc/passwd", "rflr-w16-r2-L3-even-s0/../../x.safetensors"]
+)
+def test_url_paths_outside_the_folder_are_refused(app, bad):
+    app.query_params["a"] = bad
+    at = app.run()
+    assert not at.exception
+    assert any("refused" in w.value for w in at.warning)
+    assert "**bottleneck.2.z**" in texts(at)  # the default view instead
+    assert at.query_params["a"] == "rflr-w16-r2-L3-even-s0/step-00000100.safetensors"
+
+
+def test_url_garbage_is_ignored_with_a_note(app):
+    app.query_params.update(a="nothing-here.safetensors", layer="banana", root="/no/such/dir")
+    at = app.run()
+    assert not at.exception
+    notes = texts(at)
+    assert "not in this folder" in notes and "layer='banana'" in notes
+    assert "root: '/no/such/dir' is not an existing folder" in notes
+    assert "**bottleneck.2.z**" in texts(at)  # the default folder and view
+    at.run()
+    assert not at.warning  # notes are shown once, on the page the URL opened
+
+
+def test_a_url_step_the_run_lacks_opens_the_nearest_snapshot(app):
+    app.query_params["a"] = "dense-w16-L3-even-s0/step-00000070.safetensors"
+    at = app.run()
+    assert not at.exception
+    assert at.selectbox(key="w_run_a").value == "dense-w16-L3-even-s0"
+    assert at.select_slider(key="w_step").value == 100  # 70 is nearer 100 than 10
+    assert "opened the nearest snapshot of its run, step 100" in texts(at)
+
+
+def test_sidebar_folder_must_exist(app, folder):
+    at = app.run()
+    at.text_input(key="w_root").set_value(str(folder / "nope")).run()
+    assert not at.exception
+    assert any("not an existing folder" in e.value for e in at.sidebar.error)
+    at.text_input(key="w_root").set_value(str(folder)).run()
+    assert "**bottleneck.2.z**" in texts(at) and at.query_params["root"] == str(folder)
+
+
+def test_folder_input_refuses_long_names_and_nul(app):
+    at = app.run()
+    at.sidebar.text_input(key="w_root").set_value("/tmp/\x00x").run()
+    assert not at.exception and "NUL" in texts(at)
+    at.sidebar.text_input(key="w_root").set_value("/" + "a" * 400).run()  # cut at max_chars
+    assert not at.exception and "Folder:" in texts(at)
+    assert at.sidebar.text_input(key="w_root").proto.max_chars == sources.MAX_ROOT_CHARS
+
+
+def test_served_mode_ignores_the_folder_input_and_root_parameter(folder, tmp_path, monkeypatch):
+    other = tmp_path / "other"
+    make_folder(other, width=8, depth=2)
+    monkeypatch.setenv(sources.ENV_VAR, str(folder))
+    monkeypatch.setenv(sources.SERVE_VAR, "1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["root"] = str(other)
+    at.run()
+    assert not at.exception
+    assert at.sidebar.text_input(key="w_root").disabled
+    assert "only shows its own checkpoints" in texts(at)
+    assert "rflr-w16-r2-L3-even-s0" in at.selectbox(key="w_run_a").options  # the served folder
+    at.session_state["w_root"] = str(other)  # a forged widget value changes nothing either
+    at.run()
+    assert "rflr-w8-r2-L2-even-s0" not in at.selectbox(key="w_run_a").options
+    assert "root" not in at.query_params
+
+
+def test_upload(app, folder):
+    at = app.run()
+    at.radio(key="w_src").set_value("upload").run()
+    at.file_uploader(key="w_upload").upload("bad.safetensors", b"\x00" * 100).run()
+    assert not at.exception
+    assert any("Upload refused" in e.value for e in at.sidebar.error)
+    good = next(folder.rglob("dense-*/step-00000010.safetensors")).read_bytes()
+    at.file_uploader(key="w_upload").set_value(
+        ("mine.safetensors", good, "application/octet-stream")
+    )
+    at.run()
+    assert not at.exception and "**hidden.2.u**" in texts(at)
+    assert "a" not in at.query_params  # an upload cannot be shared by URL
+
+
+def test_hub_source_never_touches_the_network_by_itself(app, monkeypatch, tmp_path, folder):
+    calls = []
+
+    def fake_pull(repo_id, revision=None, cache_dir=None):
+        calls.append((repo_id, revision))
+        return folder
+
+    from rflr import hub
+
+    monkeypatch.setattr(hub, "pull", fake_pull)
+    monkeypatch.setattr(hub, "hub_status", lambda: (True, "Hub reachable (test)"))
+    monkeypatch.setattr(sources, "hub_reachable", lambda: True)
+    at = app.run()
+    at.radio(key="w_src").set_value("hub").run()
+    at.text_input(key="w_repo").set_value("someone/ckpts").run()
+    assert not at.exception and calls == [] and "Choose a checkpoint source" in texts(at)
+    at.sidebar.button[0].click().run()
+    assert calls == [("someone/ckpts", None)] and "**bottleneck.2.z**" in texts(at)
+    at.run()
+    assert len(calls) == 1  # kept, not fetched again
+    assert at.query_params["src"] == "hub" and at.query_params["repo"] == "someone/ckpts"
+
+
+# --- state defects (issue #10): no interaction changes a setting the user did not touch -------
+
+
+def test_switching_the_source_keeps_every_measurement_setting(app, monkeypatch):
+    """Defect 1: Folder -> Hub -> Folder (and -> Upload -> Folder) set the activity threshold
+    to 0 and turned shared axes off, and reset A and the layer."""
+    monkeypatch.setattr(sources, "hub_reachable", lambda: True)
+    at = app.run()
+    at.number_input(key="w_thr").set_value(0.02).run()
+    at.toggle(key="w_shared").set_value(False).run()
+    at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
+    at.selectbox(key="w_layer").select(1).run()
+    at.radio(key="w_part").set_value("h").run()
+    for other in ("hub", "upload"):
+        at.radio(key="w_src").set_value(other).run()
+        assert not at.exception and "Choose a checkpoint source" in texts(at)
+        at.radio(key="w_src").set_value("folder").run()
+        assert not at.exception
+        assert at.number_input(key="w_thr").value == 0.02
+        assert at.toggle(key="w_shared").value is False
+        assert at.selectbox(key="w_run_a").value == "dense-w16-L3-even-s0"
+        assert at.selectbox(key="w_layer").value == 1 and at.radio(key="w_part").value == "h"
+        assert at.query_params["thr"] == "0.02" and at.query_params["shared"] == "0"
+
+
+def test_b_follows_a_in_the_same_rerun(app):
+    """Defect 2: B's label lagged one rerun behind A."""
+    at = app.run()
+    at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
+    b = at.selectbox(key="w_run_b")
+    assert b.format_func(b.value) == "control of A (rflr-w16-r2-L3-even-s0)"
+    assert "**bottleneck.2.z**" in texts(at)  # B's column already shows the control
+    # the same through the sweep route: open_in_layer_view sets A before the sidebar draws
+    at.session_state["url_files"] = ("rflr-w16-r2-L3-even-s0/step-00000010.safetensors", None)
+    at.run()
+    b = at.selectbox(key="w_run_b")
+    assert at.selectbox(key="w_run_a").value == "rflr-w16-r2-L3-even-s0"
+    assert b.format_func(b.value) == "control of A (dense-w16-L3-even-s0)"
+    assert at.select_slider(key="w_step").value == 10
+
+
+def test_a_run_without_a_control_says_so_and_offers_a_pick(tmp_path, monkeypatch):
+    """Defect 2: only one column showed, with no word that the folder has no control."""
+    make_folder(tmp_path, width=8, depth=2)
+    write_run(tmp_path, RFLRConfig(width=8, depth=2, rank=2), seed=5, steps=(0, 10))
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.selectbox(key="w_run_a").set_value("rflr-w8-r2-L2-even-s5").run()
+    assert not at.exception and "No control for A" in texts(at)
+    assert len(layer_columns(at)) == 1
+    pick = at.selectbox(key="b_pick")
+    assert "rflr-w8-r2-L2-even-s5" not in pick.options
+    pick.set_value("dense-w8-L2-even-s0").run()
+    assert not at.exception and at.selectbox(key="w_run_b").value == "dense-w8-L2-even-s0"
+    assert len(layer_columns(at)) == 2 and "No control for A" not in texts(at)
+
+
+def test_back_and_forward_restore_the_view(app):
+    """Defect 6: Back added entries that restored nothing. The browser's Back reruns the page
+    with the earlier URL; the app must show that view (and write nothing new)."""
+    at = app.run()
+    at.selectbox(key="w_layer").select(1).run()
+    earlier = dict(at.query_params)
+    at.number_input(key="w_thr").set_value(0.3).run()
+    at.toggle(key="w_odd").set_value(True).run()
+    later = dict(at.query_params)
+    assert later["thr"] == "0.3" and later["odd"] == "1"
+    for want in (earlier, later):  # Back, then Forward
+        for key in list(at.query_params):
+            if key not in want:
+                del at.query_params[key]
+        at.query_params.update(want)
+        at.run()
+        assert not at.exception
+        assert dict(at.query_params) == want  # nothing rewritten: no new history entry
+        assert at.number_input(key="w_thr").value == float(want.get("thr", 1e-3))
+        assert at.toggle(key="w_odd").value is ("odd" in want)
+        assert at.selectbox(key="w_layer").value == 1
