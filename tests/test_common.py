@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from rflr.ui.common import legend_html, md
+from rflr.app import style
+from rflr.ui.common import legend_md, md
 
 JOINER = "\u2060"
 
@@ -38,11 +39,18 @@ def test_autolinks_lists_and_length():
     assert len(md("x" * 10_000)) == 301  # cut, with an ellipsis
 
 
-def test_legend_html_draws_each_curve_and_escapes_its_name():
-    out = legend_html(
-        [("u(x)", "#e8710a", [1, 0]), ('<img src=x onerror="a()">**b**', '#000" onload="x', [5, 3])]
+def test_legend_md_draws_each_curve_in_its_colour_and_escapes_its_name():
+    out = legend_md(
+        [
+            ("u(x)", style.KIND_COLORS["dense"], style.SOLID),
+            ("u(−x), mirror", style.MIRROR_COLOR, style.MIRROR_DASH),
+            ("odd part", style.ODD_COLOR, style.ODD_DASH),
+            ("<img src=x>**b**", "#123456", [1, 0]),
+        ]
     )
-    assert out.count("<svg") == 2 and 'stroke="#e8710a"' in out
-    assert 'stroke-dasharray="5,3"' in out and 'stroke-dasharray="1,0"' in out
-    assert not re.search(r"(?<!\\)<img", out)  # the name: escaped for markdown (\<img)
-    assert 'onload="x' not in out  # the colour stays inside its attribute
+    parts = out.replace("\u00a0", " ").split(" &ensp; ")  # no-break spaces inside an entry
+    assert parts[0] == ":blue[━━] u\\(x\\)"
+    assert parts[1].startswith("╍╍ u") and ":" not in parts[1][:3]  # the mirror: dark, dashed
+    assert parts[2].startswith(":gray[┉┉]")
+    assert not re.search(r"(?<!\\)[<*]", parts[3])  # a name is text: escaped for markdown
+    assert parts[3].startswith("━━ ")  # a colour markdown cannot name: the text's own

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, export, sources
+from rflr.app import catalog, export, sources, style
 from rflr.checkpoint import Checkpoint
 from rflr.config import KIND_LABELS
 from rflr.summary import format_number
@@ -59,20 +58,18 @@ def panel_grid(i: int):
     return st.container(horizontal=True, key=f"panel_grid_{i}")
 
 
-def legend_html(entries: list[tuple[str, str, list[float]]]) -> str:
-    """A legend for st.markdown(unsafe_allow_html=True): a short line in each curve's colour
-    and dash (rflr.app.layer_charts.legend_entries), then its name (escaped with md). The
-    colour and dash go into attributes: quoted, and dashes as numbers only."""
+def legend_md(entries: list[tuple[str, str, list[float]]]) -> str:
+    """A legend in Streamlit markdown: a short line drawn solid (━), dashed (╍) or dotted (┉)
+    as the curve is, in its colour's markdown name (rflr.app.style.MARKDOWN_COLORS; the
+    mirror in the text's dark), then its name escaped with md. Text, not HTML: no raw HTML
+    on the page, and nothing for the browser to load for it."""
     out = []
     for name, colour, dash in entries:
-        colour = html.escape(colour, quote=True)
-        pattern = ",".join(f"{float(d):g}" for d in dash)
-        out.append(  # one unit: an entry wraps whole, never between its line and name
-            '<span style="white-space: nowrap">'
-            f'<svg width="22" height="8" aria-hidden="true"><line x1="0" y1="4" x2="22" y2="4" '
-            f'stroke="{colour}" stroke-width="2" stroke-dasharray="{pattern}"/></svg>&nbsp;{md(name)}'
-            "</span>"
-        )
+        solid = dash[1] == 0
+        glyph = "━━" if solid else ("╍╍" if dash[0] >= 3 else "┉┉")
+        tint = style.MARKDOWN_COLORS.get(colour)
+        line = f":{tint}[{glyph}]" if tint else glyph
+        out.append(f"{line}\u00a0{md(name)}".replace(" ", "\u00a0"))  # wraps whole
     return " &ensp; ".join(out)
 
 

@@ -19,7 +19,7 @@ from rflr.ui.common import (
     export_ui,
     exports_ui,
     fmt,
-    legend_html,
+    legend_md,
     md,
     panel_grid,
     pick_header,
@@ -116,7 +116,7 @@ def layer_view_ui(
             st.markdown(  # one element, not three: each costs the browser a redraw per click
                 f"**{md(v['name'])}** — {len(active)} of {len(t)} channels active"
                 + (f", {len(shown)} shown" if len(shown) < len(active) else "")
-                + (f" &ensp; {legend_html(legend)}" if not shown.empty else "")
+                + (f" &ensp; {legend_md(legend)}" if not shown.empty else "")
                 + (
                     f"  \n:small[:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
                     f"activity is {inactive['relative_activity'].max():.1e} of the layer's "
@@ -124,7 +124,6 @@ def layer_view_ui(
                     if len(inactive)
                     else ""
                 ),
-                unsafe_allow_html=True,
             )
             if shown.empty:
                 st.info("No active channel in this layer.")
