@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rflr.app import style
-from rflr.ui.common import legend_md, md
+from rflr.ui.common import md
 
 JOINER = "\u2060"
 
@@ -37,20 +36,3 @@ def test_autolinks_lists_and_length():
     assert md("1. item").startswith("1\\.") and md("- item").startswith("\\-")
     assert md("line\n# heading") == "line \\# heading"
     assert len(md("x" * 10_000)) == 301  # cut, with an ellipsis
-
-
-def test_legend_md_draws_each_curve_in_its_colour_and_escapes_its_name():
-    out = legend_md(
-        [
-            ("u(x)", style.KIND_COLORS["dense"], style.SOLID),
-            ("u(−x), mirror", style.MIRROR_COLOR, style.MIRROR_DASH),
-            ("odd part", style.ODD_COLOR, style.ODD_DASH),
-            ("<img src=x>**b**", "#123456", [1, 0]),
-        ]
-    )
-    parts = out.replace("\u00a0", " ").split(" &ensp; ")  # no-break spaces inside an entry
-    assert parts[0] == ":blue[━━] u\\(x\\)"
-    assert parts[1].startswith("╍╍ u") and ":" not in parts[1][:3]  # the mirror: dark, dashed
-    assert parts[2].startswith(":gray[┉┉]")
-    assert not re.search(r"(?<!\\)[<*]", parts[3])  # a name is text: escaped for markdown
-    assert parts[3].startswith("━━ ")  # a colour markdown cannot name: the text's own

@@ -79,11 +79,10 @@ def test_output_panel_draws_the_target(folder):
     assert "resolve" in spec  # without shared axes each panel has its own y scale
 
 
-def test_panel_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
-    """What changes with the step (curves, titles, D, the shared y range) is data: the app
-    draws every panel of every snapshot from one spec, so the browser keeps its charts and
-    only swaps their data; each panel's table is one channel's rows, with its title on its
-    one head row and, with shared axes, the shared range on two bound rows."""
+def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
+    """What changes with the step (curves, titles, D, the shared y range) is data: the spec
+    the app sends is layer_panels' without its data, the same for two snapshots, so the
+    browser keeps its chart and only swaps the data."""
     specs, frames = [], []
     for step in ("00000010", "00000100"):
         ckpt = checkpoint.load(next(folder.rglob(f"dense-*/step-{step}.safetensors")))
@@ -91,59 +90,70 @@ def test_panel_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
         table = data.channel_frame(p, "hidden.2.u").head(4)
         cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
         domain = layer_charts.y_extent(cv, False)
-        spec, panels = layer_charts.panel_charts(cv, table, False, domain, "hidden.2.u", "dense")
-        specs.append(spec)
-        frames.append(panels)
-        assert [int(f["channel"].iloc[0]) for f in panels] == list(table["channel"])
-        for f, row in zip(panels, table.to_dict("records"), strict=True):
-            assert f["channel"].nunique() == 1
-            assert list(f.loc[f["head"], "title"]) == [layer_charts.channel_title(row)]
-            assert sorted(f.loc[f["bound"], "bound_y"]) == domain  # the range is in the data
-            drawn = f.loc[~f["bound"], "value"]
-            assert drawn.min() >= domain[0] and drawn.max() <= domain[1]
-        # the exported facet draws the same table, titles as its headers
         chart = layer_charts.layer_panels(cv, table, False, domain, 3, "hidden.2.u", "dense")
-        whole = pd.concat(panels)
-        assert chart.data.sort_index().equals(whole.sort_index())
+        spec = chart.to_dict()
+        spec.pop("datasets"), spec.pop("data")
+        specs.append(spec)
+        frames.append(
+            layer_charts.panel_frame(cv, table, layer_charts.curve_keys(cv, False), domain, "u")
+        )
+        bound = chart.data[chart.data["bound"]]
+        assert sorted(bound["bound_y"]) == domain  # shared axes: the range is in the data
+        drawn = chart.data.loc[~chart.data["bound"], "value"]
+        assert drawn.min() >= domain[0] and drawn.max() <= domain[1]
     assert specs[0] == specs[1]
-    assert not frames[0][0].equals(frames[1][0])
-    shared = layer_charts.panel_spec(("z(x)", "z(-x)"), "u", "dense", True)
-    assert json.loads(shared) == specs[0]
-    alone = json.loads(layer_charts.panel_spec(("z(x)", "z(-x)"), "u", "dense", False))
-    assert len(alone["layer"]) == len(specs[0]["layer"]) - 1  # no bound rows to draw
-    assert "data" not in alone and "datasets" not in alone
-    assert alone["autosize"]["type"] == "fit-x"  # the page's cell sets the width
-    head = alone["layer"][-1]
-    assert head["mark"]["type"] == "text" and head["encoding"]["text"]["field"] == "title"
-    assert isinstance(alone["padding"], dict)  # Streamlit's front end writes padding.bottom
-
-
-def test_panel_charts_without_channels_draw_nothing(folder):
-    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
-    p = data.compute_partials(ckpt)
-    table = data.channel_frame(p, "hidden.2.u").head(0)
-    cv = data.curve_frame(p, "hidden.2.u", [])
-    spec, panels = layer_charts.panel_charts(cv, table, False, None, "hidden.2.u", "dense")
-    assert panels == [] and spec["layer"]
-
-
-def test_legend_entries_match_the_drawn_curves(folder):
-    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
-    cv = data.curve_frame(data.compute_partials(ckpt), "readout.y", [0])
-    assert layer_charts.legend_entries(cv, False, "readout.y", "dense")[1:] == [
-        ("y(−x), mirror", style.MIRROR_COLOR, style.MIRROR_DASH),
-        ("target f*(x)", style.TARGET_COLOR, style.TARGET_DASH),
-    ]  # the output layer: the target, no odd part
-    entries = layer_charts.legend_entries(cv, True, "readout.y", "dense")
-    assert entries == [
-        ("y(x)", style.KIND_COLORS["dense"], style.SOLID),
-        ("y(−x), mirror", style.MIRROR_COLOR, style.MIRROR_DASH),
-        ("odd part", style.ODD_COLOR, style.ODD_DASH),
-        ("target f*(x)", style.TARGET_COLOR, style.TARGET_DASH),
-    ]
+    assert not frames[0].equals(frames[1])
+    cached = layer_charts.layer_panels_spec(
+        ("z(x)", "z(-x)"), "u", "dense", 3, layer_charts.PANEL_WIDTH, True
+    )
+    assert json.loads(cached) == specs[0]
+    alone = layer_charts.layer_panels_spec(
+        ("z(x)", "z(-x)"), "u", "dense", 3, layer_charts.PANEL_WIDTH, False
+    )
+    assert json.loads(alone)["resolve"]["scale"]["y"] == "independent"
+    spec, frame = layer_charts.layer_panels_for_app(
+        cv, table, False, domain, 3, "hidden.2.u", "dense"
+    )
+    assert spec == specs[0] and frame.equals(frames[1])  # what the app sends: the same pieces
 
 
 def test_channel_title_marks_channels_inactive_now():
     row = pd.Series({"channel": 3, "D": 0.5, "parity": "mixed", "active": False})
     assert layer_charts.channel_title(row) == "ch 3 · D = 5.0e-01 · mixed · inactive now"
     assert layer_charts.channel_title(row.drop("active")).endswith("mixed")
+
+
+def test_panel_layout_fills_the_column_three_or_four_to_a_row():
+    """Beside B in a 1440 px window 3 per row, alone 4; wider panels on a wider main area;
+    as many to a row as leave each plot MIN_PLOT px, never more than 4; one axis per row
+    with shared axes, one per panel without."""
+    lc = layer_charts
+    assert lc.panel_layout(None, 2, True) == lc.panel_layout(lc.MAIN_WIDTH, 2, True)
+    assert lc.panel_layout(980, 2, True)[0] == 3 and lc.panel_layout(980, 1, True)[0] == 4
+    for main in range(300, 3000, 37):
+        for n in (1, 2):
+            for shared in (True, False):
+                per_row, width = lc.panel_layout(main, n, shared)
+                assert 1 <= per_row <= lc.MAX_PER_ROW and width % 5 == 0
+                stacked = main < lc.STACKED_BELOW
+                column = main if stacked else (main - (n - 1) * lc.COLUMN_GAP) / n
+                axes = lc.AXIS * (1 if shared else per_row)
+                used = per_row * width + (per_row - 1) * lc.SPACING + axes + lc.PADDING
+                if width >= lc.MIN_PLOT:
+                    assert used <= column  # it fits its column
+                if per_row < lc.MAX_PER_ROW:  # one more panel would not leave MIN_PLOT
+                    more = (
+                        column
+                        - lc.PADDING
+                        - (lc.AXIS * (1 if shared else per_row + 1))
+                        - per_row * lc.SPACING
+                    ) / (per_row + 1)
+                    assert more < lc.MIN_PLOT + 5
+    wide, narrow = lc.panel_layout(1760, 2, True), lc.panel_layout(980, 2, True)
+    assert wide[0] >= narrow[0] and wide[1] > narrow[1]
+
+
+def test_panel_height_grows_with_width_within_bounds():
+    assert layer_charts.panel_height(100) == layer_charts.PANEL_HEIGHT
+    assert layer_charts.panel_height(250) == 150
+    assert layer_charts.panel_height(1000) == 180

@@ -42,10 +42,8 @@ def test_default_view_is_rflr_beside_its_dense_control(app):
     assert "rflr-w16-r2-L3-even-s0" in page and "dense-w16-L3-even-s0" in page
     assert "**bottleneck.2.z**" in page and "**hidden.2.u**" in page  # deepest partial layer
     assert at.select_slider(key="w_step").value == 100  # the final step
-    specs = chart_specs(at)  # one small chart per panel, all from one spec per column
-    assert len(specs) > 2 and all(
-        s["layer"][-1]["encoding"]["text"]["field"] == "title" for s in specs
-    )
+    specs = chart_specs(at)  # one faceted chart per column
+    assert len(specs) == 2 and all(s["facet"]["field"] == "title" for s in specs)
     columns = layer_columns(at)
     assert len(columns) == 2 and all("D = " in t for f in columns for t in panel_titles(f))
     assert at.query_params["a"] == "rflr-w16-r2-L3-even-s0/step-00000100.safetensors"

@@ -1,12 +1,9 @@
 """The layer view's chart: one small panel per channel, z(x) beside its mirror z(-x).
 
-Two forms of the same drawing. For a file (exports, REPRODUCTION figures): layer_panels,
-one faceted chart. For the app: one small chart per panel (panel_charts), so that the page
-can flow them 3-4 to a row at any window width, which a facet cannot (its panels have a
-fixed width); each drawn on a canvas from one cached Vega-Lite spec that depends only on
-what the view draws (the series, the layer's letter, the kind, shared axes), never on the
-step or the checkpoint: the title, D and shared y range are rows of panel_frame's long
-table, so the browser keeps its charts and swaps their data. Pure functions of the
+Built for the browser's sake: one faceted spec per checkpoint, drawn on a canvas, whose
+Vega-Lite spec depends only on what the view draws (the series, the layer's letter, the
+kind, the layout, shared axes), never on the step or the checkpoint; the step-dependent
+titles, D and shared y range are rows of panel_frame's long table. Pure functions of the
 DataFrames of rflr.app.data, checked without Streamlit.
 """
 
@@ -23,8 +20,13 @@ from rflr.app import style
 
 SERIES = ["z(x)", "z(-x)", "o(x)"]
 TARGET = "f*(x)"  # curve_frame adds it on the output layer
-PANEL_WIDTH, PANEL_HEIGHT = 150, 110  # a facet panel's plot area (px)
-TITLE_INDENT = 30  # px: a one-panel chart's title starts this far left of its plot
+PANEL_WIDTH, PANEL_HEIGHT = 150, 110  # a panel's plot area (px)
+# The facet's room around the plot areas (px): Vega-Lite's spacing between panels, a y axis
+# with its labels and title, the chart's padding; the gap Streamlit leaves between columns.
+SPACING, AXIS, PADDING, COLUMN_GAP = 20, 50, 10, 32
+MIN_PLOT, MAX_PER_ROW = 90, 4
+MAIN_WIDTH = 980  # the main area of a 1440 px window beside the sidebar: the first guess
+STACKED_BELOW = 600  # a main area narrower than this: Streamlit stacks the columns
 TIP_STRIDE = 2  # every 2nd plotted point carries the hover tooltip (65 per panel)
 
 
@@ -81,33 +83,45 @@ def layer_panels(
     return _panels(keys, symbol, kind, columns, width, y_domain is not None, df)
 
 
-def panel_charts(
+def layer_panels_for_app(
     curves: pd.DataFrame,
     channels: pd.DataFrame,
     show_odd: bool = False,
     y_domain: list[float] | None = None,
+    columns: int = 3,
     layer: str = "bottleneck.1.z",
     kind: str = "rflr",
-) -> tuple[dict, list[pd.DataFrame]]:
-    """What the app draws (layer_panels' arguments, less the layout): one Vega-Lite spec,
-    cached and without data, for every panel, and each panel's table (panel_frame's rows of
-    one channel, in `channels`' order), for one st.vega_lite_chart per panel. The panel's
-    title is drawn from its rows, its legend is the page's (legend_entries)."""
+    width: int = PANEL_WIDTH,
+) -> tuple[dict, pd.DataFrame]:
+    """layer_panels (same arguments) as the app sends it: the cached spec without data, and
+    its table, for st.vega_lite_chart."""
     keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
-    spec = panel_spec(keys, symbol, kind, y_domain is not None)
-    frame = panel_frame(curves, channels, keys, y_domain, symbol)
-    if frame.empty:
-        return json.loads(spec), []
-    return json.loads(spec), [f for _, f in frame.groupby("panel", sort=True)]
+    spec = layer_panels_spec(keys, symbol, kind, columns, width, y_domain is not None)
+    return json.loads(spec), panel_frame(curves, channels, keys, y_domain, symbol)
 
 
-def legend_entries(
-    curves: pd.DataFrame, show_odd: bool = False, layer: str = "bottleneck.1.z", kind: str = "rflr"
-) -> list[tuple[str, str, list[float]]]:
-    """The legend of panel_charts (same arguments), drawn once by the page: (name, colour,
-    dash) of each curve drawn."""
-    names, look = series_names(style.symbol(layer)), _look(kind)
-    return [(names[k], *look[k]) for k in curve_keys(curves, show_odd)]
+def panel_layout(main_width: int | None, checkpoints: int, shared: bool) -> tuple[int, int]:
+    """Panels per row and plot width that fill a checkpoint's column of a main area
+    `main_width` px wide (None: not measured yet, MAIN_WIDTH) split among `checkpoints`
+    columns: as many to a row as leave each plot MIN_PLOT px, at most MAX_PER_ROW. With
+    `shared` axes one y axis serves each row, else each panel has its own."""
+    main = MAIN_WIDTH if main_width is None else main_width
+    n = 1 if main < STACKED_BELOW else max(checkpoints, 1)
+    column = (main - (n - 1) * COLUMN_GAP) / n
+
+    def plot(per_row: int) -> int:
+        axes = AXIS if shared else AXIS * per_row
+        room = column - PADDING - axes - (per_row - 1) * SPACING
+        return int(room / per_row) // 5 * 5  # to 5 px: nearby widths share one spec
+
+    per_row = max([k for k in range(1, MAX_PER_ROW + 1) if plot(k) >= MIN_PLOT], default=1)
+    return per_row, max(plot(per_row), MIN_PLOT // 2)
+
+
+def panel_height(width: int) -> int:
+    """A panel's plot height for its width: 110 px, taller for wide panels (to 180 px), so
+    that a wide window does not flatten the curves."""
+    return min(max(int(0.6 * width) // 5 * 5, PANEL_HEIGHT), 180)
 
 
 def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
@@ -117,80 +131,44 @@ def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=64)
-def panel_spec(keys: tuple[str, ...], symbol: str, kind: str, shared: bool) -> str:
-    """One panel's Vega-Lite spec without its data, as JSON, for st.vega_lite_chart with one
-    panel's rows of panel_frame. It depends only on what the view draws (the series, the
-    layer's letter, the kind, shared axes), never on the step, the channel or the
-    checkpoint: built and validated by Altair once, then reused by every panel, and the
-    browser keeps its charts and swaps the data when only the step, the channels or the
-    file change. Its width is the page's (Streamlit stretches a single view to its cell)."""
-    head = (  # the title, from the panel's head row; it starts over the y axis labels and
-        # is ellipsized (not cut) where a narrow panel lacks room: the tooltip has it whole
-        alt.Chart()
-        .transform_filter("datum.head")
-        .mark_text(
-            align="left",
-            baseline="bottom",
-            dx=-TITLE_INDENT,
-            dy=-5,
-            fontSize=11,
-            fontWeight="bold",
-            limit=alt.ExprRef(f"width + {TITLE_INDENT}"),
-        )
-        .encode(x=alt.value(0), y=alt.value(0), text="title:N")
+def layer_panels_spec(
+    keys: tuple[str, ...], symbol: str, kind: str, columns: int, width: int, shared: bool
+) -> str:
+    """layer_panels' Vega-Lite spec without its data, as JSON, for st.vega_lite_chart with
+    panel_frame's table. It depends only on what the view draws (the series, the layer's
+    letter, the kind, the layout, shared axes), never on the step or the checkpoint: built
+    and validated by Altair once, then reused, and the browser keeps its chart and swaps the
+    data when only the step, the channels or the file change."""
+    floats = ("panel", "channel", "x", "value", "mirror", "D", "bound_y")
+    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in floats}).assign(
+        title=pd.Series(dtype=str),
+        series=pd.Series(dtype=str),
+        tip=pd.Series(dtype=bool),
+        bound=pd.Series(dtype=bool),
     )
-    layers = [*_layers(keys, symbol, kind, shared, legend=False), head]
-    chart = (
-        alt.layer(*layers, data=_EMPTY)
-        .properties(
-            height=PANEL_HEIGHT,
-            usermeta=style.CANVAS,
-            # an object, not a number: Streamlit's front end sets padding.bottom on it
-            padding={"left": 2, "right": 4, "top": 4, "bottom": 2},
-        )
-        # a narrow cell is mostly axis: slimmer ticks, labels and paddings leave the curves
-        # about 15 px more of its width
-        .configure_axis(
-            labelFontSize=10, titleFontSize=10, labelPadding=2, titlePadding=3, tickSize=3
-        )
-    )
-    spec = chart.to_dict()
+    spec = _panels(keys, symbol, kind, columns, width, shared, empty).to_dict()
     spec.pop("datasets", None)
     spec.pop("data", None)
-    # the cell's width is the plot's with its axes and title; the height grows with them
-    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     return json.dumps(spec)
 
 
-_FLOATS = ("panel", "channel", "x", "value", "mirror", "D", "bound_y")
-_EMPTY = pd.DataFrame({c: pd.Series(dtype=float) for c in _FLOATS}).assign(
-    title=pd.Series(dtype=str),
-    series=pd.Series(dtype=str),
-    tip=pd.Series(dtype=bool),
-    bound=pd.Series(dtype=bool),
-    head=pd.Series(dtype=bool),
-)  # panel_frame's columns, no rows: what a spec without data is built from
-
-
-def _look(kind: str) -> dict[str, tuple[str, list[float]]]:
-    """Colour and dash of each curve: the channel in its kind's colour, the mirror dark and
-    dashed, the odd part grey and dotted, the target green."""
-    return {
+def _panels(
+    keys: tuple[str, ...],
+    symbol: str,
+    kind: str,
+    columns: int,
+    width: int,
+    shared: bool,
+    df: pd.DataFrame,
+) -> alt.FacetChart:
+    names = series_names(symbol)
+    series = [names[k] for k in keys]
+    look = {
         "z(x)": (style.kind_color(kind), style.SOLID),
         "z(-x)": (style.MIRROR_COLOR, style.MIRROR_DASH),
         "o(x)": (style.ODD_COLOR, style.ODD_DASH),
         TARGET: (style.TARGET_COLOR, style.TARGET_DASH),
     }
-
-
-def _layers(
-    keys: tuple[str, ...], symbol: str, kind: str, shared: bool, legend: bool
-) -> list[alt.Chart]:
-    """A panel's layers, the same in the facet and in the app's one-panel charts: the
-    curves, invisible hover points carrying the mirror value and D, and with `shared` the
-    invisible bound rows that set the shared y range."""
-    names, look = series_names(symbol), _look(kind)
-    series = [names[k] for k in keys]
     # zero=False, nice=False: the domain is the data's, and with shared axes the two bound
     # rows of panel_frame make it y_domain in every panel and in both columns
     y_scale = alt.Scale(zero=False, nice=False)
@@ -204,14 +182,10 @@ def _layers(
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(domain=series, range=[look[k][0] for k in keys]),
-                legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2)
-                if legend
-                else None,
+                legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2),
             ),
             strokeDash=alt.StrokeDash(
-                "series:N",
-                scale=alt.Scale(domain=series, range=[look[k][1] for k in keys]),
-                legend=alt.Undefined if legend else None,
+                "series:N", scale=alt.Scale(domain=series, range=[look[k][1] for k in keys])
             ),
         )
     )  # the bound rows have no value: Vega-Lite drops them from the lines
@@ -240,28 +214,17 @@ def _layers(
             .encode(x=alt.X("x:Q"), y=alt.Y("bound_y:Q", title=y_title, scale=y_scale))
         )
         layers.append(bounds)
-    return layers
-
-
-def _panels(
-    keys: tuple[str, ...],
-    symbol: str,
-    kind: str,
-    columns: int,
-    width: int,
-    shared: bool,
-    df: pd.DataFrame,
-) -> alt.FacetChart:
-    layers = _layers(keys, symbol, kind, shared, legend=True)
     chart = (
         alt.layer(*layers, data=df)
-        .properties(width=width, height=PANEL_HEIGHT)
+        .properties(width=width, height=panel_height(width))
         .facet(
             facet=alt.Facet(
                 "title:N",
                 sort=alt.EncodingSortField("panel", op="min", order="ascending"),
                 title=None,
-                header=alt.Header(labelFontSize=11, labelFontWeight="bold", labelLimit=0),
+                # a long title is cut with … at its panel's width (the tooltip has it whole):
+                # wider, it would overlap its neighbour's and push the chart out of its column
+                header=alt.Header(labelFontSize=11, labelFontWeight="bold", labelLimit=width),
             ),
             columns=columns,
         )
@@ -280,14 +243,13 @@ def panel_frame(
     """The one long table a layer chart draws: a row per point of each curve (`series`
     named for the layer's letter `symbol`, e.g. "u(x)", "u(−x), mirror"), with its panel's
     place and title (D and parity) and D. Every TIP_STRIDE-th point of the first curve is a
-    hover target carrying the mirror value too; each panel's first row is its `head` (the
-    one-panel chart draws the title from it).
+    hover target carrying the mirror value too.
 
     Everything that changes with the step, the layer or the checkpoint is data here, not
     spec: the browser then swaps the data of the chart it has instead of compiling and
     laying out a new one (Streamlit keeps a Vega view whose spec is unchanged). The curves
     come folded (long), so the browser runs no fold or lookup per point. With `y_domain`,
-    two `bound` rows per panel (drawn invisible) carry the shared y range.
+    two `bound` rows (in the first panel, drawn invisible) carry the shared y range.
     """
     names = series_names(symbol)
     ids = channels["channel"].to_numpy(dtype=np.int64)
@@ -313,24 +275,20 @@ def panel_frame(
         "D": np.tile(defects[panel], k),
         "bound": np.zeros(n * k, dtype=bool),
         "bound_y": np.full(n * k, np.nan),
-        "head": first & np.tile(nth == 0, k),
     }
     if y_domain and n:
-        # two rows per panel, copies of its head row with no value, at the range's ends
-        heads = np.flatnonzero(cols["head"])
-        extra = {c: np.tile(v[heads], len(y_domain)) for c, v in cols.items()}
+        # two rows in the first panel, copies of its first point with no value, at the
+        # range's ends: with the facet's one y scale, they set every panel's range
+        at = np.array([np.flatnonzero(cols["panel"] == 0)[0]] * len(y_domain))
+        extra = {c: v[at] for c, v in cols.items()}
         extra.update(
             value=np.nan,
             tip=False,
             mirror=np.nan,
             bound=True,
-            head=False,
-            bound_y=np.repeat(np.asarray(y_domain, dtype=float), len(heads)),
+            bound_y=np.asarray(y_domain, dtype=float),
         )
-        cols = {
-            c: np.concatenate([v, np.broadcast_to(extra[c], len(heads) * len(y_domain))])
-            for c, v in cols.items()
-        }
+        cols = {c: np.concatenate([v, np.broadcast_to(extra[c], len(at))]) for c, v in cols.items()}
     # Arrow sends each distinct string once
     cols["title"] = (
         pd.Categorical.from_codes(cols["title"], categories=titles)

@@ -19,16 +19,6 @@ TARGET_COLOR, TARGET_DASH = "#2ca02c", [1, 0]  # f*(x) on the output layer: gree
 SOLID = [1, 0]
 SHADE_COLORS = {"plateau": "#9467bd", "drop": "#d62728"}  # purple, red: no model colour
 
-# The same colours in Streamlit's markdown (:orange[...]), which names a few colours and takes
-# no other: the nearest for each, for legends written as text. The mirror keeps the text's own
-# dark colour.
-MARKDOWN_COLORS = {
-    KIND_COLORS["rflr"]: "orange",
-    KIND_COLORS["dense"]: "blue",
-    ODD_COLOR: "gray",
-    TARGET_COLOR: "green",
-}
-
 CANVAS = {"embedOptions": {"renderer": "canvas"}}  # usermeta: Streamlit passes it to Vega
 
 

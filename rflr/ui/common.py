@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from rflr.app import catalog, export, sources, style
+from rflr.app import catalog, export, sources
 from rflr.checkpoint import Checkpoint
 from rflr.config import KIND_LABELS
 from rflr.summary import format_number
@@ -37,40 +37,6 @@ def md(value: object) -> str:
         text = text[:_MAX_SHOWN] + "…"
     text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + _JOINER + m.group(0)[-1], text)
     return _MD_BLOCK.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
-
-
-PANEL_MIN_PX = 140  # a layer panel's least width, axes included: 3 fit beside B at 1440 px
-# The page's one stylesheet. The layer view's panels are one small chart each in a keyed
-# container (panel_grid); this makes that container a grid of equal cells, at most 4 to a
-# row and none narrower than PANEL_MIN_PX, so the panels reflow with the window. Without it
-# (another Streamlit) the container's own flex wrap still flows them, less evenly.
-PAGE_CSS = f"""<style>
-div[class*="st-key-panel_grid_"] {{
-  display: grid !important;
-  grid-template-columns: repeat(auto-fill, minmax(max({PANEL_MIN_PX}px, calc((100% - 2.25rem) / 4)), 1fr));
-  gap: 0.25rem 0.75rem;
-}}
-</style>"""
-
-
-def panel_grid(i: int):
-    """The container of the `i`-th checkpoint's layer panels (laid out by PAGE_CSS)."""
-    return st.container(horizontal=True, key=f"panel_grid_{i}")
-
-
-def legend_md(entries: list[tuple[str, str, list[float]]]) -> str:
-    """A legend in Streamlit markdown: a short line drawn solid (━), dashed (╍) or dotted (┉)
-    as the curve is, in its colour's markdown name (rflr.app.style.MARKDOWN_COLORS; the
-    mirror in the text's dark), then its name escaped with md. Text, not HTML: no raw HTML
-    on the page, and nothing for the browser to load for it."""
-    out = []
-    for name, colour, dash in entries:
-        solid = dash[1] == 0
-        glyph = "━━" if solid else ("╍╍" if dash[0] >= 3 else "┉┉")
-        tint = style.MARKDOWN_COLORS.get(colour)
-        line = f":{tint}[{glyph}]" if tint else glyph
-        out.append(f"{line}\u00a0{md(name)}".replace(" ", "\u00a0"))  # wraps whole
-    return " &ensp; ".join(out)
 
 
 @dataclass(frozen=True)

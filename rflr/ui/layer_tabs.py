@@ -11,6 +11,7 @@ from rflr.app import catalog, charts, data, layer_charts, sources, training_char
 from rflr.app import state as view_state
 from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
+from rflr.ui import viewport
 from rflr.ui.cache import channel_table, curves, defect_history, history, loaded, profile
 from rflr.ui.common import (
     Export,
@@ -19,9 +20,7 @@ from rflr.ui.common import (
     export_ui,
     exports_ui,
     fmt,
-    legend_md,
     md,
-    panel_grid,
     pick_header,
 )
 from rflr.ui.specs import chart_ui
@@ -74,6 +73,7 @@ def layer_view_ui(
     cat: catalog.Catalog | None = None,
 ):
     ss = st.session_state
+    main_width = viewport.main_width()  # first: it measures the width the columns share
     st.caption(
         "Colour: the channel (orange RF-LR, blue dense); dark dashed: its mirror z(−x)"
         + ("; grey dotted: the odd part o(x)" if odd else "")
@@ -100,9 +100,10 @@ def layer_view_ui(
         views.append({"name": name, "table": table, "active": active, "shown": shown, "curves": cv})
     drawn = [v["curves"] for v in views if v and v.get("name") and not v["shown"].empty]
     y_domain = layer_charts.y_extent(pd.concat(drawn), odd) if shared and drawn else None
-    per_row = 3 if len(picks) > 1 else 4  # the exported figure's layout
+    # as many panels to a row as the measured width holds (a first guess until measured)
+    per_row, width = layer_charts.panel_layout(main_width, len(picks), y_domain is not None)
     more, exports = False, []
-    for i, (c, v, col) in enumerate(zip(picks, views, columns_for(picks), strict=True)):
+    for c, v, col in zip(picks, views, columns_for(picks), strict=True):
         with col:
             if not pick_header(c):
                 continue
@@ -111,12 +112,9 @@ def layer_view_ui(
                 continue
             t, active, shown = v["table"], v["active"], v["shown"]
             inactive = t[~t["active"]]
-            kind = c.row["kind"]
-            legend = layer_charts.legend_entries(v["curves"], odd, v["name"], kind)
             st.markdown(  # one element, not three: each costs the browser a redraw per click
                 f"**{md(v['name'])}** — {len(active)} of {len(t)} channels active"
                 + (f", {len(shown)} shown" if len(shown) < len(active) else "")
-                + (f" &ensp; {legend_md(legend)}" if not shown.empty else "")
                 + (
                     f"  \n:small[:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
                     f"activity is {inactive['relative_activity'].max():.1e} of the layer's "
@@ -128,16 +126,18 @@ def layer_view_ui(
             if shown.empty:
                 st.info("No active channel in this layer.")
             else:
-                args = (v["curves"], shown, odd, y_domain)
-                # one fixed spec, one small chart per panel: the grid flows them 3-4 to a
-                # row at any width, and the browser swaps each chart's data on a step
-                spec, frames = layer_charts.panel_charts(*args, v["name"], kind)
-                with panel_grid(i):
-                    for frame in frames:
-                        st.vega_lite_chart(frame, spec)
+                kind = c.row["kind"]
+                args = (v["curves"], shown, odd, y_domain, per_row, v["name"], kind, width)
+                # a fixed spec with the data beside it: the browser swaps the data of the
+                # chart it already has (see layer_charts.layer_panels_spec)
+                spec, frame = layer_charts.layer_panels_for_app(*args)
+                rows = -(-len(shown) // per_row)
+                st.vega_lite_chart(
+                    frame, spec, alt=f"{len(shown)} panels, {per_row} per row, {rows} rows"
+                )
                 exports.append(
                     Export(
-                        lambda a=(*args, per_row, v["name"], kind): layer_charts.layer_panels(*a),
+                        lambda args=args: layer_charts.layer_panels(*args),
                         v["curves"],
                         f"{c.label} · {v['name']}",
                         c.rel + "layer",

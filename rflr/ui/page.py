@@ -22,7 +22,7 @@ import torch
 from rflr.app import catalog
 from rflr.app import state as view_state
 from rflr.ui.cache import listing
-from rflr.ui.common import PAGE_CSS, md, pick
+from rflr.ui.common import md, pick
 from rflr.ui.layer_tabs import (
     depth_ui,
     layer_controls,
@@ -69,7 +69,6 @@ torch.set_num_threads(1)
 
 def main() -> None:
     st.set_page_config(page_title="rflr explorer", page_icon="🪞", layout="wide")
-    st.html(PAGE_CSS)  # a style only: it takes no room on the page
     keep_widgets()
     restore_from_url()
     st.title("rflr explorer")
