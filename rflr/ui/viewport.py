@@ -37,8 +37,10 @@ def main_width() -> int | None:
     """The main area's width in px, as last reported (None before the first report: a new
     page, or AppTest, which runs no JavaScript). Place it at the top of the area it measures;
     it draws nothing."""
-    known = st.session_state.get(KEY)
-    known = valid_width(known.get("width")) if isinstance(known, dict) else None
+    try:  # the last report, kept by Streamlit under the key (a dict-like, not a dict)
+        known = valid_width(st.session_state[KEY]["width"])
+    except (KeyError, TypeError, AttributeError):
+        known = None
     result = _REPORTER(key=KEY, data={"known": known}, height=0, on_width_change=_ignore)
     return valid_width(getattr(result, "width", None))
 
