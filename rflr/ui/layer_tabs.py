@@ -73,7 +73,8 @@ def layer_view_ui(
     cat: catalog.Catalog | None = None,
 ):
     ss = st.session_state
-    main_width = viewport.main_width()  # first: it measures the width the columns share
+    # first: it measures the width the columns share (a 1440 px window until measured)
+    main_width = viewport.main_width(layer_charts.MAIN_WIDTH)
     st.caption(
         "Colour: the channel (orange RF-LR, blue dense); dark dashed: its mirror z(−x)"
         + ("; grey dotted: the odd part o(x)" if odd else "")

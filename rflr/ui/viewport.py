@@ -33,16 +33,18 @@ _REPORTER = st.components.v2.component("rflr_main_width", js=_JS)
 KEY = "main_width"
 
 
-def main_width() -> int | None:
-    """The main area's width in px, as last reported (None before the first report: a new
-    page, or AppTest, which runs no JavaScript). Place it at the top of the area it measures;
-    it draws nothing."""
+def main_width(assumed: int) -> int:
+    """The main area's width in px: as last reported, else `assumed` (a new page, or
+    AppTest, which runs no JavaScript). The browser reports only a width other than the
+    one the page was laid out for, so a right guess costs no rerun. Place it at the top of
+    the area it measures; it draws nothing."""
     try:  # the last report, kept by Streamlit under the key (a dict-like, not a dict)
         known = valid_width(st.session_state[KEY]["width"])
     except (KeyError, TypeError, AttributeError):
         known = None
-    result = _REPORTER(key=KEY, data={"known": known}, height=0, on_width_change=_ignore)
-    return valid_width(getattr(result, "width", None))
+    width = known or assumed
+    result = _REPORTER(key=KEY, data={"known": width}, height=0, on_width_change=_ignore)
+    return valid_width(getattr(result, "width", None)) or width
 
 
 def valid_width(value: object) -> int | None:
