@@ -197,11 +197,34 @@ def step_key(page, key: str) -> None:
     page.keyboard.press(key)
 
 
-def screenshots(browser, url: str, folder: Path) -> list[Path]:
-    """A PNG of every tab of the default view, 1440 px wide and as tall as the tab, in 256
-    colours (small files)."""
+def small_png(path: Path) -> None:
+    """Rewrite a screenshot in 256 colours (a small file) that keep every colour of
+    rflr.app.style exact: a plain median cut gives the few pixels of a thin orange RF-LR
+    curve the nearest frequent colour, Streamlit's red."""
     from PIL import Image
 
+    from rflr.app import style
+
+    fixed = [
+        *style.KIND_COLORS.values(),
+        *style.KIND_COLORS_SECOND.values(),
+        style.OTHER_COLOR,
+        style.MIRROR_COLOR,
+        style.ODD_COLOR,
+        style.TARGET_COLOR,
+        *style.SHADE_COLORS.values(),
+    ]
+    rgb = Image.open(path).convert("RGB")
+    rest = rgb.quantize(256 - len(fixed)).getpalette()[: 3 * (256 - len(fixed))]
+    palette = [int(c[i : i + 2], 16) for c in fixed for i in (1, 3, 5)] + rest
+    target = Image.new("P", (1, 1))
+    target.putpalette(palette)
+    rgb.quantize(palette=target, dither=Image.Dither.NONE).save(path, optimize=True)
+
+
+def screenshots(browser, url: str, folder: Path) -> list[Path]:
+    """A PNG of every tab of the default view, 1440 px wide and as tall as the tab, in 256
+    colours (small files, small_png)."""
     folder.mkdir(parents=True, exist_ok=True)
     page = new_page(browser)
     page.goto(url)
@@ -224,7 +247,7 @@ def screenshots(browser, url: str, folder: Path) -> list[Path]:
         page.wait_for_timeout(800)
         path = folder / (label.lower().replace(" ", "-") + ".png")
         page.screenshot(path=str(path), type="png")
-        Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
+        small_png(path)
         out.append(path)
     page.close()
     return out

@@ -52,3 +52,19 @@ def test_weight_symmetry_table_of_shipped_runs(tmp_path):
         snapshot = max((ROOT / r["run"]).glob("step-*.safetensors"))
         stored = read_header(snapshot).metrics["atom_pairing_defect"]
         assert float(r["pairing_defect"]) == pytest.approx(stored, rel=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_ab_times_two_checkouts_side_by_side():
+    """One round of the A/B harness on this checkout twice: a median per version."""
+    out = subprocess.run(
+        [sys.executable, "benchmarks/browser_ab.py", "--first-only", "--rounds", "1", ".", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout
+    rows = [line for line in out.splitlines() if line.startswith("first chart")]
+    assert len(rows) == 2 and all(re.search(r"median +\d+ ms", r) for r in rows), out
