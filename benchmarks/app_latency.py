@@ -34,6 +34,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from rflr import checkpoint  # noqa: E402
 from rflr.app import catalog, sources  # noqa: E402
+from rflr.app import state as view_state  # noqa: E402
 from rflr.config import DenseConfig, RFLRConfig, RunConfig  # noqa: E402
 from rflr.evaluate import checkpoint_metrics  # noqa: E402
 from rflr.model import init_params  # noqa: E402
@@ -135,12 +136,16 @@ def interactions(folder: Path) -> list[tuple[str, float, float]]:
         lambda t: t.number_input(key="w_thr").set_value(0.1),
         lambda t: t.number_input(key="w_thr").set_value(1e-3),
     )
-    if any(b.key == "more" for b in at.button):  # a layer with more than 16 active channels
+    if any(b.key == "more" for b in at.button):  # a layer with more active channels than shown
         a = timed(at, lambda t: t.button(key="more").click())
         results.append(
-            ("show 16 more channels", a, timed(at, lambda t: t.button(key="more").click()))
+            (
+                f"show {view_state.SHOWN_STEP} more channels",
+                a,
+                timed(at, lambda t: t.button(key="more").click()),
+            )
         )
-        at.session_state["shown"] = 16
+        at.session_state["shown"] = view_state.SHOWN_STEP
         timed(at)
     for s in steps[:-1]:
         measure(
