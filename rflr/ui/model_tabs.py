@@ -45,25 +45,21 @@ def weights_ui(picks: list[Pick]) -> None:
             m3.metric("outgoing mismatch", fmt(frames.outgoing_mismatch), help=HELP["mismatch"])
             # Charts built once per checkpoint (rflr.ui.specs); an export builds its own.
             args = (frames.atoms, frames.links, c.row["kind"])
-            chart_ui(charts.atoms_chart, c.key, *args)
-            export_ui(
-                lambda args=args: charts.atoms_chart(*args),
-                frames.atoms,
-                f"{c.label} · atoms",
-                c.rel + "atoms",
-            )
+            _chart_with_export(charts.atoms_chart, args, c, frames.atoms, "atoms")
             out = frames.outgoing
             if len(out) > MAX_POINTS:  # a dense layer feeds N x N weights: draw an even sample
                 out = out.iloc[:: -(-len(out) // MAX_POINTS)]
                 st.caption(f"Drawn: {len(out):,} of {len(frames.outgoing):,} weight pairs.")
-            args = (out, c.row["kind"])
-            chart_ui(charts.outgoing_chart, c.key, *args)
-            export_ui(
-                lambda args=args: charts.outgoing_chart(*args),
-                frames.outgoing,
-                f"{c.label} · outgoing",
-                c.rel + "outgoing",
+            _chart_with_export(
+                charts.outgoing_chart, (out, c.row["kind"]), c, frames.outgoing, "outgoing"
             )
+
+
+def _chart_with_export(build, args: tuple, c: Pick, frame, what: str) -> None:
+    """build(*args), built once per checkpoint (rflr.ui.specs), and its Export menu (which
+    builds its own chart, on a click)."""
+    chart_ui(build, c.key, *args)
+    export_ui(lambda: build(*args), frame, f"{c.label} · {what}", c.rel + what)
 
 
 def layer_symmetry_ui(picks: list[Pick]) -> None:
