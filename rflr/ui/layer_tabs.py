@@ -78,8 +78,8 @@ def layer_view_ui(
     st.caption(
         "Colour: the channel (orange RF-LR, blue dense); dark dashed: its mirror z(−x)"
         + ("; grey dotted: the odd part o(x)" if odd else "")
-        + "; green: the target f* (output layer). Hover a curve for x, the value, the mirror "
-        "value and D. Channels keep their place at every step: those active at the run's "
+        + "; green: the target f* (output layer). Hover a curve for its channel, x, the value, the "
+        "mirror value and D. Channels keep their place at every step: those active at the run's "
         f"final snapshot first, most active first (threshold {thr:.1e}). Parity: even when "
         f"D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
     )
