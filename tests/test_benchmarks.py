@@ -10,24 +10,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _benchmark(script: str, *args: str) -> str:
+    """What benchmarks/`script` prints, run from the repository root (10 min at most)."""
+    cmd = [sys.executable, f"benchmarks/{script}", *args]
+    return subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=True
+    ).stdout
+
+
 @pytest.mark.slow
 def test_train_throughput_prints_speedup():
-    out = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/train_throughput.py",
-            "--quick",
-            "--seeds",
-            "16",
-            "--repeats",
-            "1",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    ).stdout
+    out = _benchmark("train_throughput.py", "--quick", "--seeds", "16", "--repeats", "1")
     last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"speedup: \d+(\.\d+)?x", last), last
     assert float(last.split()[1][:-1]) > 1  # batching 16 seeds must beat one seed at a time
@@ -58,13 +51,6 @@ def test_weight_symmetry_table_of_shipped_runs(tmp_path):
 @pytest.mark.browser
 def test_browser_ab_times_two_checkouts_side_by_side():
     """One round of the A/B harness on this checkout twice: a median per version."""
-    out = subprocess.run(
-        [sys.executable, "benchmarks/browser_ab.py", "--first-only", "--rounds", "1", ".", "."],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    ).stdout
+    out = _benchmark("browser_ab.py", "--first-only", "--rounds", "1", ".", ".")
     rows = [line for line in out.splitlines() if line.startswith("first chart")]
     assert len(rows) == 2 and all(re.search(r"median +\d+ ms", r) for r in rows), out

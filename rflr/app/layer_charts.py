@@ -22,7 +22,8 @@ SERIES = ["z(x)", "z(-x)", "o(x)"]
 TARGET = "f*(x)"  # curve_frame adds it on the output layer
 PANEL_WIDTH, PANEL_HEIGHT = 150, 110  # a panel's plot area (px)
 # The facet's room around the plot areas (px): Vega-Lite's spacing between panels, a y axis
-# with its labels and title, the chart's padding; the gap Streamlit leaves between columns.
+# with its labels and title, the chart's padding; the gap Streamlit leaves between columns
+# (gap="medium" in rflr.ui.common.columns_for).
 SPACING, AXIS, PADDING, COLUMN_GAP = 20, 50, 10, 32
 MIN_PLOT, MAX_PER_ROW = 90, 4
 MAIN_WIDTH = 980  # the main area of a 1440 px window beside the sidebar: the first guess
@@ -262,7 +263,7 @@ def panel_frame(
     nth = _rank_within(channel)  # the point's index along its channel's curve
     n, k = len(df), len(keys)
     first = np.zeros(n * k, dtype=bool)
-    first[:n] = True  # the first curve carries the hover points and the head
+    first[:n] = True  # the first curve carries the hover points
     cols = {
         "panel": np.tile(panel, k),
         "channel": np.tile(channel, k),

@@ -77,6 +77,7 @@ def pick(root: Path, cat: catalog.Catalog, rel: str) -> Pick:
 
 
 def columns_for(picks: list[Pick]):
+    # medium: 32 px, what rflr.app.layer_charts.COLUMN_GAP lays the panels out for
     return st.columns(len(picks), gap="medium") if len(picks) > 1 else [st.container()]
 
 

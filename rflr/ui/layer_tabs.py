@@ -13,16 +13,7 @@ from rflr.metrics import PARITY_TAU
 from rflr.model import layer_name
 from rflr.ui import viewport
 from rflr.ui.cache import channel_table, curves, defect_history, history, loaded, profile
-from rflr.ui.common import (
-    Export,
-    Pick,
-    columns_for,
-    export_ui,
-    exports_ui,
-    fmt,
-    md,
-    pick_header,
-)
+from rflr.ui.common import Export, Pick, columns_for, export_ui, exports_ui, fmt, md, pick_header
 from rflr.ui.specs import chart_ui
 
 
