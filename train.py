@@ -2,7 +2,7 @@
 
 import sys
 
-from rflr.cli import main
+from rflr.cli.train import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -32,12 +32,12 @@ import torch  # noqa: E402
 from streamlit.runtime.scriptrunner import script_cache  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from rflr import checkpoint  # noqa: E402
-from rflr.app import catalog, sources  # noqa: E402
-from rflr.app import state as view_state  # noqa: E402
-from rflr.config import DenseConfig, RFLRConfig, RunConfig  # noqa: E402
-from rflr.evaluate import checkpoint_metrics  # noqa: E402
-from rflr.model import init_params  # noqa: E402
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig  # noqa: E402
+from rflr.core.model import init_params  # noqa: E402
+from rflr.files import checkpoint  # noqa: E402
+from rflr.measure.evaluate import checkpoint_metrics  # noqa: E402
+from rflr.views import catalog, sources  # noqa: E402
+from rflr.views import state as view_state  # noqa: E402
 from streamlit_app import TABS  # noqa: E402
 
 BUDGET_MS = 300

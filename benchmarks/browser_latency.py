@@ -199,11 +199,11 @@ def step_key(page, key: str) -> None:
 
 def small_png(path: Path) -> None:
     """Rewrite a screenshot in 256 colours (a small file) that keep every colour of
-    rflr.app.style exact: a plain median cut gives the few pixels of a thin orange RF-LR
+    rflr.views.style exact: a plain median cut gives the few pixels of a thin orange RF-LR
     curve the nearest frequent colour, Streamlit's red."""
     from PIL import Image
 
-    from rflr.app import style
+    from rflr.views import style
 
     fixed = [
         *style.KIND_COLORS.values(),

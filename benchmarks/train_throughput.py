@@ -3,14 +3,14 @@
 Both are measured in the same run, interleaved, with the same model and config
 (RF-LR N=256, r=2, L=4 and the dense control, batch size one, SGD), because these
 machines are noisy; each side gets its best thread count. The baseline is what a
-user would write: one nn.Module (rflr.model), autograd, torch.optim.SGD.
+user would write: one nn.Module (rflr.core.model), autograd, torch.optim.SGD.
 
     python benchmarks/train_throughput.py            # 149 seeds, both models
     python benchmarks/train_throughput.py --quick    # fewer steps (CI smoke)
 
 The last line is `speedup: <number>x` for RF-LR.
 
-With --device, it measures the trainer's own step runner (rflr.runner: CUDA graphs on a
+With --device, it measures the trainer's own step runner (rflr.train.steps: CUDA graphs on a
 GPU) for 149, 1,000 and 10,000 stacked seeds of RF-LR N=128, r=1, L=4 and the dense
 N=128, L=4 control, and the same run's CPU figure (the stack the CPU trainer would use):
 
@@ -36,12 +36,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, no install
 
-from rflr import seeds as seedlib
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
-from rflr.model import build
-from rflr.runner import draw_chunk, make_runner, resolve_device
-from rflr.stack import SeedStack
-from rflr.trainer import seed_block_size
+from rflr.core import seeds as seedlib
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
+from rflr.core.model import build
+from rflr.train.stack import SeedStack
+from rflr.train.steps import draw_chunk, make_runner, resolve_device
+from rflr.train.trainer import seed_block_size
 
 
 def plain_loop(cfg: RunConfig, steps: int) -> float:

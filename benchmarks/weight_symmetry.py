@@ -1,8 +1,8 @@
 """Weight symmetry per layer of the shipped checkpoints: RF-LR vs dense vs random init.
 
 For every run folder given (default: every run under checkpoints/ and checkpoints/poster/),
-its last snapshot is measured with rflr.weight_symmetry (the function `python -m
-rflr.analyze` reports) and one row per (run, layer) is printed; then, per model and layer
+its last snapshot is measured with rflr.measure.weight_symmetry (the function `python -m
+rflr.cli.analyze` reports) and one row per (run, layer) is printed; then, per model and layer
 depth, the medians of the trained defects beside the medians of their seed-init levels, over
 the runs where that layer is not trivial (some kept input channel odd; a trivial layer is 0
 by construction).
@@ -26,10 +26,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, no install
 
-from rflr.checkpoint import CheckpointError, load  # noqa: E402
-from rflr.evaluate import partials_on_grid  # noqa: E402
-from rflr.targets import DEFAULT_GRID_POINTS, symmetric_grid  # noqa: E402
-from rflr.weight_symmetry import weight_symmetry_of  # noqa: E402
+from rflr.core.targets import DEFAULT_GRID_POINTS, symmetric_grid  # noqa: E402
+from rflr.files.checkpoint import CheckpointError, load  # noqa: E402
+from rflr.measure.evaluate import partials_on_grid  # noqa: E402
+from rflr.measure.weight_symmetry import weight_symmetry_of  # noqa: E402
 
 KEYS = ("pairing_defect", "identity_defect", "outgoing_mismatch", "outgoing_mismatch_matched")
 

@@ -24,9 +24,9 @@ _LAZY = {
     "open_sweep": "rflr.notebook",
     "runs": "rflr.notebook",
     "Run": "rflr.notebook",
-    "checkpoints_folder": "rflr.paths",
-    "PathError": "rflr.paths",
-    "CheckpointError": "rflr.checkpoint",
+    "checkpoints_folder": "rflr.files.paths",
+    "PathError": "rflr.files.paths",
+    "CheckpointError": "rflr.files.checkpoint",
     "layer_chart": "rflr.figures",
     "depth_chart": "rflr.figures",
     "training_chart": "rflr.figures",
@@ -50,10 +50,10 @@ __all__ = [  # the lazy names, spelled out for linters and IDEs
 ]
 
 if TYPE_CHECKING:
-    from rflr.checkpoint import CheckpointError
     from rflr.figures import atoms_chart, depth_chart, layer_chart, sweep_chart, training_chart
+    from rflr.files.checkpoint import CheckpointError
+    from rflr.files.paths import PathError, checkpoints_folder
     from rflr.notebook import Run, open, open_sweep, runs
-    from rflr.paths import PathError, checkpoints_folder
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,7 @@
-"""`python -m rflr ...`: the same as the `rflr` command (rflr.commands)."""
+"""`python -m rflr ...`: the same as the `rflr` command (rflr.cli.commands)."""
 
 import sys
 
-from rflr.commands import main
+from rflr.cli.commands import main
 
 sys.exit(main())

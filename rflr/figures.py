@@ -1,5 +1,5 @@
 """The explorer's figures for notebooks: functions of Runs (rflr.notebook) and sweep tables that
-return Altair charts, drawn by the same builders as the app (rflr.app.charts, sweep_charts).
+return Altair charts, drawn by the same builders as the app (rflr.views.charts, sweep_charts).
 
 A chart displays itself in Jupyter; `chart.save("fig.png")` writes a file (vl-convert).
 """
@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from rflr import checkpoint
-from rflr.app import charts, data, layer_charts, style, sweep_charts, training_charts
-from rflr.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
+from rflr.files import checkpoint
+from rflr.measure.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
 from rflr.notebook import Run
+from rflr.views import charts, data, layer_charts, style, sweep_charts, training_charts
 
 MAX_CHANNELS = 8  # panels drawn per network by default: the most active channels
 # The Sweep tab's charts, by name: (builder, its arguments after the summary table).

@@ -5,12 +5,12 @@
     rflr.open_sweep("checkpoints/poster")                    # summary.csv as a DataFrame
 
 Every number comes from the functions the trainer, `rflr analyze` and the explorer use
-(rflr.evaluate, rflr.metrics, and rflr.app.data's tables), with the same names: a layer is
+(rflr.measure.evaluate, rflr.measure.metrics, and rflr.views.data's tables), with the same names: a layer is
 addressed as in the explorer, by its depth index k (0 the atoms, 1 .. L-1 the mixing layers,
 L the output) and a part ("partial", "u" or "h"), or by its captured name
 ("bottleneck.3.z", "hidden.3.u", "atoms.h", "readout.y"); see docs/measurements.md.
 
-Sources go through rflr.paths: a local file or folder, or a Hub repo USER/NAME[/path].
+Sources go through rflr.files.paths: a local file or folder, or a Hub repo USER/NAME[/path].
 """
 
 from __future__ import annotations
@@ -24,22 +24,23 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from rflr import checkpoint, paths, summary
-from rflr.app import catalog, data
-from rflr.config import KIND_LABELS, RunConfig
-from rflr.header import Metrics
-from rflr.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
-from rflr.model import layer_name
+from rflr.core.config import KIND_LABELS, RunConfig
+from rflr.core.model import layer_name
+from rflr.files import checkpoint, paths
+from rflr.files.header import Metrics
+from rflr.measure.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
+from rflr.sweep import summary
+from rflr.views import catalog, data
 
 if TYPE_CHECKING:
-    from rflr.weight_symmetry import LayerWeightSymmetry
+    from rflr.measure.weight_symmetry import LayerWeightSymmetry
 
 SWEEP_COLUMNS = ("run_id", "model", "status", "test_mse", "headline_defect", "symmetric")
 
 
 @dataclass(eq=False)
 class Run:
-    """One snapshot of one training run, loaded and checked (rflr.checkpoint.load)."""
+    """One snapshot of one training run, loaded and checked (rflr.files.checkpoint.load)."""
 
     ckpt: checkpoint.Checkpoint = field(repr=False)
     snapshot_files: dict[int, Path] = field(repr=False)  # step -> file of the same run
@@ -53,7 +54,7 @@ class Run:
 
     @property
     def config(self) -> RunConfig:
-        """Model, target and training protocol (rflr.config.RunConfig)."""
+        """Model, target and training protocol (rflr.core.config.RunConfig)."""
         return self.ckpt.config
 
     @property
@@ -92,7 +93,7 @@ class Run:
         return wide.rename_axis(None, axis=1).astype({"step": "int64"})
 
     def plateaus(self) -> pd.DataFrame:
-        """Plateaus and sharp drops of the logged test MSE: kind, start, end, loss (rflr.plateaus)."""
+        """Plateaus and sharp drops of the logged test MSE: kind, start, end, loss (rflr.measure.plateaus)."""
         return data.plateau_frame(self.ckpt.history)
 
     # --- snapshots of the same run ----------------------------------------------------------
@@ -171,13 +172,15 @@ class Run:
         threshold: float = ACTIVITY_THRESHOLD,
         tau: float = PARITY_TAU,
     ) -> pd.DataFrame | LayerWeightSymmetry:
-        """Mirror pairing of the units of each layer (rflr.weight_symmetry): pairing and
+        """Mirror pairing of the units of each layer (rflr.measure.weight_symmetry): pairing and
         identity defects, outgoing mismatches, each beside its value at random init.
 
         Without `layer`: one row per layer of units (atoms.h, then bottleneck.k.h or
         hidden.k.h), indexed by name. With `layer` (k = 0 .. L-1, or a name): that layer's
         record, with the permutation `perm` (-1 for units that are not alive)."""
-        from rflr.weight_symmetry import weight_symmetry_of  # draws the run's initial weights
+        from rflr.measure.weight_symmetry import (
+            weight_symmetry_of,  # draws the run's initial weights
+        )
 
         key = (threshold, tau)
         if key not in self._weight_symmetry:
@@ -255,13 +258,13 @@ def _open_folder(folder: Path, run: str | None) -> Run:
 def runs(source: str | os.PathLike | None = None, revision: str | None = None) -> pd.DataFrame:
     """Every checkpoint below a folder or Hub repo (headers only): run, step, kind, width,
     rank, depth, seed, test_mse, headline_defect, output_defect, status, target, file.
-    Without a source: the default folder (rflr.paths.checkpoints_folder)."""
+    Without a source: the default folder (rflr.files.paths.checkpoints_folder)."""
     folder = paths.checkpoints_folder() if source is None else paths.local(source, revision)
     return catalog.visible(catalog.build(checkpoint.list_checkpoints(folder), folder).table)
 
 
 def open_sweep(source: str | os.PathLike, revision: str | None = None) -> pd.DataFrame:
-    """A sweep's summary.csv as a DataFrame (rflr.summary.read_summary): a CSV file, a folder
+    """A sweep's summary.csv as a DataFrame (rflr.sweep.summary.read_summary): a CSV file, a folder
     holding one summary.csv (at its top or anywhere below), or a Hub repo."""
     path = paths.local(source, revision)
     if path.is_dir():

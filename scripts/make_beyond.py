@@ -2,9 +2,9 @@
 
     python scripts/make_beyond.py [--summary checkpoints/beyond/summary.csv]
 
-The study is `python train.py --preset beyond` (rflr.study); its summary.csv and study.json
+The study is `python train.py --preset beyond` (rflr.sweep.study); its summary.csv and study.json
 are the only inputs. Every number is read from them; each claim's verdict follows the fixed
-rule printed beside it (rflr.beyond). The section sits between the BEGIN/END markers below
+rule printed beside it (rflr.sweep.stats). The section sits between the BEGIN/END markers below
 in REPRODUCTION.md (appended the first time); scripts/make_reproduction.py keeps it when it
 rewrites the rest of the page. Running this twice gives the same file.
 """
@@ -24,8 +24,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
-from rflr.app import grid_charts  # noqa: E402
-from rflr.beyond import (  # noqa: E402
+from rflr.measure.bootstrap import BOOTSTRAP  # noqa: E402
+from rflr.measure.metrics import SYMMETRIC_DEFECT  # noqa: E402
+from rflr.sweep.stats import (  # noqa: E402
     MIN_RUNS,
     basin_table,
     beyond_claims,
@@ -34,9 +35,8 @@ from rflr.beyond import (  # noqa: E402
     swept_keys,
     weight_regimes,
 )
-from rflr.bootstrap import BOOTSTRAP  # noqa: E402
-from rflr.metrics import SYMMETRIC_DEFECT  # noqa: E402
-from rflr.summary import read_summary  # noqa: E402
+from rflr.sweep.summary import read_summary  # noqa: E402
+from rflr.views import grid_charts  # noqa: E402
 
 BEGIN = "<!-- beyond:begin -->"
 END = "<!-- beyond:end -->"
@@ -180,7 +180,7 @@ def render(
         f"{len(df)} runs in {len(ran)} of {len(parts)} parts, finished "
         f"{record.get('finished_utc', '?')}{_wall_time(record)}. Every part shares one "
         "protocol and changes only "
-        "what it sweeps and what its question names (rflr/presets.py, `beyond_parts`):",
+        "what it sweeps and what its question names (rflr/sweep/presets.py, `beyond_parts`):",
         "",
         _table(
             ["part", "runs", "question"],
@@ -211,7 +211,7 @@ def render(
         f"fraction is the SPEC's *trainable volume*), shown as k/n [Wilson 95% interval]. "
         f"Medians carry a percentile bootstrap 95% interval ({BOOTSTRAP} resamples, seed 0) "
         f"over the runs that did not diverge; a comparison with fewer than {MIN_RUNS} runs on a "
-        "side decides nothing. Weight symmetry is rflr.weight_symmetry, each defect beside its "
+        "side decides nothing. Weight symmetry is rflr.measure.weight_symmetry, each defect beside its "
         "value for the same units at the run's random init. Basin width at sweep scale: "
         f"{post.get('directions', '?')} filter-normalized directions, both signs, radii "
         f"{', '.join(_g(r) for r in post.get('radii', []))} (flat radius: where the mean "
@@ -301,7 +301,7 @@ def render(
             "### Oscillations vs depth",
             "",
             "Median peaks and valleys of the active channels of the deepest partial layer "
-            "(rflr.analysis.oscillation_count), per run; median over runs with bootstrap CI:",
+            "(rflr.measure.channels.oscillation_count), per run; median over runs with bootstrap CI:",
             "",
             f"![oscillations vs depth]({link(figures['depth'])})",
             "",

@@ -26,12 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 sys.path.insert(0, str(ROOT / "scripts"))  # its sibling make_beyond.py
 
-from rflr.app import data, training_charts  # noqa: E402
-from rflr.app import sweep_charts as views  # noqa: E402
-from rflr.checkpoint import read_header  # noqa: E402
-from rflr.metrics import SYMMETRIC_DEFECT  # noqa: E402
-from rflr.plateaus import FLAT_SLOPE, MIN_DROP, MIN_LENGTH, WINDOW  # noqa: E402
-from rflr.summary import (  # noqa: E402
+from rflr.files.checkpoint import read_header  # noqa: E402
+from rflr.measure.metrics import SYMMETRIC_DEFECT  # noqa: E402
+from rflr.measure.plateaus import FLAT_SLOPE, MIN_DROP, MIN_LENGTH, WINDOW  # noqa: E402
+from rflr.sweep.summary import (  # noqa: E402
     COMPARABLE_MSE_FACTOR,
     SWEEP_NAME,
     format_number,
@@ -39,6 +37,8 @@ from rflr.summary import (  # noqa: E402
     poster_claims,
     read_summary,
 )
+from rflr.views import data, training_charts  # noqa: E402
+from rflr.views import sweep_charts as views  # noqa: E402
 
 # How the poster preset's hyperparameters were found: exploratory runs on this machine with
 # 8-100 seeds (command flags of train.py; all on the default target cos x + 0.5 cos 2x +
@@ -165,7 +165,7 @@ def caveats(df: pd.DataFrame) -> list[str]:
             else ""
         )
         lines.append(
-            f"- Loss curves: by the rflr.plateaus rule, {int(r['count'])}/{int(r['size'])} "
+            f"- Loss curves: by the rflr.measure.plateaus rule, {int(r['count'])}/{int(r['size'])} "
             f"RF-LR runs open with a plateau (median end: step {r['median']:.0f}), and "
             f"{n_drop} of {len(ok)} runs (both models) {'has' if n_drop == 1 else 'have'} a "
             f"drop *between two plateaus*.{shape}"
@@ -381,7 +381,7 @@ def render(
         "runs, the line joins the medians.",
         "loss": "Typical loss curves (each model's run with the median final test MSE; the "
         "sweep ships it): log-log train loss and test MSE, plateaus and drops "
-        "from rflr.plateaus (a plateau: smoothed log10 loss changes by less than "
+        "from rflr.measure.plateaus (a plateau: smoothed log10 loss changes by less than "
         f"{FLAT_SLOPE} per decade of steps over at least {MIN_LENGTH} decades, median "
         f"window {WINDOW} decades; a drop: a fall of more than {MIN_DROP} decades between "
         "plateaus; docs/measurements.md).",

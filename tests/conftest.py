@@ -19,18 +19,19 @@ import pandas as pd
 import pytest
 import torch
 
-from rflr import checkpoint, paths, summary, sweep
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig, TrainConfig
-from rflr.evaluate import checkpoint_metrics
-from rflr.model import init_params
-from rflr.targets import DEFAULT_GRID_POINTS
-from rflr.trainer import Job, TrainOptions
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig, TrainConfig
+from rflr.core.model import init_params
+from rflr.core.targets import DEFAULT_GRID_POINTS
+from rflr.files import checkpoint, paths
+from rflr.measure.evaluate import checkpoint_metrics
+from rflr.sweep import runner, summary
+from rflr.train.trainer import Job, TrainOptions
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
 # The models under test are tiny: a second intra-op thread only adds synchronization, which
-# is very costly on a busy 2-core machine (see rflr.trainer.auto_threads).
+# is very costly on a busy 2-core machine (see rflr.train.trainer.auto_threads).
 torch.set_num_threads(1)
 
 
@@ -47,7 +48,7 @@ def tiny_dense() -> RunConfig:
 def mirror_paired_params(cfg: RFLRConfig | DenseConfig, seed: int = 0) -> dict[str, torch.Tensor]:
     """A network whose atoms come in exact mirror pairs (w, b) and (-w, b) with equal
     outgoing columns: every later layer is then an exactly even function of x."""
-    from rflr.model import init_params
+    from rflr.core.model import init_params
 
     p = init_params(cfg, torch.Generator().manual_seed(seed), torch.float64)
     half = cfg.width // 2
@@ -74,7 +75,7 @@ def chart_frames(at) -> list[pd.DataFrame]:
 
 def layer_columns(at) -> list[pd.DataFrame]:
     """The layer view's panels of each checkpoint column (A, then B), each column's one-panel
-    charts joined into one table (rflr.app.layer_charts.panel_frame's): a column's panels
+    charts joined into one table (rflr.views.layer_charts.panel_frame's): a column's panels
     are numbered from 0, in the order the page draws them."""
     columns: list[list[pd.DataFrame]] = []
     for frame in chart_frames(at):
@@ -87,14 +88,14 @@ def layer_columns(at) -> list[pd.DataFrame]:
 
 
 def panel_titles(frame: pd.DataFrame) -> list[str]:
-    """The panel titles of a layer chart's data (rflr.app.layer_charts.panel_frame), in order."""
+    """The panel titles of a layer chart's data (rflr.views.layer_charts.panel_frame), in order."""
     drawn = frame[~frame["bound"]]
     return list(drawn.groupby("panel", sort=True)["title"].first())
 
 
 def texts(at: AppTest) -> str:
     """Every piece of visible text of the page, joined: markdown, captions, alerts, titles;
-    backslash escapes removed (file-provided text is escaped: rflr.ui.common.md)."""
+    backslash escapes removed (file-provided text is escaped: rflr.explorer.common.md)."""
     parts = []
     for kind in ("markdown", "caption", "warning", "error", "info", "subheader", "title"):
         parts += [str(e.value) for e in getattr(at, kind)]
@@ -135,13 +136,15 @@ def isolated_hub(tmp_path, monkeypatch):
 
 @pytest.fixture
 def api(monkeypatch):
-    """The HfApi instance rflr.hub will build, with HfApi's real method signatures."""
+    """The HfApi instance rflr.hub.sync will build, with HfApi's real method signatures."""
     from huggingface_hub import HfApi
 
-    from rflr import hub
+    from rflr.hub import sync
 
     instance = mock.create_autospec(HfApi, instance=True)
-    monkeypatch.setattr(hub, "HfApi", mock.Mock(return_value=instance))  # tests see it as hub.HfApi
+    monkeypatch.setattr(
+        sync, "HfApi", mock.Mock(return_value=instance)
+    )  # tests see it as sync.HfApi
     return instance
 
 
@@ -226,7 +229,7 @@ def write_checkpoint(
     grid_points: int = DEFAULT_GRID_POINTS,
 ) -> Path:
     """THE test checkpoint: real params (init from cfg.seed unless given), the metrics the
-    trainer would store, a fake loss history; written by rflr.checkpoint.save."""
+    trainer would store, a fake loss history; written by rflr.files.checkpoint.save."""
     if params is None:
         params = init_params(cfg.model, torch.Generator().manual_seed(cfg.seed))
     metrics = {**checkpoint_metrics(cfg, params, grid_points=grid_points), "status": "ok"}
@@ -272,14 +275,14 @@ def tiny_sweep_jobs(out: Path) -> list[Job]:
 def tiny_sweep(tmp_path_factory) -> tuple[Path, pd.DataFrame, list[dict]]:
     """A tiny sweep (width 16, 300 steps, 3 RF-LR + 2 dense reruns), trained once per session."""
     out = tmp_path_factory.mktemp("sweep")
-    df, timings = sweep.run_sweep(tiny_sweep_jobs(out), out, threads=1, progress=False)
+    df, timings = runner.run_sweep(tiny_sweep_jobs(out), out, threads=1, progress=False)
     df.to_csv(out / summary.SUMMARY_NAME, index=False)
     (out / summary.SWEEP_NAME).write_text(json.dumps({"command": "test", "jobs": timings}))
     return out, df, timings
 
 
 def _run_study(root: Path, preset: str) -> tuple[Path, Path]:
-    from rflr.cli import main
+    from rflr.cli.train import main
 
     out, ship = root / "runs", root / "ship"
     argv = ["--preset", preset, "--out", str(out), "--ship", str(ship), "--no-progress"]
@@ -297,7 +300,7 @@ def quick_study(tmp_path_factory) -> tuple[Path, Path]:
 def mini_preset():
     """A two-part study preset ("mini": the quick study's base and weight-decay parts at
     width 8, depth 2, 150 steps), for a test to register as PRESETS["mini"] while it runs."""
-    from rflr.presets import PRESETS, Preset, StudyPart
+    from rflr.sweep.presets import PRESETS, Preset, StudyPart
 
     small = {"--width=16": "--width=8", "--depth=3": "--depth=2", "--steps=400": "--steps=150"}
     parts = tuple(
@@ -311,7 +314,7 @@ def mini_preset():
 @pytest.fixture(scope="session")
 def mini_study(tmp_path_factory) -> tuple[Path, Path]:
     """The "mini" study (mini_preset) trained once per session: a few seconds."""
-    from rflr.presets import PRESETS
+    from rflr.sweep.presets import PRESETS
 
     PRESETS["mini"] = mini_preset()
     try:

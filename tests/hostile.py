@@ -16,9 +16,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from rflr.checkpoint import save
-from rflr.config import RFLRConfig, RunConfig, TrainConfig
-from rflr.model import init_params
+from rflr.core.config import RFLRConfig, RunConfig, TrainConfig
+from rflr.core.model import init_params
+from rflr.files.checkpoint import save
 
 
 def tiny_config(**changes) -> RunConfig:
@@ -111,7 +111,10 @@ HEADER_CASES: dict[str, tuple[dict[str, str | None], str]] = {
     "width-bool": ({"rflr.config": _config_with(width=True)}, "rflr.config.width"),
     "width-float": ({"rflr.config": _config_with(width=8.0)}, "rflr.config.width"),
     "atoms-int": ({"rflr.config": _config_with(train_atoms=1)}, "rflr.config.train_atoms"),
-    "lr-string": ({"rflr.config": _config_with(**{"train.lr": "0.1"})}, "rflr.config.train.lr"),
+    "lr-string": (
+        {"rflr.config": _config_with(**{"train.lr": "0.1"})},
+        "rflr.config.train.lr",
+    ),
     "cosine-triple": (
         {"rflr.config": _config_with(**{"target.cosines": [[1, 2, 3]]})},
         "rflr.config.target.cosines[0]",
@@ -141,14 +144,32 @@ HEADER_CASES: dict[str, tuple[dict[str, str | None], str]] = {
         "rflr.config.target.transverse[0][1]",
     ),
     "model-kind-list": ({"rflr.config": _config_with(model=["rflr"])}, "rflr.config.model"),
-    "metrics-list": ({"rflr.metrics": "[1, 2]"}, "bad rflr.metrics: expected a JSON object"),
+    "metrics-list": (
+        {"rflr.metrics": "[1, 2]"},
+        "bad rflr.metrics: expected a JSON object",
+    ),
     "metrics-status-int": ({"rflr.metrics": '{"status": 3}'}, "rflr.metrics.status"),
-    "metrics-status-other": ({"rflr.metrics": '{"status": "pwned"}'}, "rflr.metrics.status"),
-    "metrics-mse-string": ({"rflr.metrics": '{"test_mse": "low"}'}, "rflr.metrics.test_mse"),
-    "metrics-layers-dict": ({"rflr.metrics": '{"layers": {"a": 1}}'}, "rflr.metrics.layers"),
+    "metrics-status-other": (
+        {"rflr.metrics": '{"status": "pwned"}'},
+        "rflr.metrics.status",
+    ),
+    "metrics-mse-string": (
+        {"rflr.metrics": '{"test_mse": "low"}'},
+        "rflr.metrics.test_mse",
+    ),
+    "metrics-layers-dict": (
+        {"rflr.metrics": '{"layers": {"a": 1}}'},
+        "rflr.metrics.layers",
+    ),
     "metrics-layer-int": ({"rflr.metrics": '{"layers": [1]}'}, "rflr.metrics.layers[0]"),
-    "metrics-grid-zero": ({"rflr.metrics": '{"grid_points": 0}'}, "rflr.metrics.grid_points"),
-    "metrics-grid-huge": ({"rflr.metrics": '{"grid_points": 1e9}'}, "rflr.metrics.grid_points"),
+    "metrics-grid-zero": (
+        {"rflr.metrics": '{"grid_points": 0}'},
+        "rflr.metrics.grid_points",
+    ),
+    "metrics-grid-huge": (
+        {"rflr.metrics": '{"grid_points": 1e9}'},
+        "rflr.metrics.grid_points",
+    ),
     "metrics-defect-2": ({"rflr.metrics": '{"headline_defect": 2}'}, "headline_defect"),
     "history-hello": ({"rflr.history": '"hello"'}, "bad rflr.history: expected a JSON object"),
     "history-step-string": ({"rflr.history": '{"step": "0,1"}'}, "rflr.history.step"),

@@ -1,4 +1,4 @@
-"""Checkpoint folders for the rflr.hub tests (test_hub, test_hub_plan): real headers, tiny tensors."""
+"""Checkpoint folders for the rflr.hub.sync tests (test_hub, test_hub_plan): real headers, tiny tensors."""
 
 import json
 from pathlib import Path

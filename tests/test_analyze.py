@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rflr.analyze import main
+from rflr.cli.analyze import main
 from tests import hostile
 
 
@@ -30,7 +30,7 @@ def test_bad_files_do_not_stop_the_good_ones(tmp_path, capsys):
 
 def test_analysis_failure_of_a_valid_file_is_one_line(tmp_path, capsys, monkeypatch):
     good = hostile.write_valid(tmp_path / "good.safetensors")
-    monkeypatch.setattr("rflr.analyze.checkpoint_metrics", lambda *a: 1 / 0)
+    monkeypatch.setattr("rflr.cli.analyze.checkpoint_metrics", lambda *a: 1 / 0)
     assert main([str(good)]) == 1
     assert (
         capsys.readouterr().err.strip()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rflr.config import DenseConfig, RFLRConfig, RunConfig
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig
 from tests.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -134,7 +134,7 @@ def test_markdown_in_a_run_id_is_plain_text_and_fetches_nothing(hostile_server, 
     page.locator(CHART_CANVAS).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "app-hostile-run-id.png"))
-    body = page.inner_text("body").replace("\u2060", "")  # rflr.ui.common.md's word joiner
+    body = page.inner_text("body").replace("\u2060", "")  # rflr.explorer.common.md's word joiner
     assert EVIL_ID in body  # shown literally, as typed in the header
     assert page.locator("a[href*='phish']").count() == 0  # no link was made of it
     assert page.locator("img[src*='track'], img[src='x']").count() == 0
@@ -209,7 +209,7 @@ def layout(page, want: str | None = None) -> list:
 
 def test_layer_panels_fill_the_column_and_reflow_with_the_window(server, browser, artifacts):
     """Defect 5: panels at a fixed size, two per row, ~45% of the column empty. The page
-    measures its width (rflr.ui.viewport) and lays the panels out to fill each column:
+    measures its width (rflr.explorer.viewport) and lays the panels out to fill each column:
     3 to a row beside B and 4 alone at 1440 px, 4 at 1920, 2 at 1100, again when the
     window is resized, never wider than the column."""
     page = browser.new_page(viewport={"width": 1440, "height": 1000})

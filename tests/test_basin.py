@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from rflr import basin, seeds
-from rflr.config import DenseConfig, RFLRConfig, RunConfig
-from rflr.model import build, init_params
+from rflr.core import seeds
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig
+from rflr.core.model import build, init_params
+from rflr.measure import basin
 
 
 def setup(model, n_train: int = 24, seed: int = 0):

@@ -30,7 +30,7 @@ def test_weight_symmetry_table_of_shipped_runs(tmp_path):
     """One CSV row per (run, layer), with the layer-0 pairing the stored atom pairing."""
     import csv
 
-    from rflr.checkpoint import read_header
+    from rflr.files.checkpoint import read_header
 
     out = tmp_path / "ws.csv"
     cmd = [sys.executable, "benchmarks/weight_symmetry.py", "checkpoints/poster", "--csv", out]

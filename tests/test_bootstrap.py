@@ -1,4 +1,4 @@
-"""rflr.bootstrap: seeded bootstrap medians and Spearman's rho against numpy and scipy."""
+"""rflr.measure.bootstrap: seeded bootstrap medians and Spearman's rho against numpy and scipy."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from rflr import bootstrap
+from rflr.measure import bootstrap
 
 
 def test_bootstrap_median_is_seeded_and_brackets_the_median():

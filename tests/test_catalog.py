@@ -1,4 +1,4 @@
-"""rflr.app.catalog: runs, their snapshots and their controls."""
+"""rflr.views.catalog: runs, their snapshots and their controls."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import dataclasses
 
 import pandas as pd
 
-from rflr import checkpoint
-from rflr.app import catalog
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
+from rflr.files import checkpoint
+from rflr.views import catalog
 from tests.conftest import make_folder, write_run
 
 STEPS = (0, 10, 100)

@@ -1,4 +1,4 @@
-"""rflr.app.charts: valid Vega-Lite specs in the one visual language (rflr.app.style)."""
+"""rflr.views.charts: valid Vega-Lite specs in the one visual language (rflr.views.style)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from rflr import checkpoint
-from rflr.app import charts, data, style
+from rflr.files import checkpoint
+from rflr.views import charts, data, style
 
 
 def test_depth_chart_colours_checkpoints_by_kind_and_draws_equivariance(folder):

@@ -8,10 +8,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from rflr import checkpoint as ck
-from rflr.checkpoint import CheckpointError, list_checkpoints, load, read_header
-from rflr.config import RunConfig, TrainConfig
-from rflr.model import init_params
+from rflr.core.config import RunConfig, TrainConfig
+from rflr.core.model import init_params
+from rflr.files import checkpoint as ck
+from rflr.files.checkpoint import CheckpointError, list_checkpoints, load, read_header
 from tests.conftest import write_checkpoint
 
 NAN_HISTORY = {"step": [0, 7], "train_loss": [1.0, 0.5], "test_mse": [1.1, float("nan")]}

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from rflr.checkpoint import CheckpointError, load
-from rflr.cli import main
-from rflr.cli_args import jobs_from_args, parse_seeds
+from rflr.cli.flags import jobs_from_args, parse_seeds
+from rflr.cli.train import main
+from rflr.files.checkpoint import CheckpointError, load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -222,7 +222,7 @@ def test_out_that_is_a_file_or_not_writable(tmp_path, capsys, monkeypatch):
     def denied(*a, **k):
         raise PermissionError(13, "Permission denied", str(tmp_path / "ro"))
 
-    monkeypatch.setattr("rflr.cli.tempfile.TemporaryFile", denied)
+    monkeypatch.setattr("rflr.cli.train.tempfile.TemporaryFile", denied)
     assert main([*TINY, "--out", str(tmp_path / "ro")]) == 1
     assert "Permission denied" in _error_line(capsys)
 
@@ -243,7 +243,7 @@ def test_disk_full_is_one_line_and_leaves_nothing_half_written(tmp_path, capsys,
 def test_resume_refuses_other_flags_and_nothing_to_resume(tmp_path, capsys):
     from dataclasses import replace
 
-    from rflr.trainer import train
+    from rflr.train.trainer import train
 
     out = tmp_path / "runs"
     assert main([*TINY, "--out", str(out), "--resume"]) == 1
@@ -290,7 +290,7 @@ def test_transverse_flag_trains_a_d2_target_and_is_part_of_the_run_identity(tmp_
 
 
 def test_damaged_resume_state_is_one_line(tmp_path, capsys):
-    from rflr.trainer import resume_states
+    from rflr.train.trainer import resume_states
 
     out = tmp_path / "runs"
     _, [job] = jobs_from_args([*TINY, "--out", str(out)])
@@ -328,7 +328,7 @@ def test_bad_grid_sweeps_get_a_one_line_error(argv, fragment, capsys):
 
 
 def test_a_toml_spec_expands_like_grid_flags(tmp_path):
-    from rflr.cli_grid import grid_from_args
+    from rflr.cli.grid_jobs import grid_from_args
 
     spec = tmp_path / "s.toml"
     spec.write_text(
@@ -357,7 +357,7 @@ def test_a_toml_spec_expands_like_grid_flags(tmp_path):
 
 
 def test_a_grid_multiplies_a_presets_jobs(tmp_path):
-    from rflr.cli_grid import grid_from_args
+    from rflr.cli.grid_jobs import grid_from_args
 
     _, _, jobs, values, out = grid_from_args(
         ["--preset", "poster-quick", "--grid", "lr=0.05,0.07", "--out", str(tmp_path)]

@@ -1,4 +1,4 @@
-"""rflr.commands: the `rflr` command hands each subcommand to the module that owns it."""
+"""rflr.cli.commands: the `rflr` command hands each subcommand to the module that owns it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rflr import analyze, commands, paths
+from rflr.cli import analyze, commands
+from rflr.files import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "rflr-w128-r2-L4-even-s0" / "step-00030000.safetensors"
@@ -67,7 +68,7 @@ def test_analyze_failure_keeps_its_exit_code(tmp_path, capsys):
 @RERUN
 def test_hub_usage_errors_keep_their_exit_code(capsys):
     assert commands.main(["hub", "pull", "not a repo"]) == 2
-    assert capsys.readouterr().err.startswith("rflr.hub: error:")
+    assert capsys.readouterr().err.startswith("rflr.hub.sync: error:")
 
 
 def test_a_missing_extra_names_it(monkeypatch, capsys):

@@ -1,10 +1,10 @@
-"""rflr.ui.common.md: text from files is made inert for Streamlit's markdown."""
+"""rflr.explorer.common.md: text from files is made inert for Streamlit's markdown."""
 
 from __future__ import annotations
 
 import re
 
-from rflr.ui.common import md
+from rflr.explorer.common import md
 
 JOINER = "\u2060"
 

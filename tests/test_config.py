@@ -1,4 +1,4 @@
-"""rflr.config: round trips through the header JSON, validation, json_safe."""
+"""rflr.core.config: round trips through the header JSON, validation, json_safe."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rflr.config import (
+from rflr.core.config import (
     KIND_LABELS,
     MODEL_CONFIGS,
     DenseConfig,

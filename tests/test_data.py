@@ -1,4 +1,4 @@
-"""rflr.app.data: the tables the explorer draws, from rflr.metrics."""
+"""rflr.views.data: the tables the explorer draws, from rflr.measure.metrics."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rflr import checkpoint
-from rflr.app import data
-from rflr.targets import target_values
+from rflr.core.targets import target_values
+from rflr.files import checkpoint
+from rflr.views import data
 
 
 def test_layer_tables_come_from_rflr_metrics(folder):
@@ -110,8 +110,8 @@ def test_output_curves_carry_the_target(folder):
 
 
 def test_weight_symmetry_frame_is_rflr_weight_symmetry(folder, tiny_rflr, tmp_path):
-    from rflr import weight_symmetry
-    from rflr.targets import symmetric_grid
+    from rflr.core.targets import symmetric_grid
+    from rflr.measure import weight_symmetry
     from tests.conftest import mirror_paired_params, write_checkpoint
 
     ckpt = checkpoint.load(next(folder.rglob("rflr-*/step-00000100.safetensors")))

@@ -1,14 +1,14 @@
-"""rflr.evaluate: a model on the grid, checked against the model's own forward pass."""
+"""rflr.measure.evaluate: a model on the grid, checked against the model's own forward pass."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from rflr.config import RFLRConfig, RunConfig
-from rflr.evaluate import checkpoint_metrics, partials_on_grid
-from rflr.model import build, init_params, partial_layers
-from rflr.targets import symmetric_grid, target_values
+from rflr.core.config import RFLRConfig, RunConfig
+from rflr.core.model import build, init_params, partial_layers
+from rflr.core.targets import symmetric_grid, target_values
+from rflr.measure.evaluate import checkpoint_metrics, partials_on_grid
 
 
 def test_partials_are_the_forward_pass_in_float64_channels_first():

@@ -1,4 +1,4 @@
-"""rflr.executors: a task trained on a Ray worker is bitwise the task trained here; a
+"""rflr.sweep.executors: a task trained on a Ray worker is bitwise the task trained here; a
 failing task is retried once, then reported (never raised, never dropped)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from rflr import executors, sweep
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
-from rflr.trainer import Job, TrainOptions
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
+from rflr.sweep import executors, runner
+from rflr.train.trainer import Job, TrainOptions
 
 
 def _jobs(out: Path, snapshots: str = "final") -> list[Job]:
@@ -53,7 +53,7 @@ def test_a_task_that_fails_once_is_retried(tmp_path, monkeypatch):
         return real(job, threads)
 
     monkeypatch.setattr(executors, "run_task", flaky)
-    df, timings = sweep.run_sweep(_jobs(tmp_path), tmp_path, threads=1, progress=False)
+    df, timings = runner.run_sweep(_jobs(tmp_path), tmp_path, threads=1, progress=False)
     assert calls == ["rflr", "dense", "dense"]
     assert (df["status"] == "ok").all() and len(df) == 5
     assert [t["status"] for t in timings] == ["ok", "ok"]
@@ -70,7 +70,7 @@ def test_a_task_that_fails_twice_is_reported_failed_not_dropped(tmp_path, monkey
         return real(job, threads)
 
     monkeypatch.setattr(executors, "run_task", broken)
-    df, timings = sweep.run_sweep(_jobs(tmp_path), tmp_path, threads=1, progress=False)
+    df, timings = runner.run_sweep(_jobs(tmp_path), tmp_path, threads=1, progress=False)
     assert calls == ["rflr", "dense", "dense"]
     assert len(df) == 5  # every run has its row
     dense = df[df["model"] == "dense"]
@@ -92,8 +92,8 @@ def test_a_run_trained_by_a_ray_worker_is_bitwise_the_local_run(tmp_path):
     bad = Job(jobs_here[0].config, [7], TrainOptions(out=there, snapshots="bogus"))
     # the same tasks both ways (a seed's logged losses may differ in the last bit between
     # stacks of different sizes; its weights do not)
-    local, _ = sweep.run_sweep(jobs_here, here, threads=1, progress=False, seeds_per_task=2)
-    remote, timings = sweep.run_sweep(
+    local, _ = runner.run_sweep(jobs_here, here, threads=1, progress=False, seeds_per_task=2)
+    remote, timings = runner.run_sweep(
         [*_jobs(there), bad],
         there,
         threads=1,

@@ -1,11 +1,11 @@
-"""rflr.app.export: PNG, SVG and CSV downloads."""
+"""rflr.views.export: PNG, SVG and CSV downloads."""
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
-from rflr.app import export
+from rflr.views import export
 
 
 def test_export_bytes():

@@ -10,7 +10,7 @@ import pytest
 
 import rflr
 from rflr import figures
-from rflr.app import data
+from rflr.views import data
 from tests.conftest import make_folder
 
 ROOT = Path(__file__).resolve().parents[1]

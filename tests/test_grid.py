@@ -1,11 +1,11 @@
-"""rflr.grid: a sweep spec expands into every combination, each in its own folder."""
+"""rflr.sweep.grid: a sweep spec expands into every combination, each in its own folder."""
 
 from __future__ import annotations
 
 import pytest
 
-from rflr import grid
-from rflr.grid import GridSpec, SpecError
+from rflr.sweep import grid
+from rflr.sweep.grid import GridSpec, SpecError
 
 
 def test_points_are_every_combination_last_key_fastest():

@@ -1,11 +1,11 @@
-"""rflr.app.grid_charts: curves over one swept key, heatmaps over two, from a summary."""
+"""rflr.views.grid_charts: curves over one swept key, heatmaps over two, from a summary."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from rflr.app import grid_charts
+from rflr.views import grid_charts
 
 
 def _grid() -> pd.DataFrame:

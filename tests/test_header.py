@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rflr.checkpoint import CheckpointError, list_checkpoints, load, read_header
-from rflr.config import RFLRConfig, RunConfig, TargetConfig, TrainConfig
-from rflr.header import (
+from rflr.core.config import RFLRConfig, RunConfig, TargetConfig, TrainConfig
+from rflr.files.checkpoint import CheckpointError, list_checkpoints, load, read_header
+from rflr.files.header import (
     HISTORY_MAX,
     JSON_MAX_CHARS,
     NESTING_MAX,

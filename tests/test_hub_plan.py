@@ -1,18 +1,18 @@
-"""rflr.hub_plan: which files of a folder a push takes, and which it leaves out and why."""
+"""rflr.hub.plan: which files of a folder a push takes, and which it leaves out and why."""
 
 import pytest
 
-from rflr import hub, hub_plan
+from rflr.hub import plan, sync
 from tests import hostile
 from tests.hub_folders import checkpoint_folder, write_checkpoint
 
-pytestmark = pytest.mark.usefixtures("isolated_hub")  # hub.main reads the token and settings
+pytestmark = pytest.mark.usefixtures("isolated_hub")  # sync.main reads the token and settings
 
 
 def test_push_plan_takes_regular_files_inside_the_folder_only(tmp_path):
-    plan = hub_plan.plan_push(checkpoint_folder(tmp_path), "alice/sweep")
+    pushed = plan.plan_push(checkpoint_folder(tmp_path), "alice/sweep")
 
-    assert [u.path_in_repo for u in plan.uploads] == [
+    assert [u.path_in_repo for u in pushed.uploads] == [
         "README.md",
         "figures/loss.png",
         "run-a/step-00000000.safetensors",
@@ -20,7 +20,7 @@ def test_push_plan_takes_regular_files_inside_the_folder_only(tmp_path):
         "run-b/step-00000100.safetensors",
         "summary.csv",
     ]
-    assert [u.path_in_repo for u in plan.uploads if isinstance(u.source, bytes)] == ["README.md"]
+    assert [u.path_in_repo for u in pushed.uploads if isinstance(u.source, bytes)] == ["README.md"]
 
 
 def test_push_leaves_out_hidden_files_symlinks_out_and_bad_checkpoints(tmp_path, api, capsys):
@@ -35,20 +35,21 @@ def test_push_leaves_out_hidden_files_symlinks_out_and_bad_checkpoints(tmp_path,
     write_checkpoint(folder / "run-a" / ".step-00000200.safetensors.tmp.safetensors")
     bad = hostile.write_header_case(folder / "run-d", "config-list")
 
-    plan = hub_plan.plan_push(folder, "alice/sweep")
-    names = [u.path_in_repo for u in plan.uploads]
+    pushed = plan.plan_push(folder, "alice/sweep")
+    names = [u.path_in_repo for u in pushed.uploads]
     assert "inside.png" in names and "run-a/step-00000100.safetensors" in names
     assert not any(n.startswith((".", "run-c", "run-d")) or "/." in n for n in names)
     assert "run-a/x.safetensors" not in names
     assert any(
-        s.startswith("run-a/x.safetensors: a symlink to a file outside") for s in plan.skipped
+        s.startswith("run-a/x.safetensors: a symlink to a file outside") for s in pushed.skipped
     )
     assert any(
-        s.startswith("run-d/config-list.safetensors: not a valid checkpoint") for s in plan.skipped
+        s.startswith("run-d/config-list.safetensors: not a valid checkpoint")
+        for s in pushed.skipped
     )
     assert bad.exists()
 
-    assert hub.main(["push", str(folder), "--repo", "alice/sweep", "--dry-run"]) == 0
+    assert sync.main(["push", str(folder), "--repo", "alice/sweep", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "skipped: run-a/x.safetensors: a symlink to a file outside the folder" in out
     assert ".resume" not in out and api.mock_calls == []

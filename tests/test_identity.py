@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from rflr.config import RFLRConfig, RunConfig, TargetConfig, TrainConfig
-from rflr.identity import RunConflict, check_out_folder, differences
+from rflr.core.config import RFLRConfig, RunConfig, TargetConfig, TrainConfig
+from rflr.train.identity import RunConflict, check_out_folder, differences
 from tests import hostile
 
 

@@ -1,4 +1,4 @@
-"""rflr.app.layer_charts: the layer view's panels, their fixed spec and their long table."""
+"""rflr.views.layer_charts: the layer view's panels, their fixed spec and their long table."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from rflr import checkpoint
-from rflr.app import data, layer_charts, style
+from rflr.files import checkpoint
+from rflr.views import data, layer_charts, style
 
 
 def _scale_of(spec: dict, channel: str) -> dict:

@@ -1,4 +1,4 @@
-"""rflr.ui.layer_tabs in the app (AppTest): layer controls, channel order, training chart, play."""
+"""rflr.explorer.layer_tabs in the app (AppTest): layer controls, channel order, training chart, play."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from rflr.app import sources
-from rflr.app import state as view_state
-from rflr.config import DenseConfig
+from rflr.core.config import DenseConfig
+from rflr.views import sources
+from rflr.views import state as view_state
 from tests.conftest import APP, chart_specs, layer_columns, panel_titles, texts, write_run
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)

@@ -12,20 +12,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 APP_MODULES = [
-    "rflr.app.catalog",
-    "rflr.app.charts",
-    "rflr.app.data",
-    "rflr.app.export",
-    "rflr.app.sources",
-    "rflr.app.state",
-    "rflr.app.sweep_charts",
-    "rflr.app.style",
-    "rflr.app.training_charts",
-    "rflr.app.grid_charts",
-    "rflr.beyond",
-    "rflr.summary",
-    "rflr.ui.sweep_tab",
-    "rflr.hub",
+    "rflr.views.catalog",
+    "rflr.views.charts",
+    "rflr.views.data",
+    "rflr.views.export",
+    "rflr.views.sources",
+    "rflr.views.state",
+    "rflr.views.sweep_charts",
+    "rflr.views.style",
+    "rflr.views.training_charts",
+    "rflr.views.grid_charts",
+    "rflr.sweep.stats",
+    "rflr.sweep.summary",
+    "rflr.explorer.sweep_tab",
+    "rflr.hub.sync",
 ]
 
 
@@ -44,27 +44,32 @@ def _loaded_after(imports: list[str], watched: list[str]) -> list[str]:
 
 
 def test_checkpoint_io_loads_nothing_scientific():
-    assert _loaded_after(["rflr.checkpoint"], ["scipy", "rflr.trainer", "rflr.evaluate"]) == []
+    assert (
+        _loaded_after(
+            ["rflr.files.checkpoint"], ["scipy", "rflr.train.trainer", "rflr.measure.evaluate"]
+        )
+        == []
+    )
 
 
 def test_summary_is_pure_tables():
-    assert _loaded_after(["rflr.summary"], ["torch", "scipy", "rflr.checkpoint"]) == []
+    assert _loaded_after(["rflr.sweep.summary"], ["torch", "scipy", "rflr.files.checkpoint"]) == []
 
 
 def test_grid_statistics_are_pure_tables():
-    assert _loaded_after(["rflr.beyond"], ["torch", "scipy", "rflr.checkpoint"]) == []
+    assert _loaded_after(["rflr.sweep.stats"], ["torch", "scipy", "rflr.files.checkpoint"]) == []
 
 
 def test_the_app_never_loads_the_trainer():
-    watched = ["rflr.trainer", "rflr.stack", "rflr.sweep", "rflr.cli"]
+    watched = ["rflr.train.trainer", "rflr.train.stack", "rflr.sweep.runner", "rflr.cli.train"]
     assert _loaded_after(APP_MODULES, watched) == []
 
 
 def test_the_watch_list_would_see_a_loaded_module():
     """The check above can fail: importing the trainer does show up."""
-    assert _loaded_after(["rflr.trainer"], ["rflr.trainer", "rflr.stack"]) == [
-        "rflr.trainer",
-        "rflr.stack",
+    assert _loaded_after(["rflr.train.trainer"], ["rflr.train.trainer", "rflr.train.stack"]) == [
+        "rflr.train.trainer",
+        "rflr.train.stack",
     ]
 
 
@@ -72,23 +77,30 @@ def test_import_rflr_is_light():
     """`import rflr` and the `rflr` command's dispatcher load nothing heavy; the notebook API
     never loads Streamlit or the trainer."""
     heavy = ["torch", "numpy", "pandas", "altair", "streamlit", "huggingface_hub"]
-    assert _loaded_after(["rflr", "rflr.commands", "rflr.paths"], heavy) == []
-    watched = ["streamlit", "rflr.trainer", "rflr.stack", "rflr.sweep", "rflr.cli", "rflr.hub"]
+    assert _loaded_after(["rflr", "rflr.cli.commands", "rflr.files.paths"], heavy) == []
+    watched = [
+        "streamlit",
+        "rflr.train.trainer",
+        "rflr.train.stack",
+        "rflr.sweep.runner",
+        "rflr.cli.train",
+        "rflr.hub.sync",
+    ]
     assert _loaded_after(["rflr.notebook", "rflr.figures"], watched) == []
 
 
 def test_training_never_loads_ray():
-    """Ray is optional: only --executor ray imports it (inside rflr.executors.RayExecutor)."""
+    """Ray is optional: only --executor ray imports it (inside rflr.sweep.executors.RayExecutor)."""
     modules = [
-        "rflr.cli",
-        "rflr.cli_args",
-        "rflr.cli_grid",
-        "rflr.sweep",
-        "rflr.executors",
-        "rflr.grid",
+        "rflr.cli.train",
+        "rflr.cli.flags",
+        "rflr.cli.grid_jobs",
+        "rflr.sweep.runner",
+        "rflr.sweep.executors",
+        "rflr.sweep.grid",
     ]
     assert _loaded_after(modules, ["ray"]) == []
 
 
 def test_grid_specs_are_pure():
-    assert _loaded_after(["rflr.grid"], ["torch", "argparse", "rflr.cli"]) == []
+    assert _loaded_after(["rflr.sweep.grid"], ["torch", "argparse", "rflr.cli.train"]) == []

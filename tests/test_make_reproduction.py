@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rflr import summary
+from rflr.sweep import summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "poster" / "summary.csv"

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from rflr import metrics
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
-from rflr.evaluate import checkpoint_metrics, partials_on_grid
-from rflr.model import init_params
-from rflr.targets import symmetric_grid
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
+from rflr.core.model import init_params
+from rflr.core.targets import symmetric_grid
+from rflr.measure import metrics
+from rflr.measure.evaluate import checkpoint_metrics, partials_on_grid
 from tests.conftest import mirror_paired_params
 
 GRID = symmetric_grid(np.pi, 1025)

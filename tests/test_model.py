@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from rflr.config import DenseConfig, RFLRConfig
-from rflr.model import (
+from rflr.core.config import DenseConfig, RFLRConfig
+from rflr.core.model import (
     build,
     init_params,
     layer_index,

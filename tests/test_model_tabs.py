@@ -1,4 +1,4 @@
-"""rflr.ui.model_tabs in the app (AppTest): the architecture drawing's nodes open a layer."""
+"""rflr.explorer.model_tabs in the app (AppTest): the architecture drawing's nodes open a layer."""
 
 from __future__ import annotations
 

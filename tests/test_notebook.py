@@ -13,11 +13,11 @@ import pytest
 import torch
 
 import rflr
-from rflr import checkpoint, paths
-from rflr.config import RFLRConfig, RunConfig
-from rflr.evaluate import partials_on_grid
-from rflr.targets import symmetric_grid
-from rflr.weight_symmetry import unit_layers, weight_symmetry_of
+from rflr.core.config import RFLRConfig, RunConfig
+from rflr.core.targets import symmetric_grid
+from rflr.files import checkpoint, paths
+from rflr.measure.evaluate import partials_on_grid
+from rflr.measure.weight_symmetry import unit_layers, weight_symmetry_of
 from tests.conftest import make_folder, mirror_paired_params, write_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]

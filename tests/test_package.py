@@ -117,12 +117,16 @@ def serve(venv: Path, cwd: Path) -> str:
 
 def test_the_wheel_holds_the_package_the_page_and_its_settings(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for want in ("rflr/__init__.py", "rflr/ui/page.py", "rflr/ui/streamlit_config.toml"):
+    for want in (
+        "rflr/__init__.py",
+        "rflr/explorer/page.py",
+        "rflr/explorer/streamlit_config.toml",
+    ):
         assert want in names
     assert not any(n.startswith(("tests/", "checkpoints/")) for n in names)
     assert not any(n.endswith(".safetensors") for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "rflr = rflr.commands:main" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "rflr = rflr.cli.commands:main" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
 def test_installing_next_to_this_environment_needs_nothing_new(wheel):

@@ -1,4 +1,4 @@
-"""rflr.paths: the default checkpoints folder from any directory, and Hub sources made local."""
+"""rflr.files.paths: the default checkpoints folder from any directory, and Hub sources made local."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rflr import paths
+from rflr.files import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rflr.plateaus import find_plateaus, history_plateaus
+from rflr.measure.plateaus import find_plateaus, history_plateaus
 
 LEVELS = (1.0, 1e-2, 1e-4)
 DROPS_AT = (300.0, 1e4)

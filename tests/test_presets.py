@@ -1,4 +1,4 @@
-"""rflr.presets: typed job values that the command line turns into valid configs."""
+"""rflr.sweep.presets: typed job values that the command line turns into valid configs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rflr.cli_args import jobs_from_args
-from rflr.presets import PRESETS
+from rflr.cli.flags import jobs_from_args
+from rflr.sweep.presets import PRESETS
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -1,9 +1,9 @@
-"""rflr.repo_id: the one USER/NAME rule, and rflr.paths matching repos by it."""
+"""rflr.files.repo_id: the one USER/NAME rule, and rflr.files.paths matching repos by it."""
 
 import pytest
 
-from rflr import paths
-from rflr.repo_id import check_repo_id
+from rflr.files import paths
+from rflr.files.repo_id import check_repo_id
 
 
 def test_check_repo_id_is_the_one_rule_for_user_name():

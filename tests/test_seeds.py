@@ -1,12 +1,12 @@
-"""rflr.seeds: independent, reproducible random streams per seed."""
+"""rflr.core.seeds: independent, reproducible random streams per seed."""
 
 from __future__ import annotations
 
 import torch
 
-from rflr.config import RFLRConfig, RunConfig, TrainConfig
-from rflr.seeds import CHUNK, chunk_samples, generator, initial_params, train_set
-from rflr.targets import target_values
+from rflr.core.config import RFLRConfig, RunConfig, TrainConfig
+from rflr.core.seeds import CHUNK, chunk_samples, generator, initial_params, train_set
+from rflr.core.targets import target_values
 
 
 def test_streams_are_reproducible_and_distinct():

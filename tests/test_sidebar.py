@@ -1,4 +1,4 @@
-"""rflr.ui.sidebar in the app (AppTest): checkpoint sources, runs A and B, the view in the URL."""
+"""rflr.explorer.sidebar in the app (AppTest): checkpoint sources, runs A and B, the view in the URL."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import logging
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rflr.app import sources
-from rflr.config import RFLRConfig
+from rflr.core.config import RFLRConfig
+from rflr.views import sources
 from tests.conftest import APP, layer_columns, make_folder, texts, write_run
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
@@ -133,10 +133,10 @@ def test_hub_source_never_touches_the_network_by_itself(app, monkeypatch, tmp_pa
         calls.append((repo_id, revision))
         return folder
 
-    from rflr import hub
+    from rflr.hub import sync
 
-    monkeypatch.setattr(hub, "pull", fake_pull)
-    monkeypatch.setattr(hub, "hub_status", lambda: (True, "Hub reachable (test)"))
+    monkeypatch.setattr(sync, "pull", fake_pull)
+    monkeypatch.setattr(sync, "hub_status", lambda: (True, "Hub reachable (test)"))
     monkeypatch.setattr(sources, "hub_reachable", lambda: True)
     at = app.run()
     at.radio(key="w_src").set_value("hub").run()

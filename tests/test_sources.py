@@ -1,4 +1,4 @@
-"""rflr.app.sources: paths stay inside the folder, uploads are validated like files, repo ids."""
+"""rflr.views.sources: paths stay inside the folder, uploads are validated like files, repo ids."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rflr import checkpoint
-from rflr.app import sources
+from rflr.files import checkpoint
+from rflr.views import sources
 
 
 def test_inside_refuses_paths_that_leave_the_root(tmp_path):

@@ -1,4 +1,4 @@
-"""rflr.ui.specs: a cached chart sends what st.altair_chart sends, and is rebuilt exactly when
+"""rflr.explorer.specs: a cached chart sends what st.altair_chart sends, and is rebuilt exactly when
 its builder, data key or other arguments change."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rflr.ui import specs
+from rflr.explorer import specs
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 
@@ -38,7 +38,7 @@ def test_a_cached_chart_sends_what_st_altair_chart_sends():
         import pandas as pd
         import streamlit as st
 
-        from rflr.ui.specs import chart_ui
+        from rflr.explorer.specs import chart_ui
         from tests.test_specs import bars
 
         df = pd.DataFrame({"x": range(3), "y": [0.0, 0.5, 1.0]})

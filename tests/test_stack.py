@@ -1,4 +1,4 @@
-"""rflr.stack: one batched step equals each seed's own autograd step; bookkeeping keeps
+"""rflr.train.stack: one batched step equals each seed's own autograd step; bookkeeping keeps
 each seed's parameters (the long equivalence runs are in tests/test_trainer.py)."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
-from rflr.model import build, init_params
-from rflr.stack import SeedStack
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
+from rflr.core.model import build, init_params
+from rflr.train.stack import SeedStack
 
 MODELS = [RFLRConfig(width=8, rank=2, depth=3), DenseConfig(width=8, depth=3)]
 

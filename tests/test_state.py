@@ -1,8 +1,8 @@
-"""rflr.app.state: the view in the URL, round trips and bad values."""
+"""rflr.views.state: the view in the URL, round trips and bad values."""
 
 from __future__ import annotations
 
-from rflr.app import state
+from rflr.views import state
 
 
 def test_state_round_trip_and_bad_values():

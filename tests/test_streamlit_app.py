@@ -1,4 +1,4 @@
-"""streamlit_app.py and rflr.ui.page: the whole explorer headless with AppTest.
+"""streamlit_app.py and rflr.explorer.page: the whole explorer headless with AppTest.
 
 Every test builds its own checkpoints in tmp_path and points the app at them with
 RFLR_CHECKPOINTS; none depends on the shipped checkpoints/ folder (except the Sweep tab's).
@@ -15,11 +15,11 @@ import torch
 from safetensors.torch import save_file
 from streamlit.testing.v1 import AppTest
 
-from rflr import checkpoint
-from rflr.app import sources
-from rflr.config import DenseConfig, RFLRConfig, RunConfig
-from rflr.model import init_params
-from rflr.ui.page import TABS
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig
+from rflr.core.model import init_params
+from rflr.explorer.page import TABS
+from rflr.files import checkpoint
+from rflr.views import sources
 from tests import hostile as hostile_files
 from tests.conftest import (
     APP,

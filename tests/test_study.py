@@ -1,4 +1,4 @@
-"""rflr.study: a study preset trains every part through the grid engine and post-processes
+"""rflr.sweep.study: a study preset trains every part through the grid engine and post-processes
 every final checkpoint into one summary.csv (checked against direct calls and hand-built
 networks, not against stored numbers)."""
 
@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from rflr import basin, study
-from rflr.checkpoint import load
-from rflr.config import RFLRConfig, RunConfig, TrainConfig
-from rflr.evaluate import partials_on_grid
-from rflr.presets import PRESETS
-from rflr.summary import read_summary
-from rflr.targets import symmetric_grid
-from rflr.weight_symmetry import weight_symmetry_of
+from rflr.core.config import RFLRConfig, RunConfig, TrainConfig
+from rflr.core.targets import symmetric_grid
+from rflr.files.checkpoint import load
+from rflr.measure import basin
+from rflr.measure.evaluate import partials_on_grid
+from rflr.measure.weight_symmetry import weight_symmetry_of
+from rflr.sweep import study
+from rflr.sweep.presets import PRESETS
+from rflr.sweep.summary import read_summary
 from tests.conftest import mirror_paired_params, write_checkpoint
 
 REQUIRED = [
@@ -99,7 +100,7 @@ def test_summarizing_again_reads_the_cache(mini_study, tmp_path, monkeypatch):
 
 def _mini_preset(out: Path):
     """The mini study's preset again, from the parts its study.json recorded."""
-    from rflr.presets import Preset, StudyPart
+    from rflr.sweep.presets import Preset, StudyPart
 
     record = json.loads((out / study.STUDY_NAME).read_text())
     parts = tuple(StudyPart(p["name"], p["question"], tuple(p["args"])) for p in record["parts"])
@@ -154,7 +155,7 @@ def test_a_study_without_parts_trained_writes_an_empty_summary(tmp_path):
 
 
 def test_study_presets_refuse_a_grid(capsys):
-    from rflr.cli import main
+    from rflr.cli.train import main
 
     with pytest.raises(SystemExit):
         main(["--preset", "beyond-quick", "--grid", "lr=0.1,0.2"])
@@ -188,7 +189,7 @@ def test_part_trains_only_the_parts_named_and_summarizes_every_part(
 ):
     import shutil
 
-    from rflr.cli import main
+    from rflr.cli.train import main
     from tests.conftest import mini_preset
 
     out = tmp_path / "runs"

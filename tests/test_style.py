@@ -1,8 +1,8 @@
-"""rflr.app.style: one colour per model kind, and a mirror style no model colour reuses."""
+"""rflr.views.style: one colour per model kind, and a mirror style no model colour reuses."""
 
 from __future__ import annotations
 
-from rflr.app import style, sweep_charts
+from rflr.views import style, sweep_charts
 
 
 def test_kinds_have_distinct_colours_that_nothing_else_uses():

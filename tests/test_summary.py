@@ -1,4 +1,4 @@
-"""rflr.summary: Wilson intervals, per-model statistics and poster claims on synthetic summaries."""
+"""rflr.sweep.summary: Wilson intervals, per-model statistics and poster claims on synthetic summaries."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from rflr import summary
-from rflr.metrics import SYMMETRIC_DEFECT
+from rflr.measure.metrics import SYMMETRIC_DEFECT
+from rflr.sweep import summary
 
 
 @pytest.mark.parametrize("k, n", [(0, 10), (3, 10), (10, 10), (97, 100), (1, 49)])
@@ -58,7 +58,7 @@ def test_diverged_reruns_count_against_the_symmetric_fraction_not_the_medians():
     assert st.loc["rflr", "headline_best"] == 1e-5  # the diverged run's defect is left out
     assert "rflr" in summary.format_stats(df) and "NOT MET" in summary.format_stats(df)
     reported = {t.claim: t.ours for t in summary.poster_claims(df) if t.met is None}
-    loss = reported["rflr: loss curves (plateaus and drops of the test MSE, rflr.plateaus)"]
+    loss = reported["rflr: loss curves (plateaus and drops of the test MSE, rflr.measure.plateaus)"]
     assert (
         loss
         == "2/3 runs open with a plateau ending at step 50 (median); 0 runs have a drop between two plateaus"

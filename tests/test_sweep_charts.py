@@ -1,5 +1,5 @@
-"""rflr.app.sweep_charts: every chart of the Sweep tab conforms to the Vega-Lite schema (the
-app converts cached charts without the check: rflr.ui.specs)."""
+"""rflr.views.sweep_charts: every chart of the Sweep tab conforms to the Vega-Lite schema (the
+app converts cached charts without the check: rflr.explorer.specs)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rflr.app import sweep_charts, sweep_table
+from rflr.views import sweep_charts, sweep_table
 
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "poster" / "summary.csv"
 

@@ -1,4 +1,4 @@
-"""rflr.ui.sweep_tab: the Sweep tab headless, on the tiny sweep and on the shipped one."""
+"""rflr.explorer.sweep_tab: the Sweep tab headless, on the tiny sweep and on the shipped one."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rflr import summary
-from rflr.app import sources
-from rflr.checkpoint import read_header
+from rflr.files.checkpoint import read_header
+from rflr.sweep import summary
+from rflr.views import sources
 from tests.conftest import APP, layer_columns, open_tab, panel_titles, texts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ def _view_script(summary: Path, root: Path | None = None) -> str:
     return f"""
 from pathlib import Path
 import streamlit as st
-from rflr.ui.sweep_tab import sweep_view
+from rflr.explorer.sweep_tab import sweep_view
 picked = sweep_view(Path({str(root)!r}), {rel!r})
 st.text("picked=" + ("" if picked is None else picked.run_id + "|" + str(picked.path)))
 """
@@ -110,7 +110,7 @@ def test_clicking_a_sweep_point_or_a_checkpoint_row_opens_it(monkeypatch):
     same checked path as a shared URL's a= (url_files); a point without a file opens nothing."""
     import streamlit as st
 
-    from rflr.ui import model_tabs, sweep_tab
+    from rflr.explorer import model_tabs, sweep_tab
 
     ss = _State(sweep_files={"r1": "poster/r1/step-00000100.safetensors"})
     monkeypatch.setattr(st, "session_state", ss)

@@ -1,4 +1,4 @@
-"""rflr.app.sweep_table: a summary.csv read defensively; checkpoint paths kept inside the root."""
+"""rflr.views.sweep_table: a summary.csv read defensively; checkpoint paths kept inside the root."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import os
 import pandas as pd
 import pytest
 
-from rflr.app import sweep_table
-from rflr.summary import SUMMARY_COLUMNS
+from rflr.sweep.summary import SUMMARY_COLUMNS
+from rflr.views import sweep_table
 
 HEADER = "run_id,model,status,test_mse,headline_defect,checkpoint,symmetric,headline_active\n"
 

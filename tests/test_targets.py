@@ -1,4 +1,4 @@
-"""rflr.targets: f* and grids closed under the reflection."""
+"""rflr.core.targets: f* and grids closed under the reflection."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rflr.config import TargetConfig
-from rflr.targets import symmetric_grid, target_values
+from rflr.core.config import TargetConfig
+from rflr.core.targets import symmetric_grid, target_values
 
 
 @pytest.mark.parametrize("input_dim", [1, 3])

@@ -5,12 +5,12 @@ from dataclasses import replace
 import pytest
 import torch
 
-from rflr import seeds as seedlib
-from rflr.checkpoint import load
-from rflr.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
-from rflr.model import build
-from rflr.stack import SeedStack
-from rflr.trainer import TrainOptions, log_steps, snapshot_steps, train
+from rflr.core import seeds as seedlib
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig, TrainConfig
+from rflr.core.model import build
+from rflr.files.checkpoint import load
+from rflr.train.stack import SeedStack
+from rflr.train.trainer import TrainOptions, log_steps, snapshot_steps, train
 
 
 def reference_run(cfg: RunConfig, steps: int) -> dict[str, torch.Tensor]:

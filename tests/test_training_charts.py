@@ -1,4 +1,4 @@
-"""rflr.app.training_charts: losses and symmetry against the step, A and B on one chart."""
+"""rflr.views.training_charts: losses and symmetry against the step, A and B on one chart."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pandas as pd
 
-from rflr import checkpoint
-from rflr.app import data, style, training_charts
+from rflr.files import checkpoint
+from rflr.views import data, style, training_charts
 from tests.conftest import fake_history
 
 

@@ -1,12 +1,12 @@
-"""rflr.ui.viewport: the main area's width as the browser reports it, validated."""
+"""rflr.explorer.viewport: the main area's width as the browser reports it, validated."""
 
 from __future__ import annotations
 
 import json
 import math
 
-from rflr.app import layer_charts
-from rflr.ui import viewport
+from rflr.explorer import viewport
+from rflr.views import layer_charts
 from tests.conftest import chart_specs
 
 

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from rflr import analysis, metrics
-from rflr.checkpoint import load
-from rflr.config import DenseConfig, RFLRConfig, RunConfig
-from rflr.evaluate import partials_on_grid
-from rflr.model import init_params, outgoing_weights
-from rflr.seeds import initial_params
-from rflr.targets import Grid, symmetric_grid
-from rflr.weight_symmetry import layer_pairing, unit_layers, weight_symmetry_of
+from rflr.core.config import DenseConfig, RFLRConfig, RunConfig
+from rflr.core.model import init_params, outgoing_weights
+from rflr.core.seeds import initial_params
+from rflr.core.targets import Grid, symmetric_grid
+from rflr.files.checkpoint import load
+from rflr.measure import channels, metrics
+from rflr.measure.evaluate import partials_on_grid
+from rflr.measure.weight_symmetry import layer_pairing, unit_layers, weight_symmetry_of
 
 ROOT = Path(__file__).resolve().parents[1]
 HALF = 8  # units i and i + HALF are mirror partners in the hand-built networks
@@ -197,11 +197,11 @@ def test_layer_pairing_is_the_best_signed_permutation_by_brute_force():
     )
 
 
-def atom_pairing_with(cfg, params, alive) -> analysis.AtomPairing:
+def atom_pairing_with(cfg, params, alive) -> channels.AtomPairing:
     """The atoms' SPEC pairing of `params`, over a given alive set."""
     p64 = {k: v.to(torch.float64) for k, v in params.items()}
     out = outgoing_weights(cfg.model, p64, "atoms.h").numpy()
-    return analysis.atom_pairing(p64["atoms.weight"].numpy(), p64["atoms.bias"].numpy(), out, alive)
+    return channels.atom_pairing(p64["atoms.weight"].numpy(), p64["atoms.bias"].numpy(), out, alive)
 
 
 def test_init_levels_are_the_defects_of_the_seed_init_on_the_same_units(tiny_rflr):
@@ -209,7 +209,7 @@ def test_init_levels_are_the_defects_of_the_seed_init_on_the_same_units(tiny_rfl
     p = init_params(cfg.model, torch.Generator().manual_seed(3), torch.float64)
     ws, z, grid = measure(cfg, p)
     init = initial_params(cfg, torch.float64)
-    atoms_init = atom_pairing_with(cfg, init, analysis.alive_atoms(cfg.model, z))
+    atoms_init = atom_pairing_with(cfg, init, channels.alive_atoms(cfg.model, z))
     assert ws["atoms.h"].init_pairing_defect == pytest.approx(atoms_init.pairing_defect, rel=1e-12)
     assert ws["atoms.h"].init_outgoing_mismatch_matched == pytest.approx(
         atoms_init.outgoing_mismatch, rel=1e-12
@@ -228,7 +228,7 @@ def test_init_levels_are_the_defects_of_the_seed_init_on_the_same_units(tiny_rfl
     "run", ["rflr-w128-r2-L4-even-s1", "dense-w128-L4-even-s1"], ids=["rflr", "dense"]
 )
 def test_layer_zero_is_the_atom_pairing_on_a_shipped_file(run):
-    """The atoms' record is exactly rflr.analysis.atom_pairing (the stored SPEC numbers), and
+    """The atoms' record is exactly rflr.measure.channels.atom_pairing (the stored SPEC numbers), and
     the seed-derived init is the run's step-0 snapshot."""
     final = load(ROOT / "checkpoints" / run / "step-00030000.safetensors")
     start = load(ROOT / "checkpoints" / run / "step-00000000.safetensors")
@@ -236,7 +236,7 @@ def test_layer_zero_is_the_atom_pairing_on_a_shipped_file(run):
     grid = symmetric_grid(cfg.target.domain, 1025, cfg.model.input_dim)
     z = partials_on_grid(cfg, final.params, grid)
     ws = weight_symmetry_of(cfg, final.params, z, grid)
-    atoms = analysis.atom_pairing_of(cfg.model, final.params, z)
+    atoms = channels.atom_pairing_of(cfg.model, final.params, z)
     assert ws[0].name == "atoms.h" and ws[0].alive == atoms.alive_count
     assert ws[0].pairing_defect == pytest.approx(atoms.pairing_defect, rel=1e-12)
     assert ws[0].outgoing_mismatch_matched == pytest.approx(atoms.outgoing_mismatch, rel=1e-12)

@@ -1,0 +1,90 @@
+"""A grid sweep's command line: every point of a --grid or --sweep-spec as a train.py job.
+
+rflr.sweep.grid expands the spec (no argparse); this module parses each point exactly as the flags
+`train.py <typed flags> <point's flags>` would be, so the parser checks every swept value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from rflr.cli.flags import build_parser, jobs_from_args, typed_flags
+from rflr.sweep.grid import (
+    GridSpec,
+    SpecError,
+    flag,
+    folder_names,
+    load_spec,
+    points,
+    spec_from_flags,
+    to_argv,
+)
+from rflr.train.trainer import Job
+
+
+def grid_from_args(
+    argv: list[str], prog: str = "train.py"
+) -> tuple[argparse.Namespace, GridSpec, list[Job], list[dict], Path]:
+    """A grid sweep's jobs: every point of the grid, each in its own folder under --out.
+
+    A point's flags go after the typed ones, so each job is parsed (and validated) exactly
+    as `train.py <flags> <point's flags>` would be; a preset's jobs multiply with the grid.
+    """
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    try:
+        if args.sweep_spec is not None and args.grid:
+            raise SpecError("give --grid or --sweep-spec, not both")
+        if args.sweep_spec is not None:
+            spec = load_spec(args.sweep_spec)
+            if args.seeds_per_task is not None:
+                spec = replace(spec, seeds_per_task=args.seeds_per_task)
+        else:
+            spec = spec_from_flags(args.grid, args.seeds_per_task)
+        actions = {a.dest: a for a in parser._actions if a.option_strings}
+        typed = typed_flags(parser, argv)
+        for key in [*spec.axes, *spec.flags]:
+            if key not in actions:
+                raise SpecError(f"train.py has no flag {flag(key)}")
+        for key in spec.axes:
+            if key in typed:
+                raise SpecError(f"{flag(key)} is both typed and swept")
+        fixed = {k: _switch(actions[k], v) for k, v in spec.flags.items()}
+        grid = [{k: _switch(actions[k], v) for k, v in p.items()} for p in points(spec)]
+        names = folder_names(grid)
+    except SpecError as e:
+        parser.error(str(e))
+    jobs, values = [], []
+    for point, name in zip(grid, names, strict=True):
+        point_args, point_jobs = jobs_from_args([*to_argv(fixed), *argv, *to_argv(point)], prog)
+        for job in point_jobs:
+            jobs.append(replace(job, options=replace(job.options, out=job.options.out / name)))
+            values.append({k: _cell(getattr(point_args, k)) for k in point})
+    return (
+        args,
+        spec,
+        jobs,
+        values,
+        jobs[0].options.out.parent,  # every config's folder sits in --out (or the preset's)
+    )
+
+
+def _switch(action: argparse.Action, v):
+    """A spec value for a store_true flag must be a boolean (TOML true, or 'true'/'false')."""
+    is_switch = isinstance(action, argparse._StoreTrueAction)
+    if is_switch and isinstance(v, str) and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    if is_switch != isinstance(v, bool):
+        want = "true or false" if is_switch else "a value, not true/false"
+        raise SpecError(f"{flag(action.dest)} takes {want}, got {v!r}")
+    return v
+
+
+def _cell(v):
+    """A swept value as a summary.csv cell."""
+    if isinstance(v, list):
+        return json.dumps(v)
+    return str(v) if isinstance(v, Path) else v

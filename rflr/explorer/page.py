@@ -1,0 +1,166 @@
+"""rflr explorer: does low rank make training recover the mirror symmetry x -> -x inside the
+network, not only at its output? Browse checkpoints layer by layer, each partial function
+z(x) drawn beside its mirror z(-x), an RF-LR network beside its dense control.
+
+    streamlit run streamlit_app.py                       # the shipped checkpoints/ folder
+    RFLR_CHECKPOINTS=/path/to/folder streamlit run streamlit_app.py
+    rflr app [FOLDER | --hub USER/NAME]                  # installed: runs this file
+
+This module is main(): the page and its tabs. It lives in the package so that an installed
+rflr can start the explorer from any directory; streamlit_app.py only calls it. The widgets
+live in rflr.explorer (one module per tab or group of tabs); everything they show is computed by
+rflr/ and reshaped by rflr.views (see docs/app.md and docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from rflr.explorer.cache import listing
+from rflr.explorer.common import md, pick
+from rflr.explorer.layer_tabs import (
+    depth_ui,
+    layer_controls,
+    layer_view_ui,
+    play_step_before_slider,
+    play_ui,
+    symmetry_ui,
+    training_ui,
+)
+from rflr.explorer.model_tabs import architecture_ui, checkpoints_ui, inspector_ui, weights_ui
+from rflr.explorer.sidebar import (
+    AUTO,
+    NONE,
+    apply_url_files,
+    keep_widgets,
+    missing_control_ui,
+    restore_from_url,
+    runs_ui,
+    show_url_notes,
+    source_ui,
+    with_settings,
+    write_url,
+)
+from rflr.explorer.sweep_tab import sweep_ui
+from rflr.views import catalog
+from rflr.views import state as view_state
+
+TABS = [
+    "Layer view",
+    "Depth profile",
+    "Symmetry over training",
+    "Training",
+    "Weights",
+    "Architecture",
+    "Inspector",
+    "Checkpoints",
+    "Sweep",
+]
+# The networks are tiny: handing a 1025 x 64 product to a second thread costs more than the
+# product itself, and on a busy machine far more (0.27 s against 2 ms measured).
+torch.set_num_threads(1)
+
+
+# --- main area -------------------------------------------------------------------------------
+
+
+def main() -> None:
+    st.set_page_config(page_title="rflr explorer", page_icon="🪞", layout="wide")
+    keep_widgets()
+    restore_from_url()
+    st.title("rflr explorer")
+    st.caption(
+        "Does low rank make training recover the mirror symmetry x → −x *inside* the network? "
+        "Each partial function z(x) is drawn beside its mirror z(−x): where they coincide, the "
+        "channel is even. D is the odd fraction of a channel (0 even, 1 odd); the *headline D* "
+        "is the mean D of the active channels of the deepest partial layer."
+    )
+    root, vs = source_ui()
+    if root is None:
+        show_url_notes()
+        st.info("Choose a checkpoint source in the sidebar.")
+        write_url(with_settings(vs))
+        return
+    cat = listing(root)
+    if cat.stopped:
+        st.warning(
+            f"Listing of {md(root)} stopped ({md(cat.stopped)}): only part of the folder is "
+            "shown. Choose a smaller folder."
+        )
+    if not cat.errors.empty:
+        st.warning(
+            f"{len(cat.errors)} file(s) in {md(root)} could not be read; see the Checkpoints tab."
+        )
+    if not cat.rows:
+        show_url_notes()
+        st.info(f"No readable rflr checkpoints in {md(root)}.")
+        checkpoints_ui(cat)
+        write_url(with_settings(vs))
+        return
+    if "url_files" in st.session_state:
+        apply_url_files(root, cat)
+    show_url_notes()
+    run_a, run_b, b_choice = runs_ui(cat)
+    view(root, cat, run_a, run_b, b_choice, vs)
+
+
+@st.fragment
+def view(
+    root: Path,
+    cat: catalog.Catalog,
+    run_a: str,
+    run_b: str | None,
+    b_choice: str,
+    vs: view_state.ViewState,
+) -> None:
+    """The step slider, the layer controls and the tabs. A fragment: a change of the step,
+    the layer, the tab or a widget inside a tab reruns only this, not the sidebar and the
+    listing, and the browser redraws only this part of the page."""
+    ss = st.session_state
+    if "url_files" in ss or ss.pop("rerun_app", False):
+        st.rerun()  # a click in here chose another A or B: the sidebar has to follow
+    keep_widgets()  # a fragment run does not restore the kept widgets a tab switch dropped
+    steps = cat.steps[run_a]
+    play_step_before_slider(steps)
+    if ss.get("w_step") not in steps:
+        ss.w_step = steps[-1]  # the final snapshot
+    step = st.select_slider(
+        f"Training step of A ({md(run_a)}); B shows its snapshot at or before it",
+        steps,
+        key="w_step",
+    )
+    play_ui(steps)
+    depth = int(cat.rows[cat.file_at(run_a, steps[-1])]["depth"])  # every snapshot's
+    k, part, odd, thr, shared = layer_controls(depth)
+    file_a = cat.file_at(run_a, step)
+    file_b = cat.file_at(run_b, step) if run_b else None
+    vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)
+    vs.layer, vs.part, vs.odd, vs.thr, vs.shared = k, part, odd, thr, shared
+    with_settings(vs)
+    write_url(vs if vs.src != "upload" else view_state.ViewState(src="upload"))
+
+    missing_control_ui(cat, run_a, b_choice)
+    picks = [pick(root, cat, f) for f in (file_a, file_b) if f]
+    tabs = st.tabs(TABS, key="tab", bind="query-params")
+    body = {
+        "Layer view": lambda: layer_view_ui(picks, k, part, odd, thr, shared, cat),
+        "Depth profile": lambda: depth_ui(picks, thr),
+        "Symmetry over training": lambda: symmetry_ui(picks, cat),
+        "Training": lambda: training_ui(picks, cat),
+        "Weights": lambda: weights_ui(picks),
+        "Architecture": lambda: architecture_ui(picks, k, part),
+        "Inspector": lambda: inspector_ui(picks),
+        "Checkpoints": lambda: checkpoints_ui(cat),
+        "Sweep": lambda: sweep_ui(root, cat),
+    }
+    for label, tab in zip(TABS, tabs, strict=True):
+        if tab.open is not False:  # hidden tabs do no work
+            with tab:
+                body[label]()
+
+
+if __name__ == "__main__":
+    main()

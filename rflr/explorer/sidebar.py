@@ -1,0 +1,344 @@
+"""The sidebar and the URL: checkpoint source, runs A and B, step, layer and view options.
+
+The URL is read when a session starts and again whenever it changes under the app (Back,
+Forward, an edited address); otherwise the widgets own the values, and every widget value is
+kept across reruns in which its widget is not drawn (a hidden tab, another source), so no
+interaction changes a setting the user did not touch.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+import streamlit as st
+
+from rflr.explorer.cache import hub_folder
+from rflr.explorer.common import md
+from rflr.files import checkpoint
+from rflr.views import catalog, sources
+from rflr.views import state as view_state
+
+APP_DIR = Path(__file__).resolve().parents[2]  # the checkout: streamlit_app.py's folder
+AUTO, NONE = "\u2063auto", "\u2063none"  # B choices that are not run names
+SOURCE_LABELS = {"folder": "Folder", "upload": "Upload a file", "hub": "Hugging Face Hub"}
+
+
+# Widget values that must survive reruns in which their widget is not drawn: Streamlit drops
+# the state of an undrawn widget, and the widget would come back at its default (threshold 0).
+KEPT = (
+    "w_smooth",
+    "w_src",
+    "w_root",
+    "w_repo",
+    "w_rev",
+    "w_run_a",
+    "w_run_b",
+    "w_step",
+    "w_layer",
+    "w_part",
+    "w_odd",
+    "w_thr",
+    "w_shared",
+    "w_sweep",
+    "sweep_run",
+    "w_equiv",
+    "f_final",
+    "f_kind",
+    "f_status",
+    "f_text",
+)
+_SHADOW = "kept_"
+
+
+def keep_widgets() -> None:
+    """Remember every kept widget's value, and put back the ones Streamlit dropped."""
+    ss = st.session_state
+    for key in KEPT:
+        if key in ss:
+            ss[_SHADOW + key] = ss[key]
+        elif _SHADOW + key in ss:
+            ss[key] = ss[_SHADOW + key]
+
+
+def set_kept(key: str, value) -> None:
+    """Set a kept widget's value from code (the URL, a click in a chart)."""
+    ss = st.session_state
+    if value is None:
+        ss.pop(key, None)
+        ss.pop(_SHADOW + key, None)
+    else:
+        ss[key] = ss[_SHADOW + key] = value
+
+
+def _url_view() -> dict:
+    return {k: v for k, v in st.query_params.to_dict().items() if k in view_state.KEYS}
+
+
+def restore_from_url() -> None:
+    """Apply the URL's view when the session starts, and when the URL changed under the app
+    (Back or Forward: the browser's address is not the one the app last wrote)."""
+    ss = st.session_state
+    params = _url_view()
+    if "restored" in ss and params == ss.get("url_written"):
+        return
+    vs, notes = view_state.from_query(params)
+    ss.restored, ss.url_notes, ss.url_files = True, notes, (vs.a, vs.b)
+    ss.hub_autoload = vs.src == "hub" and bool(vs.repo)
+    if vs.root and sources.served():
+        notes.append("ignored URL parameter root: this server only shows its own checkpoints")
+        vs.root = None
+    if vs.root:
+        try:
+            sources.open_root(vs.root)
+        except sources.SourceError as e:
+            notes.append(f"ignored URL parameter root: {e}; showing the default folder")
+            vs.root = None
+    if vs.a is None:  # the default pair
+        set_kept("w_run_a", None)
+        set_kept("w_step", None)
+    if vs.b is None:
+        set_kept("w_run_b", None)
+    for key, value in (
+        ("w_src", vs.src),
+        ("w_root", vs.root or ""),
+        ("w_repo", vs.repo or ""),
+        ("w_rev", vs.rev or ""),
+        ("w_part", vs.part),
+        ("w_odd", vs.odd),
+        ("w_thr", vs.thr),
+        ("w_shared", vs.shared),
+        ("w_layer", vs.layer),
+        ("w_sweep", vs.sweep),
+        ("sweep_run", vs.srun),
+        ("w_equiv", vs.equiv),
+        ("f_final", vs.final),
+        ("w_smooth", vs.smooth),
+    ):
+        set_kept(key, value)
+    ss.shown = vs.shown
+
+
+def apply_url_files(root: Path, cat: catalog.Catalog) -> None:
+    """Turn the URL's a= and b= files into run and step choices, refusing unsafe paths."""
+    ss = st.session_state
+    a, b = ss.pop("url_files", (None, None))
+    for which, rel in (("A", a), ("B", b)):
+        if rel is None or (which == "B" and rel == "none"):
+            if rel == "none":
+                ss.w_run_b = NONE
+            continue
+        try:
+            path = sources.inside(root, rel)
+        except sources.SourceError as e:
+            ss.url_notes.append(f"checkpoint {which} from the URL: {e}")
+            continue
+        row = cat.rows.get(sources.relative(root.resolve(), path))
+        if row is None:
+            row = _nearest_row(cat, sources.relative(root.resolve(), path))
+            if row is None:
+                ss.url_notes.append(
+                    f"checkpoint {which} from the URL: {rel!r} is not in this folder"
+                )
+                continue
+            ss.url_notes.append(
+                f"checkpoint {which} from the URL: {rel!r} is not in this folder; opened the nearest "
+                f"snapshot of its run, step {int(row['step'])}"
+            )
+        if which == "A":
+            set_kept("w_run_a", row["run"])
+            set_kept("w_step", int(row["step"]))
+        else:
+            set_kept("w_run_b", row["run"])
+
+
+_STEP_FILE = re.compile(r"step-(\d{1,15})" + re.escape(checkpoint.SUFFIX))
+
+
+def _nearest_row(cat: catalog.Catalog, rel: str) -> dict | None:
+    """A file the folder lacks, named like a snapshot of a run it has: that run's nearest
+    snapshot (a shared URL whose step was not kept, a pruned snapshot)."""
+    m = _STEP_FILE.fullmatch(PurePosixPath(rel).name)
+    run = PurePosixPath(rel).parent.as_posix()
+    if m is None or run not in cat.steps:
+        return None
+    step = cat.nearest(run, int(m.group(1)))
+    return cat.rows[cat.files[run][step]]
+
+
+def show_url_notes() -> None:
+    """What the URL asked for but could not get: shown once, on the page the URL opened."""
+    for note in st.session_state.pop("url_notes", []):
+        st.warning(md(note))
+
+
+def write_url(vs: view_state.ViewState) -> None:
+    """Mirror the view into the URL (only our own keys; the tab is bound by Streamlit). Each
+    change of the URL is a browser history entry: values are set in one update, so that an
+    entry is always a whole view that Back can restore."""
+    want = view_state.to_query(vs)
+    have = _url_view()
+    changed = {k: v for k, v in want.items() if have.get(k) != v}
+    if changed:
+        st.query_params.update(changed)
+    for key in have:
+        if key not in want:
+            del st.query_params[key]
+    st.session_state.url_written = want
+
+
+# --- sidebar -------------------------------------------------------------------------------------
+
+
+def source_ui() -> tuple[Path | None, view_state.ViewState]:
+    """Pick the checkpoint source; return its root folder (None if unusable) and its state."""
+    sb = st.sidebar
+    sb.header("Checkpoints")
+    src = sb.radio(
+        "Source", list(SOURCE_LABELS), key="w_src", format_func=SOURCE_LABELS.get, horizontal=True
+    )
+    vs = view_state.ViewState(src=src)
+    default = sources.default_root(APP_DIR)
+    if src == "folder":
+        serve = sources.served()
+        text = sb.text_input(
+            "Folder",
+            key="w_root",
+            placeholder=str(default),
+            max_chars=sources.MAX_ROOT_CHARS,
+            disabled=serve,
+            help=md(
+                "This server shows its own checkpoints only (served mode)."
+                if serve
+                else f"Any folder of .safetensors checkpoints; empty: {default} "
+                f"(set {sources.ENV_VAR} to change the default)."
+            ),
+        )
+        text = "" if serve else text
+        vs.root = text.strip() or None
+        try:
+            return sources.open_root(text or default), vs
+        except sources.SourceError as e:
+            sb.error(f"Folder: {md(e)}")
+            return None, vs
+    if src == "upload":
+        up = sb.file_uploader(
+            f"One checkpoint file (.safetensors, at most {sources.MAX_UPLOAD_MB} MB)",
+            type=["safetensors"],
+            key="w_upload",
+        )
+        if up is None:
+            sb.info("Upload an rflr checkpoint; it is checked exactly like a file on disk.")
+            return None, vs
+        try:
+            return validated_upload(up.file_id, up.name, up.getvalue()), vs
+        except sources.SourceError as e:
+            sb.error(f"Upload refused: {md(e)}")
+            return None, vs
+    return hub_ui(vs), vs
+
+
+def hub_ui(vs: view_state.ViewState) -> Path | None:
+    """A Hub repo's local folder. The network is only used when the user presses the button
+    (or opens a URL naming a repo); the outcome is kept, so reruns never refetch."""
+    ss, sb = st.session_state, st.sidebar
+    usable, reason = sources.hub_availability()
+    repo = sb.text_input("Repo id", key="w_repo", placeholder="USER/NAME", disabled=not usable)
+    rev = sb.text_input("Revision", key="w_rev", placeholder="main", disabled=not usable)
+    sb.caption(md(reason))
+    vs.repo, vs.rev = repo.strip() or None, rev.strip() or None
+    wanted = (repo.strip(), rev.strip())
+    pressed = sb.button("Open repo", disabled=not usable or not repo.strip())
+    if usable and repo.strip() and (pressed or ss.pop("hub_autoload", False)):
+        try:
+            ss.hub = (wanted, hub_folder(sources.check_repo_id(repo), rev.strip()), None)
+        except sources.SourceError as e:
+            ss.hub = (wanted, None, str(e))
+    got, folder, error = ss.get("hub", (None, None, None))
+    if got != wanted:
+        return None
+    if error:
+        sb.error(f"Hub: {md(error)}")
+    return Path(folder) if folder else None
+
+
+def validated_upload(file_id: str, name: str, payload: bytes) -> Path:
+    """The upload's folder, validated once per uploaded file (kept in the session)."""
+    done = st.session_state.setdefault("uploads", {})
+    if file_id not in done:
+        try:
+            done[file_id] = (sources.save_upload(name, payload), None)
+        except sources.SourceError as e:
+            done[file_id] = (None, str(e))
+    folder, error = done[file_id]
+    if error:
+        raise sources.SourceError(error)
+    return folder
+
+
+def runs_ui(cat: catalog.Catalog) -> tuple[str, str | None, str]:
+    """Choose run A and run B (default: the first RF-LR run and its dense control)."""
+    ss, sb = st.session_state, st.sidebar
+    runs = cat.runs
+    if ss.get("w_run_a") not in runs:
+        ss.w_run_a = cat.default[0]
+    run_a = sb.selectbox("Checkpoint A: run", runs, key="w_run_a")
+    options = [AUTO, NONE, *runs]
+    if ss.get("w_run_b") not in options:
+        ss.w_run_b = AUTO
+    auto = cat.partners.get(run_a)
+    labels = {AUTO: f"control of A ({auto or 'none found'})", NONE: "none"}
+    choice = sb.selectbox(
+        "Checkpoint B: run",
+        options,
+        key="w_run_b",
+        format_func=lambda r: labels.get(r, r),
+        help="Default: the other model kind with the same target and seed as A.",
+    )
+    run_b = auto if choice == AUTO else None if choice == NONE else choice
+    return run_a, run_b, choice
+
+
+def missing_control_ui(cat: catalog.Catalog, run_a: str, choice: str) -> None:
+    """Where B's column would be: why there is none, and a pick (B is not silently absent)."""
+    if choice != AUTO or cat.partners.get(run_a):
+        return
+    others = [r for r in cat.runs if r != run_a]
+    _, right = st.columns(2, gap="large")
+    with right:
+        st.info(
+            f"No control for A ({md(run_a)}) in this folder: no run of the other model kind "
+            "with A's target and seed. B is empty; pick a run to compare with."
+        )
+        if others:
+            st.selectbox(
+                "Checkpoint B: run",
+                others,
+                index=None,
+                key="b_pick",
+                placeholder="choose a run for B",
+                on_change=_pick_b,
+            )
+
+
+def _pick_b() -> None:
+    ss = st.session_state
+    if ss.get("b_pick"):
+        set_kept("w_run_b", ss.b_pick)
+        ss.b_pick = None  # the next run without a control starts from an empty pick
+        ss.rerun_app = True  # picked inside the page's fragment: the sidebar must follow
+
+
+def with_settings(vs: view_state.ViewState) -> view_state.ViewState:
+    """`vs` with the view settings the widgets hold (kept even while their widgets are not
+    drawn), so that every URL the app writes carries them and Back restores them."""
+    ss = st.session_state
+    layer = ss.get("w_layer")
+    vs.layer = layer if isinstance(layer, int) else vs.layer
+    vs.part, vs.odd = ss.get("w_part", vs.part), bool(ss.get("w_odd", vs.odd))
+    vs.thr, vs.shared = float(ss.get("w_thr", vs.thr)), bool(ss.get("w_shared", vs.shared))
+    vs.shown = ss.get("shown", vs.shown)
+    vs.sweep, vs.srun = ss.get("w_sweep"), ss.get("sweep_run")
+    vs.equiv, vs.final = bool(ss.get("w_equiv")), bool(ss.get("f_final"))
+    vs.smooth = ss.get("w_smooth", vs.smooth)
+    return vs

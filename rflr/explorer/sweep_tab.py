@@ -1,0 +1,267 @@
+"""The Sweep tab: a sweep's summary.csv laid out with Streamlit (charts: rflr.views.sweep_charts;
+the file read defensively by rflr.views.sweep_table).
+
+A run with its checkpoint in the folder opens in the layer view: by clicking its point in the
+scatter, or by picking it and pressing the button. The summary and the picked run are in the
+URL (sweep=, srun=).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from rflr.explorer.common import md
+from rflr.explorer.sidebar import set_kept
+from rflr.explorer.specs import chart_ui, spec
+from rflr.measure.metrics import SYMMETRIC_DEFECT
+from rflr.sweep.stats import swept_keys
+from rflr.sweep.summary import SWEEP_NAME, format_number, model_stats
+from rflr.views import catalog, grid_charts, sources, sweep_table
+from rflr.views.sweep_charts import (
+    LABELS,
+    depth_chart,
+    distribution_chart,
+    scatter_chart,
+    symmetric_chart,
+)
+
+SUMMARY_NAME = "summary.csv"
+RECORD_MAX_BYTES = 1 << 20
+
+
+@dataclass
+class SweepSelection:
+    """The run picked in the sweep view."""
+
+    run_id: str
+    checkpoint: str  # its final file, relative to the summary's folder (as in summary.csv)
+    path: Path | None  # the file inside the root when it exists, else None
+
+
+def sweep_ui(root: Path, cat: catalog.Catalog) -> None:
+    """A sweep's reruns at once; a picked or clicked run opens in the layer view."""
+    st.subheader("Sweep: many controlled reruns")
+    found = [
+        f"{d}/{SUMMARY_NAME}" if d != "." else SUMMARY_NAME
+        for d in cat.folders
+        if (root / d / SUMMARY_NAME).is_file()
+    ]
+    # a sweep (sweep.json beside it, its runs' files shipped) before a study's summary
+    found.sort(key=lambda f: not (root / f).with_name(SWEEP_NAME).is_file())
+    if not found:
+        st.info(
+            f"No sweep summary ({SUMMARY_NAME}) below {md(root)}. `python train.py --preset "
+            "poster` writes one; the shipped set has checkpoints/poster/summary.csv."
+        )
+        return
+    if st.session_state.get("w_sweep") not in found:
+        set_kept("w_sweep", found[0])
+    rel = st.selectbox("Summary", found, key="w_sweep")
+    try:
+        selection = sweep_view(root, rel)
+    except Exception as e:  # the last guard: a summary must never take the page down
+        st.error(f"This summary cannot be shown ({type(e).__name__}).")
+        return
+    if selection is not None and selection.path is not None:
+        file = sources.relative(root.resolve(), selection.path)
+        st.button(
+            f"Open {md(selection.run_id)} in the layer view",
+            on_click=open_in_layer_view,
+            args=(file,),
+            key="open",
+        )
+
+
+def open_in_layer_view(rel: str) -> None:
+    """Same route as a shared URL's a= parameter: checked to stay inside the folder."""
+    st.session_state.url_files = (rel, None)
+    st.session_state.tab = "Layer view"
+
+
+def sweep_view(root: Path, rel: str) -> SweepSelection | None:
+    """Render a sweep summary (a path below root); returns the picked run, None if none."""
+    try:
+        path = sources.inside(root, rel)
+        stat = path.stat()
+    except (sources.SourceError, OSError) as e:
+        st.warning(f"No sweep summary at {md(rel)} ({md(e)}).")
+        return None
+    source = (str(path), stat.st_mtime_ns, stat.st_size)  # the key of all that is read from it
+    df, error = _summary(*source)
+    if error:
+        st.error(f"{md(rel)}: {md(error)}")
+        return None
+    if df.empty:
+        st.info("The sweep summary has no runs.")
+        return None
+    record = _sweep_record(path.parent / SWEEP_NAME)
+
+    counts = ", ".join(f"{n} {md(LABELS.get(m, m))}" for m, n in df["model"].value_counts().items())
+    st.markdown(f"**{len(df)} reruns** ({counts}) from {md(rel)}.")
+    if record:
+        machine = record.get("machine") if isinstance(record.get("machine"), dict) else {}
+        minutes = record.get("wall_time_s")
+        minutes = minutes / 60 if isinstance(minutes, int | float) else float("nan")
+        st.caption(
+            f"{md(record.get('command', ''))} · {md(record.get('started_utc', ''))} · "
+            f"{minutes:.1f} min on {md(machine.get('cpu_count', '?'))} CPUs, "
+            f"torch {md(machine.get('torch', '?'))}"
+        )
+
+    stats = model_stats(df)
+    cols = st.columns(len(stats))
+    for col, (model, r) in zip(cols, stats.iterrows(), strict=True):
+        col.metric(
+            f"{md(LABELS.get(model, model))}: symmetric reruns",
+            f"{int(r['symmetric'])}/{int(r['reruns'])}",
+            help=f"Symmetric: the headline active partial defect (mean D of the active "
+            f"channels of the deepest partial layer) is below {SYMMETRIC_DEFECT:g}; diverged "
+            "runs count as not symmetric.",
+        )
+        col.caption(
+            f"median test MSE {_num(r['test_mse_median'])} · median headline defect "
+            f"{_num(r['headline_median'])} · diverged {int(r['diverged'])}"
+        )
+
+    files = dict(
+        zip(
+            df["run_id"],
+            sweep_table.checkpoint_files(root, path, list(df["checkpoint"])),
+            strict=True,
+        )
+    )
+    with_files = {r: sources.relative(root.resolve(), f) for r, f in files.items() if f}
+    st.session_state.sweep_files = with_files  # what a click on a point opens
+
+    # Each chart is built once per summary (rflr.explorer.specs): building them took ~0.4 s a rerun.
+    left, right = st.columns(2)
+    chart_ui(distribution_chart, source, df, "test_mse", "test MSE", where=left, width="stretch")
+    chart_ui(
+        distribution_chart,
+        source,
+        df,
+        "headline_defect",
+        "headline active partial defect",
+        where=right,
+        width="stretch",
+    )
+    left, right = st.columns([2, 1])
+    chart_ui(
+        scatter_chart,
+        source,
+        df,
+        True,  # pick: a click on a point selects its run
+        where=left,
+        width="stretch",
+        on_select=_open_clicked,
+        selection_mode="pick",
+        key="sweep_scatter",
+    )
+    left.caption("Click a run's point to open it in the layer view (runs with a file here).")
+    chart_ui(symmetric_chart, source, df, where=right, width="stretch")
+    chart_ui(depth_chart, source, df, width="stretch")
+    if spec(grid_charts.sweep_charts, source, df, swept_keys(df)) or "part" in df.columns:
+        _grid_view(df, source)
+
+    order = df.sort_values(["model", "headline_defect"], ascending=[False, True])
+    options = [r for r in order["run_id"] if r in with_files]
+    by_id = df.set_index("run_id")
+    if not options:
+        st.info(
+            f"None of these runs has its checkpoint in {md(root)} (only a few runs are "
+            "shipped); rerun the sweep to get every file."
+        )
+        selection = None
+    else:
+        st.markdown(
+            f"**Pick a run** ({len(options)} of {len(df)} have their checkpoint here; sorted "
+            "by model, then headline defect)"
+        )
+        if st.session_state.get("sweep_run") not in options:
+            set_kept("sweep_run", options[0])
+
+        def describe(run_id: str) -> str:  # plain text: a select box does not render markdown
+            r = by_id.loc[run_id]
+            return (
+                f"{run_id} · MSE {_num(r['test_mse'])} · defect {_num(r['headline_defect'])}"
+                f" · {r['status']}"
+            )
+
+        run_id = st.selectbox("run", options, format_func=describe, key="sweep_run")
+        file = files[run_id]
+        st.caption(f"Checkpoint: {md(with_files[run_id])}")
+        selection = SweepSelection(run_id, str(by_id.loc[run_id, "checkpoint"]), file)
+    # A checked summary holds numbers as floats (NaN allowed): seeds, widths and steps that
+    # are whole in every row are shown as integers, the rest in scientific notation.
+    floats = [c for c in order.columns if order[c].dtype.kind == "f" and c not in ("lr",)]
+    whole = [c for c in floats if _whole(order[c])]
+    formats = {c: "%d" if c in whole else "%.2e" for c in floats}
+    st.dataframe(
+        order,
+        hide_index=True,
+        height=260,
+        column_config={c: st.column_config.NumberColumn(format=f) for c, f in formats.items()},
+    )
+    return selection
+
+
+def _whole(column) -> bool:
+    """Every value present is a whole number (NaN rows aside)."""
+    values = column.dropna()
+    return len(values) > 0 and bool((values % 1 == 0).all())
+
+
+def _open_clicked() -> None:
+    """A click on a sweep point: open that run's checkpoint (if it has one here)."""
+    ss = st.session_state
+    event = ss.get("sweep_scatter")
+    points = (event or {}).get("selection", {}).get("pick") or []
+    run_id = points[0].get("run_id") if points and isinstance(points[0], dict) else None
+    rel = ss.get("sweep_files", {}).get(run_id)
+    if rel:
+        set_kept("sweep_run", run_id)
+        open_in_layer_view(rel)
+
+
+def _num(v: object) -> str:
+    return format_number(v if isinstance(v, int | float) else None, missing="–")
+
+
+def _grid_view(df: pd.DataFrame, source: tuple) -> None:
+    """A grid sweep (or one part of a study): curves over one swept key, heatmaps over two."""
+    part = None
+    if "part" in df.columns:
+        part = st.selectbox("study part", list(dict.fromkeys(df["part"])), key="sweep_part")
+        df = df[df["part"] == part]
+    keys = swept_keys(df)
+    st.markdown(f"**Grid sweep**: swept {', '.join(f'`{k}`' for k in keys) or 'nothing'}")
+    specs = spec(grid_charts.sweep_charts, (*source, part), df, keys)  # once per summary, part
+    for left, right in zip(specs[::2], specs[1::2] + [None] * (len(specs) % 2), strict=True):
+        cols = st.columns(2)
+        cols[0].vega_lite_chart(left, width="stretch")
+        if right is not None:
+            cols[1].vega_lite_chart(right, width="stretch")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _summary(path: str, mtime_ns: int, size: int) -> tuple[pd.DataFrame, str | None]:
+    """(table, None) or (empty, reason); cached on the file's identity (mtime and size)."""
+    try:
+        return sweep_table.read_checked(path), None
+    except sweep_table.SummaryError as e:
+        return pd.DataFrame(), str(e)
+
+
+def _sweep_record(path: Path) -> dict:
+    try:
+        if path.is_symlink() or path.stat().st_size > RECORD_MAX_BYTES:
+            return {}
+        record = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return record if isinstance(record, dict) else {}

@@ -1,0 +1,10 @@
+"""Files and where they are: checkpoints, their validated headers, provenance, repo ids.
+
+    checkpoint  safetensors files, format version 1: save, list headers, load strictly
+    header      the one validation boundary for metadata (typed records, never raw dicts)
+    provenance  where and how a sweep ran
+    repo_id     the USER/NAME rule of a Hugging Face repo id
+    paths       the default checkpoints folder and path errors
+
+Imports: rflr.core and rflr.measure.
+"""

@@ -1,0 +1,106 @@
+"""Where checkpoints are: the default folder, and a local path or Hugging Face repo made local.
+
+One rule for the installed commands (`rflr app`) and the notebook API (rflr.open,
+rflr.open_sweep), so that both find the same checkpoints from any directory:
+
+- the default folder is RFLR_CHECKPOINTS when set, else the `checkpoints/` folder of the rflr
+  checkout the current directory is in, else that of the checkout this package runs from
+  (a source tree or an editable install). An installed wheel carries no checkpoints: the
+  error says how to get some (`rflr hub pull USER/NAME`, or a folder argument).
+- a source is an existing local path, else a Hub repo `USER/NAME` (or `hf://USER/NAME`),
+  optionally followed by a path inside it, fetched by rflr.hub.sync.pull (offline it returns the
+  cached copy without touching the network).
+
+Standard library only: `import rflr` and `rflr --help` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from rflr.files.repo_id import REPO_ID
+
+ENV_VAR = "RFLR_CHECKPOINTS"  # the explorer's default folder (rflr.views.sources reads it too)
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # a checkout when run from source
+HUB_PREFIX = "hf://"
+_REPO = re.compile(rf"^({REPO_ID})(/.*)?$")  # USER/NAME, then an optional path in it
+HOW_TO_GET = (
+    "run inside an rflr checkout (its checkpoints/ folder), set RFLR_CHECKPOINTS to a folder, "
+    "or download a set with `rflr hub pull USER/NAME` and pass the folder it prints"
+)
+
+
+class PathError(ValueError):
+    """A path or repo that cannot be opened; the message says why and what to do instead."""
+
+
+def is_checkout(folder: Path) -> bool:
+    """An rflr source checkout: the explorer's entry script and the package side by side."""
+    return (folder / "streamlit_app.py").is_file() and (folder / "rflr" / "__init__.py").is_file()
+
+
+def checkpoints_folder() -> Path:
+    """The folder the explorer and the notebook open by default (see the module docstring)."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        folder = Path(env).expanduser()
+        if not folder.is_dir():
+            raise PathError(f"{ENV_VAR}={env} is not an existing folder")
+        return folder.resolve()
+    cwd = Path.cwd().resolve()
+    for root in (cwd, *cwd.parents, PROJECT_ROOT):
+        if is_checkout(root) and (root / "checkpoints").is_dir():
+            return root / "checkpoints"
+    raise PathError(f"no checkpoints folder found: {HOW_TO_GET}")
+
+
+def hub_repo(source: str) -> tuple[str, str] | None:
+    """(repo id, path inside it) when `source` names a Hub repo, else None."""
+    text = source.removeprefix(HUB_PREFIX)
+    m = _REPO.match(text)
+    if m is None or ".." in text.split("/"):
+        return None
+    return m.group(1), (m.group(2) or "").strip("/")
+
+
+def local(source: str | os.PathLike, revision: str | None = None) -> Path:
+    """An existing local path as given, or a Hub repo (USER/NAME[/path]) pulled into the cache.
+
+    A string that is both (a relative folder `a/b` that exists) is the local folder; write
+    `hf://USER/NAME` to mean the repo.
+    """
+    text = os.fspath(source)
+    if not text.strip():
+        raise PathError("no path given")
+    path = Path(text).expanduser()
+    if not text.startswith(HUB_PREFIX) and path.exists():
+        return path.resolve()
+    repo = hub_repo(text) if isinstance(source, str) else None
+    if repo is None:
+        raise PathError(f"{text}: no such file or folder (a Hub repo is written USER/NAME)")
+    try:
+        folder = pull(repo[0], revision)
+    except PathError as e:
+        raise PathError(f"{text}: no such file or folder here, nor on the Hub: {e}") from None
+    # No `..` in the path (hub_repo refuses it), so it stays inside the snapshot; its files are
+    # links into the Hub cache, so it is not resolved.
+    inner = folder / repo[1]
+    if not inner.exists():
+        raise PathError(f"{text}: {repo[1]} is not in the repo {repo[0]}")
+    return inner
+
+
+def pull(repo_id: str, revision: str | None = None) -> Path:
+    """rflr.hub.sync.pull, with its failures (and a missing huggingface_hub) as PathError."""
+    try:
+        from rflr.hub import sync  # here: huggingface_hub is slow to import, and optional
+    except ModuleNotFoundError as e:
+        raise PathError(
+            f"opening the Hub repo {repo_id} needs {e.name}: pip install 'rflr[hub]'"
+        ) from None
+    try:
+        return sync.pull(repo_id, revision=revision)
+    except sync.HubError as e:
+        raise PathError(str(e)) from None

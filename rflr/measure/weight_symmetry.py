@@ -1,0 +1,257 @@
+"""Weight symmetry past the atoms (SPEC section 4): mirror pairing of the units of every layer.
+
+The reflection a layer's units see is the one acting on that layer's *input*:
+
+    atoms.h          input x:          x -> R x (coordinate 0 negated, the others kept)
+    bottleneck.k.h   input z_k:        each partial channel by its parity (odd: -1, even: +1)
+    hidden.k.h       input h_k:        each hidden unit of the layer before by its parity
+
+An input channel takes part only when it is active (rflr.measure.metrics' rule) and even or odd; mixed
+and inactive ones are left out of every unit's incoming vector (and counted), never forced to
+a sign. A unit i is v_i = (incoming weights on the used channels, bias), its mirror is
+(sign * incoming, bias), and units pair under that map exactly as atoms do
+(rflr.measure.channels.mirror_match). Outgoing weights of a pair should then be matched for each even
+result channel (the next partial layer's channel, or the output) and anti-matched for each
+odd one (rflr.measure.channels.outgoing_mismatch with those signs). Every defect is reported beside
+its value for the same network at its seed's random init, measured with the same map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from rflr.core.config import ModelConfig, RFLRConfig, RunConfig
+from rflr.core.model import outgoing_weights
+from rflr.core.seeds import initial_params
+from rflr.core.targets import Grid
+from rflr.measure import channels, metrics
+
+X = "x"  # the input layer of the atoms
+
+
+@dataclass(frozen=True)
+class UnitLayer:
+    """Where one layer of N units gets its weights, its input and what its result is."""
+
+    name: str  # the units' outputs: "atoms.h", "bottleneck.k.h", "hidden.k.h"
+    weight: str  # incoming weights [N, K]: atoms.weight, bottleneck.k.up, hidden.k.weight
+    bias: str  # [N]
+    input: str  # the K channels the weights act on ("x" for the atoms)
+    result: str  # the channels the units feed: the next partial layer, or "readout.y"
+
+
+def unit_layers(cfg: ModelConfig) -> list[UnitLayer]:
+    """The N-unit layers h_1 .. h_L of a model, in depth order."""
+    rflr = isinstance(cfg, RFLRConfig)
+    kind = "bottleneck" if rflr else "hidden"
+
+    def result(k: int) -> str:  # what h_{k+1} feeds
+        if k + 1 >= cfg.depth:
+            return "readout.y"
+        return f"bottleneck.{k + 1}.z" if rflr else f"hidden.{k + 1}.u"
+
+    out = [UnitLayer("atoms.h", "atoms.weight", "atoms.bias", X, result(0))]
+    for k in range(1, cfg.depth):
+        if rflr:
+            inp, weight = f"bottleneck.{k}.z", f"bottleneck.{k}.up"
+        else:
+            inp, weight = ("atoms.h" if k == 1 else f"hidden.{k - 1}.h"), f"hidden.{k}.weight"
+        out.append(UnitLayer(f"{kind}.{k}.h", weight, f"{kind}.{k}.bias", inp, result(k)))
+    return out
+
+
+# --- pure core -------------------------------------------------------------------------------
+
+
+def parity_signs(table: channels.ChannelTable) -> np.ndarray:
+    """[C] +1 for an active even channel, -1 for an active odd one, 0 (left out) otherwise."""
+    sign = np.zeros(len(table.parity))
+    sign[table.active & (table.parity == "even")] = 1.0
+    sign[table.active & (table.parity == "odd")] = -1.0
+    return sign
+
+
+def input_signs_x(input_dim: int) -> np.ndarray:
+    """x -> R x: coordinate 0 is odd, the others even."""
+    sign = np.ones(input_dim)
+    sign[0] = -1.0
+    return sign
+
+
+@dataclass
+class LayerPairing:
+    perm: np.ndarray  # [N] int, -1 for units that are not alive
+    pairing_defect: float
+    identity_defect: float  # the pairing defect if every unit were its own mirror (an upper bound)
+    outgoing_mismatch: float  # signed by the result channels' parities, used channels only
+    outgoing_mismatch_matched: float  # every result channel matched (the SPEC atom rule)
+
+
+def layer_pairing(
+    weight: np.ndarray,
+    bias: np.ndarray,
+    in_sign: np.ndarray,
+    outgoing: np.ndarray,
+    out_sign: np.ndarray,
+    alive: np.ndarray,
+) -> LayerPairing:
+    """Mirror pairing of one layer's units. weight [N, K], bias [N], in_sign [K] in {-1, 0, 1}
+    (0: channel left out), outgoing [N, F] (row i: what unit i feeds), out_sign [F] likewise,
+    alive [N] bool."""
+    w = np.asarray(weight, dtype=np.float64)
+    b = np.asarray(bias, dtype=np.float64).reshape(-1, 1)
+    in_sign = np.asarray(in_sign, dtype=np.float64)
+    used = in_sign != 0
+    units = np.concatenate([w[:, used], b], axis=1)
+    mirrored = np.concatenate([w[:, used] * in_sign[used], b], axis=1)
+    perm, defect = channels.mirror_match(units, mirrored, alive)
+    alive = np.asarray(alive, dtype=bool)
+    den = np.sum(units[alive] ** 2)
+    identity = float(np.sum((units[alive] - mirrored[alive]) ** 2) / den) if den > 0 else np.nan
+    o = np.asarray(outgoing, dtype=np.float64).reshape(len(w), -1)
+    out_sign = np.asarray(out_sign, dtype=np.float64)
+    fed = out_sign != 0
+    return LayerPairing(
+        perm,
+        defect,
+        float(identity),
+        channels.outgoing_mismatch(o[:, fed], perm, out_sign[fed]),
+        channels.outgoing_mismatch(o, perm),
+    )
+
+
+# --- on a model ------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerWeightSymmetry:
+    """Weight symmetry of one layer of units, beside the same measure at random init."""
+
+    name: str
+    input: str
+    result: str
+    units: int
+    alive: int
+    self_paired: int  # alive units matched to themselves
+    trivial: bool  # no kept input channel is odd: the map is the identity, so pairing is 0
+    input_channels: int
+    input_used: int  # active and even or odd: the channels the incoming vectors keep
+    input_mixed: int  # active but mixed: left out
+    input_inactive: int  # inactive or flat: left out
+    result_channels: int
+    result_used: int
+    result_mixed: int
+    result_inactive: int
+    pairing_defect: float
+    identity_defect: float  # pairing defect of the identity pairing: 4 x the odd-input weight share
+    outgoing_mismatch: float
+    outgoing_mismatch_matched: float
+    init_pairing_defect: float
+    init_identity_defect: float
+    init_outgoing_mismatch: float
+    init_outgoing_mismatch_matched: float
+    perm: np.ndarray  # [N] int (original unit indices), -1 for units that are not alive
+
+    def record(self) -> dict:
+        """Everything but the permutation, JSON-ready up to NaN."""
+        return {k: v for k, v in vars(self).items() if k != "perm"}
+
+
+def _counts(sign: np.ndarray, table: channels.ChannelTable | None) -> tuple[int, int, int, int]:
+    if table is None:  # the input x: every coordinate has a known parity
+        return len(sign), len(sign), 0, 0
+    mixed = int(np.sum(table.active & (table.parity == "mixed")))
+    used = int(np.sum(sign != 0))
+    return len(sign), used, mixed, len(sign) - used - mixed
+
+
+def _signs(
+    cfg: ModelConfig,
+    p64: dict[str, torch.Tensor],
+    partials: dict[str, np.ndarray],
+    layer: str,
+    mirror: np.ndarray,
+    threshold: float,
+    tau: float,
+) -> tuple[np.ndarray, channels.ChannelTable | None]:
+    if layer == X:
+        return input_signs_x(cfg.input_dim), None
+    o = outgoing_weights(cfg, p64, layer).numpy()
+    table = channels.channel_table(partials[layer], o, mirror, threshold, tau)
+    return parity_signs(table), table
+
+
+def _pairing(
+    cfg: ModelConfig,
+    p64: dict[str, torch.Tensor],
+    layer: UnitLayer,
+    in_sign: np.ndarray,
+    out_sign: np.ndarray,
+    alive: np.ndarray,
+) -> LayerPairing:
+    return layer_pairing(
+        p64[layer.weight].numpy(),
+        p64[layer.bias].numpy(),
+        in_sign,
+        outgoing_weights(cfg, p64, layer.name).numpy(),
+        out_sign,
+        alive,
+    )
+
+
+def weight_symmetry_of(
+    cfg: RunConfig,
+    params: dict[str, torch.Tensor],
+    partials: dict[str, np.ndarray],
+    grid: Grid,
+    threshold: float = metrics.ACTIVITY_THRESHOLD,
+    tau: float = metrics.PARITY_TAU,
+    init_params: dict[str, torch.Tensor] | None = None,
+) -> list[LayerWeightSymmetry]:
+    """Weight symmetry of every layer of units, in depth order.
+
+    `partials` is evaluate.partials_on_grid(cfg, params, grid). The init levels are the same
+    defects of the same units (the trained network's alive ones) under the same map (the
+    trained network's input and result signs), on the run's own seed-derived initial weights
+    (rflr.core.seeds.initial_params, float64) unless `init_params` is given: same measure,
+    weights that have not learned anything. (The init network's own alive set would not be
+    closed under the trained map, which would inflate the init level.)
+    """
+    m = cfg.model
+    p64 = {k: v.detach().to(torch.float64) for k, v in params.items()}
+    init = initial_params(cfg, torch.float64) if init_params is None else init_params
+    i64 = {k: v.detach().to(torch.float64) for k, v in init.items()}
+    out = []
+    for layer in unit_layers(m):
+        in_sign, in_table = _signs(m, p64, partials, layer.input, grid.mirror, threshold, tau)
+        out_sign, out_table = _signs(m, p64, partials, layer.result, grid.mirror, threshold, tau)
+        alive = channels.alive_units(m, partials[layer.name])
+        trained = _pairing(m, p64, layer, in_sign, out_sign, alive)
+        at_init = _pairing(m, i64, layer, in_sign, out_sign, alive)
+        idx = np.flatnonzero(alive)
+        out.append(
+            LayerWeightSymmetry(
+                layer.name,
+                layer.input,
+                layer.result,
+                len(alive),
+                int(alive.sum()),
+                int(np.sum(trained.perm[idx] == idx)),
+                not bool(np.any(in_sign < 0)),
+                *_counts(in_sign, in_table),
+                *_counts(out_sign, out_table),
+                trained.pairing_defect,
+                trained.identity_defect,
+                trained.outgoing_mismatch,
+                trained.outgoing_mismatch_matched,
+                at_init.pairing_defect,
+                at_init.identity_defect,
+                at_init.outgoing_mismatch,
+                at_init.outgoing_mismatch_matched,
+                trained.perm,
+            )
+        )
+    return out

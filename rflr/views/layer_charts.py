@@ -1,0 +1,313 @@
+"""The layer view's chart: one small panel per channel, z(x) beside its mirror z(-x).
+
+Built for the browser's sake: one faceted spec per checkpoint, drawn on a canvas, whose
+Vega-Lite spec depends only on what the view draws (the series, the layer's letter, the
+kind, the layout, shared axes), never on the step or the checkpoint; the step-dependent
+titles, D and shared y range are rows of panel_frame's long table. Pure functions of the
+DataFrames of rflr.views.data, checked without Streamlit.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from rflr.views import style
+
+SERIES = ["z(x)", "z(-x)", "o(x)"]
+TARGET = "f*(x)"  # curve_frame adds it on the output layer
+PANEL_WIDTH, PANEL_HEIGHT = 150, 110  # a panel's plot area (px)
+# The facet's room around the plot areas (px): Vega-Lite's spacing between panels, a y axis
+# with its labels and title, the chart's padding; the gap Streamlit leaves between columns
+# (gap="medium" in rflr.explorer.common.columns_for).
+SPACING, AXIS, PADDING, COLUMN_GAP = 20, 50, 10, 32
+MIN_PLOT, MAX_PER_ROW = 90, 4
+MAIN_WIDTH = 980  # the main area of a 1440 px window beside the sidebar: the first guess
+STACKED_BELOW = 600  # a main area narrower than this: Streamlit stacks the columns
+TIP_STRIDE = 2  # every 2nd plotted point carries the hover tooltip (65 per panel)
+
+
+def channel_title(row: pd.Series | dict) -> str:
+    d = row["D"]
+    dtext = "undefined" if not np.isfinite(d) else f"{d:.1e}"
+    title = f"ch {int(row['channel'])} · D = {dtext} · {row['parity']}"
+    return title if row.get("active", True) else title + " · inactive now"
+
+
+def y_extent(curves: pd.DataFrame, show_odd: bool) -> list[float]:
+    """One y domain covering every curve drawn (for shared axes), padded by 5%."""
+    cols = [c for c in (*(SERIES if show_odd else SERIES[:2]), TARGET) if c in curves]
+    if curves.empty:
+        return [-1.0, 1.0]
+    lo, hi = float(curves[cols].min().min()), float(curves[cols].max().max())
+    pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
+    return [lo - pad, hi + pad]
+
+
+def series_names(symbol: str) -> dict[str, str]:
+    """Legend names of a layer's curves, by the letter its values are called by (z, u, h, y:
+    rflr.views.style.symbol)."""
+    s = symbol
+    return {
+        "z(x)": f"{s}(x)",
+        "z(-x)": f"{s}(−x), mirror",
+        "o(x)": "odd part",
+        TARGET: "target f*(x)",
+    }
+
+
+def layer_panels(
+    curves: pd.DataFrame,
+    channels: pd.DataFrame,
+    show_odd: bool = False,
+    y_domain: list[float] | None = None,
+    columns: int = 3,
+    layer: str = "bottleneck.1.z",
+    kind: str = "rflr",
+    width: int = PANEL_WIDTH,
+) -> alt.FacetChart:
+    """Small multiples, one per channel of `channels` (in its order): the channel in its
+    model's colour, its mirror dark and dashed on top (they coincide where the channel is
+    even), the target on the output layer; D and parity in each title; hover any point for
+    x, the value, the mirror value and D. `y_domain` shares the y axis (e.g. across two
+    checkpoints); without it each panel scales to its own curves.
+
+    One faceted spec over one table, drawn on a canvas: a tenth of the work of a concat of
+    many charts to build and serialize, and far less for the browser than SVG paths.
+    """
+    keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
+    df = panel_frame(curves, channels, keys, y_domain, symbol)
+    return _panels(keys, symbol, kind, columns, width, y_domain is not None, df)
+
+
+def layer_panels_for_app(
+    curves: pd.DataFrame,
+    channels: pd.DataFrame,
+    show_odd: bool = False,
+    y_domain: list[float] | None = None,
+    columns: int = 3,
+    layer: str = "bottleneck.1.z",
+    kind: str = "rflr",
+    width: int = PANEL_WIDTH,
+) -> tuple[dict, pd.DataFrame]:
+    """layer_panels (same arguments) as the app sends it: the cached spec without data, and
+    its table, for st.vega_lite_chart."""
+    keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
+    spec = layer_panels_spec(keys, symbol, kind, columns, width, y_domain is not None)
+    return json.loads(spec), panel_frame(curves, channels, keys, y_domain, symbol)
+
+
+def panel_layout(main_width: int | None, checkpoints: int, shared: bool) -> tuple[int, int]:
+    """Panels per row and plot width that fill a checkpoint's column of a main area
+    `main_width` px wide (None: not measured yet, MAIN_WIDTH) split among `checkpoints`
+    columns: as many to a row as leave each plot MIN_PLOT px, at most MAX_PER_ROW. With
+    `shared` axes one y axis serves each row, else each panel has its own."""
+    main = MAIN_WIDTH if main_width is None else main_width
+    n = 1 if main < STACKED_BELOW else max(checkpoints, 1)
+    column = (main - (n - 1) * COLUMN_GAP) / n
+
+    def plot(per_row: int) -> int:
+        axes = AXIS if shared else AXIS * per_row
+        room = column - PADDING - axes - (per_row - 1) * SPACING
+        return int(room / per_row) // 5 * 5  # to 5 px: nearby widths share one spec
+
+    per_row = max([k for k in range(1, MAX_PER_ROW + 1) if plot(k) >= MIN_PLOT], default=1)
+    return per_row, max(plot(per_row), MIN_PLOT // 2)
+
+
+def panel_height(width: int) -> int:
+    """A panel's plot height for its width: 110 px, taller for wide panels (to 180 px), so
+    that a wide window does not flatten the curves."""
+    return min(max(int(0.6 * width) // 5 * 5, PANEL_HEIGHT), 180)
+
+
+def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
+    """The curve_frame columns a layer chart draws: z(x), z(-x), o(x) with `show_odd`, and
+    the target where curve_frame added it (the output layer)."""
+    return (*(SERIES if show_odd else SERIES[:2]), *([TARGET] if TARGET in curves else []))
+
+
+@functools.lru_cache(maxsize=64)
+def layer_panels_spec(
+    keys: tuple[str, ...], symbol: str, kind: str, columns: int, width: int, shared: bool
+) -> str:
+    """layer_panels' Vega-Lite spec without its data, as JSON, for st.vega_lite_chart with
+    panel_frame's table. It depends only on what the view draws (the series, the layer's
+    letter, the kind, the layout, shared axes), never on the step or the checkpoint: built
+    and validated by Altair once, then reused, and the browser keeps its chart and swaps the
+    data when only the step, the channels or the file change."""
+    floats = ("panel", "channel", "x", "value", "mirror", "D", "bound_y")
+    empty = pd.DataFrame({c: pd.Series(dtype=float) for c in floats}).assign(
+        title=pd.Series(dtype=str),
+        series=pd.Series(dtype=str),
+        tip=pd.Series(dtype=bool),
+        bound=pd.Series(dtype=bool),
+    )
+    spec = _panels(keys, symbol, kind, columns, width, shared, empty).to_dict()
+    spec.pop("datasets", None)
+    spec.pop("data", None)
+    return json.dumps(spec)
+
+
+def _panels(
+    keys: tuple[str, ...],
+    symbol: str,
+    kind: str,
+    columns: int,
+    width: int,
+    shared: bool,
+    df: pd.DataFrame,
+) -> alt.FacetChart:
+    names = series_names(symbol)
+    series = [names[k] for k in keys]
+    look = {
+        "z(x)": (style.kind_color(kind), style.SOLID),
+        "z(-x)": (style.MIRROR_COLOR, style.MIRROR_DASH),
+        "o(x)": (style.ODD_COLOR, style.ODD_DASH),
+        TARGET: (style.TARGET_COLOR, style.TARGET_DASH),
+    }
+    # zero=False, nice=False: the domain is the data's, and with shared axes the two bound
+    # rows of panel_frame make it y_domain in every panel and in both columns
+    y_scale = alt.Scale(zero=False, nice=False)
+    y_title = names["z(x)"]
+    lines = (
+        alt.Chart()
+        .mark_line(strokeWidth=1.6, clip=True)
+        .encode(
+            x=alt.X("x:Q", title="x"),
+            y=alt.Y("value:Q", title=y_title, scale=y_scale),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=series, range=[look[k][0] for k in keys]),
+                legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2),
+            ),
+            strokeDash=alt.StrokeDash(
+                "series:N", scale=alt.Scale(domain=series, range=[look[k][1] for k in keys])
+            ),
+        )
+    )  # the bound rows have no value: Vega-Lite drops them from the lines
+    tips = (
+        alt.Chart()
+        .transform_filter("datum.tip")
+        .mark_circle(size=70, opacity=0.01, clip=True)
+        .encode(
+            x=alt.X("x:Q"),
+            y=alt.Y("value:Q", title=y_title, scale=y_scale),
+            tooltip=[
+                alt.Tooltip("title:N", title="channel"),
+                alt.Tooltip("x:Q", format=".3f"),
+                alt.Tooltip("value:Q", title=y_title, format=".4g"),
+                alt.Tooltip("mirror:Q", title=f"{symbol}(−x)", format=".4g"),
+                alt.Tooltip("D:Q", title="D (odd fraction)", format=".2e"),
+            ],
+        )
+    )
+    layers = [lines, tips]
+    if shared:
+        bounds = (
+            alt.Chart()
+            .transform_filter("datum.bound")
+            .mark_point(opacity=0)
+            .encode(x=alt.X("x:Q"), y=alt.Y("bound_y:Q", title=y_title, scale=y_scale))
+        )
+        layers.append(bounds)
+    chart = (
+        alt.layer(*layers, data=df)
+        .properties(width=width, height=panel_height(width))
+        .facet(
+            facet=alt.Facet(
+                "title:N",
+                sort=alt.EncodingSortField("panel", op="min", order="ascending"),
+                title=None,
+                # a long title is cut with … at its panel's width (the tooltip has it whole):
+                # wider, it would overlap its neighbour's and push the chart out of its column
+                header=alt.Header(labelFontSize=11, labelFontWeight="bold", labelLimit=width),
+            ),
+            columns=columns,
+        )
+        .properties(usermeta=style.CANVAS)
+    )
+    return chart if shared else chart.resolve_scale(y="independent")
+
+
+def panel_frame(
+    curves: pd.DataFrame,
+    channels: pd.DataFrame,
+    keys: tuple[str, ...],
+    y_domain: list[float] | None = None,
+    symbol: str = "z",
+) -> pd.DataFrame:
+    """The one long table a layer chart draws: a row per point of each curve (`series`
+    named for the layer's letter `symbol`, e.g. "u(x)", "u(−x), mirror"), with its panel's
+    place and title (D and parity) and D. Every TIP_STRIDE-th point of the first curve is a
+    hover target carrying the mirror value too.
+
+    Everything that changes with the step, the layer or the checkpoint is data here, not
+    spec: the browser then swaps the data of the chart it has instead of compiling and
+    laying out a new one (Streamlit keeps a Vega view whose spec is unchanged). The curves
+    come folded (long), so the browser runs no fold or lookup per point. With `y_domain`,
+    two `bound` rows (in the first panel, drawn invisible) carry the shared y range.
+    """
+    names = series_names(symbol)
+    ids = channels["channel"].to_numpy(dtype=np.int64)
+    titles = [channel_title(r) for r in channels.to_dict("records")]
+    defects = channels["D"].to_numpy(dtype=float)
+    df = curves.loc[curves["channel"].isin(ids)]
+    channel = df["channel"].to_numpy(dtype=np.int64)
+    by_id = np.argsort(ids, kind="stable")
+    panel = by_id[np.searchsorted(ids[by_id], channel)]  # the channel's place in `channels`
+    nth = _rank_within(channel)  # the point's index along its channel's curve
+    n, k = len(df), len(keys)
+    first = np.zeros(n * k, dtype=bool)
+    first[:n] = True  # the first curve carries the hover points
+    cols = {
+        "panel": np.tile(panel, k),
+        "channel": np.tile(channel, k),
+        "title": np.tile(panel, k),  # codes into `titles`, made categorical below
+        "x": np.tile(df["x"].to_numpy(dtype=float), k),
+        "series": np.repeat(np.arange(k), n),  # codes into the series names
+        "value": np.concatenate([df[key].to_numpy(dtype=float) for key in keys]),
+        "tip": first & np.tile(nth % TIP_STRIDE == 0, k),
+        "mirror": np.where(first, np.tile(df["z(-x)"].to_numpy(dtype=float), k), np.nan),
+        "D": np.tile(defects[panel], k),
+        "bound": np.zeros(n * k, dtype=bool),
+        "bound_y": np.full(n * k, np.nan),
+    }
+    if y_domain and n:
+        # two rows in the first panel, copies of its first point with no value, at the
+        # range's ends: with the facet's one y scale, they set every panel's range
+        at = np.array([np.flatnonzero(cols["panel"] == 0)[0]] * len(y_domain))
+        extra = {c: v[at] for c, v in cols.items()}
+        extra.update(
+            value=np.nan,
+            tip=False,
+            mirror=np.nan,
+            bound=True,
+            bound_y=np.asarray(y_domain, dtype=float),
+        )
+        cols = {c: np.concatenate([v, np.broadcast_to(extra[c], len(at))]) for c, v in cols.items()}
+    # Arrow sends each distinct string once
+    cols["title"] = (
+        pd.Categorical.from_codes(cols["title"], categories=titles)
+        if titles
+        else cols["title"].astype(str)
+    )
+    cols["series"] = pd.Categorical.from_codes(
+        cols["series"], categories=[names[key] for key in keys]
+    )
+    return pd.DataFrame(cols)
+
+
+def _rank_within(groups: np.ndarray) -> np.ndarray:
+    """For each element, how many elements of its group come before it (pandas' cumcount)."""
+    order = np.argsort(groups, kind="stable")
+    sorted_groups = groups[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
+    sizes = np.diff(np.r_[starts, len(groups)])
+    rank = np.empty(len(groups), dtype=np.int64)
+    rank[order] = np.arange(len(groups)) - np.repeat(starts, sizes)
+    return rank

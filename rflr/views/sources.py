@@ -1,0 +1,320 @@
+"""Where checkpoints come from: a folder (the shipped `checkpoints/` by default), an uploaded
+file, or a Hugging Face repo; and the rule that keeps every file path inside its root.
+
+The root folder is the user's choice (env RFLR_CHECKPOINTS, the sidebar, the URL) and may be
+any folder. A checkpoint path that arrives from the URL or a widget is relative to that root
+and must resolve inside it: `..`, absolute paths and symlinks that leave the root are refused.
+An upload is written to a private temporary folder and then read exactly like a file on disk,
+so that it passes through the same checks (rflr.files.checkpoint.load: version, shapes, finiteness).
+
+Served mode (env RFLR_SERVE=1, set by the Space's Dockerfile): the folder is always the
+configured one; no widget or URL can point the app at another folder of the server.
+Listing a folder is bounded in files, folders and seconds, never follows symlinks, and is
+cached by a cheap change signature (the mtimes of the folders it walked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rflr.files import checkpoint
+from rflr.files.paths import ENV_VAR  # the default folder's variable; its home is rflr.files.paths
+from rflr.files.repo_id import check_repo_id as _repo_id_rule
+
+SERVE_VAR = "RFLR_SERVE"
+MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize
+MAX_UPLOADS_KEPT = 8  # upload folders kept on disk; the oldest go first
+MAX_ROOT_CHARS = 255  # a folder typed or given in the URL
+LIST_MAX_FILES = 5000  # checkpoint files read by one listing
+LIST_MAX_DIRS = 5000  # folders walked by one listing
+LIST_MAX_SECONDS = 30.0  # one listing's walk and header reads (a slow disk, a crawl)
+
+
+class SourceError(Exception):
+    """A source that cannot be used; the message is shown to the user as is."""
+
+
+def default_root(app_dir: Path) -> Path:
+    """RFLR_CHECKPOINTS if set, else `checkpoints/` next to streamlit_app.py."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    return Path(env).expanduser() if env else app_dir / "checkpoints"
+
+
+def served() -> bool:
+    """Served mode (a public deployment): only the configured folder, uploads and the Hub."""
+    return os.environ.get(SERVE_VAR, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def open_root(text: str | os.PathLike) -> Path:
+    """The folder the user chose, resolved; SourceError if it is not an existing folder."""
+    raw = str(text).strip()
+    if not raw:
+        raise SourceError("no folder given")
+    if len(raw) > MAX_ROOT_CHARS:
+        raise SourceError(f"a folder name of at most {MAX_ROOT_CHARS} characters, please")
+    if "\x00" in raw:
+        raise SourceError("a folder name cannot hold a NUL character")
+    try:
+        root = Path(raw).expanduser().resolve()
+        ok = root.is_dir()
+    except (OSError, RuntimeError, ValueError):  # a link loop, an unreadable parent
+        ok = False
+    if not ok:
+        raise SourceError(f"{raw!r} is not an existing folder")
+    return root
+
+
+def inside(root: Path, rel: str) -> Path:
+    """`root / rel` resolved, refused (SourceError) unless it stays inside root."""
+    if not rel or Path(rel).is_absolute():
+        raise SourceError(f"refused {rel!r}: checkpoint paths are relative to the folder")
+    base = root.resolve()
+    path = (base / rel).resolve()
+    if not path.is_relative_to(base):
+        raise SourceError(f"refused {rel!r}: it points outside the checkpoint folder")
+    return path
+
+
+def relative(root: Path, path: Path) -> str:
+    """The name a checkpoint has in tables and URLs: its path below root, with / separators."""
+    return Path(path).relative_to(root).as_posix()
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What a bounded walk of a folder found: checkpoint files, the folders it walked (their
+    mtimes are the listing's change signature) and why it stopped early, if it did."""
+
+    files: tuple[Path, ...]
+    dirs: tuple[Path, ...]
+    stopped: str | None = None
+
+
+def scan(
+    root: Path,
+    max_files: int = LIST_MAX_FILES,
+    max_dirs: int = LIST_MAX_DIRS,
+    max_seconds: float = LIST_MAX_SECONDS,
+) -> Scan:
+    """The visible `*.safetensors` below root, walked without following symlinked folders,
+    hidden files and folders skipped (temp files, the trainer's .resume/). Stops, saying why,
+    after max_files files, max_dirs folders or max_seconds."""
+    files: list[Path] = []
+    dirs: list[Path] = []
+    stopped = None
+    deadline = time.monotonic() + max_seconds
+    for folder, subdirs, names in os.walk(root, onerror=lambda e: None):  # followlinks=False
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        dirs.append(Path(folder))
+        for name in sorted(names):
+            if not name.startswith(".") and name.endswith(checkpoint.SUFFIX):
+                files.append(Path(folder) / name)
+        if len(files) > max_files:
+            stopped = f"more than {max_files} checkpoint files"
+        elif len(dirs) > max_dirs:
+            stopped = f"more than {max_dirs} folders"
+        elif time.monotonic() > deadline:
+            stopped = f"more than {max_seconds:g} s"
+        if stopped:
+            files = files[:max_files]
+            break
+    return Scan(tuple(files), tuple(dirs), stopped)
+
+
+def signature(dirs: tuple[Path, ...]) -> tuple[int, ...]:
+    """The mtimes of the walked folders: a file added, removed or renamed (the trainer writes
+    atomically, by rename) changes its folder's mtime; a stat per folder, no listing."""
+    out = []
+    for d in dirs:
+        try:
+            out.append(os.stat(d, follow_symlinks=False).st_mtime_ns)
+        except OSError:
+            out.append(-1)
+    return tuple(out)
+
+
+def list_folder(found: Scan, root: Path, max_seconds: float = LIST_MAX_SECONDS):
+    """(listings, stopped): the header of every scanned file, within max_seconds."""
+    top = root.resolve()
+    out, stopped = [], found.stopped
+    deadline = time.monotonic() + max_seconds
+    for path in found.files:
+        if time.monotonic() > deadline:
+            stopped = stopped or f"more than {max_seconds:g} s"
+            break
+        out.append(checkpoint.list_one(path, top))
+    return out, stopped
+
+
+def file_key(path: Path) -> tuple[str, int, int]:
+    """(path, mtime_ns, size): what caches of a file's contents are keyed on."""
+    st = path.stat()
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+
+_UPLOAD_DIR: Path | None = None
+_UPLOAD_LOCK = threading.Lock()
+
+
+def upload_dir() -> Path:
+    """This process's private upload folder: made by tempfile.mkdtemp (mode 0700, a fresh
+    unpredictable name), so no one else's file or link can stand in its place."""
+    global _UPLOAD_DIR
+    with _UPLOAD_LOCK:
+        if _UPLOAD_DIR is None or not _UPLOAD_DIR.is_dir() or _UPLOAD_DIR.is_symlink():
+            _UPLOAD_DIR = Path(tempfile.mkdtemp(prefix="rflr-uploads-"))
+        return _UPLOAD_DIR
+
+
+def save_upload(
+    name: str, data: bytes, folder: Path | None = None, max_mb: int = MAX_UPLOAD_MB
+) -> Path:
+    """Write an uploaded file below `folder` and check it like a file on disk.
+
+    Returns the folder holding only that file (a root the app can browse like any other).
+    Content-addressed, so that the same upload is written once. Raises SourceError with the
+    checkpoint's reason for a file that is too large or not a valid checkpoint.
+    """
+    if len(data) > max_mb * 2**20:
+        raise SourceError(f"{name}: {len(data) / 2**20:.1f} MB is over the {max_mb} MB limit")
+    stem = re.sub(r"[^\w.-]", "_", Path(name).name) or "upload"
+    if not stem.endswith(checkpoint.SUFFIX):
+        stem += checkpoint.SUFFIX
+    if stem == checkpoint.SUFFIX or stem.startswith("."):  # hidden: it would never be listed
+        stem = "upload" + (stem if stem == checkpoint.SUFFIX else checkpoint.SUFFIX)
+    folder = folder or upload_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = folder / hashlib.sha256(data).hexdigest()[:16]
+    path = target / stem
+    if target.is_symlink() or path.is_symlink():
+        raise SourceError(f"{name}: refused (the upload folder holds a link)")
+    made = not target.exists()
+    if made:
+        target.mkdir(mode=0o700)
+    try:
+        if not path.is_file():
+            checkpoint.atomic_write(path, data)
+        checkpoint.load(path)  # every check a file on disk gets; nothing is unpickled
+    except Exception as e:  # refused: remove what this call wrote, nothing else
+        _remove_written(target if made else path)
+        reason = e.reason if isinstance(e, checkpoint.CheckpointError) else type(e).__name__
+        raise SourceError(f"{name}: {reason}") from None
+    os.utime(target, follow_symlinks=False)  # most recently used: pruned last
+    _written.add(target)
+    _prune(keep=target)
+    return target
+
+
+_written: set[Path] = set()  # upload folders this process made: the only ones it deletes
+
+
+def _remove_written(path: Path) -> None:
+    """Delete a file or folder this process wrote; links are unlinked, never followed."""
+    try:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)  # rmtree does not follow symlinks inside
+    except OSError:
+        pass
+    _written.discard(path)
+
+
+def _prune(keep: Path) -> None:
+    """Bound the disk used by uploads: drop the least recently used folders this process
+    wrote (never anything else in the folder)."""
+
+    def used(d: Path) -> int:
+        try:
+            return os.stat(d, follow_symlinks=False).st_mtime_ns
+        except OSError:
+            return -1
+
+    dirs = sorted((d for d in _written if d != keep), key=used)
+    for d in dirs[: max(0, len(dirs) - (MAX_UPLOADS_KEPT - 1))]:
+        _remove_written(d)
+
+
+# --- Hugging Face Hub --------------------------------------------------------------------------
+
+
+def hub_availability() -> tuple[bool, str]:
+    """(usable, reason). Never touches the network: rflr.hub.sync.hub_status only inspects settings.
+
+    Offline, a pull still opens repos already in the local cache, so the Hub source stays
+    usable; the reason is shown either way. (Imported here: huggingface_hub is slow to load.)
+    """
+    from rflr.hub import sync
+
+    usable, reason = sync.hub_status()
+    if usable and not hub_reachable():
+        usable, reason = (
+            False,
+            (
+                "offline (the Hub cannot be reached from this machine): only repos already in "
+                "the local Hugging Face cache can be opened"
+            ),
+        )
+    return True, reason if usable else f"{reason}."
+
+
+_reach: dict[str, tuple[float, bool]] = {}
+REACH_TTL_S = 60.0
+
+
+def hub_reachable(host: str = "huggingface.co", timeout: float = 1.0) -> bool:
+    """Whether a TCP connection to the Hub opens within `timeout` (name lookup included),
+    remembered for a minute; the probe runs in a thread, so a hanging lookup cannot stall."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or host
+    now = time.monotonic()
+    if host in _reach and now - _reach[host][0] < REACH_TTL_S:
+        return _reach[host][1]
+    result = [False]
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            result[0] = True
+        except OSError:
+            pass
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(timeout + 0.5)
+    _reach[host] = (now, result[0])
+    return result[0]
+
+
+def check_repo_id(text: str) -> str:
+    """rflr.files.repo_id.check_repo_id, its refusal as a SourceError."""
+    try:
+        return _repo_id_rule(text)
+    except ValueError as e:
+        raise SourceError(str(e)) from None
+
+
+def pull(repo_id: str, revision: str | None = None) -> Path:
+    """The local folder of a Hub repo's checkpoints (rflr.hub.sync.pull); SourceError on failure."""
+    repo_id = check_repo_id(repo_id)
+    from rflr.hub import sync  # here: huggingface_hub is slow to load
+
+    try:
+        return sync.pull(repo_id, revision=revision or None)
+    except sync.HubError as e:
+        raise SourceError(str(e)) from None

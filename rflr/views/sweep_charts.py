@@ -1,0 +1,201 @@
+"""Charts of many reruns at once, from a sweep's summary.csv (rflr.sweep.summary).
+
+Pure functions of the summary DataFrame that return Altair charts: the explorer's Sweep
+tab (rflr.explorer.sweep_tab) shows them, scripts/make_reproduction.py saves them as the PNGs of
+REPRODUCTION.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+import altair as alt
+import pandas as pd
+
+from rflr.core.config import KIND_LABELS
+from rflr.measure.metrics import SYMMETRIC_DEFECT
+from rflr.sweep.summary import depth_profile, model_stats, wilson_interval
+from rflr.views.charts import LOG_FLOOR
+from rflr.views.style import KIND_COLORS
+
+LABELS = KIND_LABELS
+# One colour per model kind on every tab (rflr.views.style): RF-LR orange, dense blue.
+COLORS = {LABELS.get(k, k): c for k, c in KIND_COLORS.items()}
+_SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS.values()))
+_COLOR = alt.Color("label:N", title="model", scale=_SCALE)
+
+
+def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(label=df["model"].map(LABELS).fillna(df["model"]))
+
+
+def _jitter(df: pd.DataFrame, spread: float) -> pd.Series:
+    """Horizontal offsets in [-spread/2, spread/2) from the run's row order: the golden-ratio
+    sequence spreads points evenly and draws the same picture every time (no random())."""
+    i = pd.Series(range(len(df)), index=df.index, dtype=float)
+    return ((i * 0.6180339887) % 1.0 - 0.5) * spread
+
+
+def _decades(values: pd.Series) -> list[float]:
+    """Powers of ten spanning the values: the only ticks of a log axis (1e-5, 1e-4, ...)."""
+    v = values[values > 0].dropna()
+    if v.empty:
+        return [1.0]
+    lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
+    return [10.0**e for e in range(lo, max(hi, lo + 1) + 1)]
+
+
+def _log_axis(values: pd.Series, title: str) -> dict:
+    """Scale and axis of a log-scale position channel, ticked at whole decades."""
+    ticks = _decades(values)
+    return dict(
+        scale=alt.Scale(type="log", domain=[ticks[0], ticks[-1]]),
+        axis=alt.Axis(values=ticks, format=".0e", grid=True),
+        title=title,
+    )
+
+
+# --- charts: pure functions of the summary --------------------------------------------------
+
+
+def distribution_chart(df: pd.DataFrame, field: str, title: str) -> alt.LayerChart:
+    """One column per model: a box (quartiles, whiskers to min/max) over the jittered runs."""
+    d = _labelled(df[df["status"] == "ok"])
+    d = d.assign(value=d[field].clip(lower=LOG_FLOOR)).dropna(subset=["value"])
+    d = d.assign(jitter=_jitter(d, 50))
+    x = alt.X("label:N", title=None, sort=list(COLORS), axis=alt.Axis(labelAngle=0))
+    y = alt.Y("value:Q", **_log_axis(d["value"], f"{title} (log)"))
+    box = (
+        alt.Chart(d)
+        .mark_boxplot(extent="min-max", opacity=0.35, size=60)
+        .encode(x=x, y=y, color=alt.Color("label:N", legend=None, scale=_SCALE))
+    )
+    strip = (
+        alt.Chart(d)
+        .mark_circle(size=22, opacity=0.7)
+        .encode(
+            x=x,
+            xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-60, 60])),
+            y=y,
+            color=_COLOR,
+            tooltip=[alt.Tooltip("run_id"), alt.Tooltip(f"{field}:Q", format=".2e")],
+        )
+    )
+    return alt.LayerChart(layer=[box, strip], width=220, height=280, title=title)
+
+
+def scatter_chart(df: pd.DataFrame, pick: bool = False) -> alt.LayerChart:
+    """Test MSE against headline defect per run: the output fit alone hides the mechanism.
+    With `pick`, clicking a point selects its run (the selection parameter "pick", field
+    run_id), for st.altair_chart(on_select=...)."""
+    d = _labelled(df[df["status"] == "ok"])
+    d = d.assign(
+        mse=d["test_mse"].clip(lower=LOG_FLOOR), defect=d["headline_defect"].clip(lower=LOG_FLOOR)
+    ).dropna(subset=["mse", "defect"])
+    points = (
+        alt.Chart(d)
+        .mark_circle(size=40, opacity=0.75)
+        .encode(
+            x=alt.X("mse:Q", **_log_axis(d["mse"], "test MSE (log)")),
+            y=alt.Y("defect:Q", **_log_axis(d["defect"], "headline active partial defect (log)")),
+            color=_COLOR,
+            tooltip=[
+                alt.Tooltip("run_id"),
+                alt.Tooltip("test_mse:Q", format=".2e", title="test MSE"),
+                alt.Tooltip("headline_defect:Q", format=".2e", title="headline defect"),
+                alt.Tooltip("headline_layer"),
+            ],
+        )
+    )
+    if pick:
+        points = points.add_params(
+            alt.selection_point(name="pick", fields=["run_id"], on="click", clear="dblclick")
+        )
+    rule = (
+        alt.Chart(pd.DataFrame({"y": [SYMMETRIC_DEFECT], "text": ["symmetric below"]}))
+        .mark_rule(strokeDash=[4, 4], color="gray")
+        .encode(y="y:Q")
+    )
+    text = (
+        alt.Chart(pd.DataFrame({"y": [SYMMETRIC_DEFECT], "text": ["symmetric below"]}))
+        .mark_text(align="left", baseline="top", dx=4, dy=3, color="gray")
+        .encode(y="y:Q", x=alt.value(0), text="text:N")
+    )
+    return alt.LayerChart(
+        layer=[points, rule, text], width=420, height=300, title="Output fit vs. symmetry inside"
+    )
+
+
+def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """Fraction of reruns with symmetric active partials per model, 95% Wilson interval."""
+    rows = []
+    for model, r in model_stats(df).iterrows():
+        k, n = int(r["symmetric"]), int(r["reruns"])
+        lo, hi = wilson_interval(k, n)
+        rows.append(
+            {"label": LABELS.get(model, model), "fraction": k / n, "lo": lo, "hi": hi, "n": n}
+        )
+    d = pd.DataFrame(rows)
+    d["text"] = [f"{round(f * n)}/{n}" for f, n in zip(d["fraction"], d["n"], strict=True)]
+    x = alt.X("label:N", title=None, sort=list(COLORS), axis=alt.Axis(labelAngle=0))
+    y_title = f"reruns with headline defect < {SYMMETRIC_DEFECT:g}"
+    bars = (
+        alt.Chart(d)
+        .mark_bar(size=50, opacity=0.8)
+        .encode(
+            x=x,
+            y=alt.Y(
+                "fraction:Q",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+                title=y_title,
+            ),
+            color=alt.Color("label:N", legend=None, scale=_SCALE),
+            tooltip=[alt.Tooltip("label"), alt.Tooltip("text", title="symmetric")],
+        )
+    )
+    bars_ci = (
+        alt.Chart(d)
+        .mark_errorbar(ticks=alt.MarkConfig(size=14), color="black")
+        .encode(x=x, y=alt.Y("lo:Q", title=y_title), y2="hi:Q")
+    )
+    text = alt.Chart(d).mark_text(dy=-8, baseline="bottom").encode(x=x, y="hi:Q", text="text:N")
+    return alt.LayerChart(
+        layer=[bars, bars_ci, text], width=220, height=280, title="Symmetric reruns"
+    )
+
+
+def depth_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """Active partial defect of each partial layer (k = 1 first), every run and the median."""
+    long = _labelled(depth_profile(df[df["status"] == "ok"]))
+    long = long.assign(defect=long["defect"].clip(lower=LOG_FLOOR))
+    long = long.assign(jitter=_jitter(long, 24))
+    x = alt.X(
+        "k:O",
+        title="partial layer k (bottleneck.k.z for RF-LR, hidden.k.u for dense)",
+        axis=alt.Axis(labelAngle=0),
+    )
+    y_title = "active partial defect (log)"
+    y = alt.Y("defect:Q", **_log_axis(long["defect"], y_title))
+    runs = (
+        alt.Chart(long)
+        .mark_circle(size=14, opacity=0.35)
+        .encode(
+            x=x,
+            xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-40, 40])),
+            y=y,
+            color=_COLOR,
+            tooltip=[alt.Tooltip("run_id"), alt.Tooltip("layer"), alt.Tooltip("defect:Q")],
+        )
+    )
+    medians = (
+        alt.Chart(long)
+        .mark_line(point=True, strokeWidth=2.5)
+        .encode(x=x, y=alt.Y("median(defect):Q", title=y_title), color=_COLOR)
+    )
+    return alt.LayerChart(
+        layer=[runs, medians],
+        width=420,
+        height=300,
+        title="Depth profile: per-layer defect (line: median)",
+    )

@@ -1,0 +1,119 @@
+"""rflr.sweep.stats: grouped statistics and the claims' verdicts, against hand computations and
+synthetic summaries whose answer is known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rflr.sweep import stats
+from rflr.sweep.summary import wilson_interval
+
+
+def _runs(n: int, **cols) -> pd.DataFrame:
+    """n runs; a column is a scalar for every run or an array of one value per run."""
+    base = {"status": "ok", "symmetric": False, "model": "rflr"}
+    return pd.DataFrame({"seed": range(n)}).assign(**{**base, **cols})
+
+
+def test_group_stats_counts_symmetric_over_all_runs_and_medians_over_ok_runs():
+    df = pd.concat(
+        [
+            _runs(3, lr=0.1, symmetric=True, headline_defect=1e-4),
+            _runs(1, lr=0.1, status="diverged", headline_defect=np.nan),
+            _runs(4, lr=0.2, headline_defect=0.5),
+        ],
+        ignore_index=True,
+    )
+    st = stats.group_stats(df, ["lr"]).set_index("lr")
+    assert st.loc[0.1, "runs"] == 4 and st.loc[0.1, "ok"] == 3 and st.loc[0.1, "symmetric"] == 3
+    assert st.loc[0.1, "diverged"] == 1
+    assert (st.loc[0.1, "symmetric_lo"], st.loc[0.1, "symmetric_hi"]) == wilson_interval(3, 4)
+    assert st.loc[0.1, "headline_defect_median"] == 1e-4
+    assert st.loc[0.2, "symmetric_fraction"] == 0 and st.loc[0.2, "headline_defect_median"] == 0.5
+
+
+def test_swept_keys_ignore_results_and_a_dense_rank():
+    poster = pd.concat(
+        [_runs(2, rank=1, width=64), _runs(2, model="dense", rank=np.nan, width=64)]
+    ).assign(headline_defect=[0.1, 0.2, 0.3, 0.4], flat_radius=[1, 2, 3, 4])
+    assert stats.swept_keys(poster) == ["model"]
+    grid = poster.assign(lr=[0.1, 0.2, 0.1, 0.2], my_flag=["a", "b", "a", "b"])
+    assert stats.swept_keys(grid) == ["model", "lr", "my_flag"]
+
+
+def test_compare_needs_separated_intervals_and_enough_runs():
+    assert stats.compare((2, 3), (0, 1), True) == stats.SUPPORTS
+    assert stats.compare((2, 3), (0, 1), False) == stats.CONTRADICTS
+    assert stats.compare((0, 2), (1, 3), True) == stats.UNDECIDED
+    assert stats.compare((2, 3), (0, 1), True, n=stats.MIN_RUNS - 1) == stats.UNDECIDED
+    assert stats.compare((2, 3), (np.nan, 1), True) == stats.UNDECIDED
+
+
+def _weights(model: str, ratio: float, n: int = 10, part: str = "base") -> pd.DataFrame:
+    jitter = np.linspace(-0.01, 0.01, n)
+    return _runs(
+        n,
+        model=model,
+        part=part,
+        atom_pairing_init=0.4,
+        atom_pairing_defect=0.4 * (ratio + jitter),
+        outgoing_mismatch_init=2.0,
+        outgoing_mismatch=2.0,
+    )
+
+
+def _claim(df: pd.DataFrame, topic: str) -> stats.BeyondClaim:
+    return next(c for c in stats.beyond_claims(df) if c.topic.startswith(topic))
+
+
+def test_weight_claim_supports_only_when_rflr_pairs_below_init_and_dense():
+    paired = pd.concat([_weights("rflr", 0.5), _weights("dense", 1.0)], ignore_index=True)
+    assert _claim(paired, "weight symmetry").verdict == stats.SUPPORTS
+    chance = pd.concat([_weights("rflr", 1.0), _weights("dense", 1.0)], ignore_index=True)
+    assert _claim(chance, "weight symmetry").verdict == stats.CONTRADICTS
+    few = pd.concat([_weights("rflr", 0.5, 3), _weights("dense", 1.0, 3)], ignore_index=True)
+    assert _claim(few, "weight symmetry").verdict == stats.UNDECIDED
+
+
+def test_rank_and_volume_claims_follow_wilson_intervals():
+    rank = pd.concat(
+        [
+            _runs(20, part="rank", rank=1, symmetric=True, headline_defect=1e-5),
+            _runs(20, part="rank", rank=64, headline_defect=0.5),
+            _runs(20, part="rank-dense", model="dense", headline_defect=0.6),
+        ],
+        ignore_index=True,
+    )
+    assert _claim(rank, "the rank continuum").verdict == stats.SUPPORTS
+    flipped = rank.assign(symmetric=~rank["symmetric"])
+    assert _claim(flipped, "the rank continuum").verdict == stats.CONTRADICTS
+    base = pd.concat(
+        [_runs(20, part="base", symmetric=True), _runs(20, part="base", model="dense")]
+    )
+    assert _claim(base, "trainable volume").verdict == stats.SUPPORTS
+
+
+def test_basin_claim_compares_classes_of_minima():
+    def cls(model, sym, radius, top, n=12):
+        return _runs(
+            n, part="base", model=model, rank=1, symmetric=sym, optimizer="sgd",
+            flat_radius=radius * np.linspace(0.95, 1.05, n), hessian_top=top * np.ones(n),
+        )  # fmt: skip
+
+    wide = pd.concat(
+        [cls("rflr", True, 1.0, 1.0), cls("rflr", False, 0.1, 10), cls("dense", False, 0.1, 10)]
+    )
+    assert _claim(wide, "basin width (sgd)").verdict == stats.SUPPORTS
+    narrow = pd.concat(
+        [cls("rflr", True, 0.1, 10), cls("rflr", False, 1.0, 1.0), cls("dense", False, 1.0, 1.0)]
+    )
+    assert _claim(narrow, "basin width (sgd)").verdict == stats.CONTRADICTS
+    mixed = pd.concat([cls("rflr", True, 1.0, 10), cls("rflr", False, 0.1, 1.0)])
+    assert _claim(mixed, "basin width (sgd)").verdict == stats.UNDECIDED
+
+
+def test_deduplicated_keeps_one_row_per_config_and_seed():
+    df = pd.concat([_runs(3, part="base", lr=0.1), _runs(3, part="rank", lr=0.1)])
+    out = stats.deduplicated(df)
+    assert len(out) == 3 and set(out["part"]) == {"base"}
