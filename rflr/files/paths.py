@@ -23,7 +23,7 @@ from pathlib import Path
 from rflr.files.repo_id import REPO_ID
 
 ENV_VAR = "RFLR_CHECKPOINTS"  # the explorer's default folder (rflr.views.sources reads it too)
-PROJECT_ROOT = Path(__file__).resolve().parents[1]  # a checkout when run from source
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # a checkout when run from source
 HUB_PREFIX = "hf://"
 _REPO = re.compile(rf"^({REPO_ID})(/.*)?$")  # USER/NAME, then an optional path in it
 HOW_TO_GET = (

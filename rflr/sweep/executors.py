@@ -160,7 +160,7 @@ class RayExecutor:
         if self.num_cpus is not None:
             args["num_cpus"] = self.num_cpus
         # a local instance's workers import rflr from this checkout, installed or not
-        root = str(Path(__file__).resolve().parents[1])
+        root = str(Path(__file__).resolve().parents[2])
         path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
         args["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
         return args
