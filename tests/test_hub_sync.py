@@ -225,6 +225,109 @@ def test_hub_status(offline, monkeypatch):
     )
 
 
+def attacker_cache(tmp_path: Path) -> tuple[Path, Path, str]:
+    """Issue 22, case 1: a cached repo whose snapshot holds a file naming a folder of the
+    server. As a revision, `../snapshots/<C>/evil.md` makes huggingface_hub read that file as a
+    ref. Returns (cache, that folder, the revision)."""
+    cache = tmp_path / "cache"
+    snapshot = fill_cache(cache, "attacker/repo")
+    server = tmp_path / "some" / "server" / "folder"
+    write_checkpoint(server / "run-z" / "step-00000100.safetensors")
+    (server / "summary.csv").write_text("run_id,seed\nrun-z,0\n")
+    (snapshot / "evil.md").write_text("../" * 40 + server.as_posix().lstrip("/"))
+    return cache, server, f"../snapshots/{COMMIT}/evil.md"
+
+
+HOSTILE_REVISIONS = [
+    "../snapshots/{commit}/evil.md",  # the recipe
+    "/etc",  # a leading /
+    "main/../../x",
+    "a\\..\\b",  # \ (a separator on Windows)
+    "main\n",  # control characters
+    "ma\x00in",
+    "\u202emain",  # an invisible bidi override
+    ".hidden",  # a hidden part
+    "refs/.x",
+    "main/",
+    "c:/x",  # a drive on Windows
+    "",
+    "m" * 300,
+]
+
+
+@pytest.mark.parametrize("revision", HOSTILE_REVISIONS)
+def test_pull_refuses_a_revision_that_is_not_a_ref_before_asking_huggingface_hub(
+    tmp_path, offline, monkeypatch, revision
+):
+    cache, _, _ = attacker_cache(tmp_path)
+    revision = revision.format(commit=COMMIT)
+    asked = mock.Mock(side_effect=AssertionError("huggingface_hub was asked"))
+    monkeypatch.setattr(sync, "snapshot_download", asked)
+
+    with pytest.raises(plan.HubError, match="is not a branch, tag or commit"):
+        sync.pull("attacker/repo", revision=revision, cache_dir=cache)
+    assert sync.main(["pull", "attacker/repo", f"--revision={revision}"]) == 2
+    assert sync.main(["pull", "attacker/repo", f"--revision={revision}", "--dry-run"]) == 2
+    assert asked.call_count == 0
+
+
+def test_the_recipe_revision_is_refused_by_every_caller(tmp_path, offline, monkeypatch, capsys):
+    from rflr import notebook
+    from rflr.files import paths
+    from rflr.views import sources
+
+    cache, server, revision = attacker_cache(tmp_path)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+
+    with pytest.raises(sources.SourceError, match="not a branch, tag or commit"):
+        sources.pull("attacker/repo", revision)  # the app's ?src=hub&repo=...&rev=...
+    with pytest.raises(paths.PathError, match="not a branch, tag or commit"):
+        paths.local("attacker/repo", revision)  # rflr.open and the notebook API
+    with pytest.raises(paths.PathError, match="not a branch, tag or commit"):
+        notebook.runs("hf://attacker/repo", revision)
+    assert sync.main(["pull", "attacker/repo", "--revision", revision]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "not a branch, tag or commit" in line and str(server) not in line
+    assert (
+        sources.pull("attacker/repo", "main")
+        == cache / "models--attacker--repo" / "snapshots" / COMMIT
+    )
+
+
+def test_the_recipe_revision_is_refused_online_too(tmp_path, monkeypatch):
+    # Online, huggingface_hub falls back to the cache after most HTTP errors: a closed port.
+    cache, _, revision = attacker_cache(tmp_path)
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{free_port()}")
+
+    with pytest.raises(plan.HubError, match="not a branch, tag or commit"):
+        sync.pull("attacker/repo", revision=revision, cache_dir=cache)
+
+
+def test_pull_refuses_a_cached_folder_outside_the_repos_snapshots(tmp_path, offline, capsys):
+    # A ref file of the cache that names a folder elsewhere (planted, or written by a bug):
+    # the revision is fine, the folder huggingface_hub returns is not.
+    cache, server, _ = attacker_cache(tmp_path)
+    refs = cache / "models--attacker--repo" / "refs"
+    (refs / "main").write_text("../" * 40 + server.as_posix().lstrip("/"))
+
+    with pytest.raises(plan.HubError, match="not a snapshot inside the cache"):
+        sync.pull("attacker/repo", cache_dir=cache)
+    for extra in ([], ["--dry-run"]):
+        assert sync.main(["pull", "attacker/repo", "--cache-dir", str(cache), *extra]) == 1
+        assert "not a snapshot inside the cache" in one_error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("revision", ["main", "v2.0", "refs/pr/1", "feature/x-y_z", COMMIT])
+def test_pull_takes_branches_tags_and_commits(tmp_path, offline, revision):
+    cache = tmp_path / "cache"
+    snapshot = fill_cache(cache, "alice/sweep")
+    ref = cache / "models--alice--sweep" / "refs" / revision
+    ref.parent.mkdir(parents=True, exist_ok=True)
+    ref.write_text(COMMIT)
+
+    assert sync.pull("alice/sweep", revision=revision, cache_dir=cache) == snapshot
+
+
 # --- push -------------------------------------------------------------------------------------
 
 

@@ -39,9 +39,10 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.file_download import repo_folder_name
 from huggingface_hub.utils import validate_repo_id
 
-from rflr.files.repo_id import check_repo_id
+from rflr.files.repo_id import check_repo_id, check_revision
 from rflr.hub.plan import (
     PROJECT_ROOT,
     HubError,
@@ -191,7 +192,14 @@ def execute(plan: Plan) -> str:
 
 
 def _pull_args(repo_id: str, revision: str | None, cache_dir: str | Path | None) -> dict[str, Any]:
-    """snapshot_download's arguments: the pull plan, printed by --dry-run."""
+    """snapshot_download's arguments: the pull plan, printed by --dry-run. The repo id and the
+    revision are checked here, before huggingface_hub sees them (rflr.files.repo_id)."""
+    try:
+        repo_id = check_repo_id(repo_id)
+        if revision is not None:
+            revision = check_revision(revision)
+    except ValueError as err:
+        raise HubError(str(err)) from None
     return {
         "repo_id": repo_id,
         "repo_type": "model",
@@ -208,11 +216,9 @@ def pull(repo_id: str, revision: str | None = None, cache_dir: str | Path | None
     snapshot is returned without any network access. Failures raise HubError.
     """
     _check_cache_dir(cache_dir)
-    with _hub_errors(repo_id, revision):
-        folder = snapshot_download(
-            **_pull_args(repo_id, revision, cache_dir), local_files_only=_offline()
-        )
-    return Path(folder)
+    args = _pull_args(repo_id, revision, cache_dir)
+    with _hub_errors(args["repo_id"], revision):
+        return _snapshot(args, local_files_only=_offline())
 
 
 def _check_cache_dir(cache_dir: str | Path | None) -> None:
@@ -221,10 +227,28 @@ def _check_cache_dir(cache_dir: str | Path | None) -> None:
         raise HubError(f"--cache-dir {cache_dir}: is a file, not a folder")
 
 
+def _snapshot(args: dict[str, Any], local_files_only: bool) -> Path:
+    """snapshot_download's folder, refused unless it is one snapshot of this repo in the cache.
+
+    The revision rule keeps huggingface_hub's own path joins inside the cache; this checks
+    the result as well, so that no revision, ref file or link can hand the app another folder.
+    """
+    folder = Path(snapshot_download(**args, local_files_only=local_files_only))
+    cache = Path(args["cache_dir"] or constants.HF_HUB_CACHE).expanduser()
+    repo = repo_folder_name(repo_id=args["repo_id"], repo_type=args["repo_type"])
+    snapshots = (cache / repo / "snapshots").resolve()
+    if folder.resolve().parent != snapshots:
+        raise HubError(
+            f"{args['repo_id']}: refused the folder huggingface_hub returned, it is not a "
+            f"snapshot inside the cache {snapshots}"
+        )
+    return folder
+
+
 def _cached(args: dict[str, Any]) -> Path | None:
     """The snapshot already in the local cache for these pull arguments; never uses the network."""
     try:
-        return Path(snapshot_download(**args, local_files_only=True))
+        return _snapshot(args, local_files_only=True)
     except LocalEntryNotFoundError:
         return None
 
@@ -250,6 +274,14 @@ def _repo_id(text: str) -> str:
     except ValueError as err:  # HFValidationError is a ValueError
         raise argparse.ArgumentTypeError(_first_line(err)) from err
     return text
+
+
+def _revision(text: str) -> str:
+    """A branch, tag or commit by rflr.files.repo_id's rule (pull checks it again)."""
+    try:
+        return check_revision(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def _folder(text: str) -> Path:
@@ -320,7 +352,7 @@ def _parser() -> argparse.ArgumentParser:
 
     pull_ = commands.add_parser("pull", help="download a checkpoint repo; print its local folder")
     pull_.add_argument("repo_id", type=_repo_id, help="model repo, USER/NAME")
-    pull_.add_argument("--revision", help="branch, tag or commit (default: main)")
+    pull_.add_argument("--revision", type=_revision, help="branch, tag or commit (default: main)")
     pull_.add_argument("--cache-dir", help="Hugging Face cache folder (default: HF_HUB_CACHE)")
     pull_.add_argument(
         "--dry-run", action="store_true", help="print what would be fetched; download nothing"
@@ -354,4 +386,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{ERROR_PREFIX}{err}", file=sys.stderr)
         return 1
     return 0
-
