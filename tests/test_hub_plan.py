@@ -53,3 +53,51 @@ def test_push_leaves_out_hidden_files_symlinks_out_and_bad_checkpoints(tmp_path,
     out = capsys.readouterr().out
     assert "skipped: run-a/x.safetensors: a symlink to a file outside the folder" in out
     assert ".resume" not in out and api.mock_calls == []
+
+
+INJECTED = "a\n \n## Injected [click](http://evil.example/x)\n\nb.safetensors"  # issue 22, case 11
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        INJECTED,
+        "c\r\n| `x` | 1 | rflr |.safetensors",  # a fake card row
+        "d\u2028## Injected.safetensors",  # a Unicode line separator
+        "e\u202egnp.safetensors",  # a bidi override that reverses what a terminal shows
+        "f\x1b[2Jg.png",  # a terminal escape
+    ],
+)
+def test_names_with_control_characters_are_left_out_of_the_card_and_plan(
+    tmp_path, api, capsys, name
+):
+    folder = checkpoint_folder(tmp_path)
+    write_checkpoint(folder / name)
+    write_checkpoint(folder / "run\n## Injected folder" / "step-00000000.safetensors")
+
+    pushed = plan.plan_push(folder, "alice/sweep")
+    uploads = [u.path_in_repo for u in pushed.uploads]
+    assert all(n.isprintable() for n in uploads) and len(uploads) == 6
+    card = next(u.source for u in pushed.uploads if u.path_in_repo == "README.md").decode()
+    assert "Injected" not in card and "evil.example" not in card
+    assert sum("a name with control characters" in s for s in pushed.skipped) == 2
+
+    assert sync.main(["push", str(folder), "--repo", "alice/sweep", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not any(line.startswith(("#", "|", "\x1b", "b.safetensors")) for line in lines)
+    assert all(line.isprintable() for line in lines)
+    skipped = [line for line in lines if "a name with control characters" in line]
+    assert len(skipped) == 2 and all(line.startswith("skipped: ") for line in skipped)
+
+
+def test_the_card_writes_any_name_on_one_line():
+    # The card's own guard, whatever the plan lets through.
+    from rflr.hub import cards
+
+    class File:
+        path_in_repo = "x\n## Injected `y`|z.png"
+        size = 1
+
+    card = cards.model_card("alice/sweep", [File()], {})
+    assert "- `x?## Injected y|z.png` (1 bytes)" in card
+    assert not any(line.startswith("## Injected") for line in card.splitlines())

@@ -19,11 +19,23 @@ class _File(Protocol):
     size: int
 
 
+def plain(text: str, limit: int | None = None) -> str:
+    """File-provided text as one plain line: every character that is not printable (control
+    characters, line breaks, invisible formatting such as bidi overrides) becomes '?', so that
+    a name cannot start a line of its own in a card or on a terminal."""
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
+def _code(name: str) -> str:
+    """A file name as a markdown code span: one line, without the backticks that would end it."""
+    return "`" + plain(name).replace("`", "") + "`"
+
+
 def _checkpoint_row(upload: _File, header) -> str:
     """A card table row from the checkpoint's validated header; the tensors are never read."""
     mse = header.metrics.test_mse
     cells = [
-        "`" + upload.path_in_repo.replace("`", "").replace("|", "\\|") + "`",
+        _code(upload.path_in_repo).replace("|", "\\|"),
         "1",
         header.config.model.kind,
         str(header.config.seed),
@@ -43,8 +55,7 @@ def model_card(repo_id: str, files: Sequence[_File], headers: dict[str, Any]) ->
     others = [u for u in files if not u.path_in_repo.endswith(".safetensors")]
     rows = "\n".join(_checkpoint_row(u, headers[u.path_in_repo]) for u in checkpoints)
     other_lines = (
-        "\n".join(f"- `{u.path_in_repo.replace('`', '')}` ({u.size} bytes)" for u in others)
-        or "- none"
+        "\n".join(f"- {_code(u.path_in_repo)} ({u.size} bytes)" for u in others) or "- none"
     )
     return f"""---
 {header}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
 
-from rflr.hub.cards import DOCKERFILE, model_card, space_readme
+from rflr.hub.cards import DOCKERFILE, model_card, plain, space_readme
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding rflr/ and streamlit_app.py
 
@@ -70,9 +70,10 @@ def push_files(folder: Path) -> tuple[list[Path], list[str]]:
         skipped.append(f"{err.filename}: cannot read ({err.strerror or err})")
 
     for here, dirs, names in os.walk(top, onerror=unreadable):  # followlinks=False
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        base = Path(here).relative_to(top)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and _named(base / d, skipped))
         for name in sorted(names):
-            if name.startswith("."):
+            if name.startswith(".") or not _named(base / name, skipped):
                 continue
             path = Path(here) / name
             rel = path.relative_to(top).as_posix()
@@ -88,6 +89,16 @@ def push_files(folder: Path) -> tuple[list[Path], list[str]]:
             else:
                 files.append(path)
     return files, skipped
+
+
+def _named(rel: Path, skipped: list[str]) -> bool:
+    """Whether a file or folder name can go into a repo, its card and a printed plan: a name
+    with a line break or another unprintable character could fake lines in both (it is left
+    out, with a note)."""
+    if rel.name.isprintable():
+        return True
+    skipped.append(f"{rel.as_posix()}: a name with control characters")
+    return False
 
 
 def _disk_uploads(
@@ -171,7 +182,7 @@ def format_plan(plan: Plan) -> str:
         lines.append(f"from {plan.folder}, files matching {' '.join(PUSH_PATTERNS)}:")
     for upload in plan.uploads:
         note = "  (generated)" if isinstance(upload.source, bytes) else ""
-        lines.append(f"{upload.size:>12}  {upload.path_in_repo}{note}")
+        lines.append(f"{upload.size:>12}  {plain(upload.path_in_repo)}{note}")
     total = sum(u.size for u in plan.uploads)
     lines.append(f"total: {len(plan.uploads)} files, {total} bytes")
     lines += [f"skipped: {_printable(why)}" for why in plan.skipped]
