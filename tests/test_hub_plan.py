@@ -101,3 +101,16 @@ def test_the_card_writes_any_name_on_one_line():
     card = cards.model_card("alice/sweep", [File()], {})
     assert "- `x?## Injected y|z.png` (1 bytes)" in card
     assert not any(line.startswith("## Injected") for line in card.splitlines())
+
+
+def test_dry_run_skipped_lines_are_plain_text(tmp_path, api, capsys):
+    # Issue 22, case 15: a terminal shows `zero_link` and `<= 64`, never `zero\_link`, `\<= 64`.
+    folder = checkpoint_folder(tmp_path)
+    (folder / "run-a" / "zero_link.safetensors").symlink_to(tmp_path / "missing")
+    hostile.write_header_case(folder / "run_d", "input-dim-huge")
+
+    assert sync.main(["push", str(folder), "--repo", "alice/sweep", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped: run-a/zero_link.safetensors: a broken or looping symlink\n" in out
+    (line,) = [x for x in out.splitlines() if x.startswith("skipped: run_d/")]
+    assert "input_dim must be <= 64" in line and "\\" not in out

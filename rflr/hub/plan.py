@@ -29,6 +29,9 @@ PUSH_PATTERNS = [
 ]
 
 
+SKIPPED_CHARS = 200  # of one printed `skipped:` reason (a header error can be long)
+
+
 class HubError(Exception):
     """A failure explained in one line: the CLI prints it, the app can show it as is."""
 
@@ -185,14 +188,6 @@ def format_plan(plan: Plan) -> str:
         lines.append(f"{upload.size:>12}  {plain(upload.path_in_repo)}{note}")
     total = sum(u.size for u in plan.uploads)
     lines.append(f"total: {len(plan.uploads)} files, {total} bytes")
-    lines += [f"skipped: {_printable(why)}" for why in plan.skipped]
+    # A terminal shows text as it is: plain lines, no markdown escapes (`zero_link`, `<= 64`).
+    lines += [f"skipped: {plain(why, SKIPPED_CHARS)}" for why in plan.skipped]
     return "\n".join(lines)
-
-
-def _printable(text: str, limit: int = 200) -> str:
-    """File-provided text for a terminal or a markdown table cell: one line, no control
-    characters, no table or markdown syntax that could change the card around it."""
-    clean = "".join(c if c.isprintable() else "?" for c in text)[:limit]
-    for c in "\\`*_[]<>|!#":
-        clean = clean.replace(c, "\\" + c)
-    return clean
