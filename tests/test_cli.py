@@ -370,3 +370,26 @@ def test_a_grid_multiplies_a_presets_jobs(tmp_path):
         ("dense", 0.07),
     ]
     assert values == [{"lr": 0.05}] * 2 + [{"lr": 0.07}] * 2
+
+
+def _spec_file(tmp_path, text: str) -> str:
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("[flags]\nx = " + "[" * 5000 + "]" * 5000 + "\n[grid]\nlr = [0.1]\n", "nested too deeply"),
+        ('[flags]\nout = "a\\u0000b"\n[grid]\nlr = [0.1]\n', "control character"),
+    ],
+)
+def test_hostile_sweep_specs_are_one_line(tmp_path, text, fragment, capsys):
+    # issue 22, cases 7 and 8: a RecursionError and a ValueError traceback before
+    spec = _spec_file(tmp_path, text)
+    with pytest.raises(SystemExit) as e:
+        main(["--sweep-spec", spec, "--steps", "1", "--no-progress"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and fragment in err.strip().splitlines()[-1]

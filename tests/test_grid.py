@@ -98,3 +98,53 @@ def test_folders_that_would_collide_are_refused():
 def test_seed_blocks():
     assert grid.seed_blocks([0, 1, 2, 3, 4], 2) == [[0, 1], [2, 3], [4]]
     assert grid.seed_blocks([5, 6], None) == [[5, 6]]
+
+
+def _spec(tmp_path, text: str):
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    return grid.load_spec(path)
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        # issue 22, case 7: nesting that exhausts the parser or the error message
+        ("[flags]\nx = " + "[" * 5000 + "]" * 5000 + "\n[grid]\nlr = [1]\n", "nested too deeply"),
+        ("[grid]\nlr = [" + "{a=" * 3000 + "1" + "}" * 3000 + "]\n", "nested too deeply"),
+        ("[flags]\n" + ".".join(["a"] * 3000) + " = 1\n[grid]\nlr = [1]\n", "must be a number"),
+        ("[grid]\nlr = [" + "[" * 200 + "]" * 200 + "]\n", "must be a number"),
+        ("[grid]\nwidth = [" + "1" * 5000 + "]\n", "not TOML"),
+        # case 8: control characters, which no flag takes and paths choke on
+        ('[flags]\nout = "a\\u0000b"\n[grid]\nlr = [1]\n', "control character"),
+        ('[flags]\nsnapshots = "log\\nfinal"\n[grid]\nlr = [1]\n', "control character"),
+        ('[grid]\nactivation = ["relu", "re\\u202elu"]\n', "control character"),
+        ('[grid]\n"a\\nb" = [1]\n', "is not a train.py flag name"),
+        ('[flags]\n"x\\u0000" = 1\n[grid]\nlr = [1]\n', "is not a train.py flag name"),
+    ],
+)
+def test_hostile_toml_specs_are_one_short_error(tmp_path, text, fragment):
+    with pytest.raises(SpecError, match=fragment) as err:
+        _spec(tmp_path, text)
+    assert "\n" not in str(err.value) and len(str(err.value)) < 400
+
+
+def test_a_huge_spec_is_refused_unread(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text("# x\n" * (grid.SPEC_MAX_BYTES // 4 + 1))
+    with pytest.raises(SpecError, match="a spec of more than"):
+        grid.load_spec(path)
+
+
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["activation=re\x00lu"], "control character"),
+        (["cosines=1:1\r2:1"], "control character"),
+        (["x y=1"], "is not a train.py flag name"),
+    ],
+)
+def test_grid_flags_with_controls_are_refused(flags, fragment):
+    with pytest.raises(SpecError, match=fragment) as err:
+        grid.spec_from_flags(flags)
+    assert "\n" not in str(err.value)

@@ -19,6 +19,7 @@ from rflr.sweep.grid import (
     folder_names,
     load_spec,
     points,
+    shown,
     spec_from_flags,
     to_argv,
 )
@@ -79,7 +80,7 @@ def _switch(action: argparse.Action, v):
         return v.lower() == "true"
     if is_switch != isinstance(v, bool):
         want = "true or false" if is_switch else "a value, not true/false"
-        raise SpecError(f"{flag(action.dest)} takes {want}, got {v!r}")
+        raise SpecError(f"{flag(action.dest)} takes {want}, got {shown(v)}")
     return v
 
 

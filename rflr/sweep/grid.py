@@ -17,12 +17,17 @@ values are what the flag takes on the command line (a TOML number, string or boo
 `true`/`false` for switches like `online`). A config is a point of the grid: one value
 per swept key. The command line parser (rflr.cli.train) checks every value; this module only
 expands the grid and names each point's folder.
+
+A spec may come from someone else, so `checked` is its one boundary: keys are flag names,
+values are numbers, booleans or one line of printable text, and a file is small and shallow
+enough to parse; any failure is one SpecError line.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +55,16 @@ NOT_SWEPT = frozenset(
 MAX_CONFIGS = 10_000  # a typo like lr=0.1,...x10 in six keys should fail before any work
 TOP_LEVEL = {"flags", "grid", "seeds_per_task"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9.+-]")
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")  # an argparse destination, after dest()
+SPEC_MAX_BYTES = 1 << 20  # a TOML spec file; real ones are a few hundred bytes
+_SHORT = reprlib.Repr()  # values in messages: bounded in depth and length
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 2, 60, 60
+
+
+def shown(v: Any) -> str:
+    """A spec value or key for an error line: repr, bounded in length and depth (a value
+    nested 5,000 deep or a megabyte long still makes one short line)."""
+    return _SHORT.repr(v)
 
 
 class SpecError(ValueError):
@@ -104,46 +119,78 @@ def spec_from_flags(grid_flags: list[str], seeds_per_task: int | None = None) ->
 def load_spec(path: Path) -> GridSpec:
     """A TOML spec file -> GridSpec (every error one SpecError line)."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(SPEC_MAX_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise SpecError(f"{path}: cannot read ({e.__class__.__name__})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"{path}: not TOML ({str(e).splitlines()[0]})") from None
+    if len(raw) > SPEC_MAX_BYTES:
+        raise SpecError(f"{path}: a spec of more than {SPEC_MAX_BYTES} bytes")
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise SpecError(f"{path}: values nested too deeply") from None
+    except ValueError as e:  # TOMLDecodeError, and integers over Python's digit limit
+        raise SpecError(f"{path}: not TOML ({str(e).splitlines()[0][:200]})") from None
     unknown = set(data) - TOP_LEVEL
     if unknown:
-        raise SpecError(f"{path}: unknown entries {sorted(unknown)} (expected {sorted(TOP_LEVEL)})")
+        raise SpecError(
+            f"{path}: unknown entries {shown(sorted(unknown))} (expected {sorted(TOP_LEVEL)})"
+        )
     grid, flags = data.get("grid", {}), data.get("flags", {})
     if not isinstance(grid, dict) or not isinstance(flags, dict):
         raise SpecError(f"{path}: [grid] and [flags] must be tables")
     axes = {}
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
-            raise SpecError(f"{path}: grid.{key} must be a non-empty list of values")
-        axes[dest(key)] = [_scalar(path, f"grid.{key}", v) for v in values]
-    fixed = {dest(k): _scalar(path, f"flags.{k}", v) for k, v in flags.items()}
+            raise SpecError(f"{path}: grid.{_name(key)} must be a non-empty list of values")
+        axes[dest(key)] = [_scalar(path, f"grid.{_name(key)}", v) for v in values]
+    fixed = {dest(k): _scalar(path, f"flags.{_name(k)}", v) for k, v in flags.items()}
     per_task = data.get("seeds_per_task")
     if per_task is not None and (type(per_task) is not int or per_task < 1):
-        raise SpecError(f"{path}: seeds_per_task must be a positive integer, got {per_task!r}")
+        raise SpecError(f"{path}: seeds_per_task must be a positive integer, got {shown(per_task)}")
     return checked(GridSpec(axes, fixed, per_task))
 
 
 def _scalar(path: Path, where: str, v: Any) -> Any:
     if isinstance(v, bool | int | float | str):
         return v
-    raise SpecError(f"{path}: {where} must be a number, string or boolean, got {v!r}")
+    raise SpecError(f"{path}: {where} must be a number, string or boolean, got {shown(v)}")
+
+
+def _name(key: str) -> str:
+    """A key for an error line: as written when it is a short printable name, else shown."""
+    return key if key.isprintable() and len(key) <= 64 else shown(key)
+
+
+def _check_entry(where: str, key: str, values: list[Any]) -> None:
+    """One key of a spec and its values: a flag name; numbers, booleans or one printable line."""
+    if _KEY.fullmatch(key) is None:
+        raise SpecError(f"{where} {shown(key)} is not a train.py flag name")
+    for v in values:
+        if not isinstance(v, bool | int | float | str):
+            raise SpecError(f"{flag(key)}: {shown(v)} is not a number, string or boolean")
+        if (
+            isinstance(v, str) and not v.isprintable()
+        ):  # a NUL, a line break: no flag takes one, and paths choke
+            raise SpecError(f"{flag(key)}: {shown(v)} holds a control character")
 
 
 def checked(spec: GridSpec) -> GridSpec:
-    """The spec, if it can be expanded: no run-control keys, each value once, not too big."""
+    """The spec, if it can be expanded: flag names, plain values, no run-control keys, each
+    value once, not too big."""
     if not spec.axes:
         raise SpecError("a grid sweep needs at least one swept flag")
     for key, values in spec.axes.items():
+        _check_entry("grid key", key, values)
         if key in NOT_SWEPT:
             raise SpecError(f"{flag(key)} cannot be swept (it says how the sweep runs)")
         if len({str(v) for v in values}) != len(values):
-            raise SpecError(f"{flag(key)}: a value is listed twice in {values}")
+            raise SpecError(f"{flag(key)}: a value is listed twice in {shown(values)}")
         if key in spec.flags:
             raise SpecError(f"{flag(key)} is both fixed and swept")
+    for key, v in spec.flags.items():
+        _check_entry("[flags] key", key, [v])
     bad = sorted(set(spec.flags) & (NOT_SWEPT - {"seeds", "out", "threads", "device"}))
     if bad:
         raise SpecError(f"[flags] cannot set {', '.join(map(flag, bad))}")
