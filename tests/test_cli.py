@@ -379,6 +379,26 @@ def _spec_file(tmp_path, text: str) -> str:
 
 
 @pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        # issue 22, case 9: --help in a spec printed the help and exited 0, training nothing
+        (["--grid", "help=1,2"], "--help is not a train.py setting"),
+        (["--grid", "h=1,2"], "train.py has no flag --h"),
+        (["--sweep-spec", "{dir}/s.toml"], "--help is not a train.py setting"),
+    ],
+)
+def test_grid_specs_that_would_not_train_as_written_are_refused(tmp_path, argv, fragment, capsys):
+    _spec_file(tmp_path, '[flags]\nhelp = "x"\n[grid]\nlr = [0.1]\n')
+    argv = [a.format(dir=tmp_path) for a in argv] + ["--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as e:
+        main([*argv, "--steps", "1", "--no-progress"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert fragment in err[-1] and err[-1].startswith("train.py: error:")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
     "text, fragment",
     [
         ("[flags]\nx = " + "[" * 5000 + "]" * 5000 + "\n[grid]\nlr = [0.1]\n", "nested too deeply"),

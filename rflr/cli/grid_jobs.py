@@ -25,6 +25,10 @@ from rflr.sweep.grid import (
 )
 from rflr.train.trainer import Job
 
+# What a spec may set: flags that take a value, and switches. Not --help (argparse would
+# print it and exit 0 mid-sweep), nor flags that collect several values (--grid, --part).
+SETTABLE = (argparse._StoreAction, argparse._StoreTrueAction)
+
 
 def grid_from_args(
     argv: list[str], prog: str = "train.py"
@@ -50,6 +54,8 @@ def grid_from_args(
         for key in [*spec.axes, *spec.flags]:
             if key not in actions:
                 raise SpecError(f"train.py has no flag {flag(key)}")
+            if not isinstance(actions[key], SETTABLE):
+                raise SpecError(f"{flag(key)} is not a train.py setting a grid spec can give")
         for key in spec.axes:
             if key in typed:
                 raise SpecError(f"{flag(key)} is both typed and swept")
