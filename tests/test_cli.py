@@ -385,6 +385,12 @@ def _spec_file(tmp_path, text: str) -> str:
         (["--grid", "help=1,2"], "--help is not a train.py setting"),
         (["--grid", "h=1,2"], "train.py has no flag --h"),
         (["--sweep-spec", "{dir}/s.toml"], "--help is not a train.py setting"),
+        # case 10: two points that train the same runs
+        (["--grid", "lr=1e-2,0.01"], "would train the same runs twice"),
+        (["--grid", "cosines=1:1;1:1.0"], "would train the same runs twice"),
+        (["--grid", "width=8,08", "--rank", "1"], "would train the same runs twice"),
+        (["--grid", "rank=1,2", "--model", "dense"], "--rank values mean the same"),
+        (["--grid", "part=a,b"], "--part cannot be swept"),
     ],
 )
 def test_grid_specs_that_would_not_train_as_written_are_refused(tmp_path, argv, fragment, capsys):
@@ -403,10 +409,11 @@ def test_grid_specs_that_would_not_train_as_written_are_refused(tmp_path, argv, 
     [
         ("[flags]\nx = " + "[" * 5000 + "]" * 5000 + "\n[grid]\nlr = [0.1]\n", "nested too deeply"),
         ('[flags]\nout = "a\\u0000b"\n[grid]\nlr = [0.1]\n', "control character"),
+        ('[grid]\nwidth = [8, " 8"]\n', "listed twice"),
     ],
 )
 def test_hostile_sweep_specs_are_one_line(tmp_path, text, fragment, capsys):
-    # issue 22, cases 7 and 8: a RecursionError and a ValueError traceback before
+    # issue 22: cases 7 and 8 were a RecursionError and a ValueError traceback; 10 trained twice
     spec = _spec_file(tmp_path, text)
     with pytest.raises(SystemExit) as e:
         main(["--sweep-spec", spec, "--steps", "1", "--no-progress"])

@@ -121,6 +121,10 @@ def _spec(tmp_path, text: str):
         ('[grid]\nactivation = ["relu", "re\\u202elu"]\n', "control character"),
         ('[grid]\n"a\\nb" = [1]\n', "is not a train.py flag name"),
         ('[flags]\n"x\\u0000" = 1\n[grid]\nlr = [1]\n', "is not a train.py flag name"),
+        # case 10: a value that parses like another names no folder of its own
+        ('[grid]\nwidth = [8, " 8"]\n', "listed twice"),
+        ('[grid]\nwidth = ["\\uff18"]\n', "ASCII"),
+        ('[grid]\nwidth = ["  "]\n', "empty value"),
     ],
 )
 def test_hostile_toml_specs_are_one_short_error(tmp_path, text, fragment):
@@ -139,12 +143,23 @@ def test_a_huge_spec_is_refused_unread(tmp_path):
 @pytest.mark.parametrize(
     "flags, fragment",
     [
+        (["part=a,b"], "--part cannot be swept"),
+        (["seed-block=1,2"], "does not change what is trained"),
+        (["snapshots=log,final"], "does not change what is trained"),
+        (["log-per-decade=10,20"], "does not change what is trained"),
+        (["snapshot-seeds=1,2"], "does not change what is trained"),
         (["activation=re\x00lu"], "control character"),
         (["cosines=1:1\r2:1"], "control character"),
         (["x y=1"], "is not a train.py flag name"),
     ],
 )
-def test_grid_flags_with_controls_are_refused(flags, fragment):
+def test_grid_flags_that_do_not_change_training_or_hold_controls_are_refused(flags, fragment):
     with pytest.raises(SpecError, match=fragment) as err:
         grid.spec_from_flags(flags)
     assert "\n" not in str(err.value)
+
+
+def test_toml_grid_values_are_stripped_like_grid_flags(tmp_path):
+    spec = _spec(tmp_path, '[grid]\nwidth = [" 8", 16]\n')
+    assert spec.axes == {"width": ["8", 16]}
+    assert grid.folder_names(grid.points(spec)) == ["width=8", "width=16"]

@@ -1,7 +1,8 @@
 """A grid sweep's command line: every point of a --grid or --sweep-spec as a train.py job.
 
 rflr.sweep.grid expands the spec (no argparse); this module parses each point exactly as the flags
-`train.py <typed flags> <point's flags>` would be, so the parser checks every swept value.
+`train.py <typed flags> <point's flags>` would be, so the parser checks every swept value, and
+refuses two points that would train the same runs (`lr=1e-2,0.01`: one setting written twice).
 """
 
 from __future__ import annotations
@@ -64,12 +65,17 @@ def grid_from_args(
         names = folder_names(grid)
     except SpecError as e:
         parser.error(str(e))
-    jobs, values = [], []
+    jobs, values, owners = [], [], []
     for point, name in zip(grid, names, strict=True):
         point_args, point_jobs = jobs_from_args([*to_argv(fixed), *argv, *to_argv(point)], prog)
         for job in point_jobs:
             jobs.append(replace(job, options=replace(job.options, out=job.options.out / name)))
             values.append({k: _cell(getattr(point_args, k)) for k in point})
+            owners.append(point)
+    try:
+        _refuse_repeats(jobs, owners)
+    except SpecError as e:
+        parser.error(str(e))
     return (
         args,
         spec,
@@ -77,6 +83,29 @@ def grid_from_args(
         values,
         jobs[0].options.out.parent,  # every config's folder sits in --out (or the preset's)
     )
+
+
+def _refuse_repeats(jobs: list[Job], owners: list[dict]) -> None:
+    """Two grid points whose jobs share a run (the same config and a seed) would train it twice
+    and count it twice in the summary: refused, naming the points. The values are compared as
+    parsed (1e-2 is 0.01, " 8" is 8), so it also catches a flag that changes nothing here."""
+    seen: dict[str, list[tuple[dict, set[int]]]] = {}
+    for job, point in zip(jobs, owners, strict=True):
+        key = json.dumps(job.config.to_dict(), sort_keys=True)
+        seeds = set(job.seeds)
+        for other, other_seeds in seen.get(key, []):
+            if other is not point and seeds & other_seeds:
+                differ = [k for k in point if other[k] != point[k]]
+                raise SpecError(
+                    f"{_point(other)} and {_point(point)} would train the same runs twice: "
+                    f"their {', '.join(map(flag, differ))} values mean the same, or do not "
+                    "change these runs"
+                )
+        seen.setdefault(key, []).append((point, seeds))
+
+
+def _point(point: dict) -> str:
+    return "_".join(f"{k}={str(v)[:60]}" for k, v in point.items())  # checked: printable ASCII
 
 
 def _switch(action: argparse.Action, v):

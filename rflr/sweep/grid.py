@@ -19,8 +19,8 @@ per swept key. The command line parser (rflr.cli.train) checks every value; this
 expands the grid and names each point's folder.
 
 A spec may come from someone else, so `checked` is its one boundary: keys are flag names,
-values are numbers, booleans or one line of printable text, and a file is small and shallow
-enough to parse; any failure is one SpecError line.
+values are numbers, booleans or one line of printable text (swept ones ASCII: they name
+folders), and a file is small and shallow enough to parse; any failure is one SpecError line.
 """
 
 from __future__ import annotations
@@ -50,8 +50,12 @@ NOT_SWEPT = frozenset(
         "executor",
         "ray_address",
         "device",
+        "part",  # a study's parts (a study sets its own grids)
     }
 )
+# Flags that change what a run records or how its seeds are batched, not what it trains:
+# fixed in [flags] if wanted, never swept (two configs would train the same runs twice).
+NOT_TRAINING = frozenset({"snapshots", "snapshot_seeds", "log_per_decade", "seed_block"})
 MAX_CONFIGS = 10_000  # a typo like lr=0.1,...x10 in six keys should fail before any work
 TOP_LEVEL = {"flags", "grid", "seeds_per_task"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9.+-]")
@@ -144,7 +148,8 @@ def load_spec(path: Path) -> GridSpec:
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise SpecError(f"{path}: grid.{_name(key)} must be a non-empty list of values")
-        axes[dest(key)] = [_scalar(path, f"grid.{_name(key)}", v) for v in values]
+        # stripped like --grid values: " 8" is the width 8, and names the folder width=8
+        axes[dest(key)] = [_strip(_scalar(path, f"grid.{_name(key)}", v)) for v in values]
     fixed = {dest(k): _scalar(path, f"flags.{_name(k)}", v) for k, v in flags.items()}
     per_task = data.get("seeds_per_task")
     if per_task is not None and (type(per_task) is not int or per_task < 1):
@@ -163,17 +168,25 @@ def _name(key: str) -> str:
     return key if key.isprintable() and len(key) <= 64 else shown(key)
 
 
-def _check_entry(where: str, key: str, values: list[Any]) -> None:
+def _strip(v: Any) -> Any:
+    return v.strip() if isinstance(v, str) else v
+
+
+def _check_entry(where: str, key: str, values: list[Any], swept: bool) -> None:
     """One key of a spec and its values: a flag name; numbers, booleans or one printable line."""
     if _KEY.fullmatch(key) is None:
         raise SpecError(f"{where} {shown(key)} is not a train.py flag name")
     for v in values:
         if not isinstance(v, bool | int | float | str):
             raise SpecError(f"{flag(key)}: {shown(v)} is not a number, string or boolean")
-        if (
-            isinstance(v, str) and not v.isprintable()
-        ):  # a NUL, a line break: no flag takes one, and paths choke
+        if not isinstance(v, str):
+            continue
+        if not v.isprintable():  # a NUL, a line break: no flag takes one, and paths choke
             raise SpecError(f"{flag(key)}: {shown(v)} holds a control character")
+        if swept and not v.isascii():  # it names the config's folder, which must show it
+            raise SpecError(f"{flag(key)}: swept values are ASCII, got {shown(v)}")
+        if swept and not v.strip():
+            raise SpecError(f"{flag(key)}: empty value")
 
 
 def checked(spec: GridSpec) -> GridSpec:
@@ -182,15 +195,17 @@ def checked(spec: GridSpec) -> GridSpec:
     if not spec.axes:
         raise SpecError("a grid sweep needs at least one swept flag")
     for key, values in spec.axes.items():
-        _check_entry("grid key", key, values)
+        _check_entry("grid key", key, values, swept=True)
         if key in NOT_SWEPT:
             raise SpecError(f"{flag(key)} cannot be swept (it says how the sweep runs)")
+        if key in NOT_TRAINING:
+            raise SpecError(f"{flag(key)} cannot be swept (it does not change what is trained)")
         if len({str(v) for v in values}) != len(values):
             raise SpecError(f"{flag(key)}: a value is listed twice in {shown(values)}")
         if key in spec.flags:
             raise SpecError(f"{flag(key)} is both fixed and swept")
     for key, v in spec.flags.items():
-        _check_entry("[flags] key", key, [v])
+        _check_entry("[flags] key", key, [v], swept=False)
     bad = sorted(set(spec.flags) & (NOT_SWEPT - {"seeds", "out", "threads", "device"}))
     if bad:
         raise SpecError(f"[flags] cannot set {', '.join(map(flag, bad))}")
