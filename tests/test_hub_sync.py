@@ -294,6 +294,27 @@ def test_the_recipe_revision_is_refused_by_every_caller(tmp_path, offline, monke
     )
 
 
+def test_the_recipe_url_opens_nothing_in_the_served_app(tmp_path, offline, monkeypatch):
+    # The recipe as a visitor of the Space would send it: served, offline, a link.
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import APP, texts
+
+    cache, server, revision = attacker_cache(tmp_path)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    (tmp_path / "shipped").mkdir()
+    monkeypatch.setenv("RFLR_CHECKPOINTS", str(tmp_path / "shipped"))
+    monkeypatch.setenv("RFLR_SERVE", "1")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(src="hub", repo="attacker/repo", rev=revision)
+
+    at.run()
+    assert not at.exception
+    assert "is not a branch, tag or commit" in texts(at)
+    shown = texts(at) + repr([w.options for w in at.selectbox])
+    assert "run-z" not in shown and str(server) not in shown
+
+
 def test_the_recipe_revision_is_refused_online_too(tmp_path, monkeypatch):
     # Online, huggingface_hub falls back to the cache after most HTTP errors: a closed port.
     cache, _, revision = attacker_cache(tmp_path)
