@@ -23,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,7 @@ def make_pair(root: Path, width: int = 64, depth: int = 4, steps=(0, 100, 1000, 
         cfg = RunConfig(model=model, seed=0)
         for i, step in enumerate(steps):
             params = init_params(model, torch.Generator().manual_seed(i))
-            metrics = {**checkpoint_metrics(cfg, params), "status": "ok"}
+            metrics = replace(checkpoint_metrics(cfg, params), status="ok")
             logged = [s for s in (1, 10, 100, 1000, 10000) if s <= step]
             history = {
                 "step": logged,

@@ -62,7 +62,7 @@ def rows_of(path: Path) -> list[dict]:
                 "model": cfg.model.kind,
                 "rank": cfg.model.rank_or_none,
                 "step": ckpt.step,
-                "headline_defect": ckpt.metrics.get("headline_defect"),
+                "headline_defect": ckpt.metrics.headline_defect,
                 "layer_depth": depth,
                 **rec,
             }

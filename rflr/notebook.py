@@ -27,8 +27,8 @@ import pandas as pd
 from rflr.core.config import KIND_LABELS, RunConfig
 from rflr.core.model import layer_name
 from rflr.files import checkpoint, paths
-from rflr.files.header import Metrics
 from rflr.measure.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
+from rflr.measure.record import Metrics
 from rflr.sweep import summary
 from rflr.views import catalog, data
 
@@ -63,8 +63,8 @@ class Run:
 
     @property
     def metrics(self) -> Metrics:
-        """The metrics record stored with the file (test MSE, output and headline defects, ...),
-        read like a dict: run.metrics["test_mse"]."""
+        """The metrics record stored with the file (test MSE, output and headline defects, ...;
+        rflr.measure.record): run.metrics.test_mse, run.metrics.layers[-1].defect_mean."""
         return self.ckpt.metrics
 
     @property
@@ -208,8 +208,8 @@ class Run:
     def __repr__(self) -> str:
         m = self.metrics
         return (
-            f"<rflr.Run {self.label}: test MSE {summary.format_number(m.get('test_mse'))}, "
-            f"headline defect {summary.format_number(m.get('headline_defect'))}, "
+            f"<rflr.Run {self.label}: test MSE {summary.format_number(m.test_mse)}, "
+            f"headline defect {summary.format_number(m.headline_defect)}, "
             f"status {self.status}; {self.path}>"
         )
 

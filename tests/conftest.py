@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from unittest import mock
@@ -232,7 +233,7 @@ def write_checkpoint(
     trainer would store, a fake loss history; written by rflr.files.checkpoint.save."""
     if params is None:
         params = init_params(cfg.model, torch.Generator().manual_seed(cfg.seed))
-    metrics = {**checkpoint_metrics(cfg, params, grid_points=grid_points), "status": "ok"}
+    metrics = replace(checkpoint_metrics(cfg, params, grid_points=grid_points), status="ok")
     history = fake_history(step) if history is None else history
     return checkpoint.save(path, cfg, params, step, metrics, history)
 

@@ -19,6 +19,7 @@ from safetensors.torch import save_file
 from rflr.core.config import RFLRConfig, RunConfig, TrainConfig
 from rflr.core.model import init_params
 from rflr.files.checkpoint import save
+from rflr.measure.record import LayerMetrics, Metrics
 
 
 def tiny_config(**changes) -> RunConfig:
@@ -29,33 +30,33 @@ def write_valid(path: Path, cfg: RunConfig | None = None, step: int = 20) -> Pat
     """A small, entirely valid checkpoint (metrics and history as the trainer writes them)."""
     cfg = cfg or tiny_config()
     params = init_params(cfg.model, torch.Generator().manual_seed(cfg.seed))
-    metrics = {
-        "status": "ok",
-        "test_mse": 0.5,
-        "output_defect": 0.1,
-        "headline_defect": 0.2,
-        "grid_points": 1025,
-        "activity_threshold": 1e-3,
-        "parity_tau": 1e-2,
-        "oscillation_tol": 0.01,
-        "atom_pairing_defect": 0.3,
-        "atom_outgoing_mismatch": 0.4,
-        "alive_atoms": 8,
-        "layers": [
-            {
-                "name": "bottleneck.1.z",
-                "defect_mean": 0.2,
-                "defect_median": 0.2,
-                "defect_max": 0.3,
-                "active": 2,
-                "channels": 2,
-                "even": 0,
-                "odd": 0,
-                "mixed": 2,
-                "oscillations_median": 1.0,
-            }
+    metrics = Metrics(
+        status="ok",
+        test_mse=0.5,
+        output_defect=0.1,
+        headline_defect=0.2,
+        grid_points=1025,
+        activity_threshold=1e-3,
+        parity_tau=1e-2,
+        oscillation_tol=0.01,
+        atom_pairing_defect=0.3,
+        atom_outgoing_mismatch=0.4,
+        alive_atoms=8,
+        layers=[
+            LayerMetrics(
+                name="bottleneck.1.z",
+                defect_mean=0.2,
+                defect_median=0.2,
+                defect_max=0.3,
+                active=2,
+                channels=2,
+                even=0,
+                odd=0,
+                mixed=2,
+                oscillations_median=1.0,
+            )
         ],
-    }
+    )
     history = {"step": [0, 10, 20], "train_loss": [1.0, 0.5, None], "test_mse": [1.1, 0.6, 0.4]}
     return save(path, cfg, params, step, metrics, history)
 

@@ -43,7 +43,7 @@ def test_weight_symmetry_table_of_shipped_runs(tmp_path):
         if r["name"] != "atoms.h":
             continue
         snapshot = max((ROOT / r["run"]).glob("step-*.safetensors"))
-        stored = read_header(snapshot).metrics["atom_pairing_defect"]
+        stored = read_header(snapshot).metrics.atom_pairing_defect
         assert float(r["pairing_defect"]) == pytest.approx(stored, rel=1e-6)
 
 

@@ -91,9 +91,9 @@ def test_exact_mirror_pairs_give_zero_defects_and_even_partials(model):
         for name in partial_layers(model):
             assert np.nanmax(metrics.odd_fraction(z[name], grid.mirror)) < 1e-12
     rec = checkpoint_metrics(cfg, params, grid_points=257)
-    assert rec["atom_pairing_defect"] < 1e-12
-    assert rec["atom_outgoing_mismatch"] < 1e-12
-    assert rec["alive_atoms"] == p.alive_count
+    assert rec.atom_pairing_defect < 1e-12
+    assert rec.atom_outgoing_mismatch < 1e-12
+    assert rec.alive_atoms == p.alive_count
 
 
 @pytest.mark.parametrize("input_dim", [1, 2])
@@ -252,11 +252,11 @@ def test_checkpoint_metrics_store_the_cheap_measurements():
     params = init_params(cfg.model, torch.Generator().manual_seed(0))
     rec = checkpoint_metrics(cfg, params, grid_points=257)
     for key in ("atom_pairing_defect", "atom_outgoing_mismatch", "alive_atoms"):
-        assert key in rec
-    assert all("oscillations_median" in layer for layer in rec["layers"])
+        assert hasattr(rec, key)
+    assert all(hasattr(layer, "oscillations_median") for layer in rec.layers)
     d2 = run_cfg(RFLRConfig(width=16, depth=2, input_dim=2))
     rec2 = checkpoint_metrics(d2, init_params(d2.model, torch.Generator()), grid_points=257)
-    assert np.isnan(rec2["layers"][0]["oscillations_median"])  # no order on the d > 1 grid
+    assert rec2.layers[0].oscillations_median is None  # no order on the d > 1 grid: undefined
 
 
 # --- CLI ---------------------------------------------------------------------------------
@@ -301,12 +301,12 @@ def test_cli_json_uses_the_stored_measurements(ckpt_files, capsys):
     records = json.loads(capsys.readouterr().out)
     stored = checkpoint.read_header(ckpt_files[0]).metrics
     got = records[0]["metrics"]
-    assert got["headline_defect"] == pytest.approx(stored["headline_defect"], rel=1e-12)
-    assert got["atom_pairing_defect"] == pytest.approx(stored["atom_pairing_defect"], rel=1e-12)
+    assert got["headline_defect"] == pytest.approx(stored.headline_defect, rel=1e-12)
+    assert got["atom_pairing_defect"] == pytest.approx(stored.atom_pairing_defect, rel=1e-12)
     assert set(records[0]["equivariance"]) == {"atoms.h", "bottleneck.1.h", "bottleneck.2.h"}
     weights = records[0]["weight_symmetry"]  # rflr.measure.weight_symmetry, its layer 0 the atoms'
     assert [w["name"] for w in weights] == ["atoms.h", "bottleneck.1.h", "bottleneck.2.h"]
-    assert weights[0]["pairing_defect"] == pytest.approx(stored["atom_pairing_defect"], rel=1e-12)
+    assert weights[0]["pairing_defect"] == pytest.approx(stored.atom_pairing_defect, rel=1e-12)
     assert "basin" not in records[0]
 
 
@@ -348,5 +348,5 @@ def test_cli_numbers_are_the_apps_numbers_on_a_shipped_file(capsys):
     assert data.output_defect(p) == pytest.approx(cli["metrics"]["output_defect"], rel=1e-12)
     # and both agree with what the trainer stored in the file
     assert cli["metrics"]["headline_defect"] == pytest.approx(
-        ckpt.metrics["headline_defect"], rel=1e-9
+        ckpt.metrics.headline_defect, rel=1e-9
     )

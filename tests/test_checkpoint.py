@@ -28,7 +28,7 @@ def test_round_trip(tmp_path, tiny_rflr, tiny_dense):
         c = load(path)
         assert c.config == cfg and c.step == 7 and c.status == "ok"
         assert c.history["test_mse"] == [1.1, None]  # NaN stored as JSON null
-        assert c.metrics["layers"][0]["name"] == (
+        assert c.metrics.layers[0].name == (
             "bottleneck.1.z" if cfg.model.kind == "rflr" else "hidden.1.u"
         )
         for k in params:

@@ -130,7 +130,7 @@ def test_train_py_writes_loadable_checkpoints(model, tmp_path):
     for path in finals:
         c = load(path)
         assert c.config.model.kind == model and c.step == 2000
-        assert c.metrics["status"] == "ok" and c.metrics["test_mse"] < 1.0
+        assert c.metrics.status == "ok" and c.metrics.test_mse < 1.0
         assert c.history["step"][-1] == 2000 and len(c.history["test_mse"]) == len(
             c.history["step"]
         )

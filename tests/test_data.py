@@ -10,6 +10,7 @@ import torch
 
 from rflr.core.targets import target_values
 from rflr.files import checkpoint
+from rflr.measure.record import LayerMetrics, Metrics
 from rflr.views import data
 
 
@@ -17,10 +18,10 @@ def test_layer_tables_come_from_rflr_metrics(folder):
     ckpt = checkpoint.load(next(folder.rglob("rflr-*/step-00000100.safetensors")))
     p = data.compute_partials(ckpt)
     table = data.channel_frame(p, "bottleneck.2.z")
-    stored = ckpt.metrics["layers"][-1]
+    stored = ckpt.metrics.layers[-1]
     active = table[table["active"]]
-    assert len(active) == stored["active"]
-    assert math.isclose(active["D"].mean(), stored["defect_mean"], rel_tol=1e-9)
+    assert len(active) == stored.active
+    assert math.isclose(active["D"].mean(), stored.defect_mean, rel_tol=1e-9)
     cv = data.curve_frame(p, "bottleneck.2.z", [0])
     assert len(cv) == data.PLOT_POINTS
     np.testing.assert_allclose(cv["z(-x)"].to_numpy(), cv["z(x)"].to_numpy()[::-1])
@@ -31,7 +32,7 @@ def test_layer_tables_come_from_rflr_metrics(folder):
         "bottleneck.2.z",
     ]
     assert (prof.loc[prof["part"] == "h", "equivariance"] >= 0).all()
-    assert math.isclose(data.output_defect(p), ckpt.metrics["output_defect"], rel_tol=1e-9)
+    assert math.isclose(data.output_defect(p), ckpt.metrics.output_defect, rel_tol=1e-9)
 
 
 def test_defect_history_is_the_headers_layer_records(folder):
@@ -39,10 +40,10 @@ def test_defect_history_is_the_headers_layer_records(folder):
     snaps = [(h.step, h.metrics) for h in map(checkpoint.read_header, files)]
     got = data.defect_history(snaps)
     want = [
-        (step, rec["name"], rec["defect_mean"])
+        (step, rec.name, rec.defect_mean)
         for step, m in snaps
-        for rec in m["layers"]
-        if isinstance(rec["defect_mean"], float)
+        for rec in m.layers
+        if isinstance(rec.defect_mean, float)
     ]
     assert len(got) == len(want) > 0
     for step, name, d in want:
@@ -52,12 +53,13 @@ def test_defect_history_is_the_headers_layer_records(folder):
 
 
 def test_defect_history_skips_what_it_cannot_read():
+    # a header of the wrong types never gets this far (rflr.files.header refuses it); what a
+    # valid record can still hold: an undefined defect, a name that is not a layer's, no layers
     snaps = [
-        (1, {"layers": [{"name": "bottleneck.1.z", "defect_mean": 0.5, "active": 2}]}),
-        (2, {"layers": [{"name": "bottleneck.1.z", "defect_mean": None}, "junk", {"x": 1}]}),
-        (3, {"layers": "not a list"}),
-        (4, {"layers": [{"name": "bottleneck.1.z", "defect_mean": True}]}),
-        (5, "not a dict"),
+        (1, Metrics(layers=[LayerMetrics("bottleneck.1.z", defect_mean=0.5, active=2)])),
+        (2, Metrics(layers=[LayerMetrics("bottleneck.1.z"), LayerMetrics("junk", 0.5)])),
+        (3, Metrics(layers=[LayerMetrics("", defect_mean=0.5)])),
+        (4, Metrics()),
     ]
     got = data.defect_history(snaps)
     assert list(got["step"]) == [1] and got["defect_mean"].iloc[0] == 0.5

@@ -32,5 +32,5 @@ def test_test_mse_in_the_record_is_the_grid_mse():
     grid = symmetric_grid(cfg.target.domain, 65)
     y = partials_on_grid(cfg, params, grid)["readout.y"][0]
     f = target_values(cfg.target, torch.from_numpy(grid.x)).numpy()
-    assert np.isclose(rec["test_mse"], np.mean((y - f) ** 2), rtol=1e-12)
-    assert len(rec["layers"]) == len(partial_layers(cfg.model))
+    assert np.isclose(rec.test_mse, np.mean((y - f) ** 2), rtol=1e-12)
+    assert len(rec.layers) == len(partial_layers(cfg.model))

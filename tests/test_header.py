@@ -12,15 +12,8 @@ from hypothesis import strategies as st
 
 from rflr.core.config import RFLRConfig, RunConfig, TargetConfig, TrainConfig
 from rflr.files.checkpoint import CheckpointError, list_checkpoints, load, read_header
-from rflr.files.header import (
-    HISTORY_MAX,
-    JSON_MAX_CHARS,
-    NESTING_MAX,
-    History,
-    LayerMetrics,
-    Metrics,
-    parse_json,
-)
+from rflr.files.header import HISTORY_MAX, JSON_MAX_CHARS, NESTING_MAX, History, parse_json
+from rflr.measure.record import LayerMetrics, Metrics
 from tests import hostile
 
 
@@ -60,12 +53,10 @@ def test_valid_header_becomes_typed_records(tmp_path):
     assert h.step == 20 and h.metrics.status == "ok" and h.metrics.test_mse == 0.5
     assert h.metrics.layers == [LayerMetrics("bottleneck.1.z", 0.2, 0.2, 0.3, 2, 2, 0, 0, 2, 1.0)]
     assert h.history == History([0, 10, 20], [1.0, 0.5, None], [1.1, 0.6, 0.4])
-    # the records also read like the JSON they came from, for code written against dicts
-    assert (
-        h.metrics.get("grid_points") == 1025 and h.metrics["layers"][0]["name"] == "bottleneck.1.z"
-    )
-    assert h.history.get("test_mse") == [1.1, 0.6, 0.4]
-    assert json.loads(json.dumps(h.metrics.to_dict()))["layers"][0]["active"] == 2
+    # every field is an attribute; the record writes the JSON it came from
+    assert h.metrics.grid_points == 1025 and h.metrics.layers[0].name == "bottleneck.1.z"
+    assert h.history.test_mse == [1.1, 0.6, 0.4]
+    assert json.loads(h.metrics.to_json())["layers"][0]["active"] == 2
 
 
 def test_transverse_target_terms_round_trip_and_old_headers_lack_them(tmp_path):

@@ -7,6 +7,7 @@ from rflr.core.model import init_params
 from rflr.core.targets import symmetric_grid
 from rflr.measure import metrics
 from rflr.measure.evaluate import checkpoint_metrics, partials_on_grid
+from rflr.measure.record import Metrics
 from tests.conftest import mirror_paired_params
 
 GRID = symmetric_grid(np.pi, 1025)
@@ -67,10 +68,10 @@ def test_exactly_even_network_has_zero_defect(cfg):
     run = RunConfig(cfg)
     p = mirror_paired_params(cfg)
     m = checkpoint_metrics(run, p)
-    assert m["output_defect"] < 1e-24
-    for layer in m["layers"]:
-        assert layer["active"] > 0 and layer["defect_max"] < 1e-24
-    assert m["headline_defect"] == m["layers"][-1]["defect_mean"]
+    assert m.output_defect < 1e-24
+    for layer in m.layers:
+        assert layer.active > 0 and layer.defect_max < 1e-24
+    assert m.headline_defect == m.layers[-1].defect_mean
     # the atoms themselves are not even: pairing makes the *sum* symmetric
     z = partials_on_grid(run, p, GRID)
     assert np.nanmax(metrics.odd_fraction(z["atoms.h"], GRID.mirror)) > 0.1
@@ -90,16 +91,16 @@ def test_exactly_odd_network_has_defect_one(cfg):
         if k.endswith("bias"):
             p[k].zero_()
     m = checkpoint_metrics(RunConfig(cfg), p)
-    assert abs(m["output_defect"] - 1) < 1e-12
-    for layer in m["layers"]:
-        assert layer["active"] > 0 and abs(layer["defect_mean"] - 1) < 1e-12
-        assert layer["odd"] == layer["active"]
+    assert abs(m.output_defect - 1) < 1e-12
+    for layer in m.layers:
+        assert layer.active > 0 and abs(layer.defect_mean - 1) < 1e-12
+        assert layer.odd == layer.active
 
 
 def test_random_network_is_neither():
     cfg = RFLRConfig(width=64, rank=2, depth=3)
     m = checkpoint_metrics(RunConfig(cfg), init_params(cfg, torch.Generator().manual_seed(5)))
-    assert 0.01 < m["headline_defect"] < 0.99
+    assert 0.01 < m.headline_defect < 0.99
 
 
 def test_test_mse_against_target():
@@ -108,19 +109,19 @@ def test_test_mse_against_target():
     for k in p:
         p[k].zero_()
     # y == 0, so the MSE is the mean of cos^2 over the grid (close to 1/2)
-    assert checkpoint_metrics(cfg, p)["test_mse"] == pytest.approx(
+    assert checkpoint_metrics(cfg, p).test_mse == pytest.approx(
         np.mean(np.cos(GRID.x0) ** 2), rel=1e-12
     )
 
 
 def test_trainable_volume_counts_runs_ending_with_symmetric_partials():
     def rec(headline, status="ok"):
-        return {"status": status, "headline_defect": headline}
+        return Metrics(status=status, headline_defect=headline)
 
     runs = [rec(1e-4), rec(5e-4), rec(0.3), rec(None), rec(1e-5, "diverged"), rec(float("nan"))]
     assert [metrics.ends_symmetric(r) for r in runs] == [True, True, False, False, False, False]
     assert metrics.trainable_volume(runs) == pytest.approx(2 / 6)
     assert metrics.trainable_volume(runs, threshold=2e-4) == pytest.approx(1 / 6)
     assert np.isnan(metrics.trainable_volume([]))
-    assert metrics.run_status({}) == "unknown"  # a file the trainer did not write
-    assert not metrics.ends_symmetric({"headline_defect": 1e-5})
+    assert metrics.run_status(Metrics()) == "unknown"  # a file the trainer did not write
+    assert not metrics.ends_symmetric(Metrics(headline_defect=1e-5))

@@ -113,7 +113,7 @@ def test_partials_are_the_network_on_the_metrics_grid(two_runs):
     root, a, _ = two_runs
     run = rflr.open(root / a.run_id)
     ckpt = checkpoint.load(run.path)
-    grid = symmetric_grid(a.target.domain, run.metrics["grid_points"], 1)
+    grid = symmetric_grid(a.target.domain, run.metrics.grid_points, 1)
     ref = partials_on_grid(a, ckpt.params, grid)
     for k, name in [(0, "atoms.h"), (1, "bottleneck.1.z"), (2, "bottleneck.2.h"), (3, "readout.y")]:
         frame = run.partials(k, "h" if name.endswith(".h") and k else "partial")
@@ -152,7 +152,7 @@ def test_weight_symmetry_is_rflr_weight_symmetry(two_runs):
     for cfg in (a, b):
         run = rflr.open(root / cfg.run_id)
         ckpt = checkpoint.load(run.path)
-        grid = symmetric_grid(cfg.target.domain, run.metrics["grid_points"], 1)
+        grid = symmetric_grid(cfg.target.domain, run.metrics.grid_points, 1)
         ref = weight_symmetry_of(cfg, ckpt.params, partials_on_grid(cfg, ckpt.params, grid), grid)
         table = run.weight_symmetry()
         assert (
@@ -164,7 +164,7 @@ def test_weight_symmetry_is_rflr_weight_symmetry(two_runs):
             )
         # the atoms' record is the stored SPEC atom pairing defect
         assert run.weight_symmetry(0).pairing_defect == pytest.approx(
-            run.metrics["atom_pairing_defect"], rel=1e-12
+            run.metrics.atom_pairing_defect, rel=1e-12
         )
         assert np.array_equal(run.weight_symmetry(1).perm, ref[1].perm)
         with pytest.raises(ValueError, match="not a layer of units"):
@@ -246,7 +246,7 @@ def test_docs_notebook_walkthrough_runs(tmp_path, monkeypatch):
         exec(compile(block, str(DOC), "exec"), namespace)
     rf, dense = namespace["rf"], namespace["dense"]
     # What the page says: both fit the target, only RF-LR's last partial layer is even.
-    assert rf.metrics["test_mse"] < 1e-3 and dense.metrics["test_mse"] < 1e-3
+    assert rf.metrics.test_mse < 1e-3 and dense.metrics.test_mse < 1e-3
     assert (rf.defects(3).query("active")["parity"] == "even").all()
     assert dense.defects(3).query("active")["D"].median() > 0.1
     namespace["chart"].to_dict()  # a valid Vega-Lite spec

@@ -19,6 +19,7 @@ from rflr.core.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.core.model import init_params
 from rflr.explorer.page import TABS
 from rflr.files import checkpoint
+from rflr.measure.record import Metrics
 from rflr.views import sources
 from tests import hostile as hostile_files
 from tests.conftest import (
@@ -95,7 +96,9 @@ def test_bad_files_are_listed_and_the_rest_browsable(tmp_path, monkeypatch):
     params = init_params(cfg.model, torch.Generator().manual_seed(0))
     nan_cfg = RunConfig(model=cfg.model, seed=7, run_id="nan-run")
     params["atoms.weight"][0, 0] = float("nan")
-    checkpoint.save(tmp_path / "nan-run/step-00000001.safetensors", nan_cfg, params, 1, {}, {})
+    checkpoint.save(
+        tmp_path / "nan-run/step-00000001.safetensors", nan_cfg, params, 1, Metrics(), {}
+    )
     monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception

@@ -42,19 +42,19 @@ def test_summary_has_one_row_per_run_read_from_its_final_file(tiny_sweep):
         ckpt = load(out / row["checkpoint"])  # relative to the summary's folder
         assert ckpt.config.run_id == row["run_id"] and ckpt.step == 300
         m = ckpt.metrics
-        assert row["test_mse"] == pytest.approx(m["test_mse"], rel=1e-12)
-        assert row["headline_defect"] == pytest.approx(m["headline_defect"], rel=1e-12)
-        layers = m["layers"]
-        assert row["headline_layer"] == layers[-1]["name"]
-        assert [row[f"layer{k}_name"] for k in (1, 2)] == [x["name"] for x in layers]
-        assert row["layer2_defect"] == pytest.approx(layers[-1]["defect_mean"], rel=1e-12)
+        assert row["test_mse"] == pytest.approx(m.test_mse, rel=1e-12)
+        assert row["headline_defect"] == pytest.approx(m.headline_defect, rel=1e-12)
+        layers = m.layers
+        assert row["headline_layer"] == layers[-1].name
+        assert [row[f"layer{k}_name"] for k in (1, 2)] == [x.name for x in layers]
+        assert row["layer2_defect"] == pytest.approx(layers[-1].defect_mean, rel=1e-12)
         head = layers[-1]
         assert (row["headline_even"], row["headline_odd"], row["headline_mixed"]) == (
-            head["even"],
-            head["odd"],
-            head["mixed"],
+            head.even,
+            head.odd,
+            head.mixed,
         )
-        assert row["atom_pairing_defect"] == pytest.approx(m["atom_pairing_defect"], rel=1e-12)
+        assert row["atom_pairing_defect"] == pytest.approx(m.atom_pairing_defect, rel=1e-12)
         assert row["symmetric"] == (row["headline_defect"] < SYMMETRIC_DEFECT)
     assert pd.isna(df.loc[df["model"] == "dense", "rank"]).all()
 

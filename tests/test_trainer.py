@@ -187,7 +187,7 @@ def test_diverged_seed_is_marked_and_others_go_on(tmp_path, monkeypatch):
     assert results[0].status == results[2].status == "ok"
     ck = load(results[1].path)  # saved with finite (last good) parameters, so it loads
     assert ck.status == "diverged" and ck.step < 3000
-    assert ck.metrics["diverged_at_step"] > ck.step
+    assert ck.metrics.diverged_at_step > ck.step
     assert None in ck.history["train_loss"] or any(v != v for v in ck.history["train_loss"])
     assert load(results[0].path).step == 3000
 

@@ -240,7 +240,7 @@ def test_layer_zero_is_the_atom_pairing_on_a_shipped_file(run):
     assert ws[0].name == "atoms.h" and ws[0].alive == atoms.alive_count
     assert ws[0].pairing_defect == pytest.approx(atoms.pairing_defect, rel=1e-12)
     assert ws[0].outgoing_mismatch_matched == pytest.approx(atoms.outgoing_mismatch, rel=1e-12)
-    assert ws[0].pairing_defect == pytest.approx(final.metrics["atom_pairing_defect"], rel=1e-6)
+    assert ws[0].pairing_defect == pytest.approx(final.metrics.atom_pairing_defect, rel=1e-6)
     at_start = atom_pairing_with(cfg, start.params, atoms.alive)  # the step-0 file, float32
     assert ws[0].init_pairing_defect == pytest.approx(at_start.pairing_defect, rel=1e-5)
     assert len(ws) == cfg.model.depth

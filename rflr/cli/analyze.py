@@ -21,10 +21,10 @@ import torch
 from rflr.core.config import json_safe
 from rflr.core.targets import DEFAULT_GRID_POINTS, symmetric_grid
 from rflr.files.checkpoint import Checkpoint, CheckpointError, load
-from rflr.files.header import GRID_POINTS_MAX
 from rflr.measure import basin, channels, metrics
 from rflr.measure.evaluate import checkpoint_metrics, partials_on_grid
 from rflr.measure.plateaus import history_plateaus
+from rflr.measure.record import GRID_POINTS_MAX
 from rflr.measure.weight_symmetry import weight_symmetry_of
 
 
@@ -43,14 +43,14 @@ def analyze_checkpoint(
     partials = partials_on_grid(cfg, ckpt.params, grid)
     equi = channels.equivariance_of(cfg.model, partials, grid.mirror)
     weights = weight_symmetry_of(cfg, ckpt.params, partials, grid, threshold, tau)
-    key = "test_mse" if ckpt.history.get("test_mse") else "train_loss"
+    key = "test_mse" if ckpt.history.test_mse else "train_loss"
     shape = history_plateaus(ckpt.history, key)
     out = {
         "path": str(ckpt.path),
         "config": cfg.to_dict(),
         "step": ckpt.step,
         "status": ckpt.status,
-        "metrics": record,
+        "metrics": record.to_dict(),
         "equivariance": {name: e.defect for name, e in equi.items()},
         "weight_symmetry": [w.record() for w in weights],
         "history": {

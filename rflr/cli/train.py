@@ -14,6 +14,7 @@ import torch
 
 from rflr.cli.flags import build_parser, jobs_from_args, typed_flags
 from rflr.cli.grid_jobs import grid_from_args
+from rflr.measure.record import as_float
 from rflr.sweep.executors import make_executor
 from rflr.sweep.presets import PRESETS
 from rflr.train.identity import RunConflict, check_resume
@@ -98,10 +99,10 @@ def _run(args: argparse.Namespace, jobs: list[Job]) -> int:
         ok = [r for r in results if r.status == "ok"]
         diverged = [r.seed for r in results if r.status == "diverged"]
         if ok:
-            best = min(ok, key=lambda r: r.metrics["test_mse"])
+            best = min(ok, key=lambda r: as_float(r.metrics.test_mse))
             print(
-                f"done in {dt:.1f}s: {len(ok)} ok, best test MSE {best.metrics['test_mse']:.3g} (seed {best.seed}), "
-                f"headline defect {best.metrics['headline_defect']}"
+                f"done in {dt:.1f}s: {len(ok)} ok, best test MSE {as_float(best.metrics.test_mse):.3g} (seed {best.seed}), "
+                f"headline defect {as_float(best.metrics.headline_defect)}"
             )
         if diverged:
             print(f"diverged seeds (saved, marked): {diverged}")

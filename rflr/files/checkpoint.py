@@ -23,8 +23,15 @@ from safetensors.torch import save as safetensors_bytes
 
 from rflr.core.config import RunConfig, json_safe
 from rflr.core.model import TORCH_DTYPES, param_shapes
-from rflr.files.header import HeaderError, History, Metrics, config_from_json, step_from_text
+from rflr.files.header import (
+    HeaderError,
+    History,
+    config_from_json,
+    metrics_from_json,
+    step_from_text,
+)
 from rflr.measure.metrics import run_status
+from rflr.measure.record import Metrics
 
 FORMAT_VERSION = "1"
 SUFFIX = ".safetensors"
@@ -72,12 +79,11 @@ def save(
     cfg: RunConfig,
     params: dict[str, torch.Tensor],
     step: int,
-    metrics: dict | Metrics,
+    metrics: Metrics,
     history: dict | History,
 ) -> Path:
     """Write one checkpoint atomically (the resume state lives elsewhere: rflr.train.trainer)."""
     path = Path(path)
-    metrics = metrics.to_dict() if isinstance(metrics, Metrics) else metrics
     history = history.to_dict() if isinstance(history, History) else history
     tensors = {k: v.detach().contiguous().cpu() for k, v in params.items()}
     metadata = {
@@ -85,7 +91,7 @@ def save(
         "rflr.format_version": FORMAT_VERSION,
         "rflr.config": cfg.to_json(),
         "rflr.step": str(int(step)),
-        "rflr.metrics": json.dumps(json_safe(metrics)),
+        "rflr.metrics": metrics.to_json(),
         "rflr.history": json.dumps(json_safe(history)),
     }
     atomic_write(path, safetensors_bytes(tensors, metadata=metadata))
@@ -180,7 +186,7 @@ def _parse_header(path: Path, meta: object) -> Header:
     try:
         cfg = config_from_json(meta["rflr.config"])
         step = step_from_text(meta["rflr.step"], cfg)
-        metrics = Metrics.parse(meta.get("rflr.metrics", "{}"))
+        metrics = metrics_from_json(meta.get("rflr.metrics", "{}"))
         history = History.parse(meta.get("rflr.history", "{}"))
     except HeaderError as e:
         raise CheckpointError(path, f"bad {e.field}: {e.reason}") from None

@@ -2,15 +2,17 @@
 
 A checkpoint's `__metadata__` is text written by anyone (a Hub repo, an upload). Every field
 is checked here for type and range before a tensor name list, a model or a widget is built
-from it, and comes out as a typed record: `RunConfig`, the step, `Metrics` and `History`.
-Nothing past this module sees a raw JSON value.
+from it, and comes out as a typed record: `RunConfig`, the step, `Metrics` (the class of
+rflr.measure.record, which the evaluation writes) and `History`. Nothing past this module sees
+a raw JSON value.
 
 Rules (docs/security.md lists them with the caps):
 - each JSON field is at most JSON_MAX_CHARS characters and NESTING_MAX levels deep, checked
   before and after parsing (the C parser raises RecursionError on deep nesting: caught);
 - bools are not numbers; numbers are finite (NaN and Infinity literals are refused; the
   trainer writes an undefined measurement as JSON null);
-- counts are bounded (rflr.core.config's caps, HISTORY_MAX, LAYERS_MAX, GRID_POINTS_MAX);
+- counts are bounded (rflr.core.config's caps, HISTORY_MAX, LAYERS_MAX, and the range each
+  field of rflr.measure.record declares, e.g. GRID_POINTS_MAX);
 - unknown keys are ignored (newer writers may add some), missing ones take defaults.
 
 A failure is a HeaderError naming the field (e.g. `rflr.config.train.lr`); rflr.files.checkpoint
@@ -34,19 +36,17 @@ from rflr.core.config import (
     MODEL_CONFIGS,
     STEPS_MAX,
     TERMS_MAX,
-    WIDTH_MAX,
     RunConfig,
     TargetConfig,
     TrainConfig,
 )
+from rflr.measure.record import LOSS_RANGE, STATUSES, LayerMetrics, Metrics
 
 JSON_MAX_CHARS = 4 << 20  # per metadata field; a 20k-point history is ~1.3 MB
 NESTING_MAX = 8  # the deepest legitimate value is rflr.config.target.cosines[i][j]: 4 levels
 HISTORY_MAX = 20_000  # logged points (10 per decade of 10^12 steps is 120)
 LAYERS_MAX = DEPTH_MAX  # per-layer metric records: one per partial layer
-GRID_POINTS_MAX = 16_385  # the app evaluates every layer on this many points
 NAME_MAX = 100  # characters of a layer name
-STATUSES = ("ok", "diverged")
 _STEP = re.compile(r"[0-9]{1,13}")  # STEPS_MAX = 10^12 has 13 digits
 
 
@@ -260,145 +260,75 @@ def step_from_text(text: object, cfg: RunConfig) -> int:
     return step
 
 
-# --- rflr.metrics and rflr.history: typed records ---------------------------------------------
+# --- rflr.metrics: the record of rflr.measure.record --------------------------------------------
 
 
-class _Record(Mapping):
-    """A frozen dataclass that also reads like the JSON object it came from (`m.get("x")`),
-    so code written against the dict keeps working; new code uses the attributes. In that
-    view a field that is None is absent, as a key the file did not have: `m.get("status",
-    "unknown")` gives "unknown" for a file without a status."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field (None included), nested records as dicts: JSON-ready."""
-        return {
-            f.name: _plain(getattr(self, f.name))
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
-        }
-
-    def __getitem__(self, key: str) -> Any:
-        value = getattr(self, key, None) if key in self._names() else None
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return (k for k in self._names() if getattr(self, k) is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def _names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(self))  # type: ignore[arg-type]
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, _Record):
-        return v.to_dict()
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    return v
-
-
-_UNIT = (0.0, 1.0)  # D, a fraction, lies in [0, 1]
-_LOSS = (0.0, math.inf)  # a loss is >= 0; huge but finite is legal (a run about to diverge)
-
-
-@dataclass(frozen=True, eq=True)
-class LayerMetrics(_Record):
-    """One partial layer's active partial defect (measure.checkpoint_metrics)."""
-
-    name: str = ""
-    defect_mean: float | None = None
-    defect_median: float | None = None
-    defect_max: float | None = None
-    active: int | None = None
-    channels: int | None = None
-    even: int | None = None
-    odd: int | None = None
-    mixed: int | None = None
-    oscillations_median: float | None = None
-
-    @classmethod
-    def parse(cls, prefix: str, d: Any) -> LayerMetrics:
-        d = _dict(prefix, d)
-        counts = {
-            k: _optional_int(f"{prefix}.{k}", d.get(k), 0, WIDTH_MAX)
-            for k in ("active", "channels", "even", "odd", "mixed")
-        }
-        return cls(
-            name=_str(f"{prefix}.name", d.get("name", ""), NAME_MAX),
-            **{
-                k: _optional_number(f"{prefix}.{k}", d.get(k), *_UNIT)
-                for k in ("defect_mean", "defect_median", "defect_max")
-            },
-            **counts,
-            oscillations_median=_optional_number(
-                f"{prefix}.oscillations_median", d.get("oscillations_median"), 0, GRID_POINTS_MAX
-            ),
+def metrics_from_json(text: object) -> Metrics:
+    """`rflr.metrics` -> a validated rflr.measure.record.Metrics. Each measured field is
+    checked against the type and range its record field declares, in field order."""
+    name = "rflr.metrics"
+    d = _dict(name, parse_json(name, text))
+    status = d.get("status")
+    if status is not None and _str(f"{name}.status", status, NAME_MAX) not in STATUSES:
+        raise HeaderError(
+            f"{name}.status", f"expected one of {list(STATUSES)}, got {status[:40]!r}"
         )
+    layers = _list(f"{name}.layers", d.get("layers", []), LAYERS_MAX)
+    return Metrics(
+        status=status,
+        **_measured(name, Metrics, d),
+        layers=[_layer_metrics(f"{name}.layers[{i}]", x) for i, x in enumerate(layers)],
+    )
+
+
+def _layer_metrics(prefix: str, d: Any) -> LayerMetrics:
+    d = _dict(prefix, d)
+    name = _str(f"{prefix}.name", d.get("name", ""), NAME_MAX)
+    return LayerMetrics(name=name, **_measured(prefix, LayerMetrics, d))
+
+
+def _measured(prefix: str, cls: type, d: dict) -> dict[str, Any]:
+    """The fields of record `cls` that declare a kind and range: each a number (or an
+    integer) in that range, or None (JSON null: undefined; missing: an older writer)."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        if "range" in f.metadata:
+            check = _optional_int if f.metadata["kind"] is int else _optional_number
+            out[f.name] = check(f"{prefix}.{f.name}", d.get(f.name), *f.metadata["range"])
+    return out
+
+
+# --- rflr.history -----------------------------------------------------------------------------
+
+_SERIES = ("step", "train_loss", "test_mse")
 
 
 @dataclass(frozen=True, eq=True)
-class Metrics(_Record):
-    """`rflr.metrics`: a snapshot's measurements; None where undefined or not recorded."""
+class History(Mapping):
+    """`rflr.history`: logged steps (non-decreasing) and the losses there (None: not finite).
 
-    status: str | None = None  # "ok" | "diverged"; None: not recorded (read as "ok")
-    test_mse: float | None = None
-    output_defect: float | None = None
-    headline_defect: float | None = None
-    grid_points: int | None = None
-    activity_threshold: float | None = None
-    parity_tau: float | None = None
-    oscillation_tol: float | None = None
-    atom_pairing_defect: float | None = None
-    atom_outgoing_mismatch: float | None = None
-    alive_atoms: int | None = None
-    diverged_at_step: int | None = None
-    layers: list[LayerMetrics] = field(default_factory=list)
-
-    @classmethod
-    def parse(cls, text: object) -> Metrics:
-        name = "rflr.metrics"
-        d = _dict(name, parse_json(name, text))
-        status = d.get("status")
-        if status is not None and _str(f"{name}.status", status, NAME_MAX) not in STATUSES:
-            raise HeaderError(
-                f"{name}.status", f"expected one of {list(STATUSES)}, got {status[:40]!r}"
-            )
-        layers = _list(f"{name}.layers", d.get("layers", []), LAYERS_MAX)
-
-        def num(key: str, lo: float, hi: float) -> float | None:
-            return _optional_number(f"{name}.{key}", d.get(key), lo, hi)
-
-        return cls(
-            status=status,
-            test_mse=num("test_mse", *_LOSS),
-            output_defect=num("output_defect", *_UNIT),
-            headline_defect=num("headline_defect", *_UNIT),
-            grid_points=_optional_int(
-                f"{name}.grid_points", d.get("grid_points"), 3, GRID_POINTS_MAX
-            ),
-            activity_threshold=num("activity_threshold", *_UNIT),
-            parity_tau=num("parity_tau", *_UNIT),
-            oscillation_tol=num("oscillation_tol", 0, MAGNITUDE_MAX),
-            atom_pairing_defect=num("atom_pairing_defect", 0, math.inf),
-            atom_outgoing_mismatch=num("atom_outgoing_mismatch", 0, math.inf),
-            alive_atoms=_optional_int(f"{name}.alive_atoms", d.get("alive_atoms"), 0, WIDTH_MAX),
-            diverged_at_step=_optional_int(
-                f"{name}.diverged_at_step", d.get("diverged_at_step"), 0, STEPS_MAX
-            ),
-            layers=[LayerMetrics.parse(f"{name}.layers[{i}]", x) for i, x in enumerate(layers)],
-        )
-
-
-@dataclass(frozen=True, eq=True)
-class History(_Record):
-    """`rflr.history`: logged steps (non-decreasing) and the losses there (None: not finite)."""
+    Also a mapping from series name to values, the shape of the trainer's own history dict:
+    its readers (rflr.measure.plateaus, rflr.views.data) pick a series by name and take
+    either. The metrics record (rflr.measure.record) has no such view."""
 
     step: list[int] = field(default_factory=list)
     train_loss: list[float | None] = field(default_factory=list)
     test_mse: list[float | None] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> list:
+        if key not in _SERIES:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_SERIES)
+
+    def __len__(self) -> int:
+        return len(_SERIES)
+
+    def to_dict(self) -> dict[str, list]:
+        """The JSON object of `rflr.history`."""
+        return {k: getattr(self, k) for k in _SERIES}
 
     @classmethod
     def parse(cls, text: object) -> History:
@@ -414,6 +344,6 @@ class History(_Record):
             if values and len(values) != len(steps):
                 raise HeaderError(f"{name}.{key}", f"{len(values)} values for {len(steps)} steps")
             losses[key] = [
-                _optional_number(f"{name}.{key}[{i}]", v, *_LOSS) for i, v in enumerate(values)
+                _optional_number(f"{name}.{key}[{i}]", v, *LOSS_RANGE) for i, v in enumerate(values)
             ]
         return cls(steps, losses["train_loss"], losses["test_mse"])

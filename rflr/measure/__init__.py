@@ -4,6 +4,7 @@
     channels         per-channel tables, mirror-paired atoms, equivariance, oscillations
     weight_symmetry  mirror pairing of every layer's units, beside random init
     evaluate         a model on the symmetric grid -> the checkpoint's metrics record
+    record           that record (Metrics, LayerMetrics): typed, written to and read from headers
     plateaus         plateaus and sharp drops of a loss history
     basin            basin width: loss profiles and the top Hessian eigenvalue
     bootstrap        seeded bootstrap intervals, Spearman's rho

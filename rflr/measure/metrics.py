@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rflr.measure.record import Metrics
+
 ACTIVITY_THRESHOLD = 1e-3  # a channel is active at >= this fraction of its layer's largest activity
 PARITY_TAU = 1e-2  # even below tau, odd above 1 - tau, mixed between
 _ZERO_VARIANCE = 1e-24  # centered energy per point below which D is undefined
@@ -117,23 +119,23 @@ def defect_stats(d: np.ndarray, active: np.ndarray, tau: float = PARITY_TAU) -> 
 SYMMETRIC_DEFECT = 1e-3  # headline active partial defect below this: symmetric active partials
 
 
-def run_status(record: dict) -> str:
+def run_status(record: Metrics) -> str:
     """The trainer's "ok" or "diverged"; "unknown" for a record without one (a file the
     trainer did not write): nothing says it trained fine, so it never counts as ok."""
-    return str(record.get("status", "unknown"))
+    return "unknown" if record.status is None else record.status
 
 
-def ends_symmetric(record: dict, threshold: float = SYMMETRIC_DEFECT) -> bool:
+def ends_symmetric(record: Metrics, threshold: float = SYMMETRIC_DEFECT) -> bool:
     """A run ends with symmetric active partials when it did not diverge and its headline
     active partial defect (the deepest partial layer's mean D over active channels) is below
     `threshold`. No active channel (undefined headline): not symmetric."""
     if run_status(record) != "ok":
         return False
-    headline = record.get("headline_defect")
+    headline = record.headline_defect
     return headline is not None and bool(np.isfinite(headline)) and headline < threshold
 
 
-def trainable_volume(records: list[dict], threshold: float = SYMMETRIC_DEFECT) -> float:
+def trainable_volume(records: list[Metrics], threshold: float = SYMMETRIC_DEFECT) -> float:
     """Fraction of a sweep's reruns (their final final metrics records, diverged ones
     included) that end with symmetric active partials; NaN for an empty sweep."""
     if not records:

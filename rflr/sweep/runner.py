@@ -44,6 +44,7 @@ from rflr.files.provenance import git_commit, load_average, machine_info
 from rflr.measure import metrics as metriclib
 from rflr.measure.metrics import SYMMETRIC_DEFECT, ends_symmetric
 from rflr.measure.plateaus import history_plateaus
+from rflr.measure.record import as_float
 from rflr.sweep.executors import LocalExecutor, Outcome, Task
 from rflr.sweep.grid import seed_blocks
 from rflr.sweep.summary import (
@@ -61,50 +62,42 @@ from rflr.train.trainer import Job, block_and_threads
 # --- one row per run --------------------------------------------------------------------------
 
 
-def _num(x) -> float:
-    """JSON null (a NaN when it was saved) -> NaN."""
-    return float("nan") if x is None else float(x)
+# The deepest partial layer's counts: summary column headline_{part} <- LayerMetrics.{part}.
+_HEADLINE_COUNTS = ("active", "channels", "even", "odd", "mixed")
 
 
-def summary_row(header: Header, root: Path) -> dict:
+def summary_row(header: Header, root: Path) -> dict[str, Any]:
     """The summary.csv row of one run, from its final checkpoint's header alone."""
-    cfg, m, hist = header.config, header.metrics, header.history
-    layers = m.get("layers", [])
-    head = layers[-1] if layers else {}
-    status = header.status
-    headline = _num(m.get("headline_defect"))
+    m, hist = header.metrics, header.history
+    head = m.layers[-1] if m.layers else None
     shape = history_plateaus(hist)
-    losses = [v for v in hist.get("train_loss", []) if v is not None]
+    losses = [v for v in hist.train_loss if v is not None]
     row = {
         "run_id": header.path.parent.relative_to(root).as_posix(),  # its folder: unique
-        **_config_cells(cfg),
-        "status": status,
+        **_config_cells(header.config),
+        "status": header.status,
         "step": header.step,
-        "diverged_at_step": m.get("diverged_at_step"),
-        "test_mse": _num(m.get("test_mse")),
+        "diverged_at_step": m.diverged_at_step,
+        "test_mse": as_float(m.test_mse),
         "final_train_loss": losses[-1] if losses else float("nan"),
-        "output_defect": _num(m.get("output_defect")),
-        "headline_layer": head.get("name"),
-        "headline_defect": headline,
-        "headline_active": head.get("active"),
-        "headline_channels": head.get("channels"),
-        "headline_even": head.get("even"),
-        "headline_odd": head.get("odd"),
-        "headline_mixed": head.get("mixed"),
+        "output_defect": as_float(m.output_defect),
+        "headline_layer": head.name if head else None,
+        "headline_defect": as_float(m.headline_defect),
+        **{f"headline_{k}": getattr(head, k) if head else None for k in _HEADLINE_COUNTS},
         "symmetric": ends_symmetric(m),
-        "atom_pairing_defect": _num(m.get("atom_pairing_defect")),
-        "atom_outgoing_mismatch": _num(m.get("atom_outgoing_mismatch")),
-        "alive_atoms": m.get("alive_atoms"),
+        "atom_pairing_defect": as_float(m.atom_pairing_defect),
+        "atom_outgoing_mismatch": as_float(m.atom_outgoing_mismatch),
+        "alive_atoms": m.alive_atoms,
         "plateaus": len(shape.plateaus),
         "drops": len(shape.drops),
         "first_plateau_end": shape.plateaus[0].end_step if shape.plateaus else float("nan"),
         "first_plateau_loss": shape.plateaus[0].loss if shape.plateaus else float("nan"),
         "checkpoint": header.path.relative_to(root).as_posix(),
     }
-    for k, layer in enumerate(layers, start=1):
-        row[f"layer{k}_name"] = layer.get("name")
-        row[f"layer{k}_defect"] = _num(layer.get("defect_mean"))
-        row[f"layer{k}_active"] = layer.get("active")
+    for k, layer in enumerate(m.layers, start=1):
+        row[f"layer{k}_name"] = layer.name
+        row[f"layer{k}_defect"] = as_float(layer.defect_mean)
+        row[f"layer{k}_active"] = layer.active
     return row
 
 

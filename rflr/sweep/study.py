@@ -40,6 +40,7 @@ from rflr.files.checkpoint import CheckpointError, load, read_header
 from rflr.files.provenance import git_commit, machine_info
 from rflr.measure import basin
 from rflr.measure.evaluate import partials_on_grid
+from rflr.measure.record import as_float
 from rflr.measure.weight_symmetry import weight_symmetry_of
 from rflr.sweep.presets import StudyPart
 from rflr.sweep.runner import summarize, summary_row  # a cut-short part: the sweep's own rows
@@ -86,9 +87,8 @@ def post_columns(path: Path, settings: PostSettings = POST) -> dict:
         "parameterization": cfg.model.parameterization,
         "n_train": cfg.train.n_train,
     }
-    for k, layer in enumerate(ck.metrics.get("layers", []), start=1):
-        osc = layer.get("oscillations_median")
-        row[f"osc{k}_median"] = float("nan") if osc is None else float(osc)
+    for k, layer in enumerate(ck.metrics.layers, start=1):
+        row[f"osc{k}_median"] = as_float(layer.oscillations_median)
     if ck.status != "ok":  # a diverged run's last finite weights are not a minimum
         row.update(flat_radius=math.nan, hessian_top=math.nan, hessian_converged=False)
         return row

@@ -31,6 +31,7 @@ from rflr.core.model import TORCH_DTYPES
 from rflr.core.targets import symmetric_grid, target_values
 from rflr.files.checkpoint import atomic_write, save, snapshot_path
 from rflr.measure.evaluate import checkpoint_metrics
+from rflr.measure.record import Metrics
 from rflr.train.identity import RunConflict, check_out_folder
 from rflr.train.stack import SeedStack
 from rflr.train.steps import make_runner, resolve_device
@@ -77,7 +78,7 @@ class RunResult:
     status: str
     step: int
     path: Path
-    metrics: dict = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def log_steps(steps: int, per_decade: int) -> list[int]:
@@ -342,10 +343,8 @@ class _Block:
 
     def write(self, seed: int, params, step: int, status: str, diverged_at=None) -> RunResult:
         cfg = self.cfgs[seed]
-        metrics = checkpoint_metrics(cfg, params, grid_points=self.opts.metrics_grid_points)
-        metrics["status"] = status
-        if diverged_at is not None:
-            metrics["diverged_at_step"] = diverged_at
+        measured = checkpoint_metrics(cfg, params, grid_points=self.opts.metrics_grid_points)
+        metrics = replace(measured, status=status, diverged_at_step=diverged_at)
         path = snapshot_path(self.opts.out, cfg, step)
         save(path, cfg, params, step, metrics, self.histories[seed])
         return RunResult(cfg.run_id, cfg.seed, status, step, path, metrics)

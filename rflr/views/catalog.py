@@ -18,6 +18,7 @@ import pandas as pd
 from rflr.core.config import RunConfig
 from rflr.files.checkpoint import Listing
 from rflr.measure.metrics import run_status
+from rflr.measure.record import Metrics, as_float
 
 COLUMNS = [
     "run",
@@ -102,7 +103,7 @@ def _row(rel: str, header) -> dict:
     cfg, metrics, step = header.config, header.metrics, header.step
     if not isinstance(step, int) or not 0 <= step <= MAX_STEP:
         raise ValueError(f"step {str(step)[:20]} is outside 0..{MAX_STEP}")
-    if not hasattr(metrics, "get"):
+    if not isinstance(metrics, Metrics):
         raise TypeError("rflr.metrics is not a JSON object")
     return {
         "run": run_name(rel, str(cfg.run_id)),
@@ -112,19 +113,15 @@ def _row(rel: str, header) -> dict:
         "rank": cfg.model.rank_or_none,
         "depth": cfg.model.depth,
         "seed": cfg.seed,
-        "test_mse": _number(metrics.get("test_mse")),
-        "headline_defect": _number(metrics.get("headline_defect")),
-        "output_defect": _number(metrics.get("output_defect")),
+        "test_mse": as_float(metrics.test_mse),
+        "headline_defect": as_float(metrics.headline_defect),
+        "output_defect": as_float(metrics.output_defect),
         "status": run_status(metrics),
         "target": target_label(cfg),
         "file": rel,
         _TARGET_KEY: json.dumps(cfg.target.to_dict(), sort_keys=True),
         _TRAIN_KEY: json.dumps(dataclasses.asdict(cfg.train), sort_keys=True),
     }
-
-
-def _number(v: object) -> float:
-    return float(v) if isinstance(v, int | float) else float("nan")
 
 
 def visible(table: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,6 @@ control can be compared at the same depth:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +27,7 @@ from rflr.core.targets import DEFAULT_GRID_POINTS, Grid, symmetric_grid, target_
 from rflr.files.checkpoint import Checkpoint
 from rflr.measure import channels, metrics, plateaus, weight_symmetry
 from rflr.measure.evaluate import partials_on_grid
+from rflr.measure.record import Metrics
 
 PARTS = {
     "partial": "partial function (z for RF-LR, u for dense)",
@@ -71,8 +71,7 @@ class Partials:
 def metrics_grid(ckpt: Checkpoint) -> Grid:
     """The symmetric grid the checkpoint's metrics were measured on (default 1025 points)."""
     cfg = ckpt.config
-    points = ckpt.metrics.get("grid_points")
-    points = int(points) if isinstance(points, int) and points >= 3 else DEFAULT_GRID_POINTS
+    points = ckpt.metrics.grid_points or DEFAULT_GRID_POINTS  # None: not recorded
     return symmetric_grid(cfg.target.domain, points, cfg.model.input_dim)
 
 
@@ -255,35 +254,31 @@ def smooth_series(history: pd.DataFrame, series: str, window: int) -> pd.DataFra
     return pd.concat([history[~pick], part.assign(value=smoothed)], ignore_index=True)
 
 
-def defect_history(snapshots: list[tuple[int, dict]]) -> pd.DataFrame:
+def defect_history(snapshots: list[tuple[int, Metrics]]) -> pd.DataFrame:
     """Active partial defect of every partial layer at every snapshot, read from the
     snapshots' header metrics (rflr.metrics.layers[*]): no tensor is loaded.
 
-    snapshots: (step, metrics) pairs, metrics a mapping (rflr.files.header.Metrics or a plain dict
-    holding "layers", each a mapping). Returns step, layer, k, defect_mean, active, channels;
-    a snapshot whose header lacks a layer's record (or holds a non-number) is left out.
+    snapshots: (step, metrics record) pairs. Returns step, layer, k, defect_mean, active,
+    channels; a layer whose defect is undefined (no active channel) or whose name is not a
+    layer's is left out.
     """
     rows = []
     for step, m in snapshots:
-        layers = m.get("layers") if isinstance(m, Mapping) else None
-        for rec in layers if isinstance(layers, list) else []:
-            if not isinstance(rec, Mapping) or not isinstance(rec.get("name"), str):
-                continue
-            d = rec.get("defect_mean")
-            if not isinstance(d, int | float) or isinstance(d, bool):
+        for rec in m.layers:
+            if rec.defect_mean is None:
                 continue
             try:
-                k = layer_index(rec["name"])
+                k = layer_index(rec.name)
             except (ValueError, IndexError):
                 continue
             rows.append(
                 {
                     "step": int(step),
-                    "layer": rec["name"],
+                    "layer": rec.name,
                     "k": k,
-                    "defect_mean": float(d),
-                    "active": rec.get("active"),
-                    "channels": rec.get("channels"),
+                    "defect_mean": float(rec.defect_mean),
+                    "active": rec.active,
+                    "channels": rec.channels,
                 }
             )
     cols = ["step", "layer", "k", "defect_mean", "active", "channels"]
