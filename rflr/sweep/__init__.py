@@ -5,7 +5,7 @@
     executors  where a sweep's tasks run (in process, Ray)
     runner     a sweep: tasks, one progress bar, summary.csv and sweep.json
     study      several sweeps (parts) summarized into one summary.csv
-    summary    summary.csv: its schema, reading it back, per-model statistics, poster claims
+    summary    summary.csv: its schema and rows, reading it back, statistics, poster claims
     stats      grouped statistics of sweeps and studies, the claims table (pandas only)
 
 Imports: rflr.core, rflr.measure, rflr.files, rflr.train. The explorer may import only the

@@ -12,7 +12,7 @@ job after the other, then reads every run's final checkpoint header back and wri
 and, when a ship folder is given (the poster preset: checkpoints/poster), copies the
 summary, sweep.json and a handful of the checkpoints there, keeping the same relative
 paths so that the summary's `checkpoint` column resolves for the shipped runs.
-The summary's schema, statistics and poster claims live in rflr.sweep.summary.
+The summary's schema, its rows, statistics and poster claims live in rflr.sweep.summary.
 """
 
 from __future__ import annotations
@@ -42,9 +42,7 @@ from rflr.files.checkpoint import (
 )
 from rflr.files.provenance import git_commit, load_average, machine_info
 from rflr.measure import metrics as metriclib
-from rflr.measure.metrics import SYMMETRIC_DEFECT, ends_symmetric
-from rflr.measure.plateaus import history_plateaus
-from rflr.measure.record import as_float
+from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.executors import LocalExecutor, Outcome, Task
 from rflr.sweep.grid import seed_blocks
 from rflr.sweep.summary import (
@@ -52,90 +50,14 @@ from rflr.sweep.summary import (
     SUMMARY_COLUMNS,
     SUMMARY_NAME,
     SWEEP_NAME,
+    failed_row,
     format_stats,
     pick_shipped,
-    with_count_types,
+    summarize,
+    summary_row,
 )
 from rflr.train.identity import RunConflict, differences
 from rflr.train.trainer import Job, block_and_threads
-
-# --- one row per run --------------------------------------------------------------------------
-
-
-# The deepest partial layer's counts: summary column headline_{part} <- LayerMetrics.{part}.
-_HEADLINE_COUNTS = ("active", "channels", "even", "odd", "mixed")
-
-
-def summary_row(header: Header, root: Path) -> dict[str, Any]:
-    """The summary.csv row of one run, from its final checkpoint's header alone."""
-    m, hist = header.metrics, header.history
-    head = m.layers[-1] if m.layers else None
-    shape = history_plateaus(hist)
-    losses = [v for v in hist.train_loss if v is not None]
-    row = {
-        "run_id": header.path.parent.relative_to(root).as_posix(),  # its folder: unique
-        **_config_cells(header.config),
-        "status": header.status,
-        "step": header.step,
-        "diverged_at_step": m.diverged_at_step,
-        "test_mse": as_float(m.test_mse),
-        "final_train_loss": losses[-1] if losses else float("nan"),
-        "output_defect": as_float(m.output_defect),
-        "headline_layer": head.name if head else None,
-        "headline_defect": as_float(m.headline_defect),
-        **{f"headline_{k}": getattr(head, k) if head else None for k in _HEADLINE_COUNTS},
-        "symmetric": ends_symmetric(m),
-        "atom_pairing_defect": as_float(m.atom_pairing_defect),
-        "atom_outgoing_mismatch": as_float(m.atom_outgoing_mismatch),
-        "alive_atoms": m.alive_atoms,
-        "plateaus": len(shape.plateaus),
-        "drops": len(shape.drops),
-        "first_plateau_end": shape.plateaus[0].end_step if shape.plateaus else float("nan"),
-        "first_plateau_loss": shape.plateaus[0].loss if shape.plateaus else float("nan"),
-        "checkpoint": header.path.relative_to(root).as_posix(),
-    }
-    for k, layer in enumerate(m.layers, start=1):
-        row[f"layer{k}_name"] = layer.name
-        row[f"layer{k}_defect"] = as_float(layer.defect_mean)
-        row[f"layer{k}_active"] = layer.active
-    return row
-
-
-def _config_cells(cfg: RunConfig) -> dict:
-    """The summary columns a run's config fills: the same for a finished and a failed run."""
-    return {
-        "model": cfg.model.kind,
-        "seed": cfg.seed,
-        "width": cfg.model.width,
-        "rank": cfg.model.rank_or_none,
-        "depth": cfg.model.depth,
-        "lr": cfg.train.lr,
-        "schedule": cfg.train.schedule,
-        "steps": cfg.train.steps,
-    }
-
-
-def failed_row(cfg: RunConfig, folder: Path, root: Path) -> dict:
-    """The row of a run whose task failed twice: what it was meant to be, status "failed"."""
-    return {
-        "run_id": (folder / cfg.run_id).relative_to(root).as_posix(),
-        **_config_cells(cfg),
-        "status": "failed",
-        "symmetric": False,
-    }
-
-
-def summarize(rows: list[dict], extra: list[str] | None = None) -> pd.DataFrame:
-    """summary.csv as a DataFrame: one row per run; fixed columns, then `extra` (a grid's
-    swept flags), then layers."""
-    columns = dict.fromkeys([*SUMMARY_COLUMNS, *(k for r in rows for k in r)])
-    df = pd.DataFrame(rows).reindex(columns=list(columns))
-    part_order = {"name": 0, "defect": 1, "active": 2}
-    layer_cols = sorted(
-        (c for c in df.columns if c.startswith("layer")),
-        key=lambda c: (int(c[5:].split("_")[0]), part_order[c.split("_", 1)[1]]),
-    )
-    return with_count_types(df[SUMMARY_COLUMNS + (extra or []) + layer_cols])
 
 
 def ship(df: pd.DataFrame, out: Path, dest: Path, snapshot_runs: list[str]) -> list[Path]:

@@ -43,8 +43,7 @@ from rflr.measure.evaluate import partials_on_grid
 from rflr.measure.record import as_float
 from rflr.measure.weight_symmetry import weight_symmetry_of
 from rflr.sweep.presets import StudyPart
-from rflr.sweep.runner import summarize, summary_row  # a cut-short part: the sweep's own rows
-from rflr.sweep.summary import SUMMARY_NAME, read_summary
+from rflr.sweep.summary import SUMMARY_NAME, read_summary, summarize, summary_row
 
 STUDY_NAME = "study.json"
 POST_NAME = "post.csv"

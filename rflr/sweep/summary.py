@@ -1,8 +1,9 @@
-"""A sweep's summary.csv: its schema, reading it back, per-model statistics, poster claims.
+"""A sweep's summary.csv: its schema, its rows, reading it back, statistics, poster claims.
 
-Pure tables (pandas and numpy, no torch, no training): the explorer's Sweep tab and
-scripts/make_reproduction.py read a shipped sweep through this module alone; rflr.sweep.runner
-writes the file.
+The one home of the summary.csv columns: SUMMARY_COLUMNS and summary_row (a run's row, built
+from its final header's records) side by side; rflr.sweep.runner and rflr.sweep.study write
+the file with them. Pure tables (pandas and numpy, no torch, no training): the explorer's
+Sweep tab and scripts/make_reproduction.py read a shipped sweep through this module alone.
 
 Definitions used by the statistics (also written to sweep.json):
 
@@ -21,10 +22,17 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rflr.measure.metrics import SYMMETRIC_DEFECT
+from rflr.core.config import RunConfig
+from rflr.measure.metrics import SYMMETRIC_DEFECT, ends_symmetric
+from rflr.measure.record import as_float
+
+if TYPE_CHECKING:  # a type only: reading a header (torch) is the caller's business
+    from rflr.files.checkpoint import Header
 
 COMPARABLE_MSE_FACTOR = 10.0  # dense and RF-LR median test MSE within this factor: comparable
 SUMMARY_NAME = "summary.csv"
@@ -84,6 +92,88 @@ _COUNT_COLUMNS = {
     "headline_mixed",
     "alive_atoms",
 }
+
+
+# The deepest partial layer's counts: summary column headline_{part} <- LayerMetrics.{part}.
+_HEADLINE_COUNTS = ("active", "channels", "even", "odd", "mixed")
+
+
+def summary_row(header: Header, root: Path) -> dict[str, Any]:
+    """The summary.csv row of one run, from its final checkpoint's header alone (config,
+    metrics and history records); paths relative to `root`, the summary's folder."""
+    from rflr.measure.plateaus import history_plateaus  # scipy: only the writers need it
+
+    m, hist = header.metrics, header.history
+    head = m.layers[-1] if m.layers else None
+    shape = history_plateaus(hist)
+    losses = [v for v in hist.train_loss if v is not None]
+    row = {
+        "run_id": header.path.parent.relative_to(root).as_posix(),  # its folder: unique
+        **_config_cells(header.config),
+        "status": header.status,
+        "step": header.step,
+        "diverged_at_step": m.diverged_at_step,
+        "test_mse": as_float(m.test_mse),
+        "final_train_loss": losses[-1] if losses else float("nan"),
+        "output_defect": as_float(m.output_defect),
+        "headline_layer": head.name if head else None,
+        "headline_defect": as_float(m.headline_defect),
+        **{f"headline_{k}": getattr(head, k) if head else None for k in _HEADLINE_COUNTS},
+        "symmetric": ends_symmetric(m),
+        "atom_pairing_defect": as_float(m.atom_pairing_defect),
+        "atom_outgoing_mismatch": as_float(m.atom_outgoing_mismatch),
+        "alive_atoms": m.alive_atoms,
+        "plateaus": len(shape.plateaus),
+        "drops": len(shape.drops),
+        "first_plateau_end": shape.plateaus[0].end_step if shape.plateaus else float("nan"),
+        "first_plateau_loss": shape.plateaus[0].loss if shape.plateaus else float("nan"),
+        "checkpoint": header.path.relative_to(root).as_posix(),
+    }
+    for k, layer in enumerate(m.layers, start=1):
+        row[f"layer{k}_name"] = layer.name
+        row[f"layer{k}_defect"] = as_float(layer.defect_mean)
+        row[f"layer{k}_active"] = layer.active
+    return row
+
+
+def _config_cells(cfg: RunConfig) -> dict[str, Any]:
+    """The summary columns a run's config fills: the same for a finished and a failed run."""
+    return {
+        "model": cfg.model.kind,
+        "seed": cfg.seed,
+        "width": cfg.model.width,
+        "rank": cfg.model.rank_or_none,
+        "depth": cfg.model.depth,
+        "lr": cfg.train.lr,
+        "schedule": cfg.train.schedule,
+        "steps": cfg.train.steps,
+    }
+
+
+def failed_row(cfg: RunConfig, folder: Path, root: Path) -> dict[str, Any]:
+    """The row of a run whose task failed twice: what it was meant to be, status "failed"."""
+    return {
+        "run_id": (folder / cfg.run_id).relative_to(root).as_posix(),
+        **_config_cells(cfg),
+        "status": "failed",
+        "symmetric": False,
+    }
+
+
+def summarize(rows: list[dict], extra: list[str] | None = None) -> pd.DataFrame:
+    """summary.csv as a DataFrame: one row per run; fixed columns, then `extra` (a grid's
+    swept flags), then layers."""
+    columns = dict.fromkeys([*SUMMARY_COLUMNS, *(k for r in rows for k in r)])
+    df = pd.DataFrame(rows).reindex(columns=list(columns))
+    part_order = {"name": 0, "defect": 1, "active": 2}
+    layer_cols = sorted(
+        (c for c in df.columns if c.startswith("layer")),
+        key=lambda c: (int(c[5:].split("_")[0]), part_order[c.split("_", 1)[1]]),
+    )
+    return with_count_types(df[SUMMARY_COLUMNS + (extra or []) + layer_cols])
+
+
+# --- reading it back ----------------------------------------------------------------------------
 
 
 def format_number(x: float | None, spec: str = ".2e", missing: str = "-") -> str:
