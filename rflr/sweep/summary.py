@@ -269,8 +269,21 @@ def _get(stats: pd.DataFrame, model: str, col: str) -> float:
 
 
 def poster_claims(df: pd.DataFrame) -> list[Claim]:
-    """The reproduction's checks, computed from the summary alone (no definition moves)."""
+    """The reproduction's checks, computed from the summary alone (no definition moves): the
+    poster's headline numbers, then per model what we report beside them (loss curves,
+    defect by depth, the fraction of symmetric reruns)."""
     st = model_stats(df)
+    ok = df[df["status"] == "ok"]
+    return [
+        *_headline_claims(df, st),
+        *_loss_curve_claims(ok),
+        *_depth_claims(ok),
+        *_symmetric_claims(st),
+    ]
+
+
+def _headline_claims(df: pd.DataFrame, st: pd.DataFrame) -> list[Claim]:
+    """The poster's numbers (SPEC section 1), each against its threshold."""
     g = lambda model, col: _get(st, model, col)  # noqa: E731
     n_by = {m: int(st.loc[m, "reruns"]) for m in st.index}
     best_mse = g("rflr", "test_mse_best")
@@ -278,7 +291,7 @@ def poster_claims(df: pd.DataFrame) -> list[Claim]:
     ratio = dense_med / rflr_med if rflr_med > 0 else float("nan")
     ok_rflr = df[(df["model"] == "rflr") & (df["status"] == "ok")]
     best_run = ok_rflr.loc[ok_rflr["test_mse"].idxmin()] if len(ok_rflr) else None
-    claims = [
+    return [
         Claim(
             "controlled reruns",
             f"{POSTER['reruns']}",
@@ -329,7 +342,11 @@ def poster_claims(df: pd.DataFrame) -> list[Claim]:
             1 / COMPARABLE_MSE_FACTOR <= ratio <= COMPARABLE_MSE_FACTOR,
         ),
     ]
-    ok = df[df["status"] == "ok"]
+
+
+def _loss_curve_claims(ok: pd.DataFrame) -> list[Claim]:
+    """Per model: how many runs open with a plateau, and how many drop between two."""
+    claims = []
     for m, g in ok.groupby("model", sort=True):
         with_plateau = g["first_plateau_end"].notna()
         ends = g.loc[with_plateau, "first_plateau_end"]
@@ -344,8 +361,13 @@ def poster_claims(df: pd.DataFrame) -> list[Claim]:
                 None,
             )
         )
-    profile = depth_profile(ok)
-    for m, g in profile.groupby("model", sort=True):
+    return claims
+
+
+def _depth_claims(ok: pd.DataFrame) -> list[Claim]:
+    """Per model: the median active partial defect of each partial layer, shallow to deep."""
+    claims = []
+    for m, g in depth_profile(ok).groupby("model", sort=True):
         medians = g.groupby("k")["defect"].median()
         claims.append(
             Claim(
@@ -356,6 +378,12 @@ def poster_claims(df: pd.DataFrame) -> list[Claim]:
                 None,
             )
         )
+    return claims
+
+
+def _symmetric_claims(st: pd.DataFrame) -> list[Claim]:
+    """Per model: the fraction of reruns with symmetric active partials, with its interval."""
+    claims = []
     for m in st.index:
         k, n = int(st.loc[m, "symmetric"]), int(st.loc[m, "reruns"])
         lo, hi = wilson_interval(k, n)
