@@ -1,12 +1,14 @@
 """The installable package: build the wheel, install it into a fresh virtual environment (no
-dependencies: it uses this environment's torch, streamlit, ...), and run the installed
+dependencies: it sees this environment's torch, streamlit, ...), and run the installed
 commands and the notebook walk-through from a directory outside the checkout."""
 
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.request
 import zipfile
@@ -37,7 +39,7 @@ for block in re.findall(r"^```python\\n(.*?)^```", text, flags=re.S | re.M):
 print("walkthrough ok:", namespace["rf"].label)
 
 from streamlit.testing.v1 import AppTest
-from rflr import commands
+from rflr.cli import commands
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 at = AppTest.from_file(str(commands.PAGE), default_timeout=120).run()
 assert not at.exception, at.exception
@@ -59,17 +61,33 @@ def wheel(tmp_path_factory) -> Path:
     return path
 
 
+def see_this_environment(env: Path) -> None:
+    """Make the virtual environment `env` see this interpreter's packages, after its own.
+
+    `venv --system-site-packages` is not enough: it shows the base interpreter's packages, so
+    when the tests run from a virtual environment (the README's way) torch & co. are missing.
+    A .pth line starting with `import` runs at startup; site.addsitedir appends each folder
+    and runs its own .pth files, as --system-site-packages does for the base interpreter's.
+    """
+    folders = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        folders.append(site.getusersitepackages())
+    purelib = sysconfig.get_path("purelib", "venv", vars={"base": str(env), "platbase": str(env)})
+    # One line, run in a function's scope: map, not a comprehension, to reach `site`.
+    line = f"import site; list(map(site.addsitedir, {folders!r}))\n"
+    (Path(purelib) / "_rflr_test_outer_env.pth").write_text(line)
+
+
 @pytest.fixture(scope="module")
 def venv(wheel, tmp_path_factory) -> Path:
     """A fresh environment that sees this one's packages, with only the wheel installed.
     Without its own pip (ensurepip takes 20 s): this pip installs into it (pip --python)."""
     env = tmp_path_factory.mktemp("venv")
     subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env)],
-        check=True,
-        timeout=120,
+        [sys.executable, "-m", "venv", "--without-pip", str(env)], check=True, timeout=120
     )
     python = env / "bin" / "python"
+    see_this_environment(env)
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps"]
         + ["--no-index", str(wheel)],
@@ -161,10 +179,10 @@ def test_installed_commands_and_walkthrough_run_from_anywhere(venv, tmp_path):
     assert nowhere.returncode == 1 and "rflr hub pull USER/NAME" in nowhere.stderr
     # ... and runs the packaged page, with the packaged settings, on a folder it is given.
     told = run(venv, elsewhere, "rflr", "app", str(ROOT / "checkpoints"), "--print-command")
-    site = run(
+    where = run(
         venv, elsewhere, "python", "-c", "import rflr, os; print(os.path.dirname(rflr.__file__))"
     )
-    page = Path(site.stdout.strip()) / "ui" / "page.py"
+    page = Path(where.stdout.strip()) / "explorer" / "page.py"
     assert told.returncode == 0 and f"streamlit run {page}" in told.stdout
     assert "--server.maxUploadSize 50" in told.stdout
 
