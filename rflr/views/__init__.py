@@ -9,4 +9,7 @@
 
 The science lives in rflr/; these modules only select, reshape and draw it, so that each can
 be tested without a running app.
+
+Imports: the folders below it (core to hub), never Streamlit, never training code: not
+rflr.train nor the sweep runner, study or executors (only the pure sweep grid, summary, stats).
 """
