@@ -96,7 +96,7 @@ def panel_titles(frame: pd.DataFrame) -> list[str]:
 
 def texts(at: AppTest) -> str:
     """Every piece of visible text of the page, joined: markdown, captions, alerts, titles;
-    backslash escapes removed (file-provided text is escaped: rflr.explorer.common.md)."""
+    backslash escapes removed (file-provided text is escaped: rflr.explorer.escape.md)."""
     parts = []
     for kind in ("markdown", "caption", "warning", "error", "info", "subheader", "title"):
         parts += [str(e.value) for e in getattr(at, kind)]

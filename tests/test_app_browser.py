@@ -134,7 +134,7 @@ def test_markdown_in_a_run_id_is_plain_text_and_fetches_nothing(hostile_server, 
     page.locator(CHART_CANVAS).first.wait_for(timeout=60_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "app-hostile-run-id.png"))
-    body = page.inner_text("body").replace("\u2060", "")  # rflr.explorer.common.md's word joiner
+    body = page.inner_text("body").replace("\u2060", "")  # rflr.explorer.escape.md's word joiner
     assert EVIL_ID in body  # shown literally, as typed in the header
     assert page.locator("a[href*='phish']").count() == 0  # no link was made of it
     assert page.locator("img[src*='track'], img[src='x']").count() == 0

@@ -10,16 +10,9 @@ import streamlit as st
 from rflr.core.model import layer_name
 from rflr.explorer import viewport
 from rflr.explorer.cache import channel_table, curves, defect_history, history, loaded, profile
-from rflr.explorer.common import (
-    Export,
-    Pick,
-    columns_for,
-    export_ui,
-    exports_ui,
-    fmt,
-    md,
-    pick_header,
-)
+from rflr.explorer.escape import md
+from rflr.explorer.export_menu import Export, export_ui, exports_ui
+from rflr.explorer.picks import Pick, columns_for, fmt, pick_header
 from rflr.explorer.specs import chart_ui
 from rflr.measure.metrics import PARITY_TAU
 from rflr.views import catalog, charts, data, layer_charts, sources, training_charts

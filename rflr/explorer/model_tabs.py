@@ -7,7 +7,9 @@ import streamlit as st
 
 from rflr.core.model import layer_name
 from rflr.explorer.cache import atoms, weight_symmetry
-from rflr.explorer.common import Pick, columns_for, export_ui, fmt, md, pick_header
+from rflr.explorer.escape import md
+from rflr.explorer.export_menu import export_ui
+from rflr.explorer.picks import Pick, columns_for, fmt, pick_header
 from rflr.explorer.sidebar import set_kept
 from rflr.explorer.specs import chart_ui
 from rflr.explorer.sweep_tab import open_in_layer_view

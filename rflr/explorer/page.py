@@ -20,7 +20,7 @@ import streamlit as st
 import torch
 
 from rflr.explorer.cache import listing
-from rflr.explorer.common import md, pick
+from rflr.explorer.escape import md
 from rflr.explorer.layer_tabs import (
     depth_ui,
     layer_controls,
@@ -31,6 +31,7 @@ from rflr.explorer.layer_tabs import (
     training_ui,
 )
 from rflr.explorer.model_tabs import architecture_ui, checkpoints_ui, inspector_ui, weights_ui
+from rflr.explorer.picks import pick
 from rflr.explorer.sidebar import (
     AUTO,
     NONE,

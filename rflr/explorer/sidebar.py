@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 import streamlit as st
 
 from rflr.explorer.cache import hub_folder
-from rflr.explorer.common import md
+from rflr.explorer.escape import md
 from rflr.files import checkpoint
 from rflr.views import catalog, sources
 from rflr.views import state as view_state

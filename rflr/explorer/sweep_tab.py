@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from rflr.explorer.common import md
+from rflr.explorer.escape import md
 from rflr.explorer.sidebar import set_kept
 from rflr.explorer.specs import chart_ui, spec
 from rflr.measure.metrics import SYMMETRIC_DEFECT

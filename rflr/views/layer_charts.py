@@ -23,7 +23,7 @@ TARGET = "f*(x)"  # curve_frame adds it on the output layer
 PANEL_WIDTH, PANEL_HEIGHT = 150, 110  # a panel's plot area (px)
 # The facet's room around the plot areas (px): Vega-Lite's spacing between panels, a y axis
 # with its labels and title, the chart's padding; the gap Streamlit leaves between columns
-# (gap="medium" in rflr.explorer.common.columns_for).
+# (gap="medium" in rflr.explorer.picks.columns_for).
 SPACING, AXIS, PADDING, COLUMN_GAP = 20, 50, 10, 32
 MIN_PLOT, MAX_PER_ROW = 90, 4
 MAIN_WIDTH = 980  # the main area of a 1440 px window beside the sidebar: the first guess

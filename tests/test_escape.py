@@ -1,10 +1,10 @@
-"""rflr.explorer.common.md: text from files is made inert for Streamlit's markdown."""
+"""rflr.explorer.escape.md: text from files is made inert for Streamlit's markdown."""
 
 from __future__ import annotations
 
 import re
 
-from rflr.explorer.common import md
+from rflr.explorer.escape import md
 
 JOINER = "\u2060"
 

@@ -1,0 +1,79 @@
+"""The chosen checkpoints (A and B) every tab shows: loading them and their column headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from rflr.core.config import KIND_LABELS
+from rflr.explorer.cache import loaded
+from rflr.explorer.escape import md
+from rflr.files.checkpoint import Checkpoint
+from rflr.sweep.summary import format_number
+from rflr.views import catalog, sources
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A chosen checkpoint: its catalog row, cache key, and the loaded file (or the error)."""
+
+    root: Path
+    rel: str  # path relative to root, as in the catalog
+    key: tuple  # (path, mtime, size): the cache key of everything derived from it
+    row: dict
+    ckpt: Checkpoint | None  # None when it could not be read or evaluated
+    error: str | None
+    label: str  # plain text: kind · run · step (for charts and select boxes, not markdown)
+    title: str  # markdown with a kind badge (the run name escaped)
+
+
+def pick(root: Path, cat: catalog.Catalog, rel: str) -> Pick:
+    """A chosen checkpoint: its table row, cache key, and the loaded objects (or the error)."""
+    path = sources.inside(root, rel)
+    try:
+        key = sources.file_key(path)
+        ckpt, _, error = loaded(*key)
+    except OSError as e:  # removed since the listing
+        key, ckpt, error = (str(path), 0, 0), None, f"cannot read it ({e})"
+    row = cat.rows[rel]
+    label = f"{KIND_LABELS.get(row['kind'], row['kind'])} · {row['run']} · step {int(row['step'])}"
+    badge = ":orange-badge[RF-LR]" if row["kind"] == "rflr" else ":blue-badge[dense]"
+    return Pick(
+        root=root,
+        rel=rel,
+        key=key,
+        row=row,
+        ckpt=ckpt,
+        error=error,
+        label=label,
+        title=f"{badge} **{md(row['run'])}** · step {int(row['step'])}",
+    )
+
+
+def columns_for(picks: list[Pick]) -> list:
+    """One column per checkpoint, side by side (a plain container for one)."""
+    # medium: 32 px, what rflr.views.layer_charts.COLUMN_GAP lays the panels out for
+    return st.columns(len(picks), gap="medium") if len(picks) > 1 else [st.container()]
+
+
+def pick_header(c: Pick) -> bool:
+    """Title of a checkpoint's column; False (with the reason shown) if it cannot be used."""
+    row = c.row
+    st.markdown(c.title)
+    st.caption(
+        f"width {row['width']}"
+        + (f" · rank {row['rank']}" if row["kind"] == "rflr" else "")
+        + f" · depth {row['depth']} · seed {row['seed']} · target {md(row['target'])} · "
+        f"test MSE {fmt(row['test_mse'])} · headline D {fmt(row['headline_defect'])} · "
+        f"output D {fmt(row['output_defect'])} · status {md(row['status'])}"
+    )
+    if c.error:
+        st.error(f"{md(c.rel)}: {md(c.error)}")
+        return False
+    return True
+
+
+def fmt(v: float | None) -> str:
+    return format_number(v, missing="–")
