@@ -17,3 +17,12 @@ def test_state_round_trip_and_bad_values():
         | {"equiv": "2", "root": "x" * 2000, "srun": "a\x00b", "smooth": "4"}
     )
     assert back == state.ViewState() and len(notes) == 10
+
+
+def test_the_table_gives_each_setting_its_own_key_and_keeps_the_url_order():
+    keys = [s.key for s in state.SETTINGS.values() if s.key]
+    assert len(keys) == len(set(keys))
+    assert ",".join(state.KEYS) == (  # the order a new URL lists its parameters in
+        "src,root,repo,rev,a,b,layer,part,odd,thr,shared,shown,sweep,srun,equiv,final,smooth"
+    )
+    assert state.to_query(state.ViewState(src="upload", odd=True)) == {"odd": "1"}

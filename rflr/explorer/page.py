@@ -139,8 +139,7 @@ def view(
     file_a = cat.file_at(run_a, step)
     file_b = cat.file_at(run_b, step) if run_b else None
     vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)
-    vs.layer, vs.part, vs.odd, vs.thr, vs.shared = k, part, odd, thr, shared
-    with_settings(vs)
+    with_settings(vs)  # the layer controls' values too: their widgets hold them
     write_url(vs if vs.src != "upload" else view_state.ViewState(src="upload"))
 
     missing_control_ui(cat, run_a, b_choice)

@@ -3,7 +3,8 @@
 The URL is read when a session starts and again whenever it changes under the app (Back,
 Forward, an edited address); otherwise the widgets own the values, and every widget value is
 kept across reruns in which its widget is not drawn (a hidden tab, another source), so no
-interaction changes a setting the user did not touch.
+interaction changes a setting the user did not touch. All three read one table: the fields
+of rflr.views.state.ViewState, each with its URL parameter, parser and session-state key.
 """
 
 from __future__ import annotations
@@ -26,24 +27,12 @@ SOURCE_LABELS = {"folder": "Folder", "upload": "Upload a file", "hub": "Hugging 
 
 # Widget values that must survive reruns in which their widget is not drawn: Streamlit drops
 # the state of an undrawn widget, and the widget would come back at its default (threshold 0).
+# Every URL-backed setting's key, and the choices the URL holds as files (a=, b=) or not at all.
 KEPT = (
-    "w_smooth",
-    "w_src",
-    "w_root",
-    "w_repo",
-    "w_rev",
+    *(s.key for s in view_state.SETTINGS.values() if s.key),
     "w_run_a",
     "w_run_b",
     "w_step",
-    "w_layer",
-    "w_part",
-    "w_odd",
-    "w_thr",
-    "w_shared",
-    "w_sweep",
-    "sweep_run",
-    "w_equiv",
-    "f_final",
     "f_kind",
     "f_status",
     "f_text",
@@ -99,24 +88,10 @@ def restore_from_url() -> None:
         set_kept("w_step", None)
     if vs.b is None:
         set_kept("w_run_b", None)
-    for key, value in (
-        ("w_src", vs.src),
-        ("w_root", vs.root or ""),
-        ("w_repo", vs.repo or ""),
-        ("w_rev", vs.rev or ""),
-        ("w_part", vs.part),
-        ("w_odd", vs.odd),
-        ("w_thr", vs.thr),
-        ("w_shared", vs.shared),
-        ("w_layer", vs.layer),
-        ("w_sweep", vs.sweep),
-        ("sweep_run", vs.srun),
-        ("w_equiv", vs.equiv),
-        ("f_final", vs.final),
-        ("w_smooth", vs.smooth),
-    ):
-        set_kept(key, value)
-    ss.shown = vs.shown
+    for name, setting in view_state.SETTINGS.items():
+        if setting.key:
+            value = getattr(vs, name)
+            set_kept(setting.key, setting.blank if value is None else value)
 
 
 def apply_url_files(root: Path, cat: catalog.Catalog) -> None:
@@ -331,14 +306,13 @@ def _pick_b() -> None:
 
 def with_settings(vs: view_state.ViewState) -> view_state.ViewState:
     """`vs` with the view settings the widgets hold (kept even while their widgets are not
-    drawn), so that every URL the app writes carries them and Back restores them."""
+    drawn), so that every URL the app writes carries them and Back restores them. The
+    source's fields (set by the sidebar for the source shown) and the files are left as
+    they are."""
     ss = st.session_state
-    layer = ss.get("w_layer")
-    vs.layer = layer if isinstance(layer, int) else vs.layer
-    vs.part, vs.odd = ss.get("w_part", vs.part), bool(ss.get("w_odd", vs.odd))
-    vs.thr, vs.shared = float(ss.get("w_thr", vs.thr)), bool(ss.get("w_shared", vs.shared))
-    vs.shown = ss.get("shown", vs.shown)
-    vs.sweep, vs.srun = ss.get("w_sweep"), ss.get("sweep_run")
-    vs.equiv, vs.final = bool(ss.get("w_equiv")), bool(ss.get("f_final"))
-    vs.smooth = ss.get("w_smooth", vs.smooth)
+    for name, setting in view_state.SETTINGS.items():
+        if setting.key and setting.from_widget:
+            value = ss.get(setting.key)
+            if value is not None:
+                setattr(vs, name, value)
     return vs
