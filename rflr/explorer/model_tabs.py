@@ -10,9 +10,9 @@ from rflr.explorer.cache import atoms, weight_symmetry
 from rflr.explorer.escape import md
 from rflr.explorer.export_menu import export_ui
 from rflr.explorer.picks import Pick, columns_for, fmt, pick_header
-from rflr.explorer.sidebar import set_kept
 from rflr.explorer.specs import chart_ui
 from rflr.explorer.sweep_tab import open_in_layer_view
+from rflr.explorer.url import set_kept
 from rflr.views import catalog, charts, data
 
 MAX_POINTS = 5000  # points per scatter sent to the browser (SVG slows down beyond)

@@ -36,16 +36,18 @@ from rflr.explorer.sidebar import (
     AUTO,
     NONE,
     apply_url_files,
-    keep_widgets,
     missing_control_ui,
-    restore_from_url,
     runs_ui,
-    show_url_notes,
     source_ui,
+)
+from rflr.explorer.sweep_tab import sweep_ui
+from rflr.explorer.url import (
+    keep_widgets,
+    restore_from_url,
+    show_url_notes,
     with_settings,
     write_url,
 )
-from rflr.explorer.sweep_tab import sweep_ui
 from rflr.views import catalog
 from rflr.views import state as view_state
 

@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from rflr.explorer.escape import md
-from rflr.explorer.sidebar import set_kept
 from rflr.explorer.specs import chart_ui, spec
+from rflr.explorer.url import set_kept
 from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.stats import swept_keys
 from rflr.sweep.summary import SWEEP_NAME, format_number, model_stats

@@ -9,7 +9,7 @@
 
 ViewState is the one table of URL-backed settings: each field is a row that says its URL
 parameter (the field's name), its default, how its URL text is parsed and checked, and the
-session-state key of the widget that holds it (rflr.explorer.sidebar restores, keeps and writes
+session-state key of the widget that holds it (rflr.explorer.url restores, keeps and writes
 every row from this table alone). A new setting is one field here.
 
 Only values that differ from the defaults are written. Parsing never raises: a value that
