@@ -154,7 +154,7 @@ def interactions(folder: Path) -> list[tuple[str, float, float]]:
             lambda t, s=s: t.select_slider(key="w_step").set_value(s),
             lambda t: t.select_slider(key="w_step").set_value(steps[-1]),
         )
-    for tab in TABS[1:]:  # every tab but the layer view, which the rows above measure
+    for tab in list(TABS)[1:]:  # every tab but the layer view, which the rows above measure
         measure(
             f"tab -> {tab}",
             lambda t, tab=tab: t.session_state.__setitem__("tab", tab),

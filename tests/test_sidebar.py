@@ -128,7 +128,7 @@ def test_b_follows_a_in_the_same_rerun(app):
     b = at.selectbox(key="w_run_b")
     assert b.format_func(b.value) == "control of A (rflr-w16-r2-L3-even-s0)"
     assert "**bottleneck.2.z**" in texts(at)  # B's column already shows the control
-    # the same through the sweep route: open_in_layer_view sets A before the sidebar draws
+    # the same through the sweep route: tabs.layer.open_checkpoint sets A before the sidebar draws
     at.session_state["url_files"] = ("rflr-w16-r2-L3-even-s0/step-00000010.safetensors", None)
     at.run()
     b = at.selectbox(key="w_run_b")

@@ -1,4 +1,4 @@
-"""rflr.explorer.sweep_tab: the Sweep tab headless, on the tiny sweep and on the shipped one."""
+"""rflr.explorer.tabs.sweep: the Sweep tab headless, on the tiny sweep and on the shipped one."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _view_script(summary: Path, root: Path | None = None) -> str:
     return f"""
 from pathlib import Path
 import streamlit as st
-from rflr.explorer.sweep_tab import sweep_view
+from rflr.explorer.tabs.sweep import sweep_view
 picked = sweep_view(Path({str(root)!r}), {rel!r})
 st.text("picked=" + ("" if picked is None else picked.run_id + "|" + str(picked.path)))
 """
@@ -110,25 +110,25 @@ def test_clicking_a_sweep_point_or_a_checkpoint_row_opens_it(monkeypatch):
     same checked path as a shared URL's a= (url_files); a point without a file opens nothing."""
     import streamlit as st
 
-    from rflr.explorer import model_tabs, sweep_tab
+    from rflr.explorer.tabs import checkpoints, sweep
 
     ss = _State(sweep_files={"r1": "poster/r1/step-00000100.safetensors"})
     monkeypatch.setattr(st, "session_state", ss)
     ss["sweep_scatter"] = {"selection": {"pick": [{"run_id": "r2"}]}}  # no file here
-    sweep_tab._open_clicked()
+    sweep._open_clicked()
     assert "url_files" not in ss
     ss["sweep_scatter"] = {"selection": {"pick": [{"run_id": "r1"}]}}
-    sweep_tab._open_clicked()
+    sweep._open_clicked()
     assert ss["url_files"] == ("poster/r1/step-00000100.safetensors", None)
     assert ss["tab"] == "Layer view" and ss["sweep_run"] == "r1"
     ss.clear()
     ss.update(ckpt_files=["a/step-1.safetensors", "b/step-2.safetensors"])
     ss["ckpt_table"] = {"selection": {"rows": [1]}}
-    model_tabs._open_row()
+    checkpoints._open_row()
     assert ss["url_files"] == ("b/step-2.safetensors", None) and ss["tab"] == "Layer view"
     ss.pop("url_files")
     ss["ckpt_table"] = {"selection": {"rows": [7]}}  # a stale index: nothing
-    model_tabs._open_row()
+    checkpoints._open_row()
     assert "url_files" not in ss
 
 

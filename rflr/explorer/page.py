@@ -8,7 +8,7 @@ z(x) drawn beside its mirror z(-x), an RF-LR network beside its dense control.
 
 This module is main(): the page and its tabs. It lives in the package so that an installed
 rflr can start the explorer from any directory; streamlit_app.py only calls it. The widgets
-live in rflr.explorer (one module per tab or group of tabs); everything they show is computed by
+live in rflr.explorer (one module per tab: rflr.explorer.tabs); everything they show is computed by
 rflr/ and reshaped by rflr.views (see docs/app.md and docs/architecture.md).
 """
 
@@ -20,18 +20,10 @@ import streamlit as st
 import torch
 
 from rflr.explorer.cache import listing
+from rflr.explorer.controls import layer_controls
 from rflr.explorer.escape import md
-from rflr.explorer.layer_tabs import (
-    depth_ui,
-    layer_controls,
-    layer_view_ui,
-    play_step_before_slider,
-    play_ui,
-    symmetry_ui,
-    training_ui,
-)
-from rflr.explorer.model_tabs import architecture_ui, checkpoints_ui, inspector_ui, weights_ui
-from rflr.explorer.picks import pick
+from rflr.explorer.picks import TabInput, pick
+from rflr.explorer.play import play_step_before_slider, play_ui
 from rflr.explorer.sidebar import (
     AUTO,
     NONE,
@@ -40,7 +32,8 @@ from rflr.explorer.sidebar import (
     runs_ui,
     source_ui,
 )
-from rflr.explorer.sweep_tab import sweep_ui
+from rflr.explorer.tabs import TABS
+from rflr.explorer.tabs.checkpoints import checkpoints_ui
 from rflr.explorer.url import (
     keep_widgets,
     restore_from_url,
@@ -51,17 +44,8 @@ from rflr.explorer.url import (
 from rflr.views import catalog
 from rflr.views import state as view_state
 
-TABS = [
-    "Layer view",
-    "Depth profile",
-    "Symmetry over training",
-    "Training",
-    "Weights",
-    "Architecture",
-    "Inspector",
-    "Checkpoints",
-    "Sweep",
-]
+__all__ = ["TABS", "main"]  # TABS: read by streamlit_app.py, tests and benchmarks
+
 # The networks are tiny: handing a 1025 x 64 product to a second thread costs more than the
 # product itself, and on a busy machine far more (0.27 s against 2 ms measured).
 torch.set_num_threads(1)
@@ -137,31 +121,20 @@ def view(
     )
     play_ui(steps)
     depth = int(cat.rows[cat.file_at(run_a, steps[-1])]["depth"])  # every snapshot's
-    k, part, odd, thr, shared = layer_controls(depth)
+    layer = layer_controls(depth)
     file_a = cat.file_at(run_a, step)
     file_b = cat.file_at(run_b, step) if run_b else None
     vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)
-    with_settings(vs)  # the layer controls' values too: their widgets hold them
+    with_settings(vs)
     write_url(vs if vs.src != "upload" else view_state.ViewState(src="upload"))
 
     missing_control_ui(cat, run_a, b_choice)
-    picks = [pick(root, cat, f) for f in (file_a, file_b) if f]
-    tabs = st.tabs(TABS, key="tab", bind="query-params")
-    body = {
-        "Layer view": lambda: layer_view_ui(picks, k, part, odd, thr, shared, cat),
-        "Depth profile": lambda: depth_ui(picks, thr),
-        "Symmetry over training": lambda: symmetry_ui(picks, cat),
-        "Training": lambda: training_ui(picks, cat),
-        "Weights": lambda: weights_ui(picks),
-        "Architecture": lambda: architecture_ui(picks, k, part),
-        "Inspector": lambda: inspector_ui(picks),
-        "Checkpoints": lambda: checkpoints_ui(cat),
-        "Sweep": lambda: sweep_ui(root, cat),
-    }
-    for label, tab in zip(TABS, tabs, strict=True):
+    shown = TabInput(root, cat, [pick(root, cat, f) for f in (file_a, file_b) if f], layer)
+    tabs = st.tabs(list(TABS), key="tab", bind="query-params")
+    for draw, tab in zip(TABS.values(), tabs, strict=True):
         if tab.open is not False:  # hidden tabs do no work
             with tab:
-                body[label]()
+                draw(shown)
 
 
 if __name__ == "__main__":

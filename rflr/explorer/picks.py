@@ -1,4 +1,5 @@
-"""The chosen checkpoints (A and B) every tab shows: loading them and their column headers."""
+"""The chosen checkpoints (A and B) every tab shows: loading them, their column headers, and
+what the page hands each tab (TabInput)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from rflr.core.config import KIND_LABELS
 from rflr.explorer.cache import loaded
+from rflr.explorer.controls import LayerChoice
 from rflr.explorer.escape import md
 from rflr.files.checkpoint import Checkpoint
 from rflr.sweep.summary import format_number
@@ -77,3 +79,14 @@ def pick_header(c: Pick) -> bool:
 
 def fmt(v: float | None) -> str:
     return format_number(v, missing="–")
+
+
+@dataclass(frozen=True)
+class TabInput:
+    """What the page hands every tab (rflr.explorer.tabs.TABS): the folder, its listing, the
+    chosen checkpoints and the layer controls above the tabs."""
+
+    root: Path
+    cat: catalog.Catalog
+    picks: list[Pick]  # A, then B when there is one
+    layer: LayerChoice

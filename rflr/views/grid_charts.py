@@ -3,7 +3,7 @@
 Every chart takes a summary DataFrame (rflr.sweep.summary / rflr.sweep.study) and draws statistics from
 rflr.sweep.stats.group_stats: the fraction of runs with symmetric active partials with its Wilson
 95% interval, and medians with seeded bootstrap 95% intervals. The Sweep tab
-(rflr.explorer.sweep_tab) shows them for any summary with swept keys; scripts/make_beyond.py saves
+(rflr.explorer.tabs.sweep) shows them for any summary with swept keys; scripts/make_beyond.py saves
 them as the docs/figures/beyond-*.png of REPRODUCTION.md.
 """
 

@@ -1,7 +1,7 @@
 """Charts of many reruns at once, from a sweep's summary.csv (rflr.sweep.summary).
 
 Pure functions of the summary DataFrame that return Altair charts: the explorer's Sweep
-tab (rflr.explorer.sweep_tab) shows them, scripts/make_reproduction.py saves them as the PNGs of
+tab (rflr.explorer.tabs.sweep) shows them, scripts/make_reproduction.py saves them as the PNGs of
 REPRODUCTION.md.
 """
 

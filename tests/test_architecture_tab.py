@@ -1,4 +1,4 @@
-"""rflr.explorer.model_tabs in the app (AppTest): the architecture drawing's nodes open a layer."""
+"""rflr.explorer.tabs.architecture in the app (AppTest): the drawing's nodes open a layer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""rflr.explorer.layer_tabs in the app (AppTest): layer controls, channel order, training chart, play."""
+"""rflr.explorer.tabs.layer in the app (AppTest): layer controls, channels shown and their order."""
 
 from __future__ import annotations
 
@@ -57,46 +57,3 @@ def test_channels_keep_their_place_across_steps(app):
     early = panel_channels(layer_columns(at)[0])
     assert early[: len(final)] == final[: len(early)]  # the final order, kept
     assert len(set(early)) == len(early)
-
-
-def test_training_overlays_a_and_b_and_smooths(app):
-    at = app.run()
-    at.session_state["tab"] = "Training"
-    at.run()
-    assert not at.exception and len(chart_specs(at)) == 1  # A and B on one chart
-    text = json.dumps(chart_specs(at)[0])
-    assert "rflr-w16-r2-L3-even-s0" in text and "dense-w16-L3-even-s0" in text
-    at.select_slider(key="w_smooth").set_value(3).run()
-    assert not at.exception and len(chart_specs(at)) == 1
-    assert at.query_params["smooth"] == "3"  # the smoothing is part of the shared view
-
-
-def test_smoothing_comes_back_from_the_url(app):
-    app.query_params["tab"] = "Training"
-    app.query_params["smooth"] = "9"
-    at = app.run()
-    assert not at.exception and at.select_slider(key="w_smooth").value == 9
-
-
-def test_play_button_starts_and_stops(app):
-    at = app.run()
-    assert at.button(key="play").label.startswith("▶")
-    at.button(key="play").click().run()
-    assert not at.exception and at.session_state["playing"]
-    assert at.select_slider(key="w_step").value == 0  # from the end, play starts again at 0
-    at.button(key="play").click().run()  # now the Stop button
-    assert not at.session_state["playing"]
-
-
-def test_export_menu_is_empty_until_opened(app):
-    """The download buttons exist only while the menu is open: closed, the view sends the
-    browser none of them to redraw at each step."""
-    at = app.run()
-    assert len(at.get("download_button")) == 0
-    (menu,) = at.get("popover")
-    key = menu.proto.popover.id.rsplit("-", 1)[-1]
-    assert key.startswith("export_") and "/" not in key  # no file path in the page's markup
-    at.session_state[key] = True
-    at.run()
-    assert not at.exception
-    assert len(at.get("download_button")) == 6  # PNG, SVG, CSV of A's and B's panels

@@ -16,12 +16,14 @@ import pandas as pd
 import streamlit as st
 
 from rflr.explorer.escape import md
+from rflr.explorer.picks import TabInput
 from rflr.explorer.specs import chart_ui, spec
+from rflr.explorer.tabs import layer
 from rflr.explorer.url import set_kept
 from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.stats import swept_keys
 from rflr.sweep.summary import SWEEP_NAME, format_number, model_stats
-from rflr.views import catalog, grid_charts, sources, sweep_table
+from rflr.views import grid_charts, sources, sweep_table
 from rflr.views.sweep_charts import (
     LABELS,
     depth_chart,
@@ -30,6 +32,7 @@ from rflr.views.sweep_charts import (
     symmetric_chart,
 )
 
+NAME = "Sweep"
 SUMMARY_NAME = "summary.csv"
 RECORD_MAX_BYTES = 1 << 20
 
@@ -43,8 +46,9 @@ class SweepSelection:
     path: Path | None  # the file inside the root when it exists, else None
 
 
-def sweep_ui(root: Path, cat: catalog.Catalog) -> None:
+def draw(t: TabInput) -> None:
     """A sweep's reruns at once; a picked or clicked run opens in the layer view."""
+    root, cat = t.root, t.cat
     st.subheader("Sweep: many controlled reruns")
     found = [
         f"{d}/{SUMMARY_NAME}" if d != "." else SUMMARY_NAME
@@ -71,16 +75,10 @@ def sweep_ui(root: Path, cat: catalog.Catalog) -> None:
         file = sources.relative(root.resolve(), selection.path)
         st.button(
             f"Open {md(selection.run_id)} in the layer view",
-            on_click=open_in_layer_view,
+            on_click=layer.open_checkpoint,
             args=(file,),
             key="open",
         )
-
-
-def open_in_layer_view(rel: str) -> None:
-    """Same route as a shared URL's a= parameter: checked to stay inside the folder."""
-    st.session_state.url_files = (rel, None)
-    st.session_state.tab = "Layer view"
 
 
 def sweep_view(root: Path, rel: str) -> SweepSelection | None:
@@ -225,7 +223,7 @@ def _open_clicked() -> None:
     rel = ss.get("sweep_files", {}).get(run_id)
     if rel:
         set_kept("sweep_run", run_id)
-        open_in_layer_view(rel)
+        layer.open_checkpoint(rel)
 
 
 def _num(v: object) -> str:

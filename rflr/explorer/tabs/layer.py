@@ -1,0 +1,160 @@
+"""The Layer view tab: every active channel of one layer, z(x) beside its mirror z(-x), A and
+B side by side; and the routes other tabs take to open a checkpoint or a layer in it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from rflr.core.model import layer_name
+from rflr.explorer import viewport
+from rflr.explorer.cache import channel_table, curves, loaded
+from rflr.explorer.escape import md
+from rflr.explorer.export_menu import Export, exports_ui
+from rflr.explorer.picks import Pick, TabInput, columns_for, pick_header
+from rflr.explorer.url import set_kept
+from rflr.measure.metrics import PARITY_TAU
+from rflr.views import catalog, data, layer_charts, sources
+from rflr.views import state as view_state
+
+NAME = "Layer view"
+
+
+def draw(t: TabInput) -> None:
+    picks, cat = t.picks, t.cat
+    k, part, odd, thr, shared = t.layer.k, t.layer.part, t.layer.odd, t.layer.thr, t.layer.shared
+    ss = st.session_state
+    # first: it measures the width the columns share (a 1440 px window until measured)
+    main_width = viewport.main_width(layer_charts.MAIN_WIDTH)
+    st.caption(
+        "Colour: the channel (orange RF-LR, blue dense); dark dashed: its mirror z(−x)"
+        + ("; grey dotted: the odd part o(x)" if odd else "")
+        + "; green: the target f* (output layer). Hover a curve for its channel, x, the value, the "
+        "mirror value and D. Channels keep their place at every step: those active at the run's "
+        f"final snapshot first, most active first (threshold {thr:.1e}). Parity: even when "
+        f"D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
+    )
+    views = []
+    for c in picks:
+        if c.error:
+            views.append(None)
+            continue
+        name = layer_name(c.ckpt.config.model, k, part)
+        if name is None:
+            views.append({"name": None})
+            continue
+        table = channel_table(c.key, name, thr)
+        final = _final_table(c, cat, name, thr)
+        ordered = data.stable_order(table, final)
+        active = table[table["active"]]
+        shown = data.drawn_channels(ordered, final, ss.shown)
+        cv = curves(c.key, name, tuple(int(i) for i in shown["channel"]))
+        views.append({"name": name, "table": table, "active": active, "shown": shown, "curves": cv})
+    drawn = [v["curves"] for v in views if v and v.get("name") and not v["shown"].empty]
+    y_domain = layer_charts.y_extent(pd.concat(drawn), odd) if shared and drawn else None
+    # as many panels to a row as the measured width holds (a first guess until measured)
+    per_row, width = layer_charts.panel_layout(main_width, len(picks), y_domain is not None)
+    more, exports = False, []
+    for c, v, col in zip(picks, views, columns_for(picks), strict=True):
+        with col:
+            if not pick_header(c):
+                continue
+            if v["name"] is None:
+                st.info(f"This network has no layer {k} (depth {c.row['depth']}).")
+                continue
+            t, active, shown = v["table"], v["active"], v["shown"]
+            inactive = t[~t["active"]]
+            st.markdown(  # one element, not three: each costs the browser a redraw per click
+                f"**{md(v['name'])}** — {len(active)} of {len(t)} channels active"
+                + (f", {len(shown)} shown" if len(shown) < len(active) else "")
+                + (
+                    f"  \n:small[:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
+                    f"activity is {inactive['relative_activity'].max():.1e} of the layer's "
+                    "largest.]]"
+                    if len(inactive)
+                    else ""
+                ),
+            )
+            if shown.empty:
+                st.info("No active channel in this layer.")
+            else:
+                kind = c.row["kind"]
+                args = (v["curves"], shown, odd, y_domain, per_row, v["name"], kind, width)
+                # a fixed spec with the data beside it: the browser swaps the data of the
+                # chart it already has (see layer_charts.layer_panels_spec)
+                spec, frame = layer_charts.layer_panels_for_app(*args)
+                rows = -(-len(shown) // per_row)
+                st.vega_lite_chart(
+                    frame, spec, alt=f"{len(shown)} panels, {per_row} per row, {rows} rows"
+                )
+                exports.append(
+                    Export(
+                        lambda args=args: layer_charts.layer_panels(*args),
+                        v["curves"],
+                        f"{c.label} · {v['name']}",
+                        c.rel + "layer",
+                    )
+                )
+            more |= len(shown) < len(active)
+    tables = [
+        (c, v["name"], v["table"]) for c, v in zip(picks, views, strict=True) if v and v["name"]
+    ]
+    if tables:
+        box = st.expander("All channels of this layer", key="all_channels", on_change="rerun")
+        if box.open:  # a closed expander draws nothing: the grids are not free
+            for c, name, t in tables:
+                box.markdown(f"{c.title} · {name}")
+                box.dataframe(t, hide_index=True, column_config=_channel_columns())
+    left, right = st.columns([1, 5]) if more else (st.container(), None)
+    with left:
+        exports_ui(exports)
+    if right is not None:
+        right.button(f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more, key="more")
+
+
+def _final_table(c: Pick, cat: catalog.Catalog | None, name: str, thr: float):
+    """The channel table of the run's final snapshot (it fixes the channels' order)."""
+    if cat is None:
+        return None
+    final = cat.final_file(c.row["run"])
+    if final is None or final == c.rel:
+        return channel_table(c.key, name, thr) if final == c.rel else None
+    try:
+        key = sources.file_key(sources.inside(c.root, final))
+    except (OSError, sources.SourceError):
+        return None
+    if loaded(*key)[2] is not None:
+        return None
+    return channel_table(key, name, thr)
+
+
+def _show_more() -> None:
+    st.session_state.shown += view_state.SHOWN_STEP
+
+
+def _channel_columns() -> dict:
+    return {
+        "D": st.column_config.NumberColumn("D", format="%.2e"),
+        "activity": st.column_config.NumberColumn(format="%.2e"),
+        "relative_activity": st.column_config.NumberColumn("relative activity", format="%.1e"),
+        "oscillations": st.column_config.NumberColumn(
+            help="peaks and valleys (rflr.measure.channels.oscillation_count); -1: not computed"
+        ),
+    }
+
+
+# --- routes into the Layer view (a click elsewhere on the page) --------------------------------
+
+
+def open_checkpoint(rel: str) -> None:
+    """Open a file as A: the same route as a shared URL's a= parameter, checked to stay
+    inside the folder."""
+    st.session_state.url_files = (rel, None)
+    st.session_state.tab = NAME
+
+
+def open_layer(k: int, part: str) -> None:
+    """Show layer k (and part) of the chosen checkpoints."""
+    set_kept("w_layer", k)
+    set_kept("w_part", part)
+    st.session_state.tab = NAME

@@ -1,0 +1,71 @@
+"""The Symmetry over training tab: when does the mirror lock in? Every partial layer's defect
+at every snapshot, read from the snapshots' headers, over the test MSE."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from rflr.explorer.cache import defect_history
+from rflr.explorer.export_menu import export_ui
+from rflr.explorer.picks import Pick, TabInput
+from rflr.explorer.specs import chart_ui
+from rflr.explorer.tabs.training import histories, labelled_runs
+from rflr.views import catalog, sources, training_charts
+
+NAME = "Symmetry over training"
+
+
+def draw(t: TabInput) -> None:
+    """Every partial layer's active defect at every snapshot, over the test MSE."""
+    picks, cat = t.picks, t.cat
+    st.subheader("Symmetry over training: when does the mirror lock in?")
+    st.caption(
+        "Top: the active partial defect D (mean odd fraction of the active channels) of every "
+        "partial layer at every snapshot, log-log; one colour per checkpoint (orange RF-LR, "
+        "blue dense), one point shape per layer k. Below, on the same step axis: the test MSE. "
+        "Shaded: plateaus and drops of A's test MSE; black rule: the selected step. Read from "
+        "the snapshots' headers (rflr.metrics.layers), so at the activity threshold they were "
+        "saved with (default 0.001), whatever the sidebar says."
+    )
+    runs = labelled_runs(picks, cat)
+    frames, snaps = [], ()
+    for c, _ in runs:
+        keys = _snapshot_keys(c, cat)
+        snaps += (keys,)
+        d = defect_history(keys)
+        if not d.empty:
+            frames.append(d.assign(checkpoint=c.label, kind=c.row["kind"]))
+    hist, shading = histories(runs)
+    if not frames:
+        st.info("No snapshot of these runs stores per-layer defects in its header.")
+        return
+    defects = pd.concat(frames, ignore_index=True)
+    args = (defects, hist, shading, int(picks[0].row["step"]))
+    # built once per set of snapshot files (rflr.explorer.specs): the frames are read from them
+    chart_ui(training_charts.symmetry_chart, tuple((c.label, k) for c, k in runs) + snaps, *args)
+    export_ui(
+        lambda: training_charts.symmetry_chart(*args),
+        defects,
+        f"{picks[0].label} · symmetry over training",
+        "symmetry",
+    )
+    numbers = st.expander("The numbers", key="symmetry_numbers", on_change="rerun")
+    if numbers.open:
+        numbers.dataframe(
+            defects[["checkpoint", "layer", "step", "defect_mean", "active", "channels"]],
+            hide_index=True,
+            column_config={"defect_mean": st.column_config.NumberColumn(format="%.2e")},
+        )
+
+
+def _snapshot_keys(c: Pick, cat: catalog.Catalog) -> tuple:
+    """(path, mtime, size) of every snapshot of the pick's run: the cache key of its
+    defect history, which changes when a snapshot is added or replaced."""
+    keys = []
+    for step in cat.steps.get(c.row["run"], []):
+        try:
+            keys.append(sources.file_key(sources.inside(c.root, cat.files[c.row["run"]][step])))
+        except (OSError, sources.SourceError):
+            continue
+    return tuple(keys)
