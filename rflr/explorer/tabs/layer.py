@@ -3,6 +3,8 @@ B side by side; and the routes other tabs take to open a checkpoint or a layer i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
@@ -20,91 +22,49 @@ from rflr.views import state as view_state
 NAME = "Layer view"
 
 
+@dataclass(frozen=True)
+class _Layer:
+    """One checkpoint's layer as the view draws it."""
+
+    name: str
+    table: pd.DataFrame  # every channel (rflr.views.data.channel_frame)
+    active: pd.DataFrame  # the active ones
+    shown: pd.DataFrame  # the channels drawn, in their stable order
+    curves: pd.DataFrame  # the drawn channels' z(x) and z(-x)
+
+
 def draw(t: TabInput) -> None:
-    picks, cat = t.picks, t.cat
-    k, part, odd, thr, shared = t.layer.k, t.layer.part, t.layer.odd, t.layer.thr, t.layer.shared
-    ss = st.session_state
+    """The caption, one column of panels per checkpoint, every channel's numbers, and the
+    Export and "show more" buttons."""
+    c = t.layer
     # first: it measures the width the columns share (a 1440 px window until measured)
     main_width = viewport.main_width(layer_charts.MAIN_WIDTH)
     st.caption(
         "Colour: the channel (orange RF-LR, blue dense); dark dashed: its mirror z(−x)"
-        + ("; grey dotted: the odd part o(x)" if odd else "")
+        + ("; grey dotted: the odd part o(x)" if c.odd else "")
         + "; green: the target f* (output layer). Hover a curve for its channel, x, the value, the "
         "mirror value and D. Channels keep their place at every step: those active at the run's "
-        f"final snapshot first, most active first (threshold {thr:.1e}). Parity: even when "
+        f"final snapshot first, most active first (threshold {c.thr:.1e}). Parity: even when "
         f"D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
     )
-    views = []
-    for c in picks:
-        if c.error:
-            views.append(None)
-            continue
-        name = layer_name(c.ckpt.config.model, k, part)
-        if name is None:
-            views.append({"name": None})
-            continue
-        table = channel_table(c.key, name, thr)
-        final = _final_table(c, cat, name, thr)
-        ordered = data.stable_order(table, final)
-        active = table[table["active"]]
-        shown = data.drawn_channels(ordered, final, ss.shown)
-        cv = curves(c.key, name, tuple(int(i) for i in shown["channel"]))
-        views.append({"name": name, "table": table, "active": active, "shown": shown, "curves": cv})
-    drawn = [v["curves"] for v in views if v and v.get("name") and not v["shown"].empty]
-    y_domain = layer_charts.y_extent(pd.concat(drawn), odd) if shared and drawn else None
+    # None: the checkpoint could not be read (its header says so), or has no layer k
+    views = [None if p.error else _layer(p, t.cat, c.k, c.part, c.thr) for p in t.picks]
+    drawn = [v.curves for v in views if v and not v.shown.empty]
+    y_domain = layer_charts.y_extent(pd.concat(drawn), c.odd) if c.shared and drawn else None
     # as many panels to a row as the measured width holds (a first guess until measured)
-    per_row, width = layer_charts.panel_layout(main_width, len(picks), y_domain is not None)
+    per_row, width = layer_charts.panel_layout(main_width, len(t.picks), y_domain is not None)
     more, exports = False, []
-    for c, v, col in zip(picks, views, columns_for(picks), strict=True):
+    for p, v, col in zip(t.picks, views, columns_for(t.picks), strict=True):
         with col:
-            if not pick_header(c):
+            if not pick_header(p):
                 continue
-            if v["name"] is None:
-                st.info(f"This network has no layer {k} (depth {c.row['depth']}).")
+            if v is None:
+                st.info(f"This network has no layer {c.k} (depth {p.row['depth']}).")
                 continue
-            t, active, shown = v["table"], v["active"], v["shown"]
-            inactive = t[~t["active"]]
-            st.markdown(  # one element, not three: each costs the browser a redraw per click
-                f"**{md(v['name'])}** — {len(active)} of {len(t)} channels active"
-                + (f", {len(shown)} shown" if len(shown) < len(active) else "")
-                + (
-                    f"  \n:small[:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
-                    f"activity is {inactive['relative_activity'].max():.1e} of the layer's "
-                    "largest.]]"
-                    if len(inactive)
-                    else ""
-                ),
-            )
-            if shown.empty:
-                st.info("No active channel in this layer.")
-            else:
-                kind = c.row["kind"]
-                args = (v["curves"], shown, odd, y_domain, per_row, v["name"], kind, width)
-                # a fixed spec with the data beside it: the browser swaps the data of the
-                # chart it already has (see layer_charts.layer_panels_spec)
-                spec, frame = layer_charts.layer_panels_for_app(*args)
-                rows = -(-len(shown) // per_row)
-                st.vega_lite_chart(
-                    frame, spec, alt=f"{len(shown)} panels, {per_row} per row, {rows} rows"
-                )
-                exports.append(
-                    Export(
-                        lambda args=args: layer_charts.layer_panels(*args),
-                        v["curves"],
-                        f"{c.label} · {v['name']}",
-                        c.rel + "layer",
-                    )
-                )
-            more |= len(shown) < len(active)
-    tables = [
-        (c, v["name"], v["table"]) for c, v in zip(picks, views, strict=True) if v and v["name"]
-    ]
-    if tables:
-        box = st.expander("All channels of this layer", key="all_channels", on_change="rerun")
-        if box.open:  # a closed expander draws nothing: the grids are not free
-            for c, name, t in tables:
-                box.markdown(f"{c.title} · {name}")
-                box.dataframe(t, hide_index=True, column_config=_channel_columns())
+            export = _column_ui(p, v, c.odd, y_domain, per_row, width)
+            exports += [export] if export else []
+            more |= len(v.shown) < len(v.active)
+    _all_channels_ui([(p, v) for p, v in zip(t.picks, views, strict=True) if v])
     left, right = st.columns([1, 5]) if more else (st.container(), None)
     with left:
         exports_ui(exports)
@@ -112,10 +72,67 @@ def draw(t: TabInput) -> None:
         right.button(f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more, key="more")
 
 
-def _final_table(c: Pick, cat: catalog.Catalog | None, name: str, thr: float):
-    """The channel table of the run's final snapshot (it fixes the channels' order)."""
-    if cat is None:
+def _layer(c: Pick, cat: catalog.Catalog, k: int, part: str, thr: float) -> _Layer | None:
+    """The channels of layer k (part) of a loaded checkpoint, in the order of the run's final
+    snapshot, and the curves of those shown; None if the network has no such layer."""
+    name = layer_name(c.ckpt.config.model, k, part)
+    if name is None:
         return None
+    table = channel_table(c.key, name, thr)
+    final = _final_table(c, cat, name, thr)
+    ordered = data.stable_order(table, final)
+    shown = data.drawn_channels(ordered, final, st.session_state.shown)
+    cv = curves(c.key, name, tuple(int(i) for i in shown["channel"]))
+    return _Layer(name, table, table[table["active"]], shown, cv)
+
+
+def _column_ui(
+    c: Pick, v: _Layer, odd: bool, y_domain: list[float] | None, per_row: int, width: int
+) -> Export | None:
+    """One checkpoint's column below its header: the layer's line, then its panels; returns
+    the panels' Export (None when no channel is drawn)."""
+    inactive = v.table[~v.table["active"]]
+    st.markdown(  # one element, not three: each costs the browser a redraw per click
+        f"**{md(v.name)}** — {len(v.active)} of {len(v.table)} channels active"
+        + (f", {len(v.shown)} shown" if len(v.shown) < len(v.active) else "")
+        + (
+            f"  \n:small[:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
+            f"activity is {inactive['relative_activity'].max():.1e} of the layer's "
+            "largest.]]"
+            if len(inactive)
+            else ""
+        ),
+    )
+    if v.shown.empty:
+        st.info("No active channel in this layer.")
+        return None
+    args = (v.curves, v.shown, odd, y_domain, per_row, v.name, c.row["kind"], width)
+    # a fixed spec with the data beside it: the browser swaps the data of the chart it
+    # already has (see layer_charts.layer_panels_spec)
+    spec, frame = layer_charts.layer_panels_for_app(*args)
+    rows = -(-len(v.shown) // per_row)
+    st.vega_lite_chart(frame, spec, alt=f"{len(v.shown)} panels, {per_row} per row, {rows} rows")
+    return Export(
+        lambda args=args: layer_charts.layer_panels(*args),
+        v.curves,
+        f"{c.label} · {v.name}",
+        c.rel + "layer",
+    )
+
+
+def _all_channels_ui(layers: list[tuple[Pick, _Layer]]) -> None:
+    """Every channel's numbers, A's and B's, in an expander (closed: drawn only on a click)."""
+    if not layers:
+        return
+    box = st.expander("All channels of this layer", key="all_channels", on_change="rerun")
+    if box.open:  # a closed expander draws nothing: the grids are not free
+        for c, v in layers:
+            box.markdown(f"{c.title} · {v.name}")
+            box.dataframe(v.table, hide_index=True, column_config=_channel_columns())
+
+
+def _final_table(c: Pick, cat: catalog.Catalog, name: str, thr: float) -> pd.DataFrame | None:
+    """The channel table of the run's final snapshot (it fixes the channels' order)."""
     final = cat.final_file(c.row["run"])
     if final is None or final == c.rel:
         return channel_table(c.key, name, thr) if final == c.rel else None

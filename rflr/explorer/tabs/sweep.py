@@ -97,8 +97,26 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
     if df.empty:
         st.info("The sweep summary has no runs.")
         return None
-    record = _sweep_record(path.parent / SWEEP_NAME)
+    _header_ui(df, rel, _sweep_record(path.parent / SWEEP_NAME))
+    _model_stats_ui(df)
+    files = dict(
+        zip(
+            df["run_id"],
+            sweep_table.checkpoint_files(root, path, list(df["checkpoint"])),
+            strict=True,
+        )
+    )
+    with_files = {r: sources.relative(root.resolve(), f) for r, f in files.items() if f}
+    st.session_state.sweep_files = with_files  # what a click on a point opens
+    _charts_ui(df, source)
+    order = df.sort_values(["model", "headline_defect"], ascending=[False, True])
+    selection = _run_picker_ui(root, df, order, files, with_files)
+    _table_ui(order)
+    return selection
 
+
+def _header_ui(df: pd.DataFrame, rel: str, record: dict) -> None:
+    """How many reruns of each model, and the command and machine that ran them."""
     counts = ", ".join(f"{n} {md(LABELS.get(m, m))}" for m, n in df["model"].value_counts().items())
     st.markdown(f"**{len(df)} reruns** ({counts}) from {md(rel)}.")
     if record:
@@ -111,6 +129,9 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
             f"torch {md(machine.get('torch', '?'))}"
         )
 
+
+def _model_stats_ui(df: pd.DataFrame) -> None:
+    """One metric per model: its symmetric reruns, with medians and divergences below."""
     stats = model_stats(df)
     cols = st.columns(len(stats))
     for col, (model, r) in zip(cols, stats.iterrows(), strict=True):
@@ -126,16 +147,10 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
             f"{_num(r['headline_median'])} · diverged {int(r['diverged'])}"
         )
 
-    files = dict(
-        zip(
-            df["run_id"],
-            sweep_table.checkpoint_files(root, path, list(df["checkpoint"])),
-            strict=True,
-        )
-    )
-    with_files = {r: sources.relative(root.resolve(), f) for r, f in files.items() if f}
-    st.session_state.sweep_files = with_files  # what a click on a point opens
 
+def _charts_ui(df: pd.DataFrame, source: tuple) -> None:
+    """The distributions, the clickable scatter, the symmetric counts, the depth profile,
+    and a grid sweep's curves or heatmaps."""
     # Each chart is built once per summary (rflr.explorer.specs): building them took ~0.4 s a rerun.
     left, right = st.columns(2)
     chart_ui(distribution_chart, source, df, "test_mse", "test MSE", where=left, width="stretch")
@@ -166,7 +181,16 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
     if spec(grid_charts.sweep_charts, source, df, swept_keys(df)) or "part" in df.columns:
         _grid_view(df, source)
 
-    order = df.sort_values(["model", "headline_defect"], ascending=[False, True])
+
+def _run_picker_ui(
+    root: Path,
+    df: pd.DataFrame,
+    order: pd.DataFrame,
+    files: dict[str, Path | None],
+    with_files: dict[str, str],
+) -> SweepSelection | None:
+    """Pick one of the runs whose checkpoint is in the folder (sorted by model, then
+    headline defect); None when no run has its file here."""
     options = [r for r in order["run_id"] if r in with_files]
     by_id = df.set_index("run_id")
     if not options:
@@ -174,28 +198,30 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
             f"None of these runs has its checkpoint in {md(root)} (only a few runs are "
             "shipped); rerun the sweep to get every file."
         )
-        selection = None
-    else:
-        st.markdown(
-            f"**Pick a run** ({len(options)} of {len(df)} have their checkpoint here; sorted "
-            "by model, then headline defect)"
+        return None
+    st.markdown(
+        f"**Pick a run** ({len(options)} of {len(df)} have their checkpoint here; sorted "
+        "by model, then headline defect)"
+    )
+    if st.session_state.get("sweep_run") not in options:
+        set_kept("sweep_run", options[0])
+
+    def describe(run_id: str) -> str:  # plain text: a select box does not render markdown
+        r = by_id.loc[run_id]
+        return (
+            f"{run_id} · MSE {_num(r['test_mse'])} · defect {_num(r['headline_defect'])}"
+            f" · {r['status']}"
         )
-        if st.session_state.get("sweep_run") not in options:
-            set_kept("sweep_run", options[0])
 
-        def describe(run_id: str) -> str:  # plain text: a select box does not render markdown
-            r = by_id.loc[run_id]
-            return (
-                f"{run_id} · MSE {_num(r['test_mse'])} · defect {_num(r['headline_defect'])}"
-                f" · {r['status']}"
-            )
+    run_id = st.selectbox("run", options, format_func=describe, key="sweep_run")
+    st.caption(f"Checkpoint: {md(with_files[run_id])}")
+    return SweepSelection(run_id, str(by_id.loc[run_id, "checkpoint"]), files[run_id])
 
-        run_id = st.selectbox("run", options, format_func=describe, key="sweep_run")
-        file = files[run_id]
-        st.caption(f"Checkpoint: {md(with_files[run_id])}")
-        selection = SweepSelection(run_id, str(by_id.loc[run_id, "checkpoint"]), file)
-    # A checked summary holds numbers as floats (NaN allowed): seeds, widths and steps that
-    # are whole in every row are shown as integers, the rest in scientific notation.
+
+def _table_ui(order: pd.DataFrame) -> None:
+    """Every run's row. A checked summary holds numbers as floats (NaN allowed): seeds,
+    widths and steps that are whole in every row are shown as integers, the rest in
+    scientific notation."""
     floats = [c for c in order.columns if order[c].dtype.kind == "f" and c not in ("lr",)]
     whole = [c for c in floats if _whole(order[c])]
     formats = {c: "%d" if c in whole else "%.2e" for c in floats}
@@ -205,7 +231,6 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
         height=260,
         column_config={c: st.column_config.NumberColumn(format=f) for c, f in formats.items()},
     )
-    return selection
 
 
 def _whole(column) -> bool:
