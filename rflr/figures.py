@@ -1,5 +1,5 @@
 """The explorer's figures for notebooks: functions of Runs (rflr.notebook) and sweep tables that
-return Altair charts, drawn by the same builders as the app (rflr.views.charts, sweep_charts).
+return Altair charts, drawn by the same builders as the app (rflr.views' *_charts modules).
 
 A chart displays itself in Jupyter; `chart.save("fig.png")` writes a file (vl-convert).
 """
@@ -14,7 +14,15 @@ import pandas as pd
 from rflr.files import checkpoint
 from rflr.measure.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
 from rflr.notebook import Run
-from rflr.views import charts, data, layer_charts, style, sweep_charts, training_charts
+from rflr.views import (
+    data,
+    depth_charts,
+    layer_charts,
+    style,
+    sweep_charts,
+    training_charts,
+    weight_charts,
+)
 
 MAX_CHANNELS = 8  # panels drawn per network by default: the most active channels
 # The Sweep tab's charts, by name: (builder, its arguments after the summary table).
@@ -90,7 +98,7 @@ def depth_chart(*runs: Run, threshold: float = ACTIVITY_THRESHOLD) -> alt.LayerC
             "output_defect": [r.output_defect for r in runs],
         }
     )
-    return charts.depth_chart(profile, outputs)
+    return depth_charts.depth_chart(profile, outputs)
 
 
 def training_chart(run: Run) -> alt.LayerChart:
@@ -104,7 +112,7 @@ def training_chart(run: Run) -> alt.LayerChart:
 def atoms_chart(run: Run) -> alt.LayerChart:
     """The Weights tab: atoms (w, b), each alive atom joined to the atom matched to its mirror."""
     frames = data.atom_frames(run.ckpt, run.evaluated)
-    return charts.atoms_chart(frames.atoms, frames.links, run.kind)
+    return weight_charts.atoms_chart(frames.atoms, frames.links, run.kind)
 
 
 def sweep_chart(sweep: pd.DataFrame, which: str = "scatter") -> alt.LayerChart:

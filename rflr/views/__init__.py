@@ -3,8 +3,12 @@
     sources   where checkpoints come from (folder, upload, Hub) and path safety
     catalog   the checkpoint table from headers, runs, the default RF-LR/dense pair
     data      the tables the charts draw, computed by rflr.measure (metrics, evaluate, channels)
-    charts    Altair charts and the architecture drawing, pure functions of those tables
-    state     the view state <-> URL query parameters
+    style     the one visual language: colours per model kind, the mirror's dash
+    layer_charts, depth_charts, training_charts, weight_charts, sweep_charts, grid_charts
+              Altair charts, one module per tab (or family), pure functions of those tables
+    architecture  the Architecture tab's drawing (Graphviz DOT)
+    sweep_table   a sweep's summary.csv, read defensively
+    state     the view state <-> URL query parameters: the one table of URL-backed settings
     export    PNG / SVG / CSV bytes of a chart
 
 The science lives in rflr/; these modules only select, reshape and draw it, so that each can

@@ -19,6 +19,8 @@ TARGET_COLOR, TARGET_DASH = "#2ca02c", [1, 0]  # f*(x) on the output layer: gree
 SOLID = [1, 0]
 SHADE_COLORS = {"plateau": "#9467bd", "drop": "#d62728"}  # purple, red: no model colour
 
+LOG_FLOOR = 1e-16  # log axes clip here (an exactly even channel has D = 0); one floor for all
+
 CANVAS = {"embedOptions": {"renderer": "canvas"}}  # usermeta: Streamlit passes it to Vega
 
 
@@ -41,3 +43,8 @@ def symbol(layer: str) -> str:
     if layer == "readout.y":
         return "y"
     return layer.rsplit(".", 1)[-1]
+
+
+def subscript(k: int) -> str:
+    """A layer index written as a subscript: h₁, z₁₂."""
+    return str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))

@@ -15,8 +15,7 @@ import pandas as pd
 from rflr.core.config import KIND_LABELS
 from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.summary import depth_profile, model_stats, wilson_interval
-from rflr.views.charts import LOG_FLOOR
-from rflr.views.style import KIND_COLORS
+from rflr.views.style import KIND_COLORS, LOG_FLOOR
 
 LABELS = KIND_LABELS
 # One colour per model kind on every tab (rflr.views.style): RF-LR orange, dense blue.

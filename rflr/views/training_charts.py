@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rflr.views import style
-from rflr.views.charts import LOG_FLOOR
+from rflr.views.style import LOG_FLOOR
 
 WIDTH = 860  # px: the symmetry chart is a concat, which does not stretch to its column
 STEP_FORMAT = "~s"  # 100, 1k, 30k: whole steps, short

@@ -9,7 +9,7 @@ from rflr.core.model import layer_name
 from rflr.explorer.escape import md
 from rflr.explorer.picks import TabInput, columns_for
 from rflr.explorer.tabs import layer
-from rflr.views import charts
+from rflr.views import architecture
 
 NAME = "Architecture"
 
@@ -25,7 +25,7 @@ def draw(t: TabInput) -> None:
                 st.error(f"{md(c.rel)}: {md(c.error)}")
                 continue
             cfg = c.ckpt.config.model
-            st.graphviz_chart(charts.architecture_dot(cfg, layer_name(cfg, k, part)))
+            st.graphviz_chart(architecture.architecture_dot(cfg, layer_name(cfg, k, part)))
             nodes = _nodes(cfg.depth)
             st.pills(
                 "Open a node in the layer view",

@@ -10,7 +10,7 @@ from rflr.explorer.cache import profile
 from rflr.explorer.escape import md
 from rflr.explorer.export_menu import export_ui
 from rflr.explorer.picks import TabInput, fmt
-from rflr.views import charts
+from rflr.views import depth_charts, style
 
 NAME = "Depth profile"
 
@@ -45,10 +45,10 @@ def draw(t: TabInput) -> None:
         "dense); dotted: hidden features h"
         + ("; dash-dot: the equivariance defect of h" if equiv else "")
         + ". Horizontal rules: each network's output defect D(y). Two networks can fit an even "
-        f"target equally well while their insides differ. D is clipped at {charts.LOG_FLOOR:g} "
+        f"target equally well while their insides differ. D is clipped at {style.LOG_FLOOR:g} "
         f"for the log scale; activity threshold {thr:.1e}."
     )
-    chart = charts.depth_chart(prof, outs)
+    chart = depth_charts.depth_chart(prof, outs)
     st.altair_chart(chart)
     export_ui(chart, prof, "depth profile", "depth")
     st.dataframe(

@@ -11,7 +11,7 @@ from rflr.explorer.escape import md
 from rflr.explorer.export_menu import export_ui
 from rflr.explorer.picks import Pick, TabInput, columns_for, fmt, pick_header
 from rflr.explorer.specs import chart_ui
-from rflr.views import charts, data
+from rflr.views import data, weight_charts
 
 NAME = "Weights"
 MAX_POINTS = 5000  # points per scatter sent to the browser (SVG slows down beyond)
@@ -48,13 +48,13 @@ def draw(t: TabInput) -> None:
             m3.metric("outgoing mismatch", fmt(frames.outgoing_mismatch), help=HELP["mismatch"])
             # Charts built once per checkpoint (rflr.explorer.specs); an export builds its own.
             args = (frames.atoms, frames.links, c.row["kind"])
-            _chart_with_export(charts.atoms_chart, args, c, frames.atoms, "atoms")
+            _chart_with_export(weight_charts.atoms_chart, args, c, frames.atoms, "atoms")
             out = frames.outgoing
             if len(out) > MAX_POINTS:  # a dense layer feeds N x N weights: draw an even sample
                 out = out.iloc[:: -(-len(out) // MAX_POINTS)]
                 st.caption(f"Drawn: {len(out):,} of {len(frames.outgoing):,} weight pairs.")
             _chart_with_export(
-                charts.outgoing_chart, (out, c.row["kind"]), c, frames.outgoing, "outgoing"
+                weight_charts.outgoing_chart, (out, c.row["kind"]), c, frames.outgoing, "outgoing"
             )
 
 
@@ -86,7 +86,7 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
         return
     frame = pd.concat(frames, ignore_index=True)
     # built once per pair of checkpoints (rflr.explorer.specs): their keys and labels name the frame
-    chart_ui(charts.weight_symmetry_chart, tuple((c.key, c.label) for c in picks), frame)
+    chart_ui(weight_charts.weight_symmetry_chart, tuple((c.key, c.label) for c in picks), frame)
     trivial = frame[frame["trivial"]]
     if len(trivial):
         st.caption(
@@ -97,7 +97,7 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
             )
         )
     export_ui(
-        lambda: charts.weight_symmetry_chart(frame),
+        lambda: weight_charts.weight_symmetry_chart(frame),
         frame,
         f"{picks[0].label} · weight symmetry",
         "wsym",

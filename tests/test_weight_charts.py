@@ -1,4 +1,4 @@
-"""rflr.views.charts: valid Vega-Lite specs in the one visual language (rflr.views.style)."""
+"""rflr.views.weight_charts: valid Vega-Lite specs in the one visual language (rflr.views.style)."""
 
 from __future__ import annotations
 
@@ -8,36 +8,16 @@ import numpy as np
 import pandas as pd
 
 from rflr.files import checkpoint
-from rflr.views import charts, data, style
+from rflr.views import data, style, weight_charts
 
 
-def test_depth_chart_colours_checkpoints_by_kind_and_draws_equivariance(folder):
-    frames, outs = [], []
-    for kind, pattern in (("rflr", "rflr-*"), ("dense", "dense-*")):
-        ckpt = checkpoint.load(next(folder.rglob(f"{pattern}/step-00000100.safetensors")))
-        p = data.compute_partials(ckpt)
-        frames.append(data.depth_profile(p, equivariance=True).assign(checkpoint=kind, kind=kind))
-        outs.append({"checkpoint": kind, "kind": kind, "output_defect": 0.0})  # clipped for log
-    spec = charts.depth_chart(pd.concat(frames), pd.DataFrame(outs)).to_dict()
-    text = json.dumps(spec)
-    assert "equivariance of h" in text and "output D(y) = 0.0e+00" in text
-    color = spec["layer"][0]["encoding"]["color"]["scale"]
-    assert color == {
-        "domain": ["rflr", "dense"],
-        "range": [style.KIND_COLORS["rflr"], style.KIND_COLORS["dense"]],
-    }
-    assert spec["height"] >= 400
-
-
-def test_weight_charts_and_architecture(folder):
+def test_weight_charts(folder):
     ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
     p = data.compute_partials(ckpt)
     frames = data.atom_frames(ckpt, p)
-    spec = charts.atoms_chart(frames.atoms, frames.links, "dense").to_dict()
+    spec = weight_charts.atoms_chart(frames.atoms, frames.links, "dense").to_dict()
     assert style.KIND_COLORS["dense"] in json.dumps(spec)
-    charts.outgoing_chart(frames.outgoing, "dense").to_dict()
-    dot = charts.architecture_dot(ckpt.config.model, "hidden.2.u")
-    assert dot.count("->") == 4 and 'h3 [color="#c0392b"' in dot
+    weight_charts.outgoing_chart(frames.outgoing, "dense").to_dict()
 
 
 def test_weight_symmetry_chart_leaves_out_trivial_layers(folder):
@@ -48,7 +28,7 @@ def test_weight_symmetry_chart_leaves_out_trivial_layers(folder):
         frames.append(frame.assign(checkpoint=kind, kind=kind))
     frame = pd.concat(frames, ignore_index=True)
     frame.loc[0, "trivial"] = True  # RF-LR's atoms.h
-    spec = charts.weight_symmetry_chart(frame).to_dict()
+    spec = weight_charts.weight_symmetry_chart(frame).to_dict()
     rows = next(iter(spec["datasets"].values()))
     drawn = {(r["checkpoint"], r["layer"], r["measure"], r["when"]) for r in rows}
     assert ("rflr", "atoms.h", "pairing defect", "trained") not in drawn

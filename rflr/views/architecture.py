@@ -1,0 +1,65 @@
+"""The Architecture tab's drawing: a network as Graphviz DOT text, drawn by the browser."""
+
+from __future__ import annotations
+
+from rflr.core.config import ModelConfig, RFLRConfig
+from rflr.core.model import layer_index
+from rflr.views.style import subscript
+
+
+def architecture_dot(cfg: ModelConfig, highlight: str | None = None) -> str:
+    """Graphviz DOT of the network, top to bottom: N-wide layers (wide boxes) joined by
+    rank-r bottlenecks (narrow boxes) for RF-LR, an hourglass at each layer; for dense, by
+    full N x N matrices (thick edges). `highlight` (a layer name such as bottleneck.3.z) marks
+    the node that layer lives in. Streamlit renders DOT in the browser, so no graphviz
+    package is needed."""
+    n, d, depth = cfg.width, cfg.input_dim, cfg.depth
+    wide = 2.6  # inches; a bottleneck is drawn in proportion, but never thinner than its label
+    narrow = max(0.7, wide * cfg.rank / n) if isinstance(cfg, RFLRConfig) else wide
+    frozen = " (frozen)" if not cfg.train_atoms else ""
+    lines = [
+        "digraph net {",
+        "  rankdir=TB; bgcolor=transparent; nodesep=0.3; ranksep=0.28;",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=12,'
+        ' fillcolor="#e8eef7", color="#4a6fa5", height=0.36, fixedsize=true];',
+        '  edge [fontname="Helvetica", fontsize=10, color="#555555", arrowsize=0.6];',
+        f'  x [label="input x (d = {d})", width=1.6, fillcolor="#f3f3f3"];',
+        f'  h1 [label="h₁ · N = {n}", width={wide}];',
+        f'  x -> h1 [label="  atoms W_in {n}×{d}{frozen}"];',
+    ]
+    for k in range(1, depth):
+        if isinstance(cfg, RFLRConfig):
+            r = cfg.rank
+            lines += [
+                f'  z{k} [label="z{subscript(k)} · r = {r}", width={narrow:.2f}, fillcolor="#ffe3c2",'
+                ' color="#d9822b"];',
+                f'  h{k} -> z{k} [label="  D{subscript(k)} {r}×{n}"];',
+                f'  h{k + 1} [label="h{subscript(k + 1)} · N = {n}", width={wide}];',
+                f'  z{k} -> h{k + 1} [label="  U{subscript(k)} {n}×{r}"];',
+            ]
+        else:
+            lines += [
+                f'  h{k + 1} [label="h{subscript(k + 1)} · N = {n}", width={wide}];',
+                f'  h{k} -> h{k + 1} [label="  W{subscript(k)} {n}×{n}", penwidth=3];',
+            ]
+    lines += [
+        '  y [label="output y", width=1.2, fillcolor="#f3f3f3"];',
+        f'  h{depth} -> y [label="  w_out 1×{n}"];',
+    ]
+    node = _node_of(highlight)
+    if node:
+        lines.append(f'  {node} [color="#c0392b", penwidth=3];')
+    return "\n".join([*lines, "}"])
+
+
+def _node_of(layer: str | None) -> str | None:
+    """The drawing's node holding a layer: z_k for bottleneck.k.z, h_{k+1} for layer k's u
+    and h (atoms.h is h_1), y for the output."""
+    if not layer:
+        return None
+    if layer == "readout.y":
+        return "y"
+    if layer.startswith("atoms."):
+        return "h1"
+    k = layer_index(layer)
+    return f"z{k}" if layer.endswith(".z") else f"h{k + 1}"

@@ -1,0 +1,133 @@
+"""The Weights tab's charts: the first layer's atoms and their mirror pairs, and the weight
+symmetry of every layer beside its random-init level (pure functions of the tables of
+rflr.views.data: atom_frames, weight_symmetry_frame)."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from rflr.views import style
+
+# Tooltips are channel objects, not shorthand strings: Altair resolves each string through a
+# schema lookup that costs milliseconds, which adds up on every rerun.
+
+
+def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart:
+    """Atoms as points (w, b), alive ones in the model's colour; each alive atom joined to
+    the atom matched to its mirror. A mirror-symmetric first layer looks like segments
+    crossing w = 0 horizontally."""
+    seg = (
+        alt.Chart(links)
+        .mark_line(color="#999999", strokeWidth=1)
+        .encode(x=alt.X("w:Q"), y=alt.Y("b:Q"), detail=alt.Detail("pair:N"))
+    )
+    pts = (
+        alt.Chart(atoms)
+        .mark_circle(size=36)
+        .encode(
+            x=alt.X("w:Q", title="input weight w (coordinate 0)"),
+            y=alt.Y("b:Q", title="bias b"),
+            color=alt.Color(
+                "alive:N",
+                scale=alt.Scale(domain=[True, False], range=[style.kind_color(kind), "#cccccc"]),
+                legend=alt.Legend(title="alive on the domain", orient="bottom"),
+            ),
+            tooltip=[alt.Tooltip(f) for f in ("atom", "w", "b", "alive")],
+        )
+    )
+    return alt.LayerChart(layer=[seg, pts], height=300)
+
+
+def outgoing_chart(outgoing: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart:
+    """Outgoing weights of atom i against those of its mirror match j: on the diagonal when
+    matched atoms feed the next layer identically."""
+    lo = float(min(outgoing["o_i"].min(), outgoing["o_j"].min())) if len(outgoing) else -1.0
+    hi = float(max(outgoing["o_i"].max(), outgoing["o_j"].max())) if len(outgoing) else 1.0
+    diag = (
+        alt.Chart(pd.DataFrame({"a": [lo, hi], "b": [lo, hi]}))
+        .mark_line(color="#999999", strokeDash=[4, 4])
+        .encode(x=alt.X("a:Q"), y=alt.Y("b:Q"))
+    )
+    pts = (
+        alt.Chart(outgoing)
+        .mark_circle(size=20, opacity=0.7, color=style.kind_color(kind))
+        .encode(
+            x=alt.X("o_i:Q", title="outgoing weight of atom i"),
+            y=alt.Y("o_j:Q", title="outgoing weight of its mirror match j"),
+            tooltip=[alt.Tooltip(f) for f in ("i", "j", "entry", "o_i", "o_j")],
+        )
+    )
+    return alt.LayerChart(layer=[diag, pts], height=300)
+
+
+def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
+    """Per layer of units: the pairing defect and the outgoing mismatch of the trained
+    network (filled, its checkpoint's colour) beside the same measure at random init (a grey
+    ring, drawn around the dot where the two coincide), joined by a segment: a long drop from grey to colour is symmetry learned. Trivial
+    layers (the map is the identity, the defects 0 by construction) are left out.
+
+    frame: checkpoint, kind, and the columns of rflr.views.data.weight_symmetry_frame.
+    """
+    labels = list(dict.fromkeys(frame["checkpoint"]))
+    kinds = dict(zip(frame["checkpoint"], frame["kind"], strict=True))
+    measures = {"pairing_defect": "pairing defect", "outgoing_mismatch": "outgoing mismatch"}
+    rows = []
+    for col, name in measures.items():
+        for r in frame[~frame["trivial"]].to_dict("records"):
+            for when, v in (("trained", r[col]), ("random init", r[f"init_{col}"])):
+                rows.append({**r, "measure": name, "when": when, "value": v})
+    d = pd.DataFrame(rows)
+    if d.empty:
+        d = pd.DataFrame(columns=["checkpoint", "layer", "k", "measure", "when", "value"])
+    d = d.assign(value=pd.to_numeric(d["value"]).clip(lower=1e-6))
+    # RF-LR's bottleneck.k.h and dense's hidden.k.h are both h_{k+1}: one slot per depth
+    d = d.assign(
+        depth=["h" + style.subscript(int(k) + 1) + (" (atoms)" if k == 0 else "") for k in d["k"]]
+    )
+    d = d[np.isfinite(d["value"])]
+    # one column per checkpoint and layer, side by side: "A · atoms.h"
+    d = d.assign(
+        unit=d["checkpoint"].map({c: i for i, c in enumerate(labels)}).astype(str)
+        + " · "
+        + d["layer"]
+    )
+    x = alt.X("depth:N", title="units", sort=alt.SortField("k"), axis=alt.Axis(labelAngle=0))
+    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title="defect (log)")
+    color = alt.Color(
+        "checkpoint:N",
+        scale=alt.Scale(domain=labels, range=style.checkpoint_colors([kinds[c] for c in labels])),
+        legend=alt.Legend(title="trained (filled)", orient="bottom", columns=1, labelLimit=0),
+    )
+    offset = alt.XOffset("checkpoint:N", scale=alt.Scale(domain=labels))
+    seg = (
+        alt.Chart()
+        .mark_line(color="#999999", strokeWidth=1.5)
+        .encode(x=x, xOffset=offset, y=y, detail=alt.Detail("unit:N"))
+    )
+    init = (
+        alt.Chart()
+        .transform_filter(alt.datum.when == "random init")
+        .mark_point(size=150, filled=False, color="#555555", strokeWidth=1.5)
+        .encode(x=x, xOffset=offset, y=y, tooltip=_weight_tips())
+    )
+    trained = (
+        alt.Chart()
+        .transform_filter(alt.datum.when == "trained")
+        .mark_point(size=90, filled=True, opacity=1)
+        .encode(x=x, xOffset=offset, y=y, color=color, tooltip=_weight_tips())
+    )
+    # the init ring drawn after the dot: around it, not under it
+    layers = alt.LayerChart(layer=[seg, trained, init], data=d, width=330, height=240)
+    return layers.facet(column=alt.Column("measure:N", title=None, sort=list(measures.values())))
+
+
+def _weight_tips() -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("checkpoint:N"),
+        alt.Tooltip("layer:N"),
+        alt.Tooltip("when:N"),
+        alt.Tooltip("value:Q", format=".3e"),
+        alt.Tooltip("alive:Q", title="alive units"),
+    ]
