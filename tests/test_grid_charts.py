@@ -55,3 +55,8 @@ def test_sweep_charts_pick_curves_or_heatmaps_by_the_number_of_axes():
     assert len(grid_charts.sweep_charts(df, ["lr", "batch_size"])) == 2  # one model, 2 heatmaps
     assert len(grid_charts.sweep_charts(df, ["lr"])) == 2  # two curves
     assert grid_charts.sweep_charts(df, ["model"]) == []  # the poster sweep: nothing new
+
+
+def test_the_symmetric_cutoff_reads_as_published():
+    """The title names rflr.measure.metrics.SYMMETRIC_DEFECT as docs/figures/beyond-*.png do."""
+    assert grid_charts.VALUES["symmetric_fraction"][0] == "fraction symmetric (headline < 1e-3)"

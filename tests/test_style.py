@@ -32,3 +32,9 @@ def test_symbol_names_the_layer_values():
         "h",
         "y",
     ]
+
+
+def test_greys_are_no_model_colour():
+    greys = {style.GUIDE_GREY, style.INACTIVE_GREY, style.INK_GREY, style.FILL_GREY}
+    kinds = set(style.KIND_COLORS.values()) | set(style.KIND_COLORS_SECOND.values())
+    assert len(greys) == 4 and not greys & kinds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rflr.core.config import ModelConfig, RFLRConfig
 from rflr.core.model import layer_index
-from rflr.views.style import subscript
+from rflr.views.style import FILL_GREY, INK_GREY, subscript
 
 
 def architecture_dot(cfg: ModelConfig, highlight: str | None = None) -> str:
@@ -22,8 +22,8 @@ def architecture_dot(cfg: ModelConfig, highlight: str | None = None) -> str:
         "  rankdir=TB; bgcolor=transparent; nodesep=0.3; ranksep=0.28;",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=12,'
         ' fillcolor="#e8eef7", color="#4a6fa5", height=0.36, fixedsize=true];',
-        '  edge [fontname="Helvetica", fontsize=10, color="#555555", arrowsize=0.6];',
-        f'  x [label="input x (d = {d})", width=1.6, fillcolor="#f3f3f3"];',
+        f'  edge [fontname="Helvetica", fontsize=10, color="{INK_GREY}", arrowsize=0.6];',
+        f'  x [label="input x (d = {d})", width=1.6, fillcolor="{FILL_GREY}"];',
         f'  h1 [label="h₁ · N = {n}", width={wide}];',
         f'  x -> h1 [label="  atoms W_in {n}×{d}{frozen}"];',
     ]
@@ -43,7 +43,7 @@ def architecture_dot(cfg: ModelConfig, highlight: str | None = None) -> str:
                 f'  h{k} -> h{k + 1} [label="  W{subscript(k)} {n}×{n}", penwidth=3];',
             ]
     lines += [
-        '  y [label="output y", width=1.2, fillcolor="#f3f3f3"];',
+        f'  y [label="output y", width=1.2, fillcolor="{FILL_GREY}"];',
         f'  h{depth} -> y [label="  w_out 1×{n}"];',
     ]
     node = _node_of(highlight)

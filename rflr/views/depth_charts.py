@@ -101,7 +101,7 @@ def _lines(rows: pd.DataFrame, y: alt.Y, color: alt.Color) -> alt.Chart:
                     columns=1,
                     labelLimit=0,
                     symbolType="stroke",
-                    symbolStrokeColor="#555555",
+                    symbolStrokeColor=style.INK_GREY,
                     symbolStrokeWidth=2,
                     symbolSize=400,
                 ),

@@ -14,11 +14,14 @@ import numpy as np
 import pandas as pd
 
 from rflr.core.config import KIND_LABELS
+from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.stats import basin_table, group_stats, weight_regimes
+from rflr.views.style import ONE_SERIES_COLOR
 
+_CUTOFF = np.format_float_scientific(SYMMETRIC_DEFECT, trim="-", exp_digits=1)  # "1e-3"
 # What a chart can show per group: title, log scale.
 VALUES = {
-    "symmetric_fraction": ("fraction symmetric (headline < 1e-3)", False),
+    "symmetric_fraction": (f"fraction symmetric (headline < {_CUTOFF})", False),
     "headline_defect": ("median headline defect", True),
     "test_mse": ("median test MSE", True),
     "atom_pairing_defect": ("median atom pairing defect", False),
@@ -79,7 +82,9 @@ def curve_chart(
         sort=order if order is not None else "ascending",
         title=x,
     )
-    color_enc = alt.Color("group:N", title=keys[-1]) if len(keys) > 1 else alt.value("#1f77b4")
+    color_enc = (
+        alt.Color("group:N", title=keys[-1]) if len(keys) > 1 else alt.value(ONE_SERIES_COLOR)
+    )
     base = alt.Chart(st).encode(x=xenc, color=color_enc)
     tips = [x, "group", alt.Tooltip(f"{mid}:Q", format=".3g"), "runs", "ok"]
     line = base.mark_line(point=True).encode(y=_y(value), tooltip=tips)

@@ -3,7 +3,9 @@
 Every chart (layer view, depth profile, training, symmetry over training, weights, sweep)
 takes its colours and dashes from here, so that orange always means RF-LR and blue dense,
 and a dashed dark line always means the mirror z(-x). No model colour is reused for
-anything else: the mirror, the odd part, the target and the shading have their own.
+anything else: the mirror, the odd part, the target and the shading have their own (one
+exception, kept for the published figures: ONE_SERIES_COLOR). Marks that are no model's
+data are grey, from the greys below.
 """
 
 from __future__ import annotations
@@ -12,12 +14,20 @@ KIND_COLORS = {"rflr": "#e8710a", "dense": "#1f77b4"}  # RF-LR orange, dense blu
 # A second checkpoint of the same kind (A and B both RF-LR): the same hue, darker.
 KIND_COLORS_SECOND = {"rflr": "#8a3b00", "dense": "#0b3a66"}
 OTHER_COLOR = "#7f7f7f"  # a kind without its own colour
+# One curve over runs of every kind (a grid sweep without a model split): Vega's default blue,
+# which is dense's; kept so that the published figures (docs/figures/beyond-*.png) stay as drawn.
+ONE_SERIES_COLOR = KIND_COLORS["dense"]
 
 MIRROR_COLOR, MIRROR_DASH = "#202020", [5, 3]  # z(-x): dark, dashed, on top of z(x)
 ODD_COLOR, ODD_DASH = "#9a9a9a", [1.5, 2.5]  # the odd part o(x): light grey, dotted
 TARGET_COLOR, TARGET_DASH = "#2ca02c", [1, 0]  # f*(x) on the output layer: green
 SOLID = [1, 0]
 SHADE_COLORS = {"plateau": "#9467bd", "drop": "#d62728"}  # purple, red: no model colour
+# Greys, for marks that are no data of a model:
+GUIDE_GREY = "#999999"  # guides: the line joining mirror partners, the diagonal, init-to-trained
+INACTIVE_GREY = "#cccccc"  # points that are not alive on the grid (dead atoms)
+INK_GREY = "#555555"  # neutral ink: the random-init ring, legend strokes, the drawing's edges
+FILL_GREY = "#f3f3f3"  # the architecture drawing's input and output boxes
 
 LOG_FLOOR = 1e-16  # log axes clip here (an exactly even channel has D = 0); one floor for all
 

@@ -20,7 +20,7 @@ def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr") ->
     crossing w = 0 horizontally."""
     seg = (
         alt.Chart(links)
-        .mark_line(color="#999999", strokeWidth=1)
+        .mark_line(color=style.GUIDE_GREY, strokeWidth=1)
         .encode(x=alt.X("w:Q"), y=alt.Y("b:Q"), detail=alt.Detail("pair:N"))
     )
     pts = (
@@ -31,7 +31,9 @@ def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr") ->
             y=alt.Y("b:Q", title="bias b"),
             color=alt.Color(
                 "alive:N",
-                scale=alt.Scale(domain=[True, False], range=[style.kind_color(kind), "#cccccc"]),
+                scale=alt.Scale(
+                    domain=[True, False], range=[style.kind_color(kind), style.INACTIVE_GREY]
+                ),
                 legend=alt.Legend(title="alive on the domain", orient="bottom"),
             ),
             tooltip=[alt.Tooltip(f) for f in ("atom", "w", "b", "alive")],
@@ -47,7 +49,7 @@ def outgoing_chart(outgoing: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart
     hi = float(max(outgoing["o_i"].max(), outgoing["o_j"].max())) if len(outgoing) else 1.0
     diag = (
         alt.Chart(pd.DataFrame({"a": [lo, hi], "b": [lo, hi]}))
-        .mark_line(color="#999999", strokeDash=[4, 4])
+        .mark_line(color=style.GUIDE_GREY, strokeDash=[4, 4])
         .encode(x=alt.X("a:Q"), y=alt.Y("b:Q"))
     )
     pts = (
@@ -103,13 +105,13 @@ def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
     offset = alt.XOffset("checkpoint:N", scale=alt.Scale(domain=labels))
     seg = (
         alt.Chart()
-        .mark_line(color="#999999", strokeWidth=1.5)
+        .mark_line(color=style.GUIDE_GREY, strokeWidth=1.5)
         .encode(x=x, xOffset=offset, y=y, detail=alt.Detail("unit:N"))
     )
     init = (
         alt.Chart()
         .transform_filter(alt.datum.when == "random init")
-        .mark_point(size=150, filled=False, color="#555555", strokeWidth=1.5)
+        .mark_point(size=150, filled=False, color=style.INK_GREY, strokeWidth=1.5)
         .encode(x=x, xOffset=offset, y=y, tooltip=_weight_tips())
     )
     trained = (

@@ -11,6 +11,7 @@ from rflr.explorer.export_menu import export_ui
 from rflr.explorer.picks import Pick, TabInput
 from rflr.explorer.specs import chart_ui
 from rflr.explorer.tabs.training import histories, labelled_runs
+from rflr.measure.metrics import ACTIVITY_THRESHOLD
 from rflr.views import catalog, sources, training_charts
 
 NAME = "Symmetry over training"
@@ -26,7 +27,7 @@ def draw(t: TabInput) -> None:
         "blue dense), one point shape per layer k. Below, on the same step axis: the test MSE. "
         "Shaded: plateaus and drops of A's test MSE; black rule: the selected step. Read from "
         "the snapshots' headers (rflr.metrics.layers), so at the activity threshold they were "
-        "saved with (default 0.001), whatever the sidebar says."
+        f"saved with (default {ACTIVITY_THRESHOLD:g}), whatever the sidebar says."
     )
     runs = labelled_runs(picks, cat)
     frames, snaps = [], ()
