@@ -1,5 +1,15 @@
-"""The explorer's Streamlit UI: one module per tab (or group of tabs); page.main() is the page,
-which streamlit_app.py and `rflr app` run.
+"""The explorer's Streamlit UI; page.main() is the page, which streamlit_app.py and `rflr app` run.
+
+    page         main(): the sidebar, the step slider, the layer controls, then the tabs
+    tabs/        one module per tab (NAME, draw(TabInput)); tabs.TABS lists them in order
+    sidebar      checkpoint source, runs A and B, the URL's a= and b= as those choices
+    url          the view in the URL (rflr.views.state's table) and widget values kept
+    controls     the layer controls above the tabs (LayerChoice)
+    play         the Play button that steps through the snapshots
+    picks        the chosen checkpoints (Pick) and what every tab is handed (TabInput)
+    escape       file-provided text made inert for markdown (md)
+    export_menu  the Export menu (PNG, SVG, CSV)
+    cache, specs, viewport   cached reads, cached chart specs, the measured page width
 
 Imports: rflr.views and the folders below it, with the same exceptions: never rflr.train nor
 the sweep runner, study or executors (only the pure sweep grid, summary, stats).
