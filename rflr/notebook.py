@@ -27,6 +27,7 @@ import pandas as pd
 from rflr.core.config import KIND_LABELS, RunConfig
 from rflr.core.model import layer_name
 from rflr.files import checkpoint, paths
+from rflr.files.names import printable
 from rflr.measure.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
 from rflr.measure.record import Metrics
 from rflr.sweep import summary
@@ -224,6 +225,8 @@ def open(  # noqa: A001  (rflr.open reads like the built-in it mirrors)
     folder of runs with `run=` naming one, or a Hub repo `USER/NAME[/run]` (pulled once,
     offline from the cache). `step=` picks another snapshot of the run."""
     path = paths.local(source, revision)
+    if not (path.is_file() or path.is_dir()):  # a FIFO or a device would block a read
+        raise paths.PathError(f"{printable(path)}: not a regular file or a folder")
     found = _open_file(path) if path.is_file() else _open_folder(path, run)
     return found if step is None else found.at(step)
 
@@ -243,13 +246,13 @@ def _open_file(path: Path) -> Run:
 def _open_folder(folder: Path, run: str | None) -> Run:
     cat = catalog.build(checkpoint.list_checkpoints(folder), folder)
     if not cat.runs:
-        raise paths.PathError(f"{folder}: no readable rflr checkpoints in this folder")
+        raise paths.PathError(f"{printable(folder)}: no readable rflr checkpoints in this folder")
     if run is None and len(cat.runs) == 1:
         run = cat.runs[0]
     if run not in cat.runs:
-        shown = ", ".join(cat.runs[:8]) + (", ..." if len(cat.runs) > 8 else "")
+        shown = ", ".join(map(printable, cat.runs[:8])) + (", ..." if len(cat.runs) > 8 else "")
         what = "holds several runs; name one with run=" if run is None else f"has no run {run!r}"
-        raise paths.PathError(f"{folder} {what} (runs: {shown})")
+        raise paths.PathError(f"{printable(folder)} {what} (runs: {shown})")
     files = {step: folder / rel for step, rel in cat.files[run].items()}
     ckpt = checkpoint.load(files[max(files)])
     return Run(ckpt, files)
@@ -269,31 +272,35 @@ def open_sweep(source: str | os.PathLike, revision: str | None = None) -> pd.Dat
     path = paths.local(source, revision)
     if path.is_dir():
         path = _find_summary(path)
+    shown = printable(path)
+    if not path.is_file():  # a FIFO named summary.csv would block the read forever
+        raise paths.PathError(f"{shown}: not a regular file")
     try:
         head = pd.read_csv(path, nrows=0)
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise paths.PathError(f"{path}: not a readable CSV file ({e})") from None
+        raise paths.PathError(f"{shown}: not a readable CSV file ({printable(e)})") from None
     missing = [c for c in SWEEP_COLUMNS if c not in head.columns]
     if missing:
-        raise paths.PathError(f"{path}: not a sweep summary: no column {', '.join(missing)}")
+        raise paths.PathError(f"{shown}: not a sweep summary: no column {', '.join(missing)}")
     try:
         return summary.read_summary(path)
     except (ValueError, TypeError) as e:
-        raise paths.PathError(f"{path}: bad sweep summary ({e})") from None
+        raise paths.PathError(f"{shown}: bad sweep summary ({printable(e)})") from None
 
 
 def _find_summary(folder: Path) -> Path:
+    """The folder's one summary.csv: at its top, else the only one below; regular files only."""
     top = folder / summary.SUMMARY_NAME
     if top.is_file():
         return top
     found = sorted(
         p
         for p in folder.rglob(summary.SUMMARY_NAME)
-        if not checkpoint.is_hidden(p.relative_to(folder))
+        if not checkpoint.is_hidden(p.relative_to(folder)) and p.is_file()
     )
     if len(found) == 1:
         return found[0]
     if not found:
-        raise paths.PathError(f"{folder}: no {summary.SUMMARY_NAME} in this folder")
-    names = ", ".join(p.relative_to(folder).as_posix() for p in found)
-    raise paths.PathError(f"{folder} holds several sweeps; open one of: {names}")
+        raise paths.PathError(f"{printable(folder)}: no {summary.SUMMARY_NAME} in this folder")
+    names = ", ".join(printable(p.relative_to(folder).as_posix()) for p in found)
+    raise paths.PathError(f"{printable(folder)} holds several sweeps; open one of: {names}")

@@ -5,7 +5,8 @@
 Every number comes from the functions the trainer and the app use (evaluate.checkpoint_metrics
 and rflr.measure.channels / plateaus / basin), so the three always agree. A file that cannot be read
 prints one line naming it and the reason; the others are still analysed, and the exit code
-is then 1.
+is then 1. File names are printed with their control characters escaped
+(rflr.files.names.printable): a name cannot send a terminal escape sequence.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from rflr.core.config import json_safe
 from rflr.core.targets import DEFAULT_GRID_POINTS, symmetric_grid
 from rflr.files.checkpoint import Checkpoint, CheckpointError, load
+from rflr.files.names import printable
 from rflr.measure import basin, channels, metrics
 from rflr.measure.evaluate import checkpoint_metrics, partials_on_grid
 from rflr.measure.plateaus import history_plateaus
@@ -92,7 +94,7 @@ def format_report(rec: dict) -> str:
     c, m = rec["config"], rec["metrics"]
     rank = f" rank {c['rank']}" if c["rank"] is not None else ""
     lines = [
-        f"== {rec['path']}",
+        f"== {printable(rec['path'])}",
         f"model {c['model']} width {c['width']}{rank} depth {c['depth']} ({c['activation']}, "
         f"{c['parameterization']})  seed {c['seed']}  step {rec['step']}  status {rec['status']}",
         f"test MSE {_g(m['test_mse'])}   output defect {_g(m['output_defect'])}   "
@@ -213,14 +215,14 @@ def main(argv: list[str] | None = None) -> int:
             )
         except CheckpointError as e:
             failed = True
-            print(f"error: {e.path}: {e.reason}", file=sys.stderr)
+            print(f"error: {printable(e.path)}: {printable(e.reason)}", file=sys.stderr)
             records.append({"path": str(path), "error": e.reason})
             continue
         except (ArithmeticError, ValueError, RuntimeError, MemoryError) as e:
             # a file that passed every check and still cannot be analysed: report, go on
             failed = True
             reason = f"analysis failed ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})"
-            print(f"error: {path}: {reason}", file=sys.stderr)
+            print(f"error: {printable(path)}: {printable(reason)}", file=sys.stderr)
             records.append({"path": str(path), "error": reason})
             continue
         records.append(rec)

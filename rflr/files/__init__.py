@@ -5,6 +5,7 @@
     provenance  where and how a sweep ran
     repo_id     the USER/NAME rule of a Hugging Face repo id
     paths       the default checkpoints folder and path errors
+    names       names from outside made safe to print (control characters escaped)
 
 Imports: rflr.core and rflr.measure.
 """

@@ -30,6 +30,7 @@ from rflr.files.header import (
     metrics_from_json,
     step_from_text,
 )
+from rflr.files.names import printable
 from rflr.measure.metrics import run_status
 from rflr.measure.record import Metrics
 
@@ -47,7 +48,8 @@ class CheckpointError(Exception):
     def __init__(self, path: str | os.PathLike, reason: str):
         self.path = Path(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        # printable: a file's name or a tensor name may hold a terminal's escape sequences
+        super().__init__(f"{printable(self.path, 1000)}: {printable(reason, 1000)}")
 
 
 @dataclass

@@ -20,6 +20,7 @@ import os
 import re
 from pathlib import Path
 
+from rflr.files.names import printable
 from rflr.files.repo_id import REPO_ID
 
 ENV_VAR = "RFLR_CHECKPOINTS"  # the explorer's default folder (rflr.views.sources reads it too)
@@ -74,21 +75,26 @@ def local(source: str | os.PathLike, revision: str | None = None) -> Path:
     text = os.fspath(source)
     if not text.strip():
         raise PathError("no path given")
-    path = Path(text).expanduser()
-    if not text.startswith(HUB_PREFIX) and path.exists():
-        return path.resolve()
+    shown = printable(text)  # a name's control characters never reach a terminal raw
+    try:
+        path = Path(text).expanduser()
+        if not text.startswith(HUB_PREFIX) and path.exists():
+            return path.resolve()
+    except (OSError, ValueError, RuntimeError) as e:  # a name too long, a NUL, a link loop
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+        raise PathError(f"{shown}: cannot be opened ({reason})") from None
     repo = hub_repo(text) if isinstance(source, str) else None
     if repo is None:
-        raise PathError(f"{text}: no such file or folder (a Hub repo is written USER/NAME)")
+        raise PathError(f"{shown}: no such file or folder (a Hub repo is written USER/NAME)")
     try:
         folder = pull(repo[0], revision)
     except PathError as e:
-        raise PathError(f"{text}: no such file or folder here, nor on the Hub: {e}") from None
+        raise PathError(f"{shown}: no such file or folder here, nor on the Hub: {e}") from None
     # No `..` in the path (hub_repo refuses it), so it stays inside the snapshot; its files are
     # links into the Hub cache, so it is not resolved.
     inner = folder / repo[1]
     if not inner.exists():
-        raise PathError(f"{text}: {repo[1]} is not in the repo {repo[0]}")
+        raise PathError(f"{shown}: {printable(repo[1])} is not in the repo {repo[0]}")
     return inner
 
 
