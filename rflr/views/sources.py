@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rflr.files import checkpoint
+from rflr.files.names import printable
 from rflr.files.paths import ENV_VAR  # the default folder's variable; its home is rflr.files.paths
 from rflr.files.repo_id import check_repo_id as _repo_id_rule
 
 SERVE_VAR = "RFLR_SERVE"
 MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize
 MAX_UPLOADS_KEPT = 8  # upload folders kept on disk; the oldest go first
+UPLOAD_NAME_BYTES = 120  # an upload's stored file name, suffix included (file systems: 255)
 MAX_ROOT_CHARS = 255  # a folder typed or given in the URL
 LIST_MAX_FILES = 5000  # checkpoint files read by one listing
 LIST_MAX_DIRS = 5000  # folders walked by one listing
@@ -177,6 +179,18 @@ def upload_dir() -> Path:
         return _UPLOAD_DIR
 
 
+def stored_name(name: str) -> str:
+    """The file name an upload is stored under: its last path part, characters other than
+    letters, digits, `_`, `.` and `-` replaced by `_`, cut to UPLOAD_NAME_BYTES of UTF-8 (a
+    file system allows 255), with the checkpoint suffix, never hidden (it would not be listed)."""
+    suffix = checkpoint.SUFFIX
+    stem = re.sub(r"[^\w.-]", "_", Path(name).name).removesuffix(suffix)
+    stem = stem.encode()[: UPLOAD_NAME_BYTES - len(suffix)].decode(errors="ignore")
+    if not stem or stem.startswith("."):
+        stem = "upload"
+    return stem + suffix
+
+
 def save_upload(
     name: str, data: bytes, folder: Path | None = None, max_mb: int = MAX_UPLOAD_MB
 ) -> Path:
@@ -186,19 +200,16 @@ def save_upload(
     Content-addressed, so that the same upload is written once. Raises SourceError with the
     checkpoint's reason for a file that is too large or not a valid checkpoint.
     """
+    shown = printable(name, 100)
     if len(data) > max_mb * 2**20:
-        raise SourceError(f"{name}: {len(data) / 2**20:.1f} MB is over the {max_mb} MB limit")
-    stem = re.sub(r"[^\w.-]", "_", Path(name).name) or "upload"
-    if not stem.endswith(checkpoint.SUFFIX):
-        stem += checkpoint.SUFFIX
-    if stem == checkpoint.SUFFIX or stem.startswith("."):  # hidden: it would never be listed
-        stem = "upload" + (stem if stem == checkpoint.SUFFIX else checkpoint.SUFFIX)
+        raise SourceError(f"{shown}: {len(data) / 2**20:.1f} MB is over the {max_mb} MB limit")
+    stem = stored_name(name)
     folder = folder or upload_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = folder / hashlib.sha256(data).hexdigest()[:16]
     path = target / stem
     if target.is_symlink() or path.is_symlink():
-        raise SourceError(f"{name}: refused (the upload folder holds a link)")
+        raise SourceError(f"{shown}: refused (the upload folder holds a link)")
     made = not target.exists()
     if made:
         target.mkdir(mode=0o700)
@@ -209,7 +220,7 @@ def save_upload(
     except Exception as e:  # refused: remove what this call wrote, nothing else
         _remove_written(target if made else path)
         reason = e.reason if isinstance(e, checkpoint.CheckpointError) else type(e).__name__
-        raise SourceError(f"{name}: {reason}") from None
+        raise SourceError(f"{shown}: {printable(reason)}") from None
     os.utime(target, follow_symlinks=False)  # most recently used: pruned last
     _written.add(target)
     _prune(keep=target)
