@@ -94,17 +94,30 @@ def hub_ui(vs: view_state.ViewState) -> Path | None:
 
 
 def validated_upload(file_id: str, name: str, payload: bytes) -> Path:
-    """The upload's folder, validated once per uploaded file (kept in the session)."""
+    """The upload's folder in this session's own folder, validated once per uploaded file
+    (kept in the session), and written again if it was pruned as idle meanwhile."""
     done = st.session_state.setdefault("uploads", {})
-    if file_id not in done:
+    mine = session_uploads()  # used now: not pruned while the visitor looks at it
+    if file_id not in done or (done[file_id][0] is not None and not done[file_id][0].is_dir()):
         try:
-            done[file_id] = (sources.save_upload(name, payload), None)
+            done[file_id] = (sources.save_upload(name, payload, mine), None)
         except sources.SourceError as e:
             done[file_id] = (None, str(e))
     folder, error = done[file_id]
     if error:
         raise sources.SourceError(error)
     return folder
+
+
+def session_uploads() -> Path:
+    """This session's upload folder (rflr.views.sources.SessionUploads): made on its first
+    upload, deleted when the session ends; made again if it was pruned as idle."""
+    ss = st.session_state
+    held = ss.get("upload_folder")
+    if not isinstance(held, sources.SessionUploads) or not held.usable():
+        held = ss.upload_folder = sources.SessionUploads()
+    held.touch()
+    return held.path
 
 
 def runs_ui(cat: catalog.Catalog) -> tuple[str, str | None, str]:

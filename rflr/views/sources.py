@@ -4,8 +4,9 @@ file, or a Hugging Face repo; and the rule that keeps every file path inside its
 The root folder is the user's choice (env RFLR_CHECKPOINTS, the sidebar, the URL) and may be
 any folder. A checkpoint path that arrives from the URL or a widget is relative to that root
 and must resolve inside it: `..`, absolute paths and symlinks that leave the root are refused.
-An upload is written to a private temporary folder and then read exactly like a file on disk,
-so that it passes through the same checks (rflr.files.checkpoint.load: version, shapes, finiteness).
+An upload is written to its session's own private temporary folder and then read exactly like
+a file on disk, so that it passes through the same checks (rflr.files.checkpoint.load: version,
+shapes, finiteness).
 
 Served mode (env RFLR_SERVE=1, set by the Space's Dockerfile): the folder is always the
 configured one; no widget or URL can point the app at another folder of the server.
@@ -22,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,9 @@ from rflr.files.repo_id import check_repo_id as _repo_id_rule
 
 SERVE_VAR = "RFLR_SERVE"
 MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize
-MAX_UPLOADS_KEPT = 8  # upload folders kept on disk; the oldest go first
+MAX_UPLOADS_KEPT = 8  # upload folders kept per session; its least recently used go first
+UPLOADS_MAX_MB = 4096  # every session's uploads together; past it, an upload is refused
+UPLOAD_IDLE_S = 3600.0  # a session's uploads unused this long are deleted (a session left open)
 UPLOAD_NAME_BYTES = 120  # an upload's stored file name, suffix included (file systems: 255)
 MAX_ROOT_CHARS = 255  # a folder typed or given in the URL
 LIST_MAX_FILES = 5000  # checkpoint files read by one listing
@@ -163,10 +167,16 @@ def file_key(path: Path) -> tuple[str, int, int]:
 
 
 # --- uploads ---------------------------------------------------------------------------------
-
+#
+# Each session has a folder of its own (SessionUploads), so two visitors never share a folder,
+# a listing or a file name, and one visitor's uploads never push out another's. A session's
+# folder goes when its session ends, or when it has not been used for UPLOAD_IDLE_S.
 
 _UPLOAD_DIR: Path | None = None
 _UPLOAD_LOCK = threading.Lock()
+_REGISTRY = threading.RLock()  # _written and _sessions: a finalizer may run in any thread
+_written: dict[Path, int] = {}  # upload folders this process made -> bytes: all it deletes
+_sessions: dict[Path, float] = {}  # session folders this process made -> last use (monotonic)
 
 
 def upload_dir() -> Path:
@@ -177,6 +187,57 @@ def upload_dir() -> Path:
         if _UPLOAD_DIR is None or not _UPLOAD_DIR.is_dir() or _UPLOAD_DIR.is_symlink():
             _UPLOAD_DIR = Path(tempfile.mkdtemp(prefix="rflr-uploads-"))
         return _UPLOAD_DIR
+
+
+class SessionUploads:
+    """One session's upload folder: made by tempfile.mkdtemp inside upload_dir() (mode 0700,
+    an unpredictable name). Deleted with its files when this object is dropped (the app keeps
+    it in the session's state, which Streamlit drops when the session ends), or by
+    prune_idle once it has not been used for UPLOAD_IDLE_S (a session left open)."""
+
+    def __init__(self) -> None:
+        prune_idle()
+        self.path = Path(tempfile.mkdtemp(prefix="session-", dir=upload_dir()))
+        with _REGISTRY:
+            _sessions[self.path] = time.monotonic()
+        weakref.finalize(self, end_session, self.path)
+
+    def usable(self) -> bool:
+        """Not pruned: still this process's, still a folder."""
+        with _REGISTRY:
+            return self.path in _sessions and self.path.is_dir()
+
+    def touch(self) -> None:
+        """Used now: pruned last."""
+        with _REGISTRY:
+            if self.path in _sessions:
+                _sessions[self.path] = time.monotonic()
+
+
+def end_session(folder: Path) -> None:
+    """Delete a session's upload folder with everything in it (only one this process made)."""
+    with _REGISTRY:
+        if _sessions.pop(folder, None) is None:
+            return
+        for d in [d for d in _written if d.parent == folder]:
+            _written.pop(d)
+    shutil.rmtree(folder, ignore_errors=True)  # rmtree never follows links
+
+
+def prune_idle(max_idle_s: float | None = None) -> None:
+    """End every session folder unused for `max_idle_s` (default UPLOAD_IDLE_S)."""
+    limit = UPLOAD_IDLE_S if max_idle_s is None else max_idle_s
+    now = time.monotonic()
+    with _REGISTRY:
+        idle = [d for d, used in _sessions.items() if now - used > limit]
+    for d in idle:
+        end_session(d)
+
+
+def uploads_mb() -> float:
+    """What every upload this process holds takes on disk, in MB."""
+    with _REGISTRY:
+        return sum(_written.values()) / 2**20
 
 
 def stored_name(name: str) -> str:
@@ -194,11 +255,13 @@ def stored_name(name: str) -> str:
 def save_upload(
     name: str, data: bytes, folder: Path | None = None, max_mb: int = MAX_UPLOAD_MB
 ) -> Path:
-    """Write an uploaded file below `folder` and check it like a file on disk.
+    """Write an uploaded file below `folder` (a session's: SessionUploads.path) and check it
+    like a file on disk.
 
-    Returns the folder holding only that file (a root the app can browse like any other).
-    Content-addressed, so that the same upload is written once. Raises SourceError with the
-    checkpoint's reason for a file that is too large or not a valid checkpoint.
+    Returns the folder holding only that file (a root the app can browse like any other),
+    one per name and content, so that the same upload is written once. Raises SourceError
+    with the checkpoint's reason for a file that is too large or not a valid checkpoint,
+    and when the uploads of all sessions would take more than UPLOADS_MAX_MB.
     """
     shown = printable(name, 100)
     if len(data) > max_mb * 2**20:
@@ -206,12 +269,18 @@ def save_upload(
     stem = stored_name(name)
     folder = folder or upload_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    target = folder / hashlib.sha256(data).hexdigest()[:16]
+    target = folder / hashlib.sha256(stem.encode() + b"\0" + data).hexdigest()[:16]
     path = target / stem
     if target.is_symlink() or path.is_symlink():
         raise SourceError(f"{shown}: refused (the upload folder holds a link)")
     made = not target.exists()
     if made:
+        prune_idle()
+        if uploads_mb() + len(data) / 2**20 > UPLOADS_MAX_MB:
+            raise SourceError(
+                f"{shown}: this server holds {UPLOADS_MAX_MB} MB of uploads already; "
+                "try again later"
+            )
         target.mkdir(mode=0o700)
     try:
         if not path.is_file():
@@ -222,12 +291,10 @@ def save_upload(
         reason = e.reason if isinstance(e, checkpoint.CheckpointError) else type(e).__name__
         raise SourceError(f"{shown}: {printable(reason)}") from None
     os.utime(target, follow_symlinks=False)  # most recently used: pruned last
-    _written.add(target)
-    _prune(keep=target)
+    with _REGISTRY:
+        _written[target] = len(data)
+    _prune(folder, keep=target)
     return target
-
-
-_written: set[Path] = set()  # upload folders this process made: the only ones it deletes
 
 
 def _remove_written(path: Path) -> None:
@@ -239,12 +306,13 @@ def _remove_written(path: Path) -> None:
             shutil.rmtree(path)  # rmtree does not follow symlinks inside
     except OSError:
         pass
-    _written.discard(path)
+    with _REGISTRY:
+        _written.pop(path, None)
 
 
-def _prune(keep: Path) -> None:
-    """Bound the disk used by uploads: drop the least recently used folders this process
-    wrote (never anything else in the folder)."""
+def _prune(folder: Path, keep: Path) -> None:
+    """Bound the uploads of one folder (a session's): drop its least recently used upload
+    folders this process wrote, never anything else, never another folder's."""
 
     def used(d: Path) -> int:
         try:
@@ -252,7 +320,9 @@ def _prune(keep: Path) -> None:
         except OSError:
             return -1
 
-    dirs = sorted((d for d in _written if d != keep), key=used)
+    with _REGISTRY:
+        mine = [d for d in _written if d.parent == folder and d != keep]
+    dirs = sorted(mine, key=used)
     for d in dirs[: max(0, len(dirs) - (MAX_UPLOADS_KEPT - 1))]:
         _remove_written(d)
 
