@@ -1,19 +1,30 @@
 """Cached reads for the explorer: keyed on file identity (path, mtime, size), bounded.
 
-`st.cache_resource` holds loaded checkpoints (read-only, shared by sessions);
-`st.cache_data` holds the tables derived from them.
+Loaded checkpoints with their evaluated layers, and the tables computed from them, live in one
+store shared by sessions (rflr.views.budget.Store) that is bounded by the bytes it holds
+(budget.Limits.cache_mb), not by a count of entries: one 4096-wide checkpoint weighs as much as
+hundreds of small ones. A checkpoint is checked against the budget from its header before a
+tensor is read (budget.check), and evaluations and matchings pass the heavy-work gate
+(budget.heavy). Loaded checkpoints are shared, read-only objects; a table is kept pickled, so
+that every caller gets its own copy (st.cache_data's contract). Header-only reads (histories)
+and listings stay in Streamlit's caches: they hold no evaluated array.
 """
 
 from __future__ import annotations
 
+import functools
+import pickle
+from collections.abc import Callable, Hashable
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from rflr.files import checkpoint
 from rflr.measure.metrics import PARITY_TAU
-from rflr.views import catalog, data, sources
+from rflr.views import budget, catalog, data, sources
 
 LISTINGS_KEPT = 8  # folders whose listing is kept
 
@@ -44,41 +55,84 @@ def listing(root: Path) -> catalog.Catalog:
     return cat
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading checkpoint…")
+@st.cache_resource(show_spinner=False)
+def _store() -> budget.Store:
+    """Loaded checkpoints and the tables evaluated from them: shared by sessions, by bytes."""
+    return budget.Store(budget.limits().cache_mb * budget.MB)
+
+
+def _kept(key: tuple, make: Callable[[], Any], spinner: str | None, heavy_work: bool) -> Any:
+    """make()'s value, kept in the store under `key` and the limits it was computed under;
+    the spinner shows while it is computed, or waits for its turn (budget.heavy)."""
+    lim = budget.limits()
+    store, key = _store(), (*key, lim)
+    store.resize(lim.cache_mb * budget.MB)
+    with st.spinner(spinner) if spinner and key not in store else nullcontext():
+        return store.get(key, make, heavy_work)
+
+
+def _table(spinner: str | None = None, heavy_work: bool = False):
+    """Decorator: st.cache_data for the tables evaluated from a checkpoint, in the store (kept
+    pickled: each call returns a fresh copy). Arguments are hashable keys, as st.cache_data's."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def cached(*args: Hashable) -> Any:
+            def make() -> bytes:
+                return pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
+
+            return pickle.loads(_kept((fn.__qualname__, *args), make, spinner, heavy_work))
+
+        return cached
+
+    return wrap
+
+
 def loaded(path: str, mtime: int, size: int):
-    """(Checkpoint, Partials, None) or (None, None, reason). Read-only: shared by sessions."""
+    """(Checkpoint, Partials, None) or (None, None, reason). Read-only: shared by sessions.
+    A checkpoint over the budget is refused from its header: its tensors are never read."""
+    key = ("loaded", path, mtime, size)
+    return _kept(key, lambda: _load(path), "Loading checkpoint…", heavy_work=True)
+
+
+def _load(path: str):
     try:
+        header = checkpoint.read_header(path)
+        points = budget.grid_points(header.metrics.grid_points)
+        budget.check(header.config.model, points)
         ckpt = checkpoint.load(path)
         return ckpt, data.compute_partials(ckpt), None
+    except budget.BudgetError as e:
+        return None, None, str(e)
     except checkpoint.CheckpointError as e:
         return None, None, e.reason
     except Exception as e:  # a file that loads but cannot be evaluated must not break the page
         return None, None, f"cannot evaluate this checkpoint ({type(e).__name__}: {e})"
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@_table()
 def channel_table(key: tuple, name: str, thr: float) -> pd.DataFrame:
     return data.channel_frame(loaded(*key)[1], name, thr, PARITY_TAU)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@_table()
 def curves(key: tuple, name: str, channels: tuple[int, ...]) -> pd.DataFrame:
     return data.curve_frame(loaded(*key)[1], name, list(channels))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@_table(heavy_work=True)
 def profile(key: tuple, thr: float, equivariance: bool) -> tuple[pd.DataFrame, float]:
     p = loaded(*key)[1]
     return data.depth_profile(p, thr, PARITY_TAU, equivariance), data.output_defect(p)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@_table(heavy_work=True)
 def atoms(key: tuple) -> data.AtomFrames:
     ckpt, p, _ = loaded(*key)
     return data.atom_frames(ckpt, p)
 
 
-@st.cache_data(max_entries=32, show_spinner="Matching mirror pairs in every layer…")
+@_table("Matching mirror pairs in every layer…", heavy_work=True)
 def weight_symmetry(key: tuple) -> pd.DataFrame:
     ckpt, p, _ = loaded(*key)
     return data.weight_symmetry_frame(ckpt, p)

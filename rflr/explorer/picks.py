@@ -14,7 +14,7 @@ from rflr.explorer.controls import LayerChoice
 from rflr.explorer.escape import md
 from rflr.files.checkpoint import Checkpoint
 from rflr.sweep.summary import format_number
-from rflr.views import catalog, sources
+from rflr.views import budget, catalog, sources
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,12 @@ def pick_header(c: Pick) -> bool:
     if c.error:
         st.error(f"{md(c.rel)}: {md(c.error)}")
         return False
+    asked = c.ckpt.metrics.grid_points if c.ckpt else None
+    if isinstance(asked, int) and budget.grid_points(asked) < asked:
+        st.caption(
+            f"Measured here on {budget.grid_points(asked)} of its {asked} grid points (the "
+            "cap of this explorer: RFLR_GRID_POINTS_MAX); D may differ a little from its header's."
+        )
     return True
 
 

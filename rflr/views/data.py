@@ -23,11 +23,12 @@ import torch
 
 from rflr.core.config import ModelConfig
 from rflr.core.model import as_float64, layer_index, layer_name, outgoing_weights, partial_layers
-from rflr.core.targets import DEFAULT_GRID_POINTS, Grid, symmetric_grid, target_values
+from rflr.core.targets import Grid, symmetric_grid, target_values
 from rflr.files.checkpoint import Checkpoint
 from rflr.measure import channels, metrics, plateaus, weight_symmetry
 from rflr.measure.evaluate import partials_on_grid
 from rflr.measure.record import Metrics
+from rflr.views import budget
 
 PARTS = {
     "partial": "partial function (z for RF-LR, u for dense)",
@@ -69,9 +70,10 @@ class Partials:
 
 
 def metrics_grid(ckpt: Checkpoint) -> Grid:
-    """The symmetric grid the checkpoint's metrics were measured on (default 1025 points)."""
+    """The symmetric grid the checkpoint's metrics were measured on (default 1025 points),
+    at most rflr.views.budget's cap: a header does not choose how much is computed."""
     cfg = ckpt.config
-    points = ckpt.metrics.grid_points or DEFAULT_GRID_POINTS  # None: not recorded
+    points = budget.grid_points(ckpt.metrics.grid_points)  # None: not recorded
     return symmetric_grid(cfg.target.domain, points, cfg.model.input_dim)
 
 

@@ -6,7 +6,7 @@ any folder. A checkpoint path that arrives from the URL or a widget is relative 
 and must resolve inside it: `..`, absolute paths and symlinks that leave the root are refused.
 An upload is written to its session's own private temporary folder and then read exactly like
 a file on disk, so that it passes through the same checks (rflr.files.checkpoint.load: version,
-shapes, finiteness).
+shapes, finiteness). What a visitor may then make the server compute: rflr.views.budget.
 
 Served mode (env RFLR_SERVE=1, set by the Space's Dockerfile): the folder is always the
 configured one; no widget or URL can point the app at another folder of the server.
