@@ -5,15 +5,16 @@ store shared by sessions (rflr.views.budget.Store) that is bounded by the bytes 
 (budget.Limits.cache_mb), not by a count of entries: one 4096-wide checkpoint weighs as much as
 hundreds of small ones. A checkpoint is checked against the budget from its header before a
 tensor is read (budget.check), and evaluations and matchings pass the heavy-work gate
-(budget.heavy). Loaded checkpoints are shared, read-only objects; a table is kept pickled, so
-that every caller gets its own copy (st.cache_data's contract). Header-only reads (histories)
-and listings stay in Streamlit's caches: they hold no evaluated array.
+(budget.heavy). Loaded checkpoints are shared, read-only objects; a table is handed out as a
+deep copy, so that every caller gets its own (st.cache_data's contract; nothing is pickled).
+Header-only reads (histories) and listings stay in Streamlit's caches: they hold no evaluated
+array.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
-import pickle
 from collections.abc import Callable, Hashable
 from contextlib import nullcontext
 from pathlib import Path
@@ -72,16 +73,14 @@ def _kept(key: tuple, make: Callable[[], Any], spinner: str | None, heavy_work: 
 
 
 def _table(spinner: str | None = None, heavy_work: bool = False):
-    """Decorator: st.cache_data for the tables evaluated from a checkpoint, in the store (kept
-    pickled: each call returns a fresh copy). Arguments are hashable keys, as st.cache_data's."""
+    """Decorator: st.cache_data for the tables evaluated from a checkpoint, in the store (each
+    call returns a deep copy). Arguments are hashable keys, as st.cache_data's."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def cached(*args: Hashable) -> Any:
-            def make() -> bytes:
-                return pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
-
-            return pickle.loads(_kept((fn.__qualname__, *args), make, spinner, heavy_work))
+            kept = _kept((fn.__qualname__, *args), lambda: fn(*args), spinner, heavy_work)
+            return copy.deepcopy(kept)
 
         return cached
 
