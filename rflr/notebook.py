@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from rflr.core.config import KIND_LABELS, RunConfig
+from rflr.core.config import RunConfig
+from rflr.core.kinds import KIND_LABELS
 from rflr.core.model import layer_name
 from rflr.files import checkpoint, paths
 from rflr.files.names import printable

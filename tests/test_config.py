@@ -8,8 +8,6 @@ import math
 import pytest
 
 from rflr.core.config import (
-    KIND_LABELS,
-    MODEL_CONFIGS,
     DenseConfig,
     RFLRConfig,
     RunConfig,
@@ -17,6 +15,7 @@ from rflr.core.config import (
     TrainConfig,
     json_safe,
 )
+from rflr.core.kinds import KIND_LABELS, MODEL_CONFIGS
 
 
 @pytest.mark.parametrize(

@@ -18,12 +18,12 @@ from rflr.core.config import (
     PARAMETERIZATIONS,
     SCHEDULES,
     SEED_MAX,
-    DenseConfig,
     RFLRConfig,
     RunConfig,
     TargetConfig,
     TrainConfig,
 )
+from rflr.core.kinds import KINDS, model_config
 from rflr.sweep.executors import EXECUTORS
 from rflr.sweep.presets import PRESETS
 from rflr.train.steps import DEVICES, resolve_device
@@ -131,11 +131,12 @@ def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
         + "; ".join(f"{k}: {v.description}" for k, v in sorted(PRESETS.items())),
     )
     g = p.add_argument_group("model")
+    choices = [k.choice for k in KINDS.values()]
     g.add_argument(
         "--model",
-        choices=["rflr", "dense"],
-        default="rflr",
-        help="RF-LR (low rank) or the dense MLP control",
+        choices=list(KINDS),
+        default=m.kind,
+        help=", ".join(choices[:-1]) + " or " + choices[-1],
     )
     g.add_argument("--width", type=int, default=m.width, help="N, units per hidden layer")
     g.add_argument("--rank", type=int, default=m.rank, help="r, bottleneck channels (RF-LR only)")
@@ -338,15 +339,7 @@ def typed_flags(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[
 
 
 def _job(v: dict) -> Job:
-    common = dict(
-        width=v["width"],
-        depth=v["depth"],
-        input_dim=v["input_dim"],
-        activation=v["activation"],
-        parameterization=v["parameterization"],
-        train_atoms=not v["frozen_atoms"],
-    )
-    model = RFLRConfig(rank=v["rank"], **common) if v["model"] == "rflr" else DenseConfig(**common)
+    model = model_config(v["model"], {**v, "train_atoms": not v["frozen_atoms"]})
     cfg = RunConfig(
         model=model,
         target=TargetConfig(

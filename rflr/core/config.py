@@ -18,7 +18,6 @@ PARAMETERIZATIONS = ("ntk", "standard", "mf")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
-KIND_LABELS = {"rflr": "RF-LR", "dense": "dense"}  # how the model kinds read on charts and pages
 
 # Caps on what a config may ask for. Checkpoints come from anyone (a Hub repo, an upload), and
 # the listing, the app's widgets and `load` build names and arrays from these numbers before a
@@ -276,6 +275,8 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         """Inverse of to_dict. Unknown keys are ignored; missing keys take defaults."""
+        from rflr.core.kinds import MODEL_CONFIGS  # here: rflr.core.kinds imports this module
+
         kind = d.get("model")
         model_cls = MODEL_CONFIGS.get(kind)
         if model_cls is None:
@@ -288,9 +289,6 @@ class RunConfig:
     @classmethod
     def from_json(cls, s: str) -> RunConfig:
         return cls.from_dict(json.loads(s))
-
-
-MODEL_CONFIGS: dict[str, type[ModelConfig]] = {"rflr": RFLRConfig, "dense": DenseConfig}
 
 
 def _known(dc: type, d: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,8 @@ import math
 import torch
 from torch import nn
 
-from rflr.core.config import ModelConfig, RFLRConfig
+from rflr.core.config import ModelConfig
+from rflr.core.kinds import kind_of
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}  # config.DTYPES as torch
 
@@ -41,28 +42,24 @@ Cache = dict[str, torch.Tensor]
 def param_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Every tensor of a model, in a fixed order (the init draws in this order)."""
     n, d = cfg.width, cfg.input_dim
+    kind = kind_of(cfg)
     shapes: dict[str, tuple[int, ...]] = {"atoms.weight": (n, d), "atoms.bias": (n,)}
     for k in range(1, cfg.depth):
-        if isinstance(cfg, RFLRConfig):
-            r = cfg.rank
-            shapes[f"bottleneck.{k}.down"] = (r, n)
-            shapes[f"bottleneck.{k}.up"] = (n, r)
-            shapes[f"bottleneck.{k}.bias"] = (n,)
-        else:
-            shapes[f"hidden.{k}.weight"] = (n, n)
-            shapes[f"hidden.{k}.bias"] = (n,)
+        for t, shape in kind.tensors(cfg).items():
+            shapes[f"{kind.prefix}.{k}.{t}"] = shape
     shapes["readout.weight"] = (1, n)
     shapes["readout.bias"] = (1,)
     return shapes
 
 
 def fan_in(cfg: ModelConfig, name: str) -> int:
-    """Inputs summed by the product a tensor belongs to (a bias shares its weight's)."""
-    if name.startswith("atoms."):
-        return cfg.input_dim
-    if name.endswith((".up", ".bias")) and name.startswith("bottleneck."):
-        return cfg.rank  # type: ignore[attr-defined]
-    return cfg.width
+    """Inputs summed by the product a tensor belongs to: a weight's columns; a bias shares
+    its layer's last weight's (the product it is added to)."""
+    shapes = param_shapes(cfg)
+    layer = name.rpartition(".")[0]
+    if name.endswith(".bias"):
+        name = [n for n in shapes if n.startswith(f"{layer}.") and n != name][-1]
+    return shapes[name][1]
 
 
 def init_params(
@@ -90,7 +87,7 @@ def scales(cfg: ModelConfig) -> tuple[float, float, float]:
     """(input, width, rank) divisors as multipliers: 1/sqrt(d), 1/sqrt(N), 1/sqrt(r) or 1s."""
     if cfg.parameterization == "standard":
         return 1.0, 1.0, 1.0
-    rank = cfg.rank if isinstance(cfg, RFLRConfig) else 1
+    rank = cfg.rank_or_none or 1
     return 1 / math.sqrt(cfg.input_dim), 1 / math.sqrt(cfg.width), 1 / math.sqrt(rank)
 
 
@@ -124,14 +121,13 @@ class Network(nn.Module):
         # state_dict keys then come out dotted, exactly the checkpoint names.
         self.atoms = _params("atoms", ("weight", "bias"), params)
         self.atoms.requires_grad_(cfg.train_atoms)  # frozen random features when False
+        kind = kind_of(cfg)
+        self.mix_prefix = kind.prefix
         mix = nn.ModuleDict()
         for k in range(1, cfg.depth):
-            mix[str(k)] = _params(f"{self.mix_prefix}.{k}", self.mix_names, params)
-        setattr(self, self.mix_prefix, mix)  # registered as "bottleneck" or "hidden"
+            mix[str(k)] = _params(f"{kind.prefix}.{k}", tuple(kind.tensors(cfg)), params)
+        setattr(self, kind.prefix, mix)  # registered as "bottleneck" or "hidden"
         self.readout = _params("readout", ("weight", "bias"), params)
-
-    mix_prefix = ""
-    mix_names: tuple[str, ...] = ()
 
     @property
     def mix(self) -> nn.ModuleDict:
@@ -165,9 +161,6 @@ class Network(nn.Module):
 class RFLR(Network):
     """h_{k+1} = s(U_k (D_k h_k / sqrt(N)) / sqrt(r) + c_k)."""
 
-    mix_prefix = "bottleneck"
-    mix_names = ("down", "up", "bias")
-
     def mix_layer(self, k: int, h: torch.Tensor, cache: Cache) -> torch.Tensor:
         p = self.mix[str(k)]
         z = self.s_width * h @ p["down"].T  # [B, r]
@@ -179,9 +172,6 @@ class RFLR(Network):
 
 class Dense(Network):
     """h_{k+1} = s(W_k h_k / sqrt(N) + c_k)."""
-
-    mix_prefix = "hidden"
-    mix_names = ("weight", "bias")
 
     def mix_layer(self, k: int, h: torch.Tensor, cache: Cache) -> torch.Tensor:
         p = self.mix[str(k)]
@@ -197,9 +187,13 @@ def _params(
     return nn.ParameterDict({n: nn.Parameter(params[f"{prefix}.{n}"].clone()) for n in names})
 
 
+# Each kind's forward pass (rflr.core.kinds has the rest of its entry).
+NETWORKS: dict[str, type[Network]] = {"rflr": RFLR, "dense": Dense}
+
+
 def build(cfg: ModelConfig, params: dict[str, torch.Tensor] | None = None) -> Network:
     """The model for a config, optionally with given parameters (checkpoint names)."""
-    return (RFLR if isinstance(cfg, RFLRConfig) else Dense)(cfg, params)
+    return NETWORKS[cfg.kind](cfg, params)
 
 
 # --- which layers are "partial functions", and what each channel feeds -------------------
@@ -209,9 +203,8 @@ def partial_layers(cfg: ModelConfig) -> list[str]:
     """The layers whose defects a checkpoint reports (SPEC section 5), in depth order."""
     if cfg.depth == 1:
         return ["atoms.h"]
-    if isinstance(cfg, RFLRConfig):
-        return [f"bottleneck.{k}.z" for k in range(1, cfg.depth)]
-    return [f"hidden.{k}.u" for k in range(1, cfg.depth)]
+    kind = kind_of(cfg)
+    return [f"{kind.prefix}.{k}.{kind.partial}" for k in range(1, cfg.depth)]
 
 
 def layer_name(cfg: ModelConfig, k: int, part: str = "partial") -> str | None:
@@ -223,9 +216,8 @@ def layer_name(cfg: ModelConfig, k: int, part: str = "partial") -> str | None:
         return "readout.y"
     if not 0 < k < cfg.depth:
         return None
-    if isinstance(cfg, RFLRConfig):
-        return f"bottleneck.{k}.{'z' if part == 'partial' else part}"
-    return f"hidden.{k}.{'u' if part == 'partial' else part}"
+    kind = kind_of(cfg)
+    return f"{kind.prefix}.{k}.{kind.partial if part == 'partial' else part}"
 
 
 def layer_index(name: str) -> int:
@@ -246,12 +238,13 @@ def outgoing_weights(cfg: ModelConfig, params: dict[str, torch.Tensor], layer: s
     """
     if layer == "readout.y":
         return torch.ones(1, 1, dtype=params["readout.weight"].dtype)
+    kind = kind_of(cfg)
     part, _, what = layer.rpartition(".")
-    if what == "z":  # bottleneck.k.z feeds U_k
-        return params[f"{part}.up"].T  # [r, N]
+    inner = kind.values[:-2]  # values inside a mixing layer, before its u and h
+    if what in inner:  # e.g. bottleneck.k.z feeds U_k
+        return params[f"{part}.{kind.products[inner.index(what) + 1]}"].T  # [r, N]
     k = layer_index(layer)  # h_{k+1} comes out of this layer
     nxt = k + 1
     if nxt < cfg.depth:
-        key = f"bottleneck.{nxt}.down" if isinstance(cfg, RFLRConfig) else f"hidden.{nxt}.weight"
-        return params[key].T  # [N, r or N]
+        return params[f"{kind.prefix}.{nxt}.{kind.products[0]}"].T  # [N, r or N]
     return params["readout.weight"].T  # [N, 1]

@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
-from rflr.core.config import KIND_LABELS
+from rflr.core.kinds import KIND_LABELS
 from rflr.explorer.cache import loaded
 from rflr.explorer.controls import LayerChoice
 from rflr.explorer.escape import md
 from rflr.files.checkpoint import Checkpoint
 from rflr.sweep.summary import format_number
-from rflr.views import budget, catalog, sources
+from rflr.views import budget, catalog, sources, style
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ def pick(root: Path, cat: catalog.Catalog, rel: str) -> Pick:
     except OSError as e:  # removed since the listing
         key, ckpt, error = (str(path), 0, 0), None, f"cannot read it ({e})"
     row = cat.rows[rel]
-    label = f"{KIND_LABELS.get(row['kind'], row['kind'])} · {row['run']} · step {int(row['step'])}"
-    badge = ":orange-badge[RF-LR]" if row["kind"] == "rflr" else ":blue-badge[dense]"
+    kind = KIND_LABELS.get(row["kind"], row["kind"])
+    label = f"{kind} · {row['run']} · step {int(row['step'])}"
+    badge = style.kind_badge(row["kind"], kind)
     return Pick(
         root=root,
         rel=rel,
@@ -66,7 +68,7 @@ def pick_header(c: Pick) -> bool:
     st.markdown(c.title)
     st.caption(
         f"width {row['width']}"
-        + (f" · rank {row['rank']}" if row["kind"] == "rflr" else "")
+        + (f" · rank {row['rank']}" if pd.notna(row["rank"]) else "")  # a kind with a rank
         + f" · depth {row['depth']} · seed {row['seed']} · target {md(row['target'])} · "
         f"test MSE {fmt(row['test_mse'])} · headline D {fmt(row['headline_defect'])} · "
         f"output D {fmt(row['output_defect'])} · status {md(row['status'])}"

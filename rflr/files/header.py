@@ -33,13 +33,13 @@ from rflr.core.config import (
     DEPTH_MAX,
     MAGNITUDE_MAX,
     MILESTONES_MAX,
-    MODEL_CONFIGS,
     STEPS_MAX,
     TERMS_MAX,
     RunConfig,
     TargetConfig,
     TrainConfig,
 )
+from rflr.core.kinds import MODEL_CONFIGS
 from rflr.measure.record import LOSS_RANGE, STATUSES, LayerMetrics, Metrics
 
 JSON_MAX_CHARS = 4 << 20  # per metadata field; a 20k-point history is ~1.3 MB

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from rflr.core.config import ModelConfig, RFLRConfig
+from rflr.core.config import ModelConfig
+from rflr.core.kinds import kind_of
 from rflr.core.model import outgoing_weights
 from rflr.measure import metrics
 
@@ -291,8 +292,8 @@ def atom_pairing_of(
 
 def hidden_feature_layers(cfg: ModelConfig) -> list[str]:
     """The hidden features h_1 .. h_L (N units each), in depth order."""
-    kind = "bottleneck" if isinstance(cfg, RFLRConfig) else "hidden"
-    return ["atoms.h"] + [f"{kind}.{k}.h" for k in range(1, cfg.depth)]
+    prefix = kind_of(cfg).prefix
+    return ["atoms.h"] + [f"{prefix}.{k}.h" for k in range(1, cfg.depth)]
 
 
 def equivariance_of(

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rflr.core.config import ModelConfig, RFLRConfig, RunConfig
-from rflr.core.model import outgoing_weights
+from rflr.core.config import ModelConfig, RunConfig
+from rflr.core.kinds import kind_of
+from rflr.core.model import layer_name, outgoing_weights
 from rflr.core.seeds import initial_params
 from rflr.core.targets import Grid
 from rflr.measure import channels, metrics
@@ -45,21 +46,22 @@ class UnitLayer:
 
 def unit_layers(cfg: ModelConfig) -> list[UnitLayer]:
     """The N-unit layers h_1 .. h_L of a model, in depth order."""
-    rflr = isinstance(cfg, RFLRConfig)
-    kind = "bottleneck" if rflr else "hidden"
+    kind = kind_of(cfg)
 
-    def result(k: int) -> str:  # what h_{k+1} feeds
-        if k + 1 >= cfg.depth:
-            return "readout.y"
-        return f"bottleneck.{k + 1}.z" if rflr else f"hidden.{k + 1}.u"
+    def result(k: int) -> str:  # what h_{k+1} feeds: layer k + 1's partial function, or y
+        return layer_name(cfg, k + 1) or "readout.y"
 
     out = [UnitLayer("atoms.h", "atoms.weight", "atoms.bias", X, result(0))]
     for k in range(1, cfg.depth):
-        if rflr:
-            inp, weight = f"bottleneck.{k}.z", f"bottleneck.{k}.up"
+        name = f"{kind.prefix}.{k}"
+        # The units' weights are the layer's last product; its input, the value before it
+        # (z for RF-LR), or h_k itself when the layer is one product (dense).
+        if len(kind.products) > 1:
+            inp = f"{name}.{kind.values[len(kind.products) - 2]}"
         else:
-            inp, weight = ("atoms.h" if k == 1 else f"hidden.{k - 1}.h"), f"hidden.{k}.weight"
-        out.append(UnitLayer(f"{kind}.{k}.h", weight, f"{kind}.{k}.bias", inp, result(k)))
+            inp = "atoms.h" if k == 1 else f"{kind.prefix}.{k - 1}.h"
+        weight = f"{name}.{kind.products[-1]}"
+        out.append(UnitLayer(f"{name}.h", weight, f"{name}.bias", inp, result(k)))
     return out
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from rflr.core.config import ModelConfig, RFLRConfig
+from rflr.core.config import ModelConfig
 from rflr.core.model import layer_index
 from rflr.views.style import FILL_GREY, INK_GREY, subscript
+
+WIDE = 2.6  # inches: an N-wide layer; a bottleneck is drawn in proportion, never below its label
 
 
 def architecture_dot(cfg: ModelConfig, highlight: str | None = None) -> str:
@@ -14,8 +16,6 @@ def architecture_dot(cfg: ModelConfig, highlight: str | None = None) -> str:
     the node that layer lives in. Streamlit renders DOT in the browser, so no graphviz
     package is needed."""
     n, d, depth = cfg.width, cfg.input_dim, cfg.depth
-    wide = 2.6  # inches; a bottleneck is drawn in proportion, but never thinner than its label
-    narrow = max(0.7, wide * cfg.rank / n) if isinstance(cfg, RFLRConfig) else wide
     frozen = " (frozen)" if not cfg.train_atoms else ""
     lines = [
         "digraph net {",
@@ -24,24 +24,11 @@ def architecture_dot(cfg: ModelConfig, highlight: str | None = None) -> str:
         ' fillcolor="#e8eef7", color="#4a6fa5", height=0.36, fixedsize=true];',
         f'  edge [fontname="Helvetica", fontsize=10, color="{INK_GREY}", arrowsize=0.6];',
         f'  x [label="input x (d = {d})", width=1.6, fillcolor="{FILL_GREY}"];',
-        f'  h1 [label="h₁ · N = {n}", width={wide}];',
+        f'  h1 [label="h₁ · N = {n}", width={WIDE}];',
         f'  x -> h1 [label="  atoms W_in {n}×{d}{frozen}"];',
     ]
     for k in range(1, depth):
-        if isinstance(cfg, RFLRConfig):
-            r = cfg.rank
-            lines += [
-                f'  z{k} [label="z{subscript(k)} · r = {r}", width={narrow:.2f}, fillcolor="#ffe3c2",'
-                ' color="#d9822b"];',
-                f'  h{k} -> z{k} [label="  D{subscript(k)} {r}×{n}"];',
-                f'  h{k + 1} [label="h{subscript(k + 1)} · N = {n}", width={wide}];',
-                f'  z{k} -> h{k + 1} [label="  U{subscript(k)} {n}×{r}"];',
-            ]
-        else:
-            lines += [
-                f'  h{k + 1} [label="h{subscript(k + 1)} · N = {n}", width={wide}];',
-                f'  h{k} -> h{k + 1} [label="  W{subscript(k)} {n}×{n}", penwidth=3];',
-            ]
+        lines += MIX_DRAWINGS[cfg.kind](cfg, k)
     lines += [
         f'  y [label="output y", width=1.2, fillcolor="{FILL_GREY}"];',
         f'  h{depth} -> y [label="  w_out 1×{n}"];',
@@ -50,6 +37,32 @@ def architecture_dot(cfg: ModelConfig, highlight: str | None = None) -> str:
     if node:
         lines.append(f'  {node} [color="#c0392b", penwidth=3];')
     return "\n".join([*lines, "}"])
+
+
+def _bottleneck_dot(cfg: ModelConfig, k: int) -> list[str]:
+    """RF-LR layer k: h_k -> z_k (a narrow box) -> h_{k+1}."""
+    n, r = cfg.width, cfg.rank  # type: ignore[attr-defined]
+    narrow = max(0.7, WIDE * r / n)
+    return [
+        f'  z{k} [label="z{subscript(k)} · r = {r}", width={narrow:.2f}, fillcolor="#ffe3c2",'
+        ' color="#d9822b"];',
+        f'  h{k} -> z{k} [label="  D{subscript(k)} {r}×{n}"];',
+        f'  h{k + 1} [label="h{subscript(k + 1)} · N = {n}", width={WIDE}];',
+        f'  z{k} -> h{k + 1} [label="  U{subscript(k)} {n}×{r}"];',
+    ]
+
+
+def _hidden_dot(cfg: ModelConfig, k: int) -> list[str]:
+    """Dense layer k: h_k -> h_{k+1} through a full matrix (a thick edge)."""
+    n = cfg.width
+    return [
+        f'  h{k + 1} [label="h{subscript(k + 1)} · N = {n}", width={WIDE}];',
+        f'  h{k} -> h{k + 1} [label="  W{subscript(k)} {n}×{n}", penwidth=3];',
+    ]
+
+
+# How each model kind's mixing layer k is drawn (rflr.core.kinds holds the rest of a kind).
+MIX_DRAWINGS = {"rflr": _bottleneck_dot, "dense": _hidden_dot}
 
 
 def _node_of(layer: str | None) -> str | None:

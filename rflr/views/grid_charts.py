@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from rflr.core.config import KIND_LABELS
+from rflr.core.kinds import KIND_LABELS
 from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.stats import basin_table, group_stats, weight_regimes
 from rflr.views.style import ONE_SERIES_COLOR

@@ -17,6 +17,7 @@ OTHER_COLOR = "#7f7f7f"  # a kind without its own colour
 # One curve over runs of every kind (a grid sweep without a model split): Vega's default blue,
 # which is dense's; kept so that the published figures (docs/figures/beyond-*.png) stay as drawn.
 ONE_SERIES_COLOR = KIND_COLORS["dense"]
+KIND_BADGES = {"rflr": "orange", "dense": "blue"}  # Streamlit's badge colours nearest those
 
 MIRROR_COLOR, MIRROR_DASH = "#202020", [5, 3]  # z(-x): dark, dashed, on top of z(x)
 ODD_COLOR, ODD_DASH = "#9a9a9a", [1.5, 2.5]  # the odd part o(x): light grey, dotted
@@ -36,6 +37,11 @@ CANVAS = {"embedOptions": {"renderer": "canvas"}}  # usermeta: Streamlit passes 
 
 def kind_color(kind: str) -> str:
     return KIND_COLORS.get(kind, OTHER_COLOR)
+
+
+def kind_badge(kind: str, label: str) -> str:
+    """A kind's badge in Streamlit markdown, in its colour (`label` must be markdown-safe)."""
+    return f":{KIND_BADGES.get(kind, 'gray')}-badge[{label}]"
 
 
 def checkpoint_colors(kinds: list[str]) -> list[str]:

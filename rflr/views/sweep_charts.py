@@ -12,7 +12,7 @@ import math
 import altair as alt
 import pandas as pd
 
-from rflr.core.config import KIND_LABELS
+from rflr.core.kinds import KIND_LABELS
 from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.summary import depth_profile, model_stats, wilson_interval
 from rflr.views.style import KIND_COLORS, LOG_FLOOR

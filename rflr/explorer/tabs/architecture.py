@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rflr.core.kinds import describe
 from rflr.core.model import layer_name
 from rflr.explorer.escape import md
 from rflr.explorer.picks import TabInput, columns_for
@@ -38,14 +39,7 @@ def draw(t: TabInput) -> None:
             )
             n_params = sum(int(w.numel()) for w in c.ckpt.params.values())
             st.caption(
-                f"{n_params:,} parameters; red: the layer shown in the layer view. "
-                + (
-                    f"Layers of width {cfg.width} talk through rank-{cfg.rank} bottlenecks z: "
-                    "the partial functions."
-                    if cfg.kind == "rflr"
-                    else f"Layers of width {cfg.width} joined by full {cfg.width}×{cfg.width} "
-                    "matrices; the partial functions are the pre-activations u."
-                )
+                f"{n_params:,} parameters; red: the layer shown in the layer view. " + describe(cfg)
             )
 
 
