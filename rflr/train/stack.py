@@ -14,6 +14,10 @@ Layouts follow the checkpoint names, except that bottleneck `up` matrices are he
 transposed ([S, r, N]) so that every product reads contiguous memory; `seed_params`
 converts back.
 
+What differs between model kinds is the mixing layer: each kind's batched forward and
+backward of it, and what one of its seeds costs, is its entry in BATCHED (keyed like
+rflr.core.kinds.KINDS).
+
 The stack may live on a GPU (`device`); whatever leaves it (`seed_params`, `host_params`,
 `state`) is a CPU tensor, so checkpoints are written from CPU tensors either way.
 """
@@ -21,10 +25,12 @@ The stack may live on a GPU (`device`); whatever leaves it (`seed_params`, `host
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
-from rflr.core.config import RFLRConfig, RunConfig
+from rflr.core.config import ModelConfig, RunConfig
 from rflr.core.model import param_shapes, readout_scale, scales, trainable_names
 
 
@@ -34,14 +40,6 @@ def _matmul_add(bias: torch.Tensor, x: torch.Tensor, w: torch.Tensor, alpha: flo
     if x.shape[-1] == 1:
         return torch.addcmul(bias, x, w, value=alpha)
     return torch.baddbmm(bias, x, w, alpha=alpha)
-
-
-# Stored transposed inside the stack: name -> True.
-_TRANSPOSED = "up"
-
-
-def _internal_shape(name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
-    return shape[::-1] if name.endswith(_TRANSPOSED) else shape
 
 
 class SeedStack:
@@ -60,12 +58,13 @@ class SeedStack:
         self.dtype = dtype
         self.S = len(params)
         self.depth = cfg.model.depth
-        self.rflr = isinstance(cfg.model, RFLRConfig)
+        self.kind = BATCHED[cfg.model.kind]
         self.s_in, self.s_width, self.s_rank = scales(cfg.model)
         self.s_out = readout_scale(cfg.model)
         self.shapes = param_shapes(cfg.model)
         self.trainable = trainable_names(cfg.model)
         self.frozen = [n for n in self.shapes if n not in self.trainable]
+        self.transposed = {n for n in self.shapes if n.rpartition(".")[2] in self.kind.transposed}
 
         # One flat buffer for all trainable tensors, param-major so every view is contiguous.
         sizes = [self.S * math.prod(self.shapes[n]) for n in self.trainable]
@@ -75,7 +74,8 @@ class SeedStack:
         self.g: dict[str, torch.Tensor] = {}
         offset = 0
         for name, size in zip(self.trainable, sizes, strict=True):
-            shape = (self.S, *_internal_shape(name, self.shapes[name]))
+            shape = self.shapes[name]
+            shape = (self.S, *(shape[::-1] if name in self.transposed else shape))
             self.p[name] = self.flat[offset : offset + size].view(shape)
             self.g[name] = self.grad[offset : offset + size].view(shape)
             offset += size
@@ -85,7 +85,7 @@ class SeedStack:
             )
         for name in self.shapes:
             stacked = torch.stack([pp[name] for pp in params]).to(dtype)
-            self.p[name].copy_(stacked.transpose(1, 2) if name.endswith(_TRANSPOSED) else stacked)
+            self.p[name].copy_(stacked.transpose(1, 2) if name in self.transposed else stacked)
 
         # Adam state lives in flat buffers of the same layout; allocated on first use.
         self.adam_m: torch.Tensor | None = None
@@ -97,10 +97,11 @@ class SeedStack:
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """y [S, B, 1] for x [S, B, d]; also the activations the backward pass needs.
 
-        acts = [h_1, (zr_1,) h_2, ..., h_L] where zr_k = D_k h_k is z_k without its
-        1/sqrt(N) (folded into the next product's alpha to save an operation).
+        acts = [h_1, (what layer 1 keeps,) h_2, ..., h_L]: each mixing layer keeps what its
+        backward needs besides its input and output (RF-LR: zr_k = D_k h_k, z_k without its
+        1/sqrt(N), which is folded into the next product's alpha to save an operation).
         """
-        p, a, act = self.p, self.s_width, self._act
+        p, act = self.p, self._act
         h = act(
             _matmul_add(
                 p["atoms.bias"].unsqueeze(1), x, p["atoms.weight"].transpose(1, 2), self.s_in
@@ -108,23 +109,7 @@ class SeedStack:
         )
         acts = [h]
         for k in range(1, self.depth):
-            if self.rflr:
-                zr = torch.bmm(h, p[f"bottleneck.{k}.down"].transpose(1, 2))  # [S, B, r]
-                u = torch.baddbmm(
-                    p[f"bottleneck.{k}.bias"].unsqueeze(1),
-                    zr,
-                    p[f"bottleneck.{k}.up"],
-                    alpha=a * self.s_rank,
-                )
-                acts.append(zr)
-            else:
-                u = torch.baddbmm(
-                    p[f"hidden.{k}.bias"].unsqueeze(1),
-                    h,
-                    p[f"hidden.{k}.weight"].transpose(1, 2),
-                    alpha=a,
-                )
-            h = act(u)
+            h = act(self.kind.forward(self, k, h, acts))
             acts.append(h)
         y = torch.baddbmm(
             p["readout.bias"].unsqueeze(1), h, p["readout.weight"].transpose(1, 2), alpha=self.s_out
@@ -147,7 +132,8 @@ class SeedStack:
 
         `err` = y - f [S, B, 1]. A running multiplier `m` carries the scalar factors
         (2/B, 1/sqrt(N), 1/sqrt(r)) so that they enter only through alpha arguments: the
-        true gradient w.r.t. the current hidden layer is m * G.
+        true gradient w.r.t. the current hidden layer is m * G. `acts` is used up from its
+        end, layer by layer, down to h_1.
         """
         p, a = self.p, self.s_width
         m = 2.0 / err.shape[1]
@@ -155,26 +141,9 @@ class SeedStack:
         self._bias_grad("readout.bias", err, m)
         G = err * p["readout.weight"]  # [S, B, 1] x [S, 1, N]: an outer product, no sum
         m *= self.s_out
-        i = len(acts) - 1
         for k in range(self.depth - 1, 0, -1):
-            Gu = self._act_backward(G, acts[i])  # through s: gradient w.r.t. u is m * Gu
-            if self.rflr:
-                zr, h_prev = acts[i - 1], acts[i - 2]
-                i -= 2
-                name = f"bottleneck.{k}"
-                self._bias_grad(f"{name}.bias", Gu, m)
-                self._weight_grad(f"{name}.up", zr, Gu, m * a * self.s_rank)  # held as U^T
-                Gz = torch.bmm(Gu, p[f"{name}.up"].transpose(1, 2))  # [S, B, r]
-                m *= self.s_rank
-                self._weight_grad(f"{name}.down", Gz, h_prev, m * a)
-                G = torch.bmm(Gz, p[f"{name}.down"])  # [S, B, N]
-            else:
-                h_prev = acts[i - 1]
-                i -= 1
-                name = f"hidden.{k}"
-                self._bias_grad(f"{name}.bias", Gu, m)
-                self._weight_grad(f"{name}.weight", Gu, h_prev, m * a)
-                G = torch.bmm(Gu, p[f"{name}.weight"])  # [S, B, N]
+            Gu = self._act_backward(G, acts.pop())  # through s: gradient w.r.t. u is m * Gu
+            G, m = self.kind.backward(self, k, Gu, acts, m)
             m *= a
         if self.model_cfg.train_atoms:
             Gu = self._act_backward(G, acts[0])
@@ -287,14 +256,14 @@ class SeedStack:
         out = {}
         for name in self.shapes:
             t = self.p[name][i]
-            out[name] = _to_host(t.T if name.endswith(_TRANSPOSED) else t)
+            out[name] = _to_host(t.T if name in self.transposed else t)
         return out
 
     def host_params(self) -> dict[str, torch.Tensor]:
         """Every seed's parameters in checkpoint layout, [S, ...] CPU copies: one transfer
         per tensor, not one per seed (what snapshots of thousands of GPU seeds need)."""
         return {
-            name: _to_host(v.transpose(1, 2) if name.endswith(_TRANSPOSED) else v)
+            name: _to_host(v.transpose(1, 2) if name in self.transposed else v)
             for name, v in self.p.items()
         }
 
@@ -339,3 +308,96 @@ class SeedStack:
 def _to_host(t: torch.Tensor) -> torch.Tensor:
     """A contiguous CPU copy (never a view of the stack's buffers)."""
     return torch.empty(t.shape, dtype=t.dtype).copy_(t)
+
+
+# --- each model kind's mixing layer, batched ---------------------------------------------------
+
+
+def _bottleneck_forward(st: SeedStack, k: int, h: torch.Tensor, acts: list) -> torch.Tensor:
+    """u_k of RF-LR layer k from h_k [S, B, N]; keeps zr_k for the backward."""
+    p = st.p
+    zr = torch.bmm(h, p[f"bottleneck.{k}.down"].transpose(1, 2))  # [S, B, r]
+    acts.append(zr)
+    return torch.baddbmm(
+        p[f"bottleneck.{k}.bias"].unsqueeze(1),
+        zr,
+        p[f"bottleneck.{k}.up"],
+        alpha=st.s_width * st.s_rank,
+    )
+
+
+def _bottleneck_backward(
+    st: SeedStack, k: int, Gu: torch.Tensor, acts: list, m: float
+) -> tuple[torch.Tensor, float]:
+    """Gradients of RF-LR layer k from m * Gu; returns G w.r.t. h_k and its multiplier
+    before the layer's 1/sqrt(N). Takes zr_k off `acts`, whose end is then h_k."""
+    p, a = st.p, st.s_width
+    zr = acts.pop()
+    h_prev = acts[-1]
+    name = f"bottleneck.{k}"
+    st._bias_grad(f"{name}.bias", Gu, m)
+    st._weight_grad(f"{name}.up", zr, Gu, m * a * st.s_rank)  # held as U^T
+    Gz = torch.bmm(Gu, p[f"{name}.up"].transpose(1, 2))  # [S, B, r]
+    m *= st.s_rank
+    st._weight_grad(f"{name}.down", Gz, h_prev, m * a)
+    return torch.bmm(Gz, p[f"{name}.down"]), m  # [S, B, N]
+
+
+def _hidden_forward(st: SeedStack, k: int, h: torch.Tensor, acts: list) -> torch.Tensor:
+    """u_k of dense layer k from h_k [S, B, N]; nothing kept besides h_k."""
+    p = st.p
+    return torch.baddbmm(
+        p[f"hidden.{k}.bias"].unsqueeze(1),
+        h,
+        p[f"hidden.{k}.weight"].transpose(1, 2),
+        alpha=st.s_width,
+    )
+
+
+def _hidden_backward(
+    st: SeedStack, k: int, Gu: torch.Tensor, acts: list, m: float
+) -> tuple[torch.Tensor, float]:
+    """Gradients of dense layer k from m * Gu; returns G w.r.t. h_k (the end of `acts`)."""
+    p, a = st.p, st.s_width
+    name = f"hidden.{k}"
+    st._bias_grad(f"{name}.bias", Gu, m)
+    st._weight_grad(f"{name}.weight", Gu, acts[-1], m * a)
+    return torch.bmm(Gu, p[f"{name}.weight"]), m  # [S, B, N]
+
+
+@dataclass(frozen=True)
+class BatchedKind:
+    """A model kind in the stack: its mixing layer's batched forward and backward, the
+    tensors it holds transposed, and what one seed costs (rflr.train.trainer sizes its seed
+    blocks and threads by it)."""
+
+    # (stack, k, h_k, acts) -> u_k, appending to acts what the backward needs
+    forward: Callable[[SeedStack, int, torch.Tensor, list], torch.Tensor]
+    # (stack, k, Gu, acts, m) -> (G w.r.t. h_k, m), taking its own entries off acts
+    backward: Callable[[SeedStack, int, torch.Tensor, list, float], tuple[torch.Tensor, float]]
+    transposed: tuple[str, ...]  # layer k's tensors held transposed, e.g. ("up",)
+    seed_bytes: Callable[[ModelConfig], int]  # one seed's weights, float32 bytes (about)
+    product_size: Callable[[ModelConfig], int]  # entries of one mixing weight: work per sample
+    # CPU: a memory-bound kind goes in cache-sized seed blocks; else all seeds at once,
+    # since its step costs about the same for 1 or 149 seeds
+    cache_blocks: bool
+
+
+BATCHED: dict[str, BatchedKind] = {
+    "rflr": BatchedKind(
+        forward=_bottleneck_forward,
+        backward=_bottleneck_backward,
+        transposed=("up",),
+        seed_bytes=lambda m: 4 * 3 * m.width * (m.rank_or_none or 1) * m.depth,
+        product_size=lambda m: m.width * (m.rank_or_none or 1),
+        cache_blocks=False,
+    ),
+    "dense": BatchedKind(
+        forward=_hidden_forward,
+        backward=_hidden_backward,
+        transposed=(),
+        seed_bytes=lambda m: 4 * (m.width * m.width + 2 * m.width) * max(m.depth - 1, 1),
+        product_size=lambda m: m.width * m.width,
+        cache_blocks=True,
+    ),
+}

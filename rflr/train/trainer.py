@@ -33,7 +33,7 @@ from rflr.files.checkpoint import atomic_write, save, snapshot_path
 from rflr.measure.evaluate import checkpoint_metrics
 from rflr.measure.record import Metrics
 from rflr.train.identity import RunConflict, check_out_folder
-from rflr.train.stack import SeedStack
+from rflr.train.stack import BATCHED, SeedStack
 from rflr.train.steps import make_runner, resolve_device
 
 RESUME_DIR = ".resume"  # hidden: listings skip it
@@ -110,14 +110,11 @@ def seed_block_size(template: RunConfig, n_seeds: int, device: str = "cpu") -> i
     before the next (seeds are independent, so the numbers do not change). A GPU has no
     such cache to fit and wants as many seeds at once as its memory holds.
     """
-    n = template.model.width
-    if template.model.kind == "dense":
-        per_seed = 4 * (n * n + 2 * n) * max(template.model.depth - 1, 1)  # float32 bytes
-    else:
-        per_seed = 4 * 3 * n * (template.model.rank_or_none or 1) * template.model.depth
+    kind = BATCHED[template.model.kind]
+    per_seed = kind.seed_bytes(template.model)
     if device == "cuda":
         return max(1, min(n_seeds, GPU_BLOCK_BYTES // per_seed))
-    if template.model.kind != "dense":
+    if not kind.cache_blocks:
         return n_seeds
     return max(1, min(n_seeds, BLOCK_BYTES // per_seed))
 
@@ -129,8 +126,7 @@ def auto_threads(cfg: RunConfig, n_stacked: int) -> int:
     becomes very costly when the machine is busy. Wide dense stacks are memory-bound
     products, where two threads help (benchmarks/train_throughput.py measures both).
     """
-    n = cfg.model.width
-    work = n_stacked * n * (n if cfg.model.kind == "dense" else cfg.model.rank_or_none or 1)
+    work = n_stacked * BATCHED[cfg.model.kind].product_size(cfg.model)
     return min(2, torch.get_num_threads()) if work >= 2_000_000 else 1
 
 
