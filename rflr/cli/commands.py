@@ -33,7 +33,7 @@ COMMANDS = {
     "app": "start the explorer on a folder of checkpoints or a Hub repo",
 }
 EXTRAS = {"streamlit": "app", "vl_convert": "app", "huggingface_hub": "hub"}  # module -> extra
-UI = Path(__file__).resolve().parents[1] / "explorer"
+UI = Path(__file__).resolve().parents[1] / "explorer"  # the packaged explorer
 PAGE = UI / "page.py"
 # The explorer's Streamlit settings: packaged beside the page in a wheel (pyproject.toml's
 # force-include), at the checkout's root otherwise. Streamlit reads them from the current

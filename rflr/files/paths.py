@@ -24,7 +24,7 @@ from rflr.files.names import printable
 from rflr.files.repo_id import REPO_ID
 
 ENV_VAR = "RFLR_CHECKPOINTS"  # the explorer's default folder (rflr.views.sources reads it too)
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # a checkout when run from source
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # rflr/files/ -> a checkout, run from source
 HUB_PREFIX = "hf://"
 _REPO = re.compile(rf"^({REPO_ID})(/.*)?$")  # USER/NAME, then an optional path in it
 HOW_TO_GET = (

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
 
+from rflr.files.paths import PROJECT_ROOT
 from rflr.hub.cards import DOCKERFILE, model_card, plain, space_readme
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding rflr/ and streamlit_app.py
 
 # Patterns use huggingface_hub's matcher (fnmatch), where `*` also matches `/`:
 # "*.safetensors" takes checkpoints at any depth, "*/summary.csv" every nested summary.

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from rflr.core.config import RunConfig
+from rflr.files.paths import PROJECT_ROOT
 from rflr.train.trainer import Job, TrainOptions, train
 
 EXECUTORS = ("local", "ray")
@@ -160,8 +161,7 @@ class RayExecutor:
         if self.num_cpus is not None:
             args["num_cpus"] = self.num_cpus
         # a local instance's workers import rflr from this checkout, installed or not
-        root = str(Path(__file__).resolve().parents[2])
-        path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+        path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
         args["runtime_env"] = {"env_vars": {"PYTHONPATH": path}}
         return args
 
