@@ -24,7 +24,7 @@ from rflr.core.config import (
     TrainConfig,
 )
 from rflr.core.kinds import KINDS, model_config
-from rflr.sweep.executors import EXECUTORS
+from rflr.sweep.executors import EXECUTORS, engine_flags
 from rflr.sweep.presets import PRESETS
 from rflr.train.steps import DEVICES, resolve_device
 from rflr.train.trainer import Job, TrainOptions
@@ -288,16 +288,13 @@ def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--executor",
-        choices=EXECUTORS,
-        default="local",
-        help="where a sweep's tasks run: local (this process) or ray (a Ray cluster)",
+        choices=list(EXECUTORS),
+        default=next(iter(EXECUTORS)),
+        help="where a sweep's tasks run: "
+        + " or ".join(f"{name} ({e.about})" for name, e in EXECUTORS.items()),
     )
-    g.add_argument(
-        "--ray-address",
-        default=None,
-        help="--executor ray: 'auto' or host:port of a running cluster (default: start a "
-        "local Ray instance on this machine's cores)",
-    )
+    for own in engine_flags().values():  # each engine's own, e.g. --ray-address
+        g.add_argument(own.flag, default=None, help=own.help)
     g.add_argument(
         "--part",
         action="append",

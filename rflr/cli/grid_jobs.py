@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rflr.cli.flags import build_parser, jobs_from_args, typed_flags
+from rflr.sweep.executors import engine_flags
 from rflr.sweep.grid import (
     GridSpec,
     SpecError,
@@ -20,6 +21,7 @@ from rflr.sweep.grid import (
     folder_names,
     load_spec,
     points,
+    refuse_run_flags,
     shown,
     spec_from_flags,
     to_argv,
@@ -50,6 +52,7 @@ def grid_from_args(
                 spec = replace(spec, seeds_per_task=args.seeds_per_task)
         else:
             spec = spec_from_flags(args.grid, args.seeds_per_task)
+        refuse_run_flags(spec, engine_flags())  # e.g. --ray-address: the executor's own
         actions = {a.dest: a for a in parser._actions if a.option_strings}
         typed = typed_flags(parser, argv)
         for key in [*spec.axes, *spec.flags]:

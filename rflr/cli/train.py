@@ -15,7 +15,7 @@ import torch
 from rflr.cli.flags import build_parser, jobs_from_args, typed_flags
 from rflr.cli.grid_jobs import grid_from_args
 from rflr.measure.record import as_float
-from rflr.sweep.executors import make_executor
+from rflr.sweep.executors import Executor, executor_from_flags
 from rflr.sweep.presets import PRESETS
 from rflr.train.identity import RunConflict, check_resume
 from rflr.train.trainer import RESUME_DIR, Job, block_and_threads, resume_states, train
@@ -46,10 +46,13 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
     grid = head.grid or head.sweep_spec is not None
     sweep_preset = head.preset is not None and PRESETS[head.preset].sweep
     study = head.preset is not None and bool(PRESETS[head.preset].study)
-    if head.ray_address is not None and head.executor != "ray":
-        parser.error("--ray-address needs --executor ray")
+    try:
+        executor = executor_from_flags(head.executor, vars(head))
+    except ValueError as e:  # an engine's flag without its --executor
+        parser.error(str(e))
     runs_sweeps = grid or sweep_preset or study
-    if (head.executor != "local" or head.seeds_per_task is not None) and not runs_sweeps:
+    other_executor = head.executor != parser.get_default("executor")
+    if (other_executor or head.seeds_per_task is not None) and not runs_sweeps:
         parser.error(
             "--executor and --seeds-per-task run sweeps: add --grid, --sweep-spec or a sweep preset"
         )
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
         return _study(argv, head)
     try:
         if grid or sweep_preset:  # one progress bar, summary.csv, sweep.json
-            return _sweep(argv, head, prog)
+            return _sweep(argv, head, prog, executor)
         args, jobs = jobs_from_args(argv, prog)
         return _run(args, jobs)
     except (OSError, RunConflict) as e:
@@ -109,10 +112,9 @@ def _run(args: argparse.Namespace, jobs: list[Job]) -> int:
     return 0
 
 
-def _sweep(argv: list[str], head: argparse.Namespace, prog: str) -> int:
+def _sweep(argv: list[str], head: argparse.Namespace, prog: str, executor: Executor) -> int:
     from rflr.sweep.runner import run_preset
 
-    executor = make_executor(head.executor, head.ray_address)
     ship = (
         head.ship if head.ship is not None else (PRESETS[head.preset].ship if head.preset else None)
     )

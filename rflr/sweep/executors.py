@@ -7,16 +7,22 @@ draw from the seed alone). So a run trained by a Ray worker is bitwise the run t
 here (tests/test_executors.py checks it).
 
 An executor runs tasks, retries a failed task once, and reports each one as it ends
-(`on_done`). Ray is imported inside RayExecutor only: plain training never needs it.
+(`on_done`): the Executor protocol. Each engine is one class in EXECUTORS, with its name,
+a few words for --executor's help, and its own command-line flags (EngineFlag), which it
+reads itself (`from_flags`); the command line adds those flags and refuses one given with
+another engine. A new engine (Dask, SLURM) is one class here. Ray is imported inside
+RayExecutor.run only: plain training never needs it.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 import torch
 
@@ -24,7 +30,6 @@ from rflr.core.config import RunConfig
 from rflr.files.paths import PROJECT_ROOT
 from rflr.train.trainer import Job, TrainOptions, train
 
-EXECUTORS = ("local", "ray")
 RETRIES = 1  # a failed task runs once more before the sweep reports it failed
 
 
@@ -68,10 +73,50 @@ def one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[-1] if text else ''}".rstrip(": ")
 
 
+@dataclass(frozen=True)
+class EngineFlag:
+    """A command-line flag that only one engine reads (its value: None when not given)."""
+
+    flag: str  # e.g. "--ray-address"
+    help: str
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+class Executor(Protocol):
+    """Runs a sweep's tasks: each retried once on failure, each reported to `on_done` as
+    it ends (in any order), the seed-steps done told to `on_steps(task index, n)` where the
+    engine can."""
+
+    name: ClassVar[str]  # the --executor value
+    about: ClassVar[str]  # a few words for --executor's help
+    flags: ClassVar[tuple[EngineFlag, ...]]  # its own flags
+
+    @classmethod
+    def from_flags(cls, values: Mapping[str, Any]) -> Executor:
+        """The executor its flags ask for (`values`: every flag by dest)."""
+        ...
+
+    def run(
+        self,
+        tasks: list[Task],
+        on_done: Callable[[Outcome], None],
+        on_steps: Callable[[int, int], None] | None = None,
+    ) -> None: ...
+
+
 class LocalExecutor:
     """Tasks one after the other in this process; progress per block of steps."""
 
     name = "local"
+    about = "this process"
+    flags: tuple[EngineFlag, ...] = ()
+
+    @classmethod
+    def from_flags(cls, values: Mapping[str, Any]) -> LocalExecutor:
+        return cls()
 
     def run(
         self,
@@ -108,9 +153,21 @@ class RayExecutor:
     """
 
     name = "ray"
+    about = "a Ray cluster"
+    flags = (
+        EngineFlag(
+            "--ray-address",
+            "--executor ray: 'auto' or host:port of a running cluster (default: start a "
+            "local Ray instance on this machine's cores)",
+        ),
+    )
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None):
         self.address, self.num_cpus = address, num_cpus
+
+    @classmethod
+    def from_flags(cls, values: Mapping[str, Any]) -> RayExecutor:
+        return cls(values.get("ray_address"))
 
     def run(
         self,
@@ -166,12 +223,39 @@ class RayExecutor:
         return args
 
 
-def make_executor(name: str, address: str | None = None, num_cpus: int | None = None):
-    """`--executor NAME` -> an executor (`--ray-address`: 'auto', 'host:port' or None)."""
-    if name == "local":
-        if address is not None:
-            raise ValueError("--ray-address needs --executor ray")
-        return LocalExecutor()
-    if name == "ray":
-        return RayExecutor(address, num_cpus)
-    raise ValueError(f"unknown executor {name!r} (expected one of {EXECUTORS})")
+# Every engine, by its --executor name: the first is the default.
+EXECUTORS: dict[str, type[Executor]] = {e.name: e for e in (LocalExecutor, RayExecutor)}
+
+
+def engine(name: str) -> type[Executor]:
+    """The engine called `name`; ValueError if there is none."""
+    if name not in EXECUTORS:
+        raise ValueError(f"unknown executor {name!r} (expected one of {tuple(EXECUTORS)})")
+    return EXECUTORS[name]
+
+
+def engine_flags() -> dict[str, EngineFlag]:
+    """Every engine's own flags, by dest: what a grid spec may neither sweep nor fix."""
+    return {f.dest: f for e in EXECUTORS.values() for f in e.flags}
+
+
+def executor_from_flags(name: str, values: Mapping[str, Any]) -> Executor:
+    """`--executor NAME` and the engines' flags (`values` by dest) -> an executor; a flag of
+    another engine is a ValueError ("--ray-address needs --executor ray")."""
+    chosen = engine(name)
+    for other in EXECUTORS.values():
+        for f in other.flags if other is not chosen else ():
+            if values.get(f.dest) is not None:
+                raise ValueError(f"{f.flag} needs --executor {other.name}")
+    return chosen.from_flags(values)
+
+
+def make_executor(name: str, *args: Any, **kwargs: Any) -> Executor:
+    """From Python: the engine called `name`, built with its own arguments (e.g.
+    make_executor("ray", "auto")); ValueError for an unknown name or arguments it lacks."""
+    cls = engine(name)
+    try:
+        inspect.signature(cls).bind(*args, **kwargs)
+    except TypeError as e:
+        raise ValueError(f"executor {name}: {e}") from None
+    return cls(*args, **kwargs)

@@ -29,11 +29,13 @@ import itertools
 import re
 import reprlib
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Flags that say how or where a sweep runs, not what it trains: never swept.
+# Flags that say how or where a sweep runs, not what it trains: never swept (nor are an
+# engine's own flags, rflr.sweep.executors.engine_flags: see refuse_run_flags).
 NOT_SWEPT = frozenset(
     {
         "preset",
@@ -48,7 +50,6 @@ NOT_SWEPT = frozenset(
         "sweep_spec",
         "seeds_per_task",
         "executor",
-        "ray_address",
         "device",
         "part",  # a study's parts (a study sets its own grids)
     }
@@ -194,10 +195,9 @@ def checked(spec: GridSpec) -> GridSpec:
     value once, not too big."""
     if not spec.axes:
         raise SpecError("a grid sweep needs at least one swept flag")
+    refuse_run_flags(spec, NOT_SWEPT)
     for key, values in spec.axes.items():
         _check_entry("grid key", key, values, swept=True)
-        if key in NOT_SWEPT:
-            raise SpecError(f"{flag(key)} cannot be swept (it says how the sweep runs)")
         if key in NOT_TRAINING:
             raise SpecError(f"{flag(key)} cannot be swept (it does not change what is trained)")
         if len({str(v) for v in values}) != len(values):
@@ -206,9 +206,6 @@ def checked(spec: GridSpec) -> GridSpec:
             raise SpecError(f"{flag(key)} is both fixed and swept")
     for key, v in spec.flags.items():
         _check_entry("[flags] key", key, [v], swept=False)
-    bad = sorted(set(spec.flags) & (NOT_SWEPT - {"seeds", "out", "threads", "device"}))
-    if bad:
-        raise SpecError(f"[flags] cannot set {', '.join(map(flag, bad))}")
     n = 1
     for values in spec.axes.values():
         n *= len(values)
@@ -217,6 +214,17 @@ def checked(spec: GridSpec) -> GridSpec:
     if spec.seeds_per_task is not None and spec.seeds_per_task < 1:
         raise SpecError("--seeds-per-task must be >= 1")
     return spec
+
+
+def refuse_run_flags(spec: GridSpec, run_flags: Collection[str]) -> None:
+    """SpecError for a flag of `run_flags` (how or where the sweep runs) that the spec
+    sweeps, or fixes in [flags] unless it is one a spec may fix (seeds, out, threads, device)."""
+    for key in spec.axes:
+        if key in run_flags:
+            raise SpecError(f"{flag(key)} cannot be swept (it says how the sweep runs)")
+    bad = sorted(set(spec.flags) & (set(run_flags) - {"seeds", "out", "threads", "device"}))
+    if bad:
+        raise SpecError(f"[flags] cannot set {', '.join(map(flag, bad))}")
 
 
 def points(spec: GridSpec) -> list[dict[str, Any]]:
