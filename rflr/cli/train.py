@@ -15,17 +15,10 @@ import torch
 from rflr.cli.flags import build_parser, jobs_from_args, typed_flags
 from rflr.cli.grid_jobs import grid_from_args
 from rflr.measure.record import as_float
-from rflr.sweep.executors import Executor, executor_from_flags
+from rflr.sweep.executors import Executor, executor_from_flags, one_line
 from rflr.sweep.presets import PRESETS
 from rflr.train.identity import RunConflict, check_resume
 from rflr.train.trainer import RESUME_DIR, Job, block_and_threads, resume_states, train
-
-
-def _one_line(e: BaseException) -> str:
-    if isinstance(e, OSError) and e.strerror:
-        where = f"{e.filename}: " if e.filename else ""
-        return f"{where}{e.strerror}"
-    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
 def _check_writable(out: Path) -> None:
@@ -74,7 +67,7 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
         args, jobs = jobs_from_args(argv, prog)
         return _run(args, jobs)
     except (OSError, RunConflict) as e:
-        print(f"{prog}: error: {_one_line(e)}", file=sys.stderr)
+        print(f"{prog}: error: {one_line(e, typed=False)}", file=sys.stderr)
         return 1
 
 

@@ -67,10 +67,19 @@ def _run_remote(
     return run_task(Job(config, seeds, options), threads)
 
 
-def one_line(e: BaseException) -> str:
-    """An error as one line for the summary and sweep.json (never a traceback)."""
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[-1] if text else ''}".rstrip(": ")
+def one_line(e: BaseException, typed: bool = True) -> str:
+    """An error as one line, never a traceback: an OSError as "FILE: reason" (no errno, no
+    quotes), any other its message's last line (where a wrapped error puts its cause).
+    `typed`: the exception's name first, as the summary and sweep.json record a failed task;
+    without it (a command's error line) a message-less error is its name alone."""
+    if isinstance(e, OSError) and e.strerror:
+        text = f"{e.filename}: {e.strerror}" if e.filename else e.strerror
+    else:
+        lines = str(e).strip().splitlines()
+        text = lines[-1] if lines else ""
+    if not typed:
+        return text or type(e).__name__
+    return f"{type(e).__name__}: {text}".rstrip(": ")
 
 
 @dataclass(frozen=True)
