@@ -16,6 +16,7 @@ from rflr.cli.flags import build_parser, jobs_from_args, typed_flags
 from rflr.cli.grid_jobs import grid_from_args
 from rflr.measure.record import as_float
 from rflr.sweep.executors import Executor, executor_from_flags, one_line
+from rflr.sweep.grid import SpecError, check_seeds_per_task
 from rflr.sweep.presets import PRESETS
 from rflr.train.identity import RunConflict, check_resume
 from rflr.train.trainer import RESUME_DIR, Job, block_and_threads, resume_states, train
@@ -49,8 +50,10 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
         parser.error(
             "--executor and --seeds-per-task run sweeps: add --grid, --sweep-spec or a sweep preset"
         )
-    if head.seeds_per_task is not None and head.seeds_per_task < 1:
-        parser.error("--seeds-per-task must be >= 1")
+    try:
+        check_seeds_per_task(head.seeds_per_task)
+    except SpecError as e:
+        parser.error(str(e))
     if head.part and not study:
         parser.error("--part NAME picks parts of a study preset (e.g. --preset beyond)")
     if study:

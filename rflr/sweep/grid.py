@@ -153,8 +153,7 @@ def load_spec(path: Path) -> GridSpec:
         axes[dest(key)] = [_strip(_scalar(path, f"grid.{_name(key)}", v)) for v in values]
     fixed = {dest(k): _scalar(path, f"flags.{_name(k)}", v) for k, v in flags.items()}
     per_task = data.get("seeds_per_task")
-    if per_task is not None and (type(per_task) is not int or per_task < 1):
-        raise SpecError(f"{path}: seeds_per_task must be a positive integer, got {shown(per_task)}")
+    check_seeds_per_task(per_task, f"{path}: seeds_per_task")
     return checked(GridSpec(axes, fixed, per_task))
 
 
@@ -211,9 +210,19 @@ def checked(spec: GridSpec) -> GridSpec:
         n *= len(values)
     if n > MAX_CONFIGS:
         raise SpecError(f"the grid has {n} configs, more than {MAX_CONFIGS}")
-    if spec.seeds_per_task is not None and spec.seeds_per_task < 1:
-        raise SpecError("--seeds-per-task must be >= 1")
+    check_seeds_per_task(spec.seeds_per_task)
     return spec
+
+
+def check_seeds_per_task(n: object, name: str = "--seeds-per-task") -> None:
+    """The rule for seeds per task: None (all of a config's seeds in one task) or a whole
+    number >= 1; else a SpecError naming where the value came from."""
+    if n is None:
+        return
+    if type(n) is not int:  # bool is an int subclass: TOML `true` is refused too
+        raise SpecError(f"{name} must be a whole number, got {shown(n)}")
+    if n < 1:
+        raise SpecError(f"{name} must be >= 1, got {n}")
 
 
 def refuse_run_flags(spec: GridSpec, run_flags: Collection[str]) -> None:
