@@ -28,7 +28,7 @@ from safetensors.torch import save as safetensors_bytes
 from rflr.core import seeds as seedlib
 from rflr.core.config import RunConfig, json_safe
 from rflr.core.model import TORCH_DTYPES
-from rflr.core.targets import symmetric_grid, target_values
+from rflr.core.targets import DEFAULT_GRID_POINTS, symmetric_grid, target_values
 from rflr.files.checkpoint import atomic_write, save, snapshot_path
 from rflr.measure.evaluate import checkpoint_metrics
 from rflr.measure.record import Metrics
@@ -50,8 +50,8 @@ class TrainOptions:
     snapshots: str = "log"  # "log": 0, {1,3} x 10^k from 100, the end; "final"; or "0,500,2000"
     snapshot_seeds: int | None = None  # intermediate snapshots for the first K seeds only
     log_per_decade: int = 10  # history points per decade of steps
-    history_grid_points: int = 257  # grid for the logged test MSE (snapshot metrics use 1025)
-    metrics_grid_points: int = 1025
+    history_grid_points: int = 257  # grid for the logged test MSE, coarser than the metrics'
+    metrics_grid_points: int = DEFAULT_GRID_POINTS  # a snapshot's metrics (rflr.core.targets)
     resume: bool = False
     overwrite: bool = False  # replace another run of the same id in `out` (else refuse)
     resume_every_s: float = 60.0  # also refresh the resume file after this much wall time
