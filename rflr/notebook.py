@@ -10,7 +10,7 @@ addressed as in the explorer, by its depth index k (0 the atoms, 1 .. L-1 the mi
 L the output) and a part ("partial", "u" or "h"), or by its captured name
 ("bottleneck.3.z", "hidden.3.u", "atoms.h", "readout.y"); see docs/measurements.md.
 
-Sources go through rflr.files.paths: a local file or folder, or a Hub repo USER/NAME[/path].
+Sources go through rflr.hub.locate: a local file or folder, or a Hub repo USER/NAME[/path].
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from rflr.core.kinds import KIND_LABELS
 from rflr.core.model import layer_name
 from rflr.files import checkpoint, paths
 from rflr.files.names import printable
+from rflr.hub import locate
 from rflr.measure.metrics import ACTIVITY_THRESHOLD, PARITY_TAU
 from rflr.measure.record import Metrics
 from rflr.sweep import summary
@@ -225,7 +226,7 @@ def open(  # noqa: A001  (rflr.open reads like the built-in it mirrors)
     """A checkpoint as a Run: a `.safetensors` file, a run folder (its final snapshot), a
     folder of runs with `run=` naming one, or a Hub repo `USER/NAME[/run]` (pulled once,
     offline from the cache). `step=` picks another snapshot of the run."""
-    path = paths.local(source, revision)
+    path = locate.local(source, revision)
     if not (path.is_file() or path.is_dir()):  # a FIFO or a device would block a read
         raise paths.PathError(f"{printable(path)}: not a regular file or a folder")
     found = _open_file(path) if path.is_file() else _open_folder(path, run)
@@ -263,14 +264,14 @@ def runs(source: str | os.PathLike | None = None, revision: str | None = None) -
     """Every checkpoint below a folder or Hub repo (headers only): run, step, kind, width,
     rank, depth, seed, test_mse, headline_defect, output_defect, status, target, file.
     Without a source: the default folder (rflr.files.paths.checkpoints_folder)."""
-    folder = paths.checkpoints_folder() if source is None else paths.local(source, revision)
+    folder = paths.checkpoints_folder() if source is None else locate.local(source, revision)
     return catalog.visible(catalog.build(checkpoint.list_checkpoints(folder), folder).table)
 
 
 def open_sweep(source: str | os.PathLike, revision: str | None = None) -> pd.DataFrame:
     """A sweep's summary.csv as a DataFrame (rflr.sweep.summary.read_summary): a CSV file, a folder
     holding one summary.csv (at its top or anywhere below), or a Hub repo."""
-    path = paths.local(source, revision)
+    path = locate.local(source, revision)
     if path.is_dir():
         path = _find_summary(path)
     shown = printable(path)

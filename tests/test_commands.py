@@ -11,6 +11,7 @@ import pytest
 
 from rflr.cli import analyze, commands
 from rflr.files import paths
+from rflr.hub import locate
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints" / "rflr-w128-r2-L4-even-s0" / "step-00030000.safetensors"
@@ -121,7 +122,7 @@ def test_app_without_checkpoints_says_where_to_get_them(tmp_path, monkeypatch, c
 
 
 def test_app_hub_pulls_the_repo(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(paths, "pull", lambda repo, rev=None: tmp_path / f"{repo}@{rev}")
+    monkeypatch.setattr(locate, "pull", lambda repo, rev=None: tmp_path / f"{repo}@{rev}")
     assert commands.main(["app", "--hub", "user/name", "--revision", "v2", "--print-command"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == f"{paths.ENV_VAR}={tmp_path}/user/name@v2"
     for bad in (["--hub", "user/name/sub"], ["--hub", "nope"], ["x", "--hub", "user/name"]):

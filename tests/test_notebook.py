@@ -16,6 +16,7 @@ import rflr
 from rflr.core.config import RFLRConfig, RunConfig
 from rflr.core.targets import symmetric_grid
 from rflr.files import checkpoint, paths
+from rflr.hub import locate
 from rflr.measure.evaluate import partials_on_grid
 from rflr.measure.weight_symmetry import unit_layers, weight_symmetry_of
 from tests.conftest import make_folder, mirror_paired_params, write_checkpoint
@@ -94,7 +95,7 @@ def test_bad_sources_raise_clear_errors(tmp_path):
 def test_a_hub_repo_opens_through_rflr_hub_pull(two_runs, monkeypatch, tmp_path):
     root, a, _ = two_runs
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(paths, "pull", lambda repo, rev=None: root)
+    monkeypatch.setattr(locate, "pull", lambda repo, rev=None: root)
     assert rflr.open(f"user/sweep/{a.run_id}").path == checkpoint.snapshot_path(root, a, 100)
     assert rflr.open("hf://user/sweep", run=a.run_id, step=0).step == 0
 

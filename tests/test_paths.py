@@ -1,4 +1,5 @@
-"""rflr.files.paths: the default checkpoints folder from any directory, and Hub sources made local."""
+"""rflr.files.paths: the default checkpoints folder from any directory; rflr.hub.locate: Hub
+sources made local."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rflr.files import paths
+from rflr.hub import locate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,20 +90,22 @@ def test_hub_repo(text, repo):
 def test_local_prefers_an_existing_path(tmp_path, monkeypatch):
     (tmp_path / "user" / "name").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(paths, "pull", lambda *a: pytest.fail("the Hub was asked"))
-    assert paths.local("user/name") == (tmp_path / "user" / "name").resolve()
+    monkeypatch.setattr(locate, "pull", lambda *a: pytest.fail("the Hub was asked"))
+    assert locate.local("user/name") == (tmp_path / "user" / "name").resolve()
 
 
 def test_local_pulls_a_repo_and_finds_a_path_inside(tmp_path, monkeypatch):
     snapshot = tmp_path / "snapshot"
     (snapshot / "run-a").mkdir(parents=True)
     asked = []
-    monkeypatch.setattr(paths, "pull", lambda repo, rev=None: asked.append((repo, rev)) or snapshot)
+    monkeypatch.setattr(
+        locate, "pull", lambda repo, rev=None: asked.append((repo, rev)) or snapshot
+    )
     monkeypatch.chdir(tmp_path)
-    assert paths.local("hf://user/name/run-a", revision="v1") == snapshot / "run-a"
+    assert locate.local("hf://user/name/run-a", revision="v1") == snapshot / "run-a"
     assert asked == [("user/name", "v1")]
     with pytest.raises(paths.PathError, match="run-b is not in the repo user/name"):
-        paths.local("user/name/run-b")
+        locate.local("user/name/run-b")
 
 
 def test_local_errors_are_one_clear_line(tmp_path, monkeypatch):
@@ -110,14 +114,14 @@ def test_local_errors_are_one_clear_line(tmp_path, monkeypatch):
     def offline(repo, rev=None):
         raise paths.PathError(f"{repo} is not in the local Hugging Face cache")
 
-    monkeypatch.setattr(paths, "pull", offline)
+    monkeypatch.setattr(locate, "pull", offline)
     for text, message in [
         ("", "no path given"),
         ("missing-file.safetensors", "no such file or folder"),
         ("user/name", "nor on the Hub: user/name is not in the local Hugging Face cache"),
     ]:
         with pytest.raises(paths.PathError, match=message) as err:
-            paths.local(text)
+            locate.local(text)
         assert "\n" not in str(err.value)
 
 
@@ -127,10 +131,10 @@ def test_pull_without_huggingface_hub_names_the_extra(monkeypatch):
     real = builtins.__import__
 
     def no_hub(name, *args, **kwargs):
-        if name.startswith("rflr.hub") or (name == "rflr" and args[2] and "hub" in args[2]):
+        if name == "rflr.hub" and args[2] and "sync" in args[2]:
             raise ModuleNotFoundError("No module named 'huggingface_hub'", name="huggingface_hub")
         return real(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_hub)
     with pytest.raises(paths.PathError, match=r"pip install 'rflr\[hub\]'"):
-        paths.pull("user/name")
+        locate.pull("user/name")

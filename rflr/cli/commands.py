@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rflr import __version__
 from rflr.files import paths
+from rflr.hub import locate
 
 PROG = "rflr"
 COMMANDS = {
@@ -131,7 +132,7 @@ def app_folder(args: argparse.Namespace) -> Path:
         repo = paths.hub_repo(args.hub)
         if repo is None or repo[1]:
             raise paths.PathError(f"--hub {args.hub!r} is not a repo id of the form USER/NAME")
-        return paths.pull(repo[0], args.revision)
+        return locate.pull(repo[0], args.revision)
     if args.folder:
         folder = Path(args.folder).expanduser()
         if not folder.is_dir():

@@ -1,4 +1,4 @@
-"""Where checkpoints are: the default folder, and a local path or Hugging Face repo made local.
+"""Where checkpoints are: the default folder, and how a source names a Hugging Face repo.
 
 One rule for the installed commands (`rflr app`) and the notebook API (rflr.open,
 rflr.open_sweep), so that both find the same checkpoints from any directory:
@@ -8,8 +8,8 @@ rflr.open_sweep), so that both find the same checkpoints from any directory:
   (a source tree or an editable install). An installed wheel carries no checkpoints: the
   error says how to get some (`rflr hub pull USER/NAME`, or a folder argument).
 - a source is an existing local path, else a Hub repo `USER/NAME` (or `hf://USER/NAME`),
-  optionally followed by a path inside it, fetched by rflr.hub.sync.pull (offline it returns the
-  cached copy without touching the network).
+  optionally followed by a path inside it (`hub_repo`), which rflr.hub.locate pulls (offline:
+  the cached copy, without touching the network).
 
 Standard library only: `import rflr` and `rflr --help` stay fast.
 """
@@ -20,7 +20,6 @@ import os
 import re
 from pathlib import Path
 
-from rflr.files.names import printable
 from rflr.files.repo_id import REPO_ID
 
 ENV_VAR = "RFLR_CHECKPOINTS"  # the explorer's default folder (rflr.views.sources reads it too)
@@ -64,49 +63,3 @@ def hub_repo(source: str) -> tuple[str, str] | None:
     if m is None or ".." in text.split("/"):
         return None
     return m.group(1), (m.group(2) or "").strip("/")
-
-
-def local(source: str | os.PathLike, revision: str | None = None) -> Path:
-    """An existing local path as given, or a Hub repo (USER/NAME[/path]) pulled into the cache.
-
-    A string that is both (a relative folder `a/b` that exists) is the local folder; write
-    `hf://USER/NAME` to mean the repo.
-    """
-    text = os.fspath(source)
-    if not text.strip():
-        raise PathError("no path given")
-    shown = printable(text)  # a name's control characters never reach a terminal raw
-    try:
-        path = Path(text).expanduser()
-        if not text.startswith(HUB_PREFIX) and path.exists():
-            return path.resolve()
-    except (OSError, ValueError, RuntimeError) as e:  # a name too long, a NUL, a link loop
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-        raise PathError(f"{shown}: cannot be opened ({reason})") from None
-    repo = hub_repo(text) if isinstance(source, str) else None
-    if repo is None:
-        raise PathError(f"{shown}: no such file or folder (a Hub repo is written USER/NAME)")
-    try:
-        folder = pull(repo[0], revision)
-    except PathError as e:
-        raise PathError(f"{shown}: no such file or folder here, nor on the Hub: {e}") from None
-    # No `..` in the path (hub_repo refuses it), so it stays inside the snapshot; its files are
-    # links into the Hub cache, so it is not resolved.
-    inner = folder / repo[1]
-    if not inner.exists():
-        raise PathError(f"{shown}: {printable(repo[1])} is not in the repo {repo[0]}")
-    return inner
-
-
-def pull(repo_id: str, revision: str | None = None) -> Path:
-    """rflr.hub.sync.pull, with its failures (and a missing huggingface_hub) as PathError."""
-    try:
-        from rflr.hub import sync  # here: huggingface_hub is slow to import, and optional
-    except ModuleNotFoundError as e:
-        raise PathError(
-            f"opening the Hub repo {repo_id} needs {e.name}: pip install 'rflr[hub]'"
-        ) from None
-    try:
-        return sync.pull(repo_id, revision=revision)
-    except sync.HubError as e:
-        raise PathError(str(e)) from None

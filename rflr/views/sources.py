@@ -29,8 +29,9 @@ from pathlib import Path
 
 from rflr.files import checkpoint
 from rflr.files.names import printable
-from rflr.files.paths import ENV_VAR  # the default folder's variable; its home is rflr.files.paths
+from rflr.files.paths import ENV_VAR, PathError  # the default folder's rule: rflr.files.paths
 from rflr.files.repo_id import check_repo_id as _repo_id_rule
+from rflr.hub import locate  # light: huggingface_hub loads on the first pull
 
 SERVE_VAR = "RFLR_SERVE"
 MAX_UPLOAD_MB = 50  # also .streamlit/config.toml server.maxUploadSize
@@ -391,11 +392,9 @@ def check_repo_id(text: str) -> str:
 
 
 def pull(repo_id: str, revision: str | None = None) -> Path:
-    """The local folder of a Hub repo's checkpoints (rflr.hub.sync.pull); SourceError on failure."""
+    """The local folder of a Hub repo's checkpoints (rflr.hub.locate.pull); SourceError on failure."""
     repo_id = check_repo_id(repo_id)
-    from rflr.hub import sync  # here: huggingface_hub is slow to load
-
     try:
-        return sync.pull(repo_id, revision=revision or None)
-    except sync.HubError as e:
+        return locate.pull(repo_id, revision or None)
+    except PathError as e:
         raise SourceError(str(e)) from None
