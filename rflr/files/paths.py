@@ -1,12 +1,15 @@
 """Where checkpoints are: the default folder, and how a source names a Hugging Face repo.
 
-One rule for the installed commands (`rflr app`) and the notebook API (rflr.open,
-rflr.open_sweep), so that both find the same checkpoints from any directory:
+One rule for the installed commands (`rflr app`), the notebook API (rflr.open,
+rflr.open_sweep) and the explorer, so that all find the same checkpoints from any directory:
 
-- the default folder is RFLR_CHECKPOINTS when set, else the `checkpoints/` folder of the rflr
-  checkout the current directory is in, else that of the checkout this package runs from
-  (a source tree or an editable install). An installed wheel carries no checkpoints: the
-  error says how to get some (`rflr hub pull USER/NAME`, or a folder argument).
+- RFLR_CHECKPOINTS, when set, is the default folder of all three (`configured_folder`).
+- Else `checkpoints_folder` (the commands, the notebook) takes the `checkpoints/` folder of
+  the rflr checkout the current directory is in, else that of the checkout this package runs
+  from (a source tree or an editable install). An installed wheel carries no checkpoints:
+  the error says how to get some (`rflr hub pull USER/NAME`, or a folder argument). The
+  explorer started on its own (`streamlit run`) opens the checkpoints/ beside its page
+  instead (rflr.views.sources.default_root); `rflr app` sets RFLR_CHECKPOINTS for it.
 - a source is an existing local path, else a Hub repo `USER/NAME` (or `hf://USER/NAME`),
   optionally followed by a path inside it (`hub_repo`), which rflr.hub.locate pulls (offline:
   the cached copy, without touching the network).
@@ -22,7 +25,7 @@ from pathlib import Path
 
 from rflr.files.repo_id import REPO_ID
 
-ENV_VAR = "RFLR_CHECKPOINTS"  # the explorer's default folder (rflr.views.sources reads it too)
+ENV_VAR = "RFLR_CHECKPOINTS"  # the default folder, when set (configured_folder)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # rflr/files/ -> a checkout, run from source
 HUB_PREFIX = "hf://"
 _REPO = re.compile(rf"^({REPO_ID})(/.*)?$")  # USER/NAME, then an optional path in it
@@ -41,13 +44,19 @@ def is_checkout(folder: Path) -> bool:
     return (folder / "streamlit_app.py").is_file() and (folder / "rflr" / "__init__.py").is_file()
 
 
-def checkpoints_folder() -> Path:
-    """The folder the explorer and the notebook open by default (see the module docstring)."""
+def configured_folder() -> Path | None:
+    """RFLR_CHECKPOINTS when set (expanded, not checked: each caller says what a missing
+    folder means), else None."""
     env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        folder = Path(env).expanduser()
+    return Path(env).expanduser() if env else None
+
+
+def checkpoints_folder() -> Path:
+    """The folder `rflr app` and the notebook open by default (see the module docstring)."""
+    folder = configured_folder()
+    if folder is not None:
         if not folder.is_dir():
-            raise PathError(f"{ENV_VAR}={env} is not an existing folder")
+            raise PathError(f"{ENV_VAR}={os.environ[ENV_VAR].strip()} is not an existing folder")
         return folder.resolve()
     cwd = Path.cwd().resolve()
     for root in (cwd, *cwd.parents, PROJECT_ROOT):

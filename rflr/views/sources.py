@@ -29,7 +29,11 @@ from pathlib import Path
 
 from rflr.files import checkpoint
 from rflr.files.names import printable
-from rflr.files.paths import ENV_VAR, PathError  # the default folder's rule: rflr.files.paths
+from rflr.files.paths import (
+    ENV_VAR,  # noqa: F401  (the sidebar names it; its home is paths)
+    PathError,
+    configured_folder,
+)
 from rflr.files.repo_id import check_repo_id as _repo_id_rule
 from rflr.hub import locate  # light: huggingface_hub loads on the first pull
 
@@ -50,9 +54,10 @@ class SourceError(Exception):
 
 
 def default_root(app_dir: Path) -> Path:
-    """RFLR_CHECKPOINTS if set, else `checkpoints/` next to streamlit_app.py."""
-    env = os.environ.get(ENV_VAR, "").strip()
-    return Path(env).expanduser() if env else app_dir / "checkpoints"
+    """RFLR_CHECKPOINTS if set (rflr.files.paths.configured_folder), else `checkpoints/` next
+    to streamlit_app.py. Unlike paths.checkpoints_folder it never raises and searches no
+    other checkout: the sidebar shows it as the folder's placeholder and says if it is missing."""
+    return configured_folder() or app_dir / "checkpoints"
 
 
 def served() -> bool:
