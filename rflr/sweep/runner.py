@@ -323,13 +323,7 @@ def run_preset(
     """`train.py --preset poster` or a grid sweep: run it, write summary.csv and sweep.json,
     ship. `jobs` share one output folder, their sweep's (a grid's configs sit in subfolders
     of it); `spec` (a grid's) is recorded in sweep.json."""
-    if out is None:  # a preset: its jobs share one folder
-        outs = {j.options.out for j in jobs}
-        if len(outs) != 1:
-            raise SystemExit(
-                f"a sweep's jobs must share one --out folder, got {sorted(map(str, outs))}"
-            )
-        out = outs.pop()
+    out = _shared_folder(jobs) if out is None else out
     out.mkdir(parents=True, exist_ok=True)
     started, load_start, t0 = datetime.now(UTC), load_average(), time.perf_counter()
     n_runs = sum(len(j.seeds) for j in jobs)
@@ -341,7 +335,45 @@ def run_preset(
     df, timings = run_sweep(jobs, out, threads, resume, progress, executor, points, seeds_per_task)
     wall = time.perf_counter() - t0
     atomic_write(out / SUMMARY_NAME, df.to_csv(index=False).encode())  # never half-written
-    cfg0 = jobs[0].config
+    record = _sweep_record(preset, jobs, argv, df, timings, where, started, wall, load_start)
+    if spec is not None:
+        record["spec"] = spec
+    if all(t["reused"] for t in timings):  # nothing was trained: only the summary was rebuilt
+        _keep_training_record(record, out / SWEEP_NAME)
+    write_sweep_json(out / SWEEP_NAME, record)
+    print(f"\n{len(df)} reruns in {wall / 60:.1f} min -> {out / SUMMARY_NAME}\n")
+    failed = [t for t in timings if t["status"] == "failed"]
+    for t in failed:
+        print(f"FAILED (twice): {t['config']} {t['model']} seeds {t['seeds']}: {t['error']}")
+    print(format_stats(df))
+    if ship_to is not None:
+        _ship_first_seeds(df, jobs, out, ship_to)
+    return 1 if failed else 0
+
+
+def _shared_folder(jobs: list[Job]) -> Path:
+    """A preset's output folder: the one --out its jobs share."""
+    outs = {j.options.out for j in jobs}
+    if len(outs) != 1:
+        raise SystemExit(
+            f"a sweep's jobs must share one --out folder, got {sorted(map(str, outs))}"
+        )
+    return outs.pop()
+
+
+def _sweep_record(
+    preset: str | None,
+    jobs: list[Job],
+    argv: list[str] | None,
+    df: pd.DataFrame,
+    timings: list[dict],
+    where: str,
+    started: datetime,
+    wall: float,
+    load_start: Any,
+) -> dict[str, Any]:
+    """sweep.json: the command, when and where it ran, each task's record, the definitions
+    behind the summary's numbers, and the training protocol when the jobs share one."""
     record = {
         "preset": preset,
         "command": "python train.py " + shlex.join(sys.argv[1:] if argv is None else argv),
@@ -366,39 +398,38 @@ def run_preset(
     }
     protocols = {json.dumps(_protocol(j.config), sort_keys=True) for j in jobs}
     if len(protocols) == 1:  # the models share one training protocol (a preset's sweep)
-        record["protocol"] = _protocol(cfg0)
-    if spec is not None:
-        record["spec"] = spec
-    previous = out / SWEEP_NAME
-    if all(t["reused"] for t in timings) and previous.is_file():
-        # nothing was trained: only the summary was rebuilt; the training record stands
-        try:
-            old = json.loads(previous.read_text())
-        except ValueError:  # a damaged sweep.json: the new record replaces it
-            old = {}
-        old = old if isinstance(old, dict) else {}
-        for key in ("command", "started_utc", "finished_utc", "wall_time_s", "jobs", "machine"):
-            record[key] = old.get(key, record[key])
-        for key in ("load_average_start", "load_average_end", "git", "executor"):
-            record[key] = old.get(key)
-        record["summary_rebuilt_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
-    write_sweep_json(previous, record)
-    print(f"\n{len(df)} reruns in {wall / 60:.1f} min -> {out / SUMMARY_NAME}\n")
-    failed = [t for t in timings if t["status"] == "failed"]
-    for t in failed:
-        print(f"FAILED (twice): {t['config']} {t['model']} seeds {t['seeds']}: {t['error']}")
-    print(format_stats(df))
-    if ship_to is not None:
-        first = [
-            (j.options.out / replace(j.config, seed=j.seeds[0], run_id="").run_id)
-            .relative_to(out)
-            .as_posix()
-            for j in jobs
-        ]
-        copied = ship(df, out, ship_to, snapshot_runs=first)
-        size = sum(p.stat().st_size for p in copied)
-        print(f"\nshipped {len(copied)} files ({size / 1e6:.1f} MB) -> {ship_to}")
-    return 1 if failed else 0
+        record["protocol"] = _protocol(jobs[0].config)
+    return record
+
+
+def _keep_training_record(record: dict[str, Any], previous: Path) -> None:
+    """A sweep that trained nothing only rebuilt its summary: the training record in the
+    sweep.json before it (command, times, tasks, machine) stands, if there is one."""
+    if not previous.is_file():
+        return
+    try:
+        old = json.loads(previous.read_text())
+    except ValueError:  # a damaged sweep.json: the new record replaces it
+        old = {}
+    old = old if isinstance(old, dict) else {}
+    for key in ("command", "started_utc", "finished_utc", "wall_time_s", "jobs", "machine"):
+        record[key] = old.get(key, record[key])
+    for key in ("load_average_start", "load_average_end", "git", "executor"):
+        record[key] = old.get(key)
+    record["summary_rebuilt_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _ship_first_seeds(df: pd.DataFrame, jobs: list[Job], out: Path, ship_to: Path) -> None:
+    """Ship the summary with the snapshots of each job's first seed."""
+    first = [
+        (j.options.out / replace(j.config, seed=j.seeds[0], run_id="").run_id)
+        .relative_to(out)
+        .as_posix()
+        for j in jobs
+    ]
+    copied = ship(df, out, ship_to, snapshot_runs=first)
+    size = sum(p.stat().st_size for p in copied)
+    print(f"\nshipped {len(copied)} files ({size / 1e6:.1f} MB) -> {ship_to}")
 
 
 def _protocol(cfg: RunConfig) -> dict[str, Any]:
