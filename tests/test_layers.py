@@ -39,9 +39,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # Known upward edges, (importer, imported prefix) -> why. Each must still exist: an unused one
 # fails test_every_allowance_is_still_needed, so that it is deleted with the edge.
 ALLOWANCES: dict[tuple[str, str], str] = {
-    # The lazy `from rflr.hub import sync` in paths.open_source (hf:// sources); being moved out
-    # on another branch (issue 19): drop this entry when that lands.
-    ("rflr.files.paths", "rflr.hub"): "files opens Hub sources through rflr.hub.sync.pull",
+    # (importer, imported folder): why an upward import is allowed. None today; an entry
+    # must be needed (test_every_allowance_is_still_needed).
 }
 
 Graph = dict[str, set[str]]
