@@ -274,6 +274,7 @@ def test_pull_refuses_a_revision_that_is_not_a_ref_before_asking_huggingface_hub
 def test_the_recipe_revision_is_refused_by_every_caller(tmp_path, offline, monkeypatch, capsys):
     from rflr import notebook
     from rflr.files import paths
+    from rflr.hub import locate
     from rflr.views import sources
 
     cache, server, revision = attacker_cache(tmp_path)
@@ -282,7 +283,7 @@ def test_the_recipe_revision_is_refused_by_every_caller(tmp_path, offline, monke
     with pytest.raises(sources.SourceError, match="not a branch, tag or commit"):
         sources.pull("attacker/repo", revision)  # the app's ?src=hub&repo=...&rev=...
     with pytest.raises(paths.PathError, match="not a branch, tag or commit"):
-        paths.local("attacker/repo", revision)  # rflr.open and the notebook API
+        locate.local("attacker/repo", revision)  # rflr.open and the notebook API
     with pytest.raises(paths.PathError, match="not a branch, tag or commit"):
         notebook.runs("hf://attacker/repo", revision)
     assert sync.main(["pull", "attacker/repo", "--revision", revision]) == 2

@@ -275,12 +275,13 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
         """Inverse of to_dict. Unknown keys are ignored; missing keys take defaults."""
-        from rflr.core.kinds import MODEL_CONFIGS  # here: rflr.core.kinds imports this module
-
         kind = d.get("model")
-        model_cls = MODEL_CONFIGS.get(kind)
+        # Each kind's config is a subclass of ModelConfig (rflr.core.kinds registers the rest of
+        # the kind, and imports this module: reading the subclasses keeps the import one way).
+        configs = {c.kind: c for c in ModelConfig.__subclasses__()}
+        model_cls = configs.get(kind)
         if model_cls is None:
-            raise ValueError(f"unknown model kind {kind!r} (expected one of {list(MODEL_CONFIGS)})")
+            raise ValueError(f"unknown model kind {kind!r} (expected one of {list(configs)})")
         model = model_cls(**_known(model_cls, d))
         target = TargetConfig(**_known(TargetConfig, d.get("target", {})))
         train = TrainConfig(**_known(TrainConfig, d.get("train", {})))
