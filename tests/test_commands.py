@@ -69,7 +69,7 @@ def test_analyze_failure_keeps_its_exit_code(tmp_path, capsys):
 @RERUN
 def test_hub_usage_errors_keep_their_exit_code(capsys):
     assert commands.main(["hub", "pull", "not a repo"]) == 2
-    assert capsys.readouterr().err.startswith("rflr.hub.sync: error:")
+    assert capsys.readouterr().err.startswith("rflr.hub: error:")
 
 
 def test_a_missing_extra_names_it(monkeypatch, capsys):

@@ -93,7 +93,7 @@ SPACE_FILES = {
 def one_error_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
-    assert lines[0].startswith("rflr.hub.sync: error: ")
+    assert lines[0].startswith("rflr.hub: error: ")
     return lines[0]
 
 
@@ -536,7 +536,7 @@ def test_no_token_is_a_clear_error_before_any_call(tmp_path, api, capsys, argv):
     assert sync.main(argv) == 1
     line = one_error_line(capsys.readouterr().err)
     assert (
-        line == "rflr.hub.sync: error: no Hugging Face token: run `hf auth login` or set HF_TOKEN"
+        line == "rflr.hub: error: no Hugging Face token: run `hf auth login` or set HF_TOKEN"
     )
     assert sync.HfApi.call_count == 0
 

@@ -53,7 +53,7 @@ from rflr.hub.plan import (
 )
 
 NO_TOKEN = "no Hugging Face token: run `hf auth login` or set HF_TOKEN"
-ERROR_PREFIX = "rflr.hub.sync: error: "
+ERROR_PREFIX = "rflr.hub: error: "
 PULL_PATTERNS = ["*.safetensors", "*.csv", "*.md", "*.png"]
 
 
