@@ -65,6 +65,13 @@ def test_preset_values_and_overrides():
     assert all(j.seeds == [0, 1, 2, 3] for j in jobs)
 
 
+def test_weight_decay_biases_flag_reaches_the_config():
+    _, jobs = jobs_from_args(["--weight-decay", "0.01", "--weight-decay-biases"])
+    assert jobs[0].config.train.weight_decay_biases
+    _, jobs = jobs_from_args(["--weight-decay", "0.01"])
+    assert not jobs[0].config.train.weight_decay_biases
+
+
 def test_weight_decay_and_mean_field_flags_reach_the_config():
     _, jobs = jobs_from_args(["--weight-decay", "0.01", "--parameterization", "mf"])
     cfg = jobs[0].config

@@ -18,9 +18,10 @@ def reference_run(cfg: RunConfig, steps: int) -> dict[str, torch.Tensor]:
     model = build(cfg.model, seedlib.initial_params(cfg, torch.float64))
     t = cfg.train
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    bias_decay = t.weight_decay if t.weight_decay_biases else 0.0
     groups = [  # decoupled weight decay on weights only: SGD's L2 equals it, Adam needs AdamW
         {"params": [p for n, p in named if not n.endswith("bias")], "weight_decay": t.weight_decay},
-        {"params": [p for n, p in named if n.endswith("bias")], "weight_decay": 0.0},
+        {"params": [p for n, p in named if n.endswith("bias")], "weight_decay": bias_decay},
     ]
     opt = (
         torch.optim.SGD(groups, lr=t.lr)
@@ -91,6 +92,16 @@ CASES = {
         DenseConfig(width=16, depth=3),
         train=TrainConfig(optimizer="adam", lr=1e-3, steps=1100, weight_decay=0.1),
     ),
+    "rflr-sgd-decay-biases": RunConfig(
+        RFLRConfig(width=16, rank=2, depth=3),
+        train=TrainConfig(lr=0.05, steps=1100, weight_decay=0.1, weight_decay_biases=True),
+    ),
+    "dense-adam-decay-biases": RunConfig(
+        DenseConfig(width=16, depth=3),
+        train=TrainConfig(
+            optimizer="adam", lr=1e-3, steps=1100, weight_decay=0.1, weight_decay_biases=True
+        ),
+    ),
     "depth1-d2": RunConfig(
         RFLRConfig(width=16, depth=1, input_dim=2), train=TrainConfig(lr=0.05, steps=1100)
     ),
@@ -125,6 +136,31 @@ def test_weight_decay_shrinks_weights_and_leaves_biases_to_the_gradient(optimize
             assert shrunk[k].norm() < 0.8 * plain[k].norm(), k  # (1 - 0.05)^50 = 0.08
     with pytest.raises(ValueError, match="weight decay"):
         replace(base.train, weight_decay=-1.0).validate()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_weight_decay_biases_shrinks_the_biases_too(optimizer):
+    base = RunConfig(
+        RFLRConfig(width=16, rank=2, depth=3),
+        train=TrainConfig(
+            optimizer=optimizer, lr=0.01, steps=50, dtype="float64", weight_decay=5.0
+        ),
+    )
+    both = replace(base, train=replace(base.train, weight_decay_biases=True))
+    plain, shrunk = batched_run(base, [0], 50)[0], batched_run(both, [0], 50)[0]
+    for k in plain:
+        if k.endswith("bias"):
+            assert shrunk[k].norm() < 0.8 * plain[k].norm(), k  # (1 - 0.05)^50 = 0.08
+
+
+def test_weight_decay_biases_is_stored_only_when_set():
+    """A config without it writes the header it wrote before the field existed."""
+    cfg = RunConfig(RFLRConfig(width=8), train=TrainConfig(weight_decay=0.1))
+    assert "weight_decay_biases" not in cfg.to_dict()["train"]
+    on = replace(cfg, train=replace(cfg.train, weight_decay_biases=True))
+    assert on.to_dict()["train"]["weight_decay_biases"] is True
+    assert RunConfig.from_json(on.to_json()).train.weight_decay_biases is True
+    assert RunConfig.from_json(cfg.to_json()).train.weight_decay_biases is False
 
 
 @pytest.mark.parametrize(

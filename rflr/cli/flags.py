@@ -187,6 +187,11 @@ def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
         help="decoupled L2 on trained weights, not biases: w -= lr * wd * w per step",
     )
     g.add_argument(
+        "--weight-decay-biases",
+        action="store_true",
+        help="--weight-decay shrinks the biases too (default: weight matrices only)",
+    )
+    g.add_argument(
         "--schedule", choices=SCHEDULES, default=o.schedule, help="learning-rate schedule"
     )
     g.add_argument(
@@ -349,6 +354,7 @@ def _job(v: dict) -> Job:
             optimizer=v["optimizer"],
             lr=v["lr"],
             weight_decay=v["weight_decay"],
+            weight_decay_biases=v["weight_decay_biases"],
             schedule=v["schedule"],
             lr_milestones=v["lr_milestones"],
             lr_gamma=v["lr_gamma"],

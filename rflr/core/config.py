@@ -177,6 +177,7 @@ class TrainConfig:
     adam_betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     adam_eps: float = 1e-8
     weight_decay: float = 0.0  # decoupled L2 on trained weights (not biases): w -= lr * wd * w
+    weight_decay_biases: bool = False  # True: the decay shrinks the biases too
 
     def validate(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -206,6 +207,14 @@ class TrainConfig:
         if len(self.adam_betas) != 2 or any(not 0 <= b < 1 for b in self.adam_betas):
             raise ValueError(f"adam_betas are two numbers in [0, 1), got {self.adam_betas}")
         _finite("adam_eps", self.adam_eps, 0, MAGNITUDE_MAX)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form; `weight_decay_biases` only when True, so that every config without
+        it writes the same header bytes as before the field existed."""
+        d = dataclasses.asdict(self)
+        if not self.weight_decay_biases:
+            del d["weight_decay_biases"]
+        return d
 
     def lr_at(self, step: int) -> float:
         """Learning rate used for the update that takes step -> step + 1."""
@@ -264,7 +273,7 @@ class RunConfig:
             "parameterization": m.parameterization,
             "train_atoms": m.train_atoms,
             "target": self.target.to_dict(),
-            "train": dataclasses.asdict(self.train),
+            "train": self.train.to_dict(),
             "seed": self.seed,
             "run_id": self.run_id,
         }

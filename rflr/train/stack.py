@@ -198,9 +198,11 @@ class SeedStack:
     def _decay(self, factor: float | torch.Tensor) -> None:
         """Decoupled weight decay (AdamW's order; for SGD the same as coupled L2): weight
         matrices shrink by `factor` = 1 - lr * weight_decay after the gradient is taken;
-        biases do not."""
+        biases too only with weight_decay_biases (decay on w alone pulls each atom (w, b)
+        toward its own mirror (-w, b), which looks like weight pairing)."""
+        biases = self.cfg.train.weight_decay_biases
         for name in self.trainable:
-            if not name.endswith("bias"):
+            if biases or not name.endswith("bias"):
                 self.p[name].mul_(factor)
 
     def ensure_adam(self) -> None:
