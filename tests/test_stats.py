@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rflr.sweep import stats
+from rflr.sweep import stats, verdicts
 from rflr.sweep.summary import wilson_interval
 
 
@@ -117,3 +117,89 @@ def test_deduplicated_keeps_one_row_per_config_and_seed():
     df = pd.concat([_runs(3, part="base", lr=0.1), _runs(3, part="rank", lr=0.1)])
     out = stats.deduplicated(df)
     assert len(out) == 3 and set(out["part"]) == {"base"}
+
+
+# --- issue 20's rules (rflr.sweep.verdicts) on hand-made tables ------------------------------
+
+
+def _around(value: float, n: int = 16, spread: float = 0.01) -> pd.Series:
+    return pd.Series(value + np.linspace(-spread, spread, n))
+
+
+def test_ratio_verdict_supports_when_clear_of_the_null_and_of_dense():
+    assert verdicts.ratio_verdict(_around(0.5), _around(1.0), movement=0.05) == verdicts.SUPPORTS
+
+
+def test_ratio_verdict_contradicts_only_for_the_opposite_effect():
+    got = verdicts.ratio_verdict(_around(1.5), _around(1.0), movement=0.5)
+    assert got == verdicts.CONTRADICTS
+    # no effect is not an opposite effect, however many runs
+    assert verdicts.ratio_verdict(_around(1.0), _around(1.0), 0.05) == verdicts.UNDECIDED
+
+
+def test_ratio_verdict_not_observed_needs_the_band_and_moving_weights():
+    inside = _around(1.0, spread=0.05)
+    assert verdicts.ratio_verdict(inside, _around(1.0), movement=0.3) == verdicts.NOT_OBSERVED
+    # the same ratios where the atoms barely moved: no test of the claim
+    assert verdicts.ratio_verdict(inside, _around(1.0), movement=0.1) == verdicts.UNDECIDED
+    assert verdicts.ratio_verdict(inside, _around(1.0), movement=np.nan) == verdicts.UNDECIDED
+    # a CI that leaves the band [0.9, 1.1]
+    wide = _around(1.0, spread=0.3)
+    assert verdicts.ratio_verdict(wide, _around(1.0), movement=0.3) == verdicts.UNDECIDED
+
+
+def test_ratio_verdict_cannot_decide_below_eight_runs_on_a_side():
+    few = _around(0.5, n=verdicts.MIN_RUNS - 1)
+    assert verdicts.ratio_verdict(few, _around(1.0), 0.5) == verdicts.UNDECIDED
+    with_nan = pd.concat([few, pd.Series([np.nan] * 9)])  # NaNs are not runs
+    assert verdicts.ratio_verdict(with_nan, _around(1.0), 0.5) == verdicts.UNDECIDED
+
+
+def test_fraction_verdict_and_combine():
+    yes, no = pd.Series([True] * 16), pd.Series([False] * 16)
+    assert verdicts.fraction_verdict(yes, no) == verdicts.SUPPORTS
+    assert verdicts.fraction_verdict(no, yes) == verdicts.CONTRADICTS
+    assert verdicts.fraction_verdict(no, no) == verdicts.UNDECIDED
+    assert verdicts.fraction_verdict(yes[:7], no) == verdicts.UNDECIDED
+    u, n, s = verdicts.UNDECIDED, verdicts.NOT_OBSERVED, verdicts.SUPPORTS
+    assert verdicts.combine([u, n]) == n and verdicts.combine([n, s]) == s
+    assert verdicts.combine([u, u]) == u
+
+
+def test_symmetric_relative_is_headline_below_three_times_output():
+    df = pd.DataFrame(
+        {
+            "status": ["ok", "ok", "diverged"],
+            "headline_defect": [2.9e-3, 3.1e-3, 1e-9],
+            "output_defect": [1e-3, 1e-3, 1e-3],
+        }
+    )
+    assert verdicts.symmetric_relative(df).tolist() == [True, False, False]
+    assert verdicts.with_relative(df)["symmetric_relative"].tolist() == [True, False, False]
+
+
+def test_median_text_says_n_used_of_total_and_no_interval_below_eight():
+    few = verdicts.median_text(pd.Series([0.82, np.nan, np.nan]), 3)
+    assert few.startswith("0.82 n < 8 (n 1/3; 2 left out")
+    many = verdicts.median_text(_around(1.0), 16)
+    assert "[" in many and many.endswith("(n 16/16)")
+    assert verdicts.median_text(pd.Series([np.nan]), 1) == "not measured (n 0/1)"
+
+
+def test_fit_ratio_is_rflr_over_dense_median_test_mse():
+    assert verdicts.fit_ratio(pd.Series([1e-3, 2e-3, 3e-3]), pd.Series([2e-4])).endswith(" 10")
+
+
+def test_within_network_spearman_resamples_runs():
+    rising = [(np.arange(1, 9.0), np.arange(1, 9.0) + 0.1 * s) for s in range(10)]
+    rho = verdicts.within_network_spearman(rising)
+    assert rho[0] > 0.9 and rho[1] > 0 and verdicts.rho_verdict(rho) == verdicts.SUPPORTS
+    rng = np.random.default_rng(1)
+    flat = [(np.arange(1, 9.0), rng.permutation(8).astype(float)) for _ in range(10)]
+    assert verdicts.rho_verdict(verdicts.within_network_spearman(flat)) == verdicts.UNDECIDED
+    falling = [(k, -y) for k, y in rising]
+    assert verdicts.rho_verdict(verdicts.within_network_spearman(falling)) == verdicts.CONTRADICTS
+    assert np.isnan(verdicts.within_network_spearman(rising[:7])[1])  # n < 8: no interval
+    df = pd.DataFrame({"osc1_median": [1.0, 2.0], "osc2_median": [3.0, np.nan]})
+    pairs = verdicts.layer_oscillation_pairs(df)
+    assert [p[0].tolist() for p in pairs] == [[1.0, 2.0], [1.0]]
