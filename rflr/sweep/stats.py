@@ -35,6 +35,8 @@ KEY_COLUMNS = (
     "lr",
     "batch_size",
     "weight_decay",
+    "weight_decay_biases",
+    "frozen_atoms",
     "steps",
     "schedule",
     "n_train",
@@ -51,6 +53,12 @@ _RESULTS = {
     "pairing_ratio",
     "mismatch_ratio",
     "minimum",
+    "symmetric_relative",  # issue 20: per-run results, never axes
+    "atom_movement",
+    "atom_direction_pairing",
+    "atom_direction_pairing_init",
+    "outgoing_match",
+    "outgoing_match_init",
 }
 MEDIANS = (
     "headline_defect",

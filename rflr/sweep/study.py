@@ -5,7 +5,9 @@ into OUT/<part>/ (its own summary.csv and sweep.json), then this module reads ev
 final checkpoint back once and adds what a header does not hold:
 
 - the training protocol as columns (input_dim, optimizer, batch_size, weight_decay,
-  parameterization, n_train), whether or not the part swept them;
+  parameterization, n_train, frozen_atoms, weight_decay_biases), whether or not the part
+  swept them;
+- symmetric_relative (rflr.sweep.verdicts): headline defect < 3 x output defect;
 - weight symmetry of every layer of units (rflr.measure.weight_symmetry): pairing defect and signed
   outgoing mismatch, each beside its level at the run's random init: wsym{k}_*;
   outgoing_mismatch is the atoms' (k = 1) signed mismatch;
@@ -35,6 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rflr.core.config import RunConfig
 from rflr.core.targets import DEFAULT_GRID_POINTS, symmetric_grid
 from rflr.files.checkpoint import CheckpointError, load, read_header
 from rflr.files.provenance import git_commit, machine_info
@@ -44,6 +47,7 @@ from rflr.measure.record import as_float
 from rflr.measure.weight_symmetry import weight_symmetry_of
 from rflr.sweep.presets import StudyPart
 from rflr.sweep.summary import SUMMARY_NAME, read_summary, summarize, summary_row
+from rflr.sweep.verdicts import symmetric_relative
 
 STUDY_NAME = "study.json"
 POST_NAME = "post.csv"
@@ -71,21 +75,30 @@ PROTOCOL_COLUMNS = (
     "weight_decay",
     "parameterization",
     "n_train",
+    "frozen_atoms",
+    "weight_decay_biases",
 )
 
 
-def post_columns(path: Path, settings: PostSettings = POST) -> dict:
-    """Everything the study adds to one run's row, from its checkpoint file."""
-    ck = load(path)
-    cfg = ck.config
-    row: dict = {
+def protocol_columns(cfg: RunConfig) -> dict:
+    """The PROTOCOL_COLUMNS of one run, from its config (cheap: read fresh, never cached)."""
+    return {
         "input_dim": cfg.model.input_dim,
         "optimizer": cfg.train.optimizer,
         "batch_size": cfg.train.batch_size,
         "weight_decay": cfg.train.weight_decay,
         "parameterization": cfg.model.parameterization,
         "n_train": cfg.train.n_train,
+        "frozen_atoms": not cfg.model.train_atoms,
+        "weight_decay_biases": cfg.train.weight_decay_biases,
     }
+
+
+def post_columns(path: Path, settings: PostSettings = POST) -> dict:
+    """Everything the study adds to one run's row, from its checkpoint file."""
+    ck = load(path)
+    cfg = ck.config
+    row: dict = protocol_columns(cfg)
     for k, layer in enumerate(ck.metrics.layers, start=1):
         row[f"osc{k}_median"] = as_float(layer.oscillations_median)
     if ck.status != "ok":  # a diverged run's last finite weights are not a minimum
@@ -140,7 +153,9 @@ def post_process(df: pd.DataFrame, folder: Path, settings: PostSettings = POST) 
         path = folder / ckpt
         key = _key(path)
         rec = cached.get((ckpt, key))
-        if rec is None:
+        if rec is not None:  # a cache written before a protocol column existed lacks it
+            rec = {**rec, **protocol_columns(read_header(path).config)}
+        else:
             torch.set_num_threads(1)
             rec = {
                 **post_columns(path, settings),
@@ -209,6 +224,7 @@ def build_summary(
         ]
         df["run_id"] = [f"{part.name}/{r}" for r in df["run_id"]]
         df.insert(0, "part", part.name)
+        df["symmetric_relative"] = symmetric_relative(df)  # issue 20: beside `symmetric`
         frames.append(df)
     if not frames:
         return pd.DataFrame()
