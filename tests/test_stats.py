@@ -50,16 +50,20 @@ def test_compare_needs_separated_intervals_and_enough_runs():
     assert stats.compare((2, 3), (np.nan, 1), True) == stats.UNDECIDED
 
 
-def _weights(model: str, ratio: float, n: int = 10, part: str = "base") -> pd.DataFrame:
+def _weights(
+    model: str, ratio: float, n: int = 10, part: str = "base", moved: float = 0.05
+) -> pd.DataFrame:
     jitter = np.linspace(-0.01, 0.01, n)
     return _runs(
         n,
         model=model,
         part=part,
-        atom_pairing_init=0.4,
-        atom_pairing_defect=0.4 * (ratio + jitter),
-        outgoing_mismatch_init=2.0,
-        outgoing_mismatch=2.0,
+        test_mse=1e-4,
+        atom_movement=moved,
+        atom_direction_pairing_init=0.4,
+        atom_direction_pairing=0.4 * (ratio + jitter),
+        outgoing_match_init=2.0,
+        outgoing_match=2.0,
     )
 
 
@@ -68,12 +72,34 @@ def _claim(df: pd.DataFrame, topic: str) -> stats.BeyondClaim:
 
 
 def test_weight_claim_supports_only_when_rflr_pairs_below_init_and_dense():
+    # issue 20: chance-level pairing is "not observed" where atoms moved, else undecided
+    pairing = "weight symmetry (a)"
     paired = pd.concat([_weights("rflr", 0.5), _weights("dense", 1.0)], ignore_index=True)
-    assert _claim(paired, "weight symmetry").verdict == stats.SUPPORTS
+    assert _claim(paired, pairing).verdict == stats.SUPPORTS
     chance = pd.concat([_weights("rflr", 1.0), _weights("dense", 1.0)], ignore_index=True)
-    assert _claim(chance, "weight symmetry").verdict == stats.CONTRADICTS
+    assert _claim(chance, pairing).verdict == stats.UNDECIDED
+    moved = pd.concat([_weights("rflr", 1.0, moved=0.3), _weights("dense", 1.0)])
+    assert _claim(moved, pairing).verdict == verdicts.NOT_OBSERVED
+    opposite = pd.concat([_weights("rflr", 1.5), _weights("dense", 1.0)], ignore_index=True)
+    assert _claim(opposite, pairing).verdict == stats.CONTRADICTS
     few = pd.concat([_weights("rflr", 0.5, 3), _weights("dense", 1.0, 3)], ignore_index=True)
-    assert _claim(few, "weight symmetry").verdict == stats.UNDECIDED
+    assert _claim(few, pairing).verdict == stats.UNDECIDED
+    assert "n 3/3" in _claim(few, pairing).ours and "n < 8" in _claim(few, pairing).ours
+    assert "fit ratio (RF-LR / dense median test MSE) 1" in _claim(paired, pairing).ours
+    assert _claim(paired, "weight symmetry (b)").verdict == stats.UNDECIDED  # 1 vs 1
+    old = paired.drop(columns=["outgoing_match", "outgoing_match_init"])
+    assert _claim(old, "weight symmetry (b)").ours.startswith("not measured")
+
+
+def test_frozen_atoms_row_counts_symmetric_runs_against_dense():
+    fz = pd.concat(
+        [
+            _runs(16, part="frozen-atoms", symmetric=True, test_mse=1e-4),
+            _runs(16, part="frozen-atoms", model="dense", test_mse=1e-4),
+        ]
+    ).assign(headline_defect=1e-4, output_defect=1e-4)
+    assert _claim(fz, "weight symmetry (c)").verdict == stats.SUPPORTS
+    assert "16/16" in _claim(fz, "weight symmetry (c)").ours
 
 
 def test_rank_and_volume_claims_follow_wilson_intervals():

@@ -245,11 +245,16 @@ def basin_table(df: pd.DataFrame) -> pd.DataFrame:
 
 def beyond_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     """Every claim the study can test, with our numbers and the verdict of its rule."""
+    from rflr.sweep import referee  # it builds on this module's tables (issue 20's rows)
+
     claims = []
-    claims += _weight_claims(df)
+    claims += referee.weight_claims(df)  # three rows, by rflr.sweep.verdicts' rules
     claims += _rank_claims(df)
     claims += _phase_claims(df)
+    claims += referee.phase_trained_claims(df)
+    claims += referee.input_dim_claims(df)
     claims += _depth_claims(df)
+    claims += referee.oscillation_within_claims(df)
     claims += _basin_claims(df)
     claims += _volume_claims(df)
     return claims
@@ -454,6 +459,7 @@ def _volume_claims(df: pd.DataFrame) -> list[BeyondClaim]:
             f"fraction of random inits ending symmetric: RF-LR {_frac(r)}, dense {_frac(d)} "
             "(every regime: the study's tables)",
             compare(_wilson(r), _wilson(d), True),
-            "supports if RF-LR's Wilson CI lies above dense's at the base protocol",
+            "supports if RF-LR's Wilson CI lies above dense's at the base protocol; a diverged "
+            "run counts as not symmetric here (the trainable volume)",
         )
     ]
