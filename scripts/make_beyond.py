@@ -36,6 +36,7 @@ from rflr.sweep.stats import (  # noqa: E402
     weight_regimes,
 )
 from rflr.sweep.summary import read_summary  # noqa: E402
+from rflr.sweep.verdicts import EQUIVALENCE_BAND, MOVED, RELATIVE_FACTOR  # noqa: E402
 from rflr.views import grid_charts  # noqa: E402
 
 BEGIN = "<!-- beyond:begin -->"
@@ -232,6 +233,19 @@ def _definitions_and_claims(df: pd.DataFrame, record: dict) -> list[str]:
         "training loss first reaches 2 L0 + 1e-4; `inf` when it never does within radius 1); "
         f"top Hessian eigenvalue by at most {post.get('hessian_iterations', '?')} power "
         f"iterations to relative change {_g(post.get('hessian_tol', float('nan')))}.",
+        "",
+        f"Verdict rules (issue 20), fixed in code before any data (rflr.sweep.verdicts): "
+        f"**supports** when the claim's effect has its 95% CI clear of the null and of dense; "
+        f"**not observed** when RF-LR's trained / init ratio has its CI inside "
+        f"[{EQUIVALENCE_BAND[0]}, {EQUIVALENCE_BAND[1]}] in a regime where its atoms moved by "
+        f">= {MOVED} (median |a - a0| / |a0|); **cannot decide** for anything else or with "
+        f"fewer than {MIN_RUNS} usable runs on a side. **Contradicts** is reserved for an "
+        "effect in the opposite direction (the CI clear on the other side). Beside the absolute "
+        f"criterion, *symmetric relative* means headline defect < {RELATIVE_FACTOR:g} x output "
+        "defect; every RF-LR vs dense comparison carries the fit ratio (RF-LR / dense median "
+        "test MSE); every median says n used / n total, and no interval is shown from fewer "
+        f"than {MIN_RUNS} runs (`n < {MIN_RUNS}`). A column the summary lacks reads "
+        "*not measured*.",
         "",
         "### The claims",
         "",
