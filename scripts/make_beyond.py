@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere in the checkout
 
 from rflr.measure.bootstrap import BOOTSTRAP  # noqa: E402
 from rflr.measure.metrics import SYMMETRIC_DEFECT  # noqa: E402
+from rflr.sweep.referee import beyond_claims  # noqa: E402
 from rflr.sweep.stats import (  # noqa: E402
     MIN_RUNS,
     basin_table,
-    beyond_claims,
     group_stats,
     part,
     swept_keys,

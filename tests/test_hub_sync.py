@@ -535,9 +535,7 @@ def test_no_token_is_a_clear_error_before_any_call(tmp_path, api, capsys, argv):
 
     assert sync.main(argv) == 1
     line = one_error_line(capsys.readouterr().err)
-    assert (
-        line == "rflr.hub: error: no Hugging Face token: run `hf auth login` or set HF_TOKEN"
-    )
+    assert line == "rflr.hub: error: no Hugging Face token: run `hf auth login` or set HF_TOKEN"
     assert sync.HfApi.call_count == 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rflr.sweep import stats, verdicts
+from rflr.sweep import referee, stats, verdicts
 from rflr.sweep.summary import wilson_interval
 
 
@@ -68,7 +68,7 @@ def _weights(
 
 
 def _claim(df: pd.DataFrame, topic: str) -> stats.BeyondClaim:
-    return next(c for c in stats.beyond_claims(df) if c.topic.startswith(topic))
+    return next(c for c in referee.beyond_claims(df) if c.topic.startswith(topic))
 
 
 def test_weight_claim_supports_only_when_rflr_pairs_below_init_and_dense():

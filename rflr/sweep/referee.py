@@ -3,7 +3,7 @@
 The weight claim split three ways ((a) pairing of atoms, (b) matched outgoing weights, (c)
 function-level symmetry with frozen atoms), input dimension with the relative criterion and
 the fit ratio, lr x batch over the runs that trained, oscillations within a depth-8 network.
-rflr.sweep.stats.beyond_claims lists them beside its own rows.
+beyond_claims lists them beside rflr.sweep.stats' rows, in the claims table's order.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rflr.sweep import stats
 from rflr.sweep import verdicts as v
 from rflr.sweep.stats import BeyondClaim, group_stats, part, swept_keys
 from rflr.sweep.summary import wilson_interval
@@ -221,3 +222,18 @@ def referee_claims(df: pd.DataFrame) -> list[BeyondClaim]:
         *phase_trained_claims(df),
         *oscillation_within_claims(df),
     ]
+
+
+def beyond_claims(df: pd.DataFrame) -> list[BeyondClaim]:
+    """Every claim the study can test, with our numbers and the verdict of its rule."""
+    claims = []
+    claims += weight_claims(df)  # three rows, by rflr.sweep.verdicts' rules
+    claims += stats.rank_claims(df)
+    claims += stats.phase_claims(df)
+    claims += phase_trained_claims(df)
+    claims += input_dim_claims(df)
+    claims += stats.depth_claims(df)
+    claims += oscillation_within_claims(df)
+    claims += stats.basin_claims(df)
+    claims += stats.volume_claims(df)
+    return claims

@@ -5,10 +5,11 @@
   SPEC's trainable volume) and medians with seeded bootstrap 95% intervals over the runs
   that trained without diverging.
 - swept_keys: the columns of a summary whose values differ between runs.
-- beyond_claims: each claim of the poster and its paper beside the study's number and a
-  verdict from a rule fixed in advance (below), never tuned to the data:
-  "supports" / "contradicts" when the intervals of the two sides do not overlap,
-  "cannot decide" when they do or a side has no runs.
+- rank_claims, phase_claims, depth_claims, basin_claims, volume_claims: claims of the poster
+  and its paper beside the study's number and a verdict from a rule fixed in advance (below),
+  never tuned to the data: "supports" / "contradicts" when the intervals of the two sides do
+  not overlap, "cannot decide" when they do or a side has no runs. rflr.sweep.referee adds
+  issue 20's rows (rflr.sweep.verdicts) and lists them all: referee.beyond_claims.
 """
 
 from __future__ import annotations
@@ -243,73 +244,7 @@ def basin_table(df: pd.DataFrame) -> pd.DataFrame:
     return group_stats(pool, ["optimizer", "minimum"], ("flat_radius", "hessian_top"))
 
 
-def beyond_claims(df: pd.DataFrame) -> list[BeyondClaim]:
-    """Every claim the study can test, with our numbers and the verdict of its rule."""
-    from rflr.sweep import referee  # it builds on this module's tables (issue 20's rows)
-
-    claims = []
-    claims += referee.weight_claims(df)  # three rows, by rflr.sweep.verdicts' rules
-    claims += _rank_claims(df)
-    claims += _phase_claims(df)
-    claims += referee.phase_trained_claims(df)
-    claims += referee.input_dim_claims(df)
-    claims += _depth_claims(df)
-    claims += referee.oscillation_within_claims(df)
-    claims += _basin_claims(df)
-    claims += _volume_claims(df)
-    return claims
-
-
-def _weight_claims(df: pd.DataFrame) -> list[BeyondClaim]:
-    need = {"part", "atom_pairing_defect", "atom_pairing_init", "outgoing_mismatch"}
-    if df.empty or not need | {"outgoing_mismatch_init"} <= set(df.columns):
-        return []
-    wr = weight_regimes(df)
-    found, tried = [], 0
-    for regime, g in wr.groupby("regime", sort=False):
-        by = g.set_index("model")
-        if not {"rflr", "dense"} <= set(by.index):
-            continue
-        r, d = by.loc["rflr"], by.loc["dense"]
-        n = int(min(r["ok"], d["ok"]))
-        if n < MIN_RUNS:
-            continue
-        tried += 1
-        below_init = _ci(r, "pairing_ratio")[1] < 1
-        below_dense = compare(_ci(r, "pairing_ratio"), _ci(d, "pairing_ratio"), False, n)
-        if below_init and below_dense == SUPPORTS:
-            found.append(
-                f"{regime}: RF-LR {_med(r, 'pairing_ratio')}, dense {_med(d, 'pairing_ratio')}"
-            )
-    ref = wr[wr["regime"] == "base"].set_index("model")
-    ours = (
-        "base protocol: atom pairing defect / its random-init level, median [95% CI]: "
-        + ", ".join(f"{m} {_med(ref.loc[m], 'pairing_ratio')}" for m in ref.index)
-        + "; signed outgoing mismatch / init: "
-        + ", ".join(f"{m} {_med(ref.loc[m], 'mismatch_ratio')}" for m in ref.index)
-        if len(ref)
-        else "base part not run"
-    )
-    ours += (
-        f". Regimes where RF-LR's ratio is below 1 and below dense's (CIs apart): {len(found)}"
-        f" of {tried} tried" + (": " + "; ".join(found) if found else "")
-    )
-    verdict = SUPPORTS if found else (CONTRADICTS if tried else UNDECIDED)
-    return [
-        BeyondClaim(
-            "weight symmetry: mirror-paired atoms with matched outgoing weights",
-            "symmetry is visible in mirror-paired first-layer atoms with matched outgoing "
-            "weights, in successful regimes (paper abstract)",
-            ours,
-            verdict,
-            "supports if in some regime the RF-LR median of (pairing defect / init level) has "
-            f"its CI below 1 and below dense's CI; contradicts if no regime tried does (a "
-            f"regime counts as tried with >= {MIN_RUNS} runs of each model)",
-        )
-    ]
-
-
-def _rank_claims(df: pd.DataFrame) -> list[BeyondClaim]:
+def rank_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     rk, dense = part(df, "rank"), part(df, "rank-dense")
     if rk.empty:
         return []
@@ -340,7 +275,7 @@ def _rank_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     ]
 
 
-def _phase_claims(df: pd.DataFrame) -> list[BeyondClaim]:
+def phase_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     ph = part(df, "phase")
     if ph.empty:
         return []
@@ -366,7 +301,7 @@ def _phase_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     ]
 
 
-def _depth_claims(df: pd.DataFrame) -> list[BeyondClaim]:
+def depth_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     dp = part(df, "depth")
     if dp.empty or "depth" not in dp.columns:
         return []
@@ -400,7 +335,7 @@ def _depth_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     return out
 
 
-def _basin_claims(df: pd.DataFrame) -> list[BeyondClaim]:
+def basin_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     bt = basin_table(df)
     if bt.empty:
         return []
@@ -444,7 +379,7 @@ def _basin_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     return out
 
 
-def _volume_claims(df: pd.DataFrame) -> list[BeyondClaim]:
+def volume_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     base = part(df, "base")
     if base.empty:
         return []
