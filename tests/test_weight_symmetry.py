@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from rflr.core.config import DenseConfig, RFLRConfig, RunConfig
-from rflr.core.model import init_params, outgoing_weights
+from rflr.core.model import build, init_params, outgoing_weights
 from rflr.core.seeds import initial_params
 from rflr.core.targets import Grid, symmetric_grid
 from rflr.files.checkpoint import load
 from rflr.measure import channels, metrics
 from rflr.measure.evaluate import partials_on_grid
+from rflr.measure.rescaling import _products
 from rflr.measure.weight_symmetry import layer_pairing, unit_layers, weight_symmetry_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,10 @@ def symmetric_dense(seed: int = 0) -> tuple[RunConfig, dict[str, torch.Tensor]]:
     of h_3 pair under those parities; the readout is matched."""
     cfg = RunConfig(DenseConfig(width=2 * HALF, depth=3, activation="tanh"), seed=seed)
     p = init_params(cfg.model, torch.Generator().manual_seed(seed), torch.float64)
-    p["atoms.bias"] = 1.5 * p["atoms.weight"][:, 0].abs()  # step at |x| = 1.5: clearly mixed
+    # steps at |x| in [1.3, 1.7]: clearly mixed; not all at one place, since in d = 1 atoms
+    # with one step and side share a direction, and pairing among equals would be arbitrary
+    place = 1.3 + 0.4 * torch.rand(2 * HALF, generator=torch.Generator().manual_seed(seed + 7))
+    p["atoms.bias"] = place.double() * p["atoms.weight"][:, 0].abs()
     _pair_rows(p["atoms.weight"], -1.0)
     _pair_rows(p["atoms.bias"])
     sign = torch.tensor([1.0, -1] * HALF)
@@ -157,7 +161,7 @@ def test_unit_permutations_leave_the_defects_unchanged(kind):
     for name, r in ws.items():
         want = ref[name].record()
         for key, value in r.record().items():
-            if key.startswith("init_"):  # the init is not permuted: another random network
+            if key.startswith("init_") or key == "movement":  # against an init not permuted
                 continue
             if isinstance(value, float):
                 assert value == pytest.approx(want[key], abs=1e-12, nan_ok=True), (name, key)
@@ -244,3 +248,117 @@ def test_layer_zero_is_the_atom_pairing_on_a_shipped_file(run):
     at_start = atom_pairing_with(cfg, start.params, atoms.alive)  # the step-0 file, float32
     assert ws[0].init_pairing_defect == pytest.approx(at_start.pairing_defect, rel=1e-5)
     assert len(ws) == cfg.model.depth
+
+
+# --- the rescale-invariant measures ---------------------------------------------------------
+
+INVARIANT = ("direction_pairing", "outgoing_match")  # trained numbers, on the unit indices
+
+
+def rescaled(cfg: RunConfig, p: dict[str, torch.Tensor], seed: int = 2) -> dict:
+    """The same ReLU function with every unit scaled by c in [0.25, 4] (its incoming weights
+    and bias) and what it feeds by 1 / c; RF-LR's linear z channels also by +-c."""
+    gen = torch.Generator().manual_seed(seed)
+    q = {k: v.clone() for k, v in p.items()}
+    products = _products(cfg.model)
+    feeds = [w for w, _, _ in products[1:]] + ["readout.weight"]
+    for (weight, bias, layer), feed in zip(products, feeds, strict=True):
+        n = q[weight].shape[0]
+        c = 0.25 * 16 ** torch.rand(n, generator=gen, dtype=torch.float64)  # in [0.25, 4]
+        if layer is None:  # a linear channel: any nonzero factor
+            c = c * torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0).double()
+        q[weight] = q[weight] * c[:, None].to(q[weight].dtype)
+        if bias is not None:
+            q[bias] = q[bias] * c.to(q[bias].dtype)
+        q[feed] = q[feed] / c[None, :].to(q[feed].dtype)
+    return q
+
+
+def relu_dense(seed: int = 0) -> tuple[RunConfig, dict[str, torch.Tensor]]:
+    """A ReLU MLP at a random init that is not its own seed's."""
+    cfg = RunConfig(DenseConfig(width=2 * HALF, depth=3), seed=seed)
+    return cfg, init_params(cfg.model, torch.Generator().manual_seed(seed + 11), torch.float64)
+
+
+RELU = {"rflr": symmetric_rflr, "dense": relu_dense}
+
+
+@pytest.mark.parametrize("kind", BUILDERS)
+def test_hand_built_symmetric_networks_have_zero_invariant_measures(kind):
+    cfg, p = BUILDERS[kind]()
+    ws, _, _ = measure(cfg, p)
+    for r in ws.values():
+        assert r.direction_pairing < 1e-24, r.name
+        if r.trivial:
+            continue
+        assert r.outgoing_match < 1e-24, r.name
+        assert np.array_equal(r.direction_perm, r.perm), r.name  # the same mirror partners
+        assert r.init_direction_pairing > 1e-2 and r.init_outgoing_match > 1e-2
+        assert r.movement > 0.1  # hand-built from another draw than the seed's init
+
+
+@pytest.mark.parametrize("kind", RELU)
+def test_rescaled_and_permuted_copies_give_the_same_invariant_numbers(kind):
+    cfg, p = RELU[kind]()
+    ref, z_ref, _ = measure(cfg, p)
+    for q, compare_init in ((rescaled(cfg, p), True), (permuted(cfg, rescaled(cfg, p)), False)):
+        ws, z, _ = measure(cfg, q)
+        assert np.allclose(z["readout.y"], z_ref["readout.y"], atol=1e-12)  # the same function
+        for name, r in ws.items():
+            # the init is neither permuted nor rescaled, but its measure stays on the same
+            # units and signs, so only a permutation moves it
+            keys = INVARIANT + tuple("init_" + k for k in INVARIANT) * compare_init
+            for key in keys:
+                assert getattr(r, key) == pytest.approx(
+                    getattr(ref[name], key), abs=1e-9, nan_ok=True
+                ), (name, key)
+
+
+def test_the_raw_defects_are_not_rescale_invariant():
+    """Why the invariant measures exist: the SPEC's raw pairing defect and outgoing mismatch
+    change on a rescaled copy of the same function (by tens of percent here)."""
+    cfg, p = relu_dense()
+    ref, _, _ = measure(cfg, p)
+    ws, _, _ = measure(cfg, rescaled(cfg, p))
+    for key in ("pairing_defect", "outgoing_mismatch"):
+        assert getattr(ws["atoms.h"], key) != pytest.approx(getattr(ref["atoms.h"], key), rel=1e-6)
+
+
+@pytest.mark.parametrize("kind", RELU)
+def test_init_levels_are_the_invariant_measures_of_the_seed_init(kind):
+    cfg, p = RELU[kind]()
+    ws, z, grid = measure(cfg, p)
+    init = initial_params(cfg, torch.float64)
+    # the init, measured on the trained network's units and signs (the init level's rule)
+    at_init = {r.name: r for r in weight_symmetry_of(cfg, init, z, grid, init_params=init)}
+    for name, r in ws.items():
+        for key in INVARIANT:
+            assert getattr(r, "init_" + key) == pytest.approx(
+                getattr(at_init[name], key), rel=1e-12, nan_ok=True
+            )
+        assert at_init[name].movement == 0.0
+    ws_init, _, _ = measure(cfg, init)  # measured at its own init: trained level = init level
+    for r in ws_init.values():
+        for key in INVARIANT:
+            assert getattr(r, key) == pytest.approx(getattr(r, "init_" + key), nan_ok=True)
+
+
+@pytest.mark.parametrize("run", ["rflr-w128-r2-L4-even-s1", "dense-w128-L4-even-s1"])
+def test_shipped_checkpoint_numbers_survive_permutation_and_rescaling(run):
+    final = load(ROOT / "checkpoints" / run / "step-00030000.safetensors")
+    cfg = final.config
+    p = {k: v.to(torch.float64) for k, v in final.params.items()}
+    q = permuted(cfg, rescaled(cfg, p, seed=5), seed=6)
+    grid = symmetric_grid(cfg.target.domain, 1025, cfg.model.input_dim)
+    x = torch.as_tensor(grid.x, dtype=torch.float64)
+    assert torch.allclose(build(cfg.model, q)(x), build(cfg.model, p)(x), atol=1e-10)
+    ref = weight_symmetry_of(cfg, p, partials_on_grid(cfg, p, grid), grid)
+    got = weight_symmetry_of(cfg, q, partials_on_grid(cfg, q, grid), grid)
+    for r, g in zip(ref, got, strict=True):
+        assert r.alive == g.alive and r.input_used == g.input_used
+        for key in INVARIANT:
+            want = pytest.approx(getattr(r, key), abs=1e-9, nan_ok=True)
+            assert getattr(g, key) == want, (r.name, key)
+    # (an outgoing match is NaN where every result channel is mixed, as with the raw one)
+    assert all(np.isfinite(r.direction_pairing) for r in ref)
+    assert any(np.isfinite(r.outgoing_match) for r in ref)

@@ -14,6 +14,13 @@ a sign. A unit i is v_i = (incoming weights on the used channels, bias), its mir
 result channel (the next partial layer's channel, or the output) and anti-matched for each
 odd one (rflr.measure.channels.outgoing_mismatch with those signs). Every defect is reported beside
 its value for the same network at its seed's random init, measured with the same map.
+
+Those raw defects change when a ReLU unit is rescaled (weights by c, what it feeds by 1 / c),
+which leaves the function unchanged. The invariant measures read the balanced network
+(rflr.measure.rescaling) instead: `direction_pairing` is the same Hungarian pairing on unit
+directions (each kept incoming vector scaled to norm 1), `outgoing_match` the signed mismatch
+of the balanced outgoing weights under that pairing. `movement` is how far the layer's raw
+incoming weights moved from init: the median over units of |theta_i - theta_i^0| / |theta_i^0|.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from rflr.core.kinds import kind_of
 from rflr.core.model import layer_name, outgoing_weights
 from rflr.core.seeds import initial_params
 from rflr.core.targets import Grid
-from rflr.measure import channels, metrics
+from rflr.measure import channels, metrics, rescaling
 
 X = "x"  # the input layer of the atoms
 
@@ -125,6 +132,55 @@ def layer_pairing(
     )
 
 
+def direction_pairing(
+    incoming: np.ndarray,
+    in_sign: np.ndarray,
+    outgoing: np.ndarray,
+    out_sign: np.ndarray,
+    alive: np.ndarray,
+) -> LayerPairing:
+    """layer_pairing on directions: incoming [N, K + 1] (weights, bias last) is cut to the kept
+    channels and the bias, each row scaled to norm 1 (a zero row stays 0), then paired by the
+    one pairing rule. The pairing defect is then a mean over alive units of |v_j - R v_i|^2."""
+    v = np.asarray(incoming, dtype=np.float64)
+    used = np.asarray(in_sign) != 0
+    kept = np.concatenate([v[:, :-1][:, used], v[:, -1:]], axis=1)
+    norm = np.linalg.norm(kept, axis=1, keepdims=True)
+    kept = kept / np.where(norm > 0, norm, 1.0)
+    w = np.zeros((len(v), len(used)))
+    w[:, used] = kept[:, :-1]
+    got = layer_pairing(w, kept[:, -1], in_sign, outgoing, out_sign, alive)
+    if np.any(np.asarray(in_sign) < 0):
+        return got
+    # No kept input is odd: the map is the identity, every unit its own mirror. Units whose
+    # kept part is only a bias share a direction (+-1), and a matching among equals would be
+    # arbitrary (so would its outgoing numbers): take the identity.
+    perm = np.where(np.asarray(alive, dtype=bool), np.arange(len(v)), -1)
+    o = np.asarray(outgoing, dtype=np.float64).reshape(len(v), -1)
+    fed = np.asarray(out_sign) != 0
+    return LayerPairing(
+        perm,
+        got.pairing_defect,
+        got.identity_defect,
+        channels.outgoing_mismatch(o[:, fed], perm, np.asarray(out_sign, np.float64)[fed]),
+        channels.outgoing_mismatch(o, perm),
+    )
+
+
+def median_movement(
+    weight: np.ndarray, bias: np.ndarray, weight0: np.ndarray, bias0: np.ndarray
+) -> float:
+    """Median over units of |theta_i - theta_i^0| / |theta_i^0|, theta_i = (row i, bias i);
+    units whose init row is 0 are left out (NaN if all are)."""
+    theta = np.concatenate([np.asarray(weight, np.float64), np.reshape(bias, (-1, 1))], axis=1)
+    theta0 = np.concatenate([np.asarray(weight0, np.float64), np.reshape(bias0, (-1, 1))], axis=1)
+    n0 = np.linalg.norm(theta0, axis=1)
+    ok = n0 > 0
+    if not ok.any():
+        return float("nan")
+    return float(np.median(np.linalg.norm(theta - theta0, axis=1)[ok] / n0[ok]))
+
+
 # --- on a model ------------------------------------------------------------------------------
 
 
@@ -155,11 +211,19 @@ class LayerWeightSymmetry:
     init_identity_defect: float
     init_outgoing_mismatch: float
     init_outgoing_mismatch_matched: float
+    # rescale-invariant (rflr.measure.rescaling): pairing of unit directions, signed mismatch
+    # of the balanced outgoing weights under it, each beside its init level
+    direction_pairing: float
+    outgoing_match: float
+    init_direction_pairing: float
+    init_outgoing_match: float
+    movement: float  # median |theta_i - theta_i^0| / |theta_i^0| over units, raw weights
     perm: np.ndarray  # [N] int (original unit indices), -1 for units that are not alive
+    direction_perm: np.ndarray  # [N] int: the pairing of the directions, likewise
 
     def record(self) -> dict:
         """Everything but the permutation, JSON-ready up to NaN."""
-        return {k: v for k, v in vars(self).items() if k != "perm"}
+        return {k: v for k, v in vars(self).items() if k not in ("perm", "direction_perm")}
 
 
 def _counts(sign: np.ndarray, table: channels.ChannelTable | None) -> tuple[int, int, int, int]:
@@ -226,6 +290,7 @@ def weight_symmetry_of(
     p64 = {k: v.detach().to(torch.float64) for k, v in params.items()}
     init = initial_params(cfg, torch.float64) if init_params is None else init_params
     i64 = {k: v.detach().to(torch.float64) for k, v in init.items()}
+    bal, bal0 = rescaling.balanced(m, p64), rescaling.balanced(m, i64)
     out = []
     for layer in unit_layers(m):
         in_sign, in_table = _signs(m, p64, partials, layer.input, grid.mirror, threshold, tau)
@@ -233,6 +298,15 @@ def weight_symmetry_of(
         alive = channels.alive_units(m, partials[layer.name])
         trained = _pairing(m, p64, layer, in_sign, out_sign, alive)
         at_init = _pairing(m, i64, layer, in_sign, out_sign, alive)
+        b, b0 = bal[layer.name], bal0[layer.name]
+        direction = direction_pairing(b.incoming, in_sign, b.outgoing, out_sign, alive)
+        direction0 = direction_pairing(b0.incoming, in_sign, b0.outgoing, out_sign, alive)
+        moved = median_movement(
+            p64[layer.weight].numpy(),
+            p64[layer.bias].numpy(),
+            i64[layer.weight].numpy(),
+            i64[layer.bias].numpy(),
+        )
         idx = np.flatnonzero(alive)
         out.append(
             LayerWeightSymmetry(
@@ -253,7 +327,13 @@ def weight_symmetry_of(
                 at_init.identity_defect,
                 at_init.outgoing_mismatch,
                 at_init.outgoing_mismatch_matched,
+                direction.pairing_defect,
+                direction.outgoing_mismatch,
+                direction0.pairing_defect,
+                direction0.outgoing_mismatch,
+                moved,
                 trained.perm,
+                direction.perm,
             )
         )
     return out
