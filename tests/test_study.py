@@ -20,6 +20,7 @@ from rflr.measure.evaluate import partials_on_grid
 from rflr.measure.weight_symmetry import weight_symmetry_of
 from rflr.sweep import study
 from rflr.sweep.presets import PRESETS
+from rflr.sweep.stats import swept_keys
 from rflr.sweep.summary import read_summary
 from tests.conftest import mirror_paired_params, write_checkpoint
 
@@ -125,6 +126,14 @@ def test_post_columns_are_the_direct_measurements(mini_study):
     assert got["wsym1_pairing"] == ws[0].pairing_defect == pytest.approx(row["atom_pairing_defect"])
     assert got["outgoing_mismatch"] == _exactly(ws[0].outgoing_mismatch)
     assert got[f"wsym{len(ws)}_pairing_init"] == ws[-1].init_pairing_defect
+    # the rescale-invariant columns are the layer records' numbers, the atoms' by name too
+    assert got["atom_direction_pairing"] == got["wsym1_direction"] == ws[0].direction_pairing
+    assert got["atom_direction_pairing_init"] == ws[0].init_direction_pairing
+    assert got["outgoing_match"] == _exactly(ws[0].outgoing_match)
+    assert got["outgoing_match_init"] == _exactly(ws[0].init_outgoing_match)
+    assert got["atom_movement"] == ws[0].movement > 0
+    assert got[f"wsym{len(ws)}_movement"] == ws[-1].movement
+    assert "atom_movement" not in swept_keys(df)  # a result, never an axis
     x, y = basin.training_set(ck.config)
     s = study.POST
     prof = basin.basin_profile(ck.config.model, ck.params, x, y, s.radii, s.directions)
@@ -143,6 +152,8 @@ def test_a_mirror_paired_network_has_zero_atom_defects_and_a_positive_init_level
     path = write_checkpoint(tmp_path / "sym.safetensors", cfg, mirror_paired_params(cfg.model))
     got = study.post_columns(path)
     assert got["wsym1_pairing"] < 1e-12 and got["outgoing_mismatch"] < 1e-12
+    assert got["atom_direction_pairing"] < 1e-12 and got["outgoing_match"] < 1e-12
+    assert got["atom_direction_pairing_init"] > 0.01 and got["outgoing_match_init"] > 0.05
     assert got["atom_pairing_init"] > 0.05 and got["outgoing_mismatch_init"] > 0.05
     assert got["input_dim"] == 1 and got["optimizer"] == "sgd" and got["weight_decay"] == 0
 

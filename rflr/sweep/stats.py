@@ -48,6 +48,11 @@ _RESULTS = {
     "outgoing_mismatch",
     "outgoing_mismatch_init",
     "atom_pairing_init",
+    "atom_movement",  # the rescale-invariant weight-symmetry columns (rflr.sweep.study)
+    "atom_direction_pairing",
+    "atom_direction_pairing_init",
+    "outgoing_match",
+    "outgoing_match_init",
     "flat_radius",
     "hessian_top",
     "hessian_converged",

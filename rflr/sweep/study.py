@@ -10,7 +10,9 @@ final checkpoint back once and adds what a header does not hold:
 - symmetric_relative (rflr.sweep.verdicts): headline defect < 3 x output defect;
 - weight symmetry of every layer of units (rflr.measure.weight_symmetry): pairing defect and signed
   outgoing mismatch, each beside its level at the run's random init: wsym{k}_*;
-  outgoing_mismatch is the atoms' (k = 1) signed mismatch;
+  outgoing_mismatch is the atoms' (k = 1) signed mismatch; the rescale-invariant direction
+  pairing, outgoing match (each with _init) and movement from init: wsym{k}_direction,
+  _match, _movement, and the atoms' as atom_direction_pairing, outgoing_match, atom_movement;
 - basin width (rflr.measure.basin) at sweep-scale settings (POST below): flat_radius and
   hessian_top (+ hessian_converged);
 - the median oscillation count of each partial layer's active channels (from the header):
@@ -63,6 +65,7 @@ class PostSettings:
     hessian_iterations: int = 30  # power-iteration cap
     hessian_tol: float = 1e-4  # relative change of the Rayleigh quotient that stops it
     grid_points: int = DEFAULT_GRID_POINTS  # the same grid as the header metrics
+    columns: int = 2  # version of the post columns: a new one re-measures cached runs
 
 
 POST = PostSettings()
@@ -114,6 +117,16 @@ def post_columns(path: Path, settings: PostSettings = POST) -> dict:
         row[f"wsym{k}_pairing_init"] = w.init_pairing_defect
         row[f"wsym{k}_mismatch"] = w.outgoing_mismatch
         row[f"wsym{k}_mismatch_init"] = w.init_outgoing_mismatch
+        row[f"wsym{k}_direction"] = w.direction_pairing  # rescale-invariant measures
+        row[f"wsym{k}_direction_init"] = w.init_direction_pairing
+        row[f"wsym{k}_match"] = w.outgoing_match
+        row[f"wsym{k}_match_init"] = w.init_outgoing_match
+        row[f"wsym{k}_movement"] = w.movement
+    row["atom_movement"] = layers[0].movement
+    row["atom_direction_pairing"] = layers[0].direction_pairing
+    row["atom_direction_pairing_init"] = layers[0].init_direction_pairing
+    row["outgoing_match"] = layers[0].outgoing_match
+    row["outgoing_match_init"] = layers[0].init_outgoing_match
     row["outgoing_mismatch"] = layers[0].outgoing_mismatch
     row["outgoing_mismatch_init"] = layers[0].init_outgoing_mismatch
     row["atom_pairing_init"] = layers[0].init_pairing_defect
