@@ -127,6 +127,8 @@ def test_weight_symmetry_frame_is_rflr_weight_symmetry(folder, tiny_rflr, tmp_pa
     np.testing.assert_allclose(
         frame["init_outgoing_mismatch"], [r.init_outgoing_mismatch for r in want]
     )
+    for col in ("direction_pairing", "init_outgoing_match", "movement"):
+        np.testing.assert_allclose(frame[col], [getattr(r, col) for r in want])
     # a network built in exact mirror pairs: its atoms pair with zero defect, unlike at init
     params = {k: v.float() for k, v in mirror_paired_params(tiny_rflr.model).items()}
     path = write_checkpoint(tmp_path / "sym.safetensors", tiny_rflr, params)

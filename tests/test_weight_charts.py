@@ -44,3 +44,21 @@ def test_weight_symmetry_chart_leaves_out_trivial_layers(folder):
         if v is not None and np.isfinite(v)
     }
     assert drawn == want and len(want) >= 4
+
+
+def test_invariant_symmetry_chart_draws_movement_on_every_layer(folder):
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    frame = data.weight_symmetry_frame(ckpt, data.compute_partials(ckpt))
+    frame = frame.assign(checkpoint="dense", kind="dense")
+    frame.loc[0, "trivial"] = True
+    spec = weight_charts.invariant_symmetry_chart(frame).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    drawn = {(r["layer"], r["measure"], r["when"]) for r in rows}
+    assert ("atoms.h", "direction pairing", "trained") not in drawn  # trivial: left out
+    assert ("atoms.h", "movement from init", "trained") in drawn  # movement: every layer
+    assert not any(m == "movement from init" and w != "trained" for _, m, w in drawn)
+    later = frame["layer"].iloc[1]
+    assert {
+        (later, "direction pairing", "random init"),
+        (later, "outgoing match", "trained"),
+    } <= drawn

@@ -355,13 +355,20 @@ WEIGHT_COLUMNS = [
     "init_outgoing_mismatch",
     "input_used",
     "input_channels",
+    "direction_pairing",  # rescale-invariant (rflr.measure.rescaling)
+    "init_direction_pairing",
+    "outgoing_match",
+    "init_outgoing_match",
+    "movement",
 ]
 
 
 def weight_symmetry_frame(ckpt: Checkpoint, p: Partials) -> pd.DataFrame:
     """Per layer of units (atoms.h, then bottleneck.k.h / hidden.k.h): the mirror pairing
-    defect and the (parity-signed) outgoing mismatch, each beside its value for the same
-    network at its seed's random init (rflr.measure.weight_symmetry.weight_symmetry_of)."""
+    defect and the (parity-signed) outgoing mismatch, their rescale-invariant versions
+    (direction pairing, outgoing match), each beside its value for the same network at its
+    seed's random init, and the movement from init
+    (rflr.measure.weight_symmetry.weight_symmetry_of)."""
     cfg = ckpt.config
     grid = metrics_grid(ckpt)
     records = weight_symmetry.weight_symmetry_of(cfg, ckpt.params, p.z, grid)
@@ -378,6 +385,11 @@ def weight_symmetry_frame(ckpt: Checkpoint, p: Partials) -> pd.DataFrame:
             "init_outgoing_mismatch": r.init_outgoing_mismatch,
             "input_used": r.input_used,
             "input_channels": r.input_channels,
+            "direction_pairing": r.direction_pairing,
+            "init_direction_pairing": r.init_direction_pairing,
+            "outgoing_match": r.outgoing_match,
+            "init_outgoing_match": r.init_outgoing_match,
+            "movement": r.movement,
         }
         for r in records
     ]

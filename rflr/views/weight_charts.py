@@ -64,6 +64,15 @@ def outgoing_chart(outgoing: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart
     return alt.LayerChart(layer=[diag, pts], height=300)
 
 
+# The SPEC's raw defects, and the rescale-invariant measures (docs/measurements.md)
+RAW_MEASURES = {"pairing_defect": "pairing defect", "outgoing_mismatch": "outgoing mismatch"}
+INVARIANT_MEASURES = {
+    "direction_pairing": "direction pairing",
+    "outgoing_match": "outgoing match",
+    "movement": "movement from init",
+}
+
+
 def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
     """Per layer of units: the pairing defect and the outgoing mismatch of the trained
     network (filled, its checkpoint's colour) beside the same measure at random init (a grey
@@ -72,13 +81,29 @@ def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
 
     frame: checkpoint, kind, and the columns of rflr.views.data.weight_symmetry_frame.
     """
+    return _symmetry_chart(frame, RAW_MEASURES, "defect (log)")
+
+
+def invariant_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
+    """weight_symmetry_chart's picture of the rescale-invariant measures: direction pairing
+    and outgoing match beside their init levels (trivial layers left out), and each layer's
+    movement from init (every layer; it has no init level)."""
+    return _symmetry_chart(frame, INVARIANT_MEASURES, "value (log)")
+
+
+def _symmetry_chart(frame: pd.DataFrame, measures: dict[str, str], title: str) -> alt.FacetChart:
+    """One facet per measure (column -> its name); a measure with an init_ column is drawn
+    beside it, on the layers that are not trivial."""
     labels = list(dict.fromkeys(frame["checkpoint"]))
     kinds = dict(zip(frame["checkpoint"], frame["kind"], strict=True))
-    measures = {"pairing_defect": "pairing defect", "outgoing_mismatch": "outgoing mismatch"}
     rows = []
     for col, name in measures.items():
-        for r in frame[~frame["trivial"]].to_dict("records"):
-            for when, v in (("trained", r[col]), ("random init", r[f"init_{col}"])):
+        paired = f"init_{col}" in frame  # else: trained only, on every layer
+        for r in (frame[~frame["trivial"]] if paired else frame).to_dict("records"):
+            values = [("trained", r[col])]
+            if paired:
+                values.append(("random init", r[f"init_{col}"]))
+            for when, v in values:
                 rows.append({**r, "measure": name, "when": when, "value": v})
     d = pd.DataFrame(rows)
     if d.empty:
@@ -96,7 +121,7 @@ def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
         + d["layer"]
     )
     x = alt.X("depth:N", title="units", sort=alt.SortField("k"), axis=alt.Axis(labelAngle=0))
-    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title="defect (log)")
+    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title=title)
     color = alt.Color(
         "checkpoint:N",
         scale=alt.Scale(domain=labels, range=style.checkpoint_colors([kinds[c] for c in labels])),

@@ -71,11 +71,15 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
     st.caption(
         "Atoms are the first layer's units; units of a later layer pair under the reflection "
         "acting on their input (each input channel by its parity; mixed and inactive ones are "
-        "left out). **Pairing defect**: how far the units are from coming in mirror pairs "
-        "(0: exact pairs). **Outgoing mismatch**: how far matched units are from feeding the "
-        "next layer alike (anti-alike for its odd channels). Filled: the trained network; "
-        "grey ring: the same measure on its seed's random init. A defect no lower than its "
-        "init level is no better than chance (docs/measurements.md)."
+        "left out). The measures hold for every copy of the same function, so ReLU's "
+        "rescaling (a unit's weights by c > 0, what it feeds by 1/c) cannot move them. "
+        "**Direction pairing**: how far the units' directions are from coming in mirror "
+        "pairs (0: exact pairs). **Outgoing match**: how far matched units, each scaled by its "
+        "norm, are from feeding the next layer alike (anti-alike for its odd channels). "
+        "Filled: the trained network; grey ring: the same measure on its seed's random init. "
+        "A value no lower than its init level is no better than chance. **Movement from "
+        "init**: the median unit's relative change of its incoming weights; read a "
+        '"no change" beside it (docs/measurements.md).'
     )
     frames = [
         weight_symmetry(c.key).assign(checkpoint=c.label, kind=c.row["kind"])
@@ -86,22 +90,32 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
         return
     frame = pd.concat(frames, ignore_index=True)
     # built once per pair of checkpoints (rflr.explorer.specs): their keys and labels name the frame
-    chart_ui(weight_charts.weight_symmetry_chart, tuple((c.key, c.label) for c in picks), frame)
+    keys = tuple((c.key, c.label) for c in picks)  # they name the frame
+    chart_ui(weight_charts.invariant_symmetry_chart, keys, frame)
     trivial = frame[frame["trivial"]]
     if len(trivial):
         st.caption(
             "Not drawn (trivial: no kept input channel is odd, so the map is the identity and "
-            "both defects are 0 by construction): "
+            "both pairings are 0 by construction): "
             + ", ".join(
                 md(f"{r.checkpoint.split(' · ')[0]} {r.layer}") for r in trivial.itertuples()
             )
         )
     export_ui(
-        lambda: weight_charts.weight_symmetry_chart(frame),
+        lambda: weight_charts.invariant_symmetry_chart(frame),
         frame,
         f"{picks[0].label} · weight symmetry",
         "wsym",
     )
+    raw = st.expander(
+        "The SPEC's raw defects (not rescale-invariant)", key="wsym_raw", on_change="rerun"
+    )
+    if raw.open:  # built only when asked for
+        raw.caption(
+            "Pairing defect and outgoing mismatch on the raw stored weights, as the SPEC "
+            "defines them: they change when a unit is rescaled, though the function does not."
+        )
+        chart_ui(weight_charts.weight_symmetry_chart, keys, frame, where=raw)
     box = st.expander("The numbers", key="wsym_numbers", on_change="rerun")
     if box.open:
         box.dataframe(
@@ -110,6 +124,6 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
             column_config={
                 c: st.column_config.NumberColumn(format="%.2e")
                 for c in data.WEIGHT_COLUMNS
-                if "defect" in c or "mismatch" in c
+                if any(w in c for w in ("defect", "mismatch", "pairing", "match", "movement"))
             },
         )
