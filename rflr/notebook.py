@@ -176,11 +176,14 @@ class Run:
         tau: float = PARITY_TAU,
     ) -> pd.DataFrame | LayerWeightSymmetry:
         """Mirror pairing of the units of each layer (rflr.measure.weight_symmetry): pairing and
-        identity defects, outgoing mismatches, each beside its value at random init.
+        identity defects, outgoing mismatches, their rescale-invariant versions
+        (direction_pairing, outgoing_match; docs/measurements.md), each beside its value at
+        random init (init_*), and `movement`: the median unit's relative change from init.
 
         Without `layer`: one row per layer of units (atoms.h, then bottleneck.k.h or
         hidden.k.h), indexed by name. With `layer` (k = 0 .. L-1, or a name): that layer's
-        record, with the permutation `perm` (-1 for units that are not alive)."""
+        record, with the permutations `perm` and `direction_perm` (-1 for units that are not
+        alive)."""
         from rflr.measure.weight_symmetry import (
             weight_symmetry_of,  # draws the run's initial weights
         )

@@ -290,6 +290,8 @@ def test_cli_prints_tables(ckpt_files, capsys, one_thread):
         "pairing defect",
         "equivariance",
         "weight symmetry",
+        "direction pairing (init)",  # the rescale-invariant table
+        "moved from init",
         "flat radius",
         "top Hessian eigenvalue",
     ):
@@ -307,6 +309,9 @@ def test_cli_json_uses_the_stored_measurements(ckpt_files, capsys):
     weights = records[0]["weight_symmetry"]  # rflr.measure.weight_symmetry, its layer 0 the atoms'
     assert [w["name"] for w in weights] == ["atoms.h", "bottleneck.1.h", "bottleneck.2.h"]
     assert weights[0]["pairing_defect"] == pytest.approx(stored.atom_pairing_defect, rel=1e-12)
+    assert {"direction_pairing", "outgoing_match", "init_outgoing_match", "movement"} <= set(
+        weights[0]
+    )
     assert "basin" not in records[0]
 
 

@@ -179,6 +179,9 @@ def test_mirror_paired_atoms_have_no_pairing_defect(tmp_path):
     atoms = run.weight_symmetry("atoms.h")
     assert atoms.pairing_defect < 1e-12 < atoms.init_pairing_defect
     assert atoms.outgoing_mismatch_matched < 1e-12
+    assert atoms.direction_pairing < 1e-12 < atoms.init_direction_pairing
+    assert atoms.outgoing_match < 1e-12 < atoms.init_outgoing_match
+    assert run.weight_symmetry()["movement"].notna().all()
 
 
 def test_layers_are_checked(two_runs):

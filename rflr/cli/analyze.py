@@ -152,6 +152,25 @@ def format_weight_symmetry(layers: list[dict]) -> list[str]:
             + "".join(f"{c:>22}" for c in cells)
             + note
         )
+    return lines + ["", *format_invariant_symmetry(layers)]
+
+
+def format_invariant_symmetry(layers: list[dict]) -> list[str]:
+    """Per layer of units: the rescale-invariant direction pairing and outgoing match, each
+    with its init level, and the median movement of a unit's weights from init."""
+    lines = [
+        f"{'rescale-invariant':<18}{'direction pairing (init)':>24}"
+        f"{'outgoing match (init)':>26}{'moved from init':>17}"
+    ]
+    for w in layers:
+        cells = [
+            f"{_g(w[key])} ({_g(w['init_' + key])})"
+            for key in ("direction_pairing", "outgoing_match")
+        ]
+        note = "  trivial: no odd input" if w["trivial"] else ""
+        lines.append(
+            f"{w['name']:<18}" + f"{cells[0]:>24}{cells[1]:>26}" + f"{_g(w['movement']):>17}" + note
+        )
     return lines
 
 
