@@ -60,11 +60,6 @@ _RESULTS = {
     "mismatch_ratio",
     "minimum",
     "symmetric_relative",  # issue 20: per-run results, never axes
-    "atom_movement",
-    "atom_direction_pairing",
-    "atom_direction_pairing_init",
-    "outgoing_match",
-    "outgoing_match_init",
 }
 MEDIANS = (
     "headline_defect",
