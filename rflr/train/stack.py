@@ -34,12 +34,34 @@ from rflr.core.config import ModelConfig, RunConfig
 from rflr.core.model import param_shapes, readout_scale, scales, trainable_names
 
 
+def _seedwise(op, *args: torch.Tensor, **kw) -> torch.Tensor:
+    """`op` (torch.bmm or torch.baddbmm) over the seed axis, with the same bits for a stack of
+    one seed as for that seed among others.
+
+    ATen hands a batch of one to a plain GEMM and a larger batch to the BLAS's batched GEMM,
+    whose roundings differ (MKL: ~1e-7 relative from batch size 16 on), so a seed retrained
+    alone drifted from its first run. A stack of one runs as two stride-0 views of itself and
+    keeps the first: it then costs about what two seeds cost.
+    """
+    if args[0].shape[0] != 1:
+        return op(*args, **kw)
+    return op(*(a.expand(2, *a.shape[1:]) for a in args), **kw)[:1]
+
+
+def _bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return _seedwise(torch.bmm, a, b)
+
+
+def _baddbmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor, **kw) -> torch.Tensor:
+    return _seedwise(torch.baddbmm, bias, a, b, **kw)
+
+
 def _matmul_add(bias: torch.Tensor, x: torch.Tensor, w: torch.Tensor, alpha: float) -> torch.Tensor:
     """bias + alpha * x @ w over the seed axis; with one input coordinate (d = 1) a broadcast
     multiply-add, several times faster than bmm with an inner dimension of 1."""
     if x.shape[-1] == 1:
         return torch.addcmul(bias, x, w, value=alpha)
-    return torch.baddbmm(bias, x, w, alpha=alpha)
+    return _baddbmm(bias, x, w, alpha=alpha)
 
 
 class SeedStack:
@@ -111,7 +133,7 @@ class SeedStack:
         for k in range(1, self.depth):
             h = act(self.kind.forward(self, k, h, acts))
             acts.append(h)
-        y = torch.baddbmm(
+        y = _baddbmm(
             p["readout.bias"].unsqueeze(1), h, p["readout.weight"].transpose(1, 2), alpha=self.s_out
         )
         return y, acts
@@ -163,7 +185,10 @@ class SeedStack:
             else:
                 torch.mul(left.transpose(1, 2), right * alpha, out=out)
         else:
-            torch.baddbmm(out, left.transpose(1, 2), right, beta=0, alpha=alpha, out=out)
+            if out.shape[0] == 1:  # see _seedwise
+                out.copy_(_baddbmm(out, left.transpose(1, 2), right, beta=0, alpha=alpha))
+            else:
+                torch.baddbmm(out, left.transpose(1, 2), right, beta=0, alpha=alpha, out=out)
 
     def _bias_grad(self, name: str, G: torch.Tensor, m: float) -> None:
         """grad[name] = m * G summed over the batch."""
@@ -318,9 +343,9 @@ def _to_host(t: torch.Tensor) -> torch.Tensor:
 def _bottleneck_forward(st: SeedStack, k: int, h: torch.Tensor, acts: list) -> torch.Tensor:
     """u_k of RF-LR layer k from h_k [S, B, N]; keeps zr_k for the backward."""
     p = st.p
-    zr = torch.bmm(h, p[f"bottleneck.{k}.down"].transpose(1, 2))  # [S, B, r]
+    zr = _bmm(h, p[f"bottleneck.{k}.down"].transpose(1, 2))  # [S, B, r]
     acts.append(zr)
-    return torch.baddbmm(
+    return _baddbmm(
         p[f"bottleneck.{k}.bias"].unsqueeze(1),
         zr,
         p[f"bottleneck.{k}.up"],
@@ -339,16 +364,16 @@ def _bottleneck_backward(
     name = f"bottleneck.{k}"
     st._bias_grad(f"{name}.bias", Gu, m)
     st._weight_grad(f"{name}.up", zr, Gu, m * a * st.s_rank)  # held as U^T
-    Gz = torch.bmm(Gu, p[f"{name}.up"].transpose(1, 2))  # [S, B, r]
+    Gz = _bmm(Gu, p[f"{name}.up"].transpose(1, 2))  # [S, B, r]
     m *= st.s_rank
     st._weight_grad(f"{name}.down", Gz, h_prev, m * a)
-    return torch.bmm(Gz, p[f"{name}.down"]), m  # [S, B, N]
+    return _bmm(Gz, p[f"{name}.down"]), m  # [S, B, N]
 
 
 def _hidden_forward(st: SeedStack, k: int, h: torch.Tensor, acts: list) -> torch.Tensor:
     """u_k of dense layer k from h_k [S, B, N]; nothing kept besides h_k."""
     p = st.p
-    return torch.baddbmm(
+    return _baddbmm(
         p[f"hidden.{k}.bias"].unsqueeze(1),
         h,
         p[f"hidden.{k}.weight"].transpose(1, 2),
@@ -364,7 +389,7 @@ def _hidden_backward(
     name = f"hidden.{k}"
     st._bias_grad(f"{name}.bias", Gu, m)
     st._weight_grad(f"{name}.weight", Gu, acts[-1], m * a)
-    return torch.bmm(Gu, p[f"{name}.weight"]), m  # [S, B, N]
+    return _bmm(Gu, p[f"{name}.weight"]), m  # [S, B, N]
 
 
 @dataclass(frozen=True)
