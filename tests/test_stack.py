@@ -74,3 +74,19 @@ def test_a_seed_alone_gets_the_bits_it_gets_among_others(model):
     for name, v in alone.seed_params(0).items():
         assert torch.equal(v, pair.seed_params(1)[name]), name
     assert torch.equal(alone.mse(grid, target), pair.mse(grid.expand(2, -1, -1), target)[1:])
+
+
+def test_mse_takes_fewer_seeds_at_once_never_fewer_points(monkeypatch):
+    """Many wide seeds: the evaluation goes seed group by seed group, each seed's points in
+    the same chunks as alone, so its loss does not depend on the stack's size."""
+    from rflr.train import stack as stacklib
+
+    model = RFLRConfig(width=8, rank=2, depth=3)
+    cfg = RunConfig(model, train=TrainConfig())
+    params = [init_params(model, torch.Generator().manual_seed(s), torch.float32) for s in range(5)]
+    grid = torch.linspace(-3, 3, 1500, dtype=torch.float64)[None, :, None]
+    target = torch.sin(3 * grid[..., 0])
+    alone = [SeedStack(cfg, [p], torch.float32).mse(grid, target) for p in params]
+    monkeypatch.setattr(stacklib, "EVAL_ELEMENTS", 2 * 512 * 8)  # two seeds at once
+    many = SeedStack(cfg, params, torch.float32).mse(grid.expand(5, -1, -1), target.expand(5, -1))
+    assert torch.equal(many, torch.cat(alone))

@@ -64,6 +64,9 @@ def _matmul_add(bias: torch.Tensor, x: torch.Tensor, w: torch.Tensor, alpha: flo
     return _baddbmm(bias, x, w, alpha=alpha)
 
 
+EVAL_ELEMENTS = 1 << 27  # activation elements of one evaluation product (mse): ~0.5 GB
+
+
 class SeedStack:
     """Parameters and optimizer state of S runs that share a config except the seed."""
 
@@ -116,14 +119,17 @@ class SeedStack:
 
     # --- forward ------------------------------------------------------------------------
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, params: dict[str, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """y [S, B, 1] for x [S, B, d]; also the activations the backward pass needs.
+        `params`: slices of the stack's own along the seed axis (default: all of them).
 
         acts = [h_1, (what layer 1 keeps,) h_2, ..., h_L]: each mixing layer keeps what its
         backward needs besides its input and output (RF-LR: zr_k = D_k h_k, z_k without its
         1/sqrt(N), which is folded into the next product's alpha to save an operation).
         """
-        p, act = self.p, self._act
+        p, act = self.p if params is None else params, self._act
         h = act(
             _matmul_add(
                 p["atoms.bias"].unsqueeze(1), x, p["atoms.weight"].transpose(1, 2), self.s_in
@@ -131,7 +137,7 @@ class SeedStack:
         )
         acts = [h]
         for k in range(1, self.depth):
-            h = act(self.kind.forward(self, k, h, acts))
+            h = act(self.kind.forward(self, k, h, acts, p))
             acts.append(h)
         y = _baddbmm(
             p["readout.bias"].unsqueeze(1), h, p["readout.weight"].transpose(1, 2), alpha=self.s_out
@@ -271,11 +277,16 @@ class SeedStack:
         """Per-seed mean squared error on x [S, P, d], f [S, P] -> [S] float64 (on the
         stack's device)."""
         total = torch.zeros(self.S, dtype=torch.float64, device=self.device)
-        # Thousands of stacked seeds: fewer points at once, so the activations stay ~0.5 GB.
-        chunk = max(1, min(chunk, (1 << 27) // (self.S * self.model_cfg.width)))
-        for lo in range(0, x.shape[1], chunk):
-            y, _ = self.forward(x[:, lo : lo + chunk].to(self.dtype))
-            total += ((y[..., 0].double() - f[:, lo : lo + chunk]) ** 2).sum(1)
+        # Thousands of stacked seeds: fewer seeds at once, so that the activations stay
+        # ~0.5 GB. Never fewer points: a seed's sum, chunk by chunk, is then the same in
+        # a stack of any size.
+        group = max(1, EVAL_ELEMENTS // (chunk * self.model_cfg.width))
+        for a in range(0, self.S, group):
+            params = {n: v[a : a + group] for n, v in self.p.items()}
+            for lo in range(0, x.shape[1], chunk):
+                y, _ = self.forward(x[a : a + group, lo : lo + chunk].to(self.dtype), params)
+                err = y[..., 0].double() - f[a : a + group, lo : lo + chunk]
+                total[a : a + group] += (err**2).sum(1)
         return total / x.shape[1]
 
     def seed_params(self, i: int) -> dict[str, torch.Tensor]:
@@ -340,9 +351,11 @@ def _to_host(t: torch.Tensor) -> torch.Tensor:
 # --- each model kind's mixing layer, batched ---------------------------------------------------
 
 
-def _bottleneck_forward(st: SeedStack, k: int, h: torch.Tensor, acts: list) -> torch.Tensor:
-    """u_k of RF-LR layer k from h_k [S, B, N]; keeps zr_k for the backward."""
-    p = st.p
+def _bottleneck_forward(
+    st: SeedStack, k: int, h: torch.Tensor, acts: list, p: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """u_k of RF-LR layer k from h_k [S, B, N] with parameters p (the stack's, or a slice of
+    its seeds); keeps zr_k for the backward."""
     zr = _bmm(h, p[f"bottleneck.{k}.down"].transpose(1, 2))  # [S, B, r]
     acts.append(zr)
     return _baddbmm(
@@ -370,9 +383,10 @@ def _bottleneck_backward(
     return _bmm(Gz, p[f"{name}.down"]), m  # [S, B, N]
 
 
-def _hidden_forward(st: SeedStack, k: int, h: torch.Tensor, acts: list) -> torch.Tensor:
-    """u_k of dense layer k from h_k [S, B, N]; nothing kept besides h_k."""
-    p = st.p
+def _hidden_forward(
+    st: SeedStack, k: int, h: torch.Tensor, acts: list, p: dict[str, torch.Tensor]
+) -> torch.Tensor:
+    """u_k of dense layer k from h_k [S, B, N] with parameters p; nothing kept besides h_k."""
     return _baddbmm(
         p[f"hidden.{k}.bias"].unsqueeze(1),
         h,
@@ -399,7 +413,7 @@ class BatchedKind:
     blocks and threads by it)."""
 
     # (stack, k, h_k, acts) -> u_k, appending to acts what the backward needs
-    forward: Callable[[SeedStack, int, torch.Tensor, list], torch.Tensor]
+    forward: Callable[[SeedStack, int, torch.Tensor, list, dict[str, torch.Tensor]], torch.Tensor]
     # (stack, k, Gu, acts, m) -> (G w.r.t. h_k, m), taking its own entries off acts
     backward: Callable[[SeedStack, int, torch.Tensor, list, float], tuple[torch.Tensor, float]]
     transposed: tuple[str, ...]  # layer k's tensors held transposed, e.g. ("up",)
