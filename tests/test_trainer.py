@@ -228,6 +228,29 @@ def test_diverged_seed_is_marked_and_others_go_on(tmp_path, monkeypatch):
     assert load(results[0].path).step == 3000
 
 
+def test_a_divergence_is_logged_in_the_diverged_seeds_history_only(tmp_path, monkeypatch):
+    """Seed 1 diverges between two log steps and is caught at a snapshot step: the step
+    shows in its own history, and seed 0's history is what seed 0 logs when trained alone."""
+    original = seedlib.initial_params
+
+    def blow_up_seed_1(cfg, dtype):
+        p = original(cfg, dtype)
+        return {k: v * 3 for k, v in p.items()} if cfg.seed == 1 else p  # NaN by step 5
+
+    monkeypatch.setattr(seedlib, "initial_params", blow_up_seed_1)
+    cfg = RunConfig(
+        RFLRConfig(width=16, rank=2, depth=3),
+        train=TrainConfig(lr=0.05, steps=300, schedule="constant"),
+    )
+    opts = TrainOptions(snapshots="5,50", log_per_decade=1, progress=False)
+    pair = {r.seed: r for r in train(cfg, [0, 1], replace(opts, out=tmp_path / "pair"))}
+    alone = train(cfg, [0], replace(opts, out=tmp_path / "alone"))[0]
+    diverged = load(pair[1].path)
+    assert diverged.status == "diverged" and diverged.metrics["diverged_at_step"] == 5
+    assert diverged.history["step"] == [0, 1, 5]
+    assert load(pair[0].path).history == load(alone.path).history
+
+
 def test_log_and_snapshot_steps():
     assert snapshot_steps(100000, "log") == [0, 100, 300, 1000, 3000, 10000, 30000, 100000]
     assert snapshot_steps(500, "final") == [500]

@@ -16,7 +16,7 @@ import bisect
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -278,8 +278,9 @@ class _Block:
         test = self.stack.mse(self.grid_x, self.grid_f).cpu()
         finite = torch.isfinite(train_loss) & torch.isfinite(test)
         bad = [i for i in range(len(self.active)) if not finite[i]]
-        if at in self.logs or bad:  # a divergence is always logged, so the history shows it
-            self.log(at, train_loss, test)
+        # A divergence is always logged, so the history shows it: in the diverged seed's
+        # own history only, as each seed's history is a function of its own run.
+        self.log(at, train_loss, test, range(len(self.active)) if at in self.logs else bad)
         self.show(train_loss, test, finite)
         if bad:
             self.drop(bad, at)
@@ -290,10 +291,12 @@ class _Block:
                 self.snapshot(at)
         return bool(bad)
 
-    def log(self, at: int, train_loss: torch.Tensor, test: torch.Tensor) -> None:
-        """Append step `at`'s losses to every active seed's history."""
-        for i, s in enumerate(self.active):
-            h = self.histories[s]
+    def log(
+        self, at: int, train_loss: torch.Tensor, test: torch.Tensor, rows: Iterable[int]
+    ) -> None:
+        """Append step `at`'s losses to the histories of the active seeds at `rows`."""
+        for i in rows:
+            h = self.histories[self.active[i]]
             h["step"].append(at)
             h["train_loss"].append(float(train_loss[i]))
             h["test_mse"].append(float(test[i]))
