@@ -50,6 +50,18 @@ def test_cells_get_their_types_and_duplicates_go(tmp_path):
     assert set(SUMMARY_COLUMNS) <= set(df.columns)  # absent columns exist, empty
 
 
+def test_a_count_too_large_for_an_integer_is_empty(tmp_path):
+    path = tmp_path / "summary.csv"
+    path.write_text(
+        HEADER.replace("\n", ",step,alive_atoms\n")
+        + "r1,rflr,ok,1,1,x.safetensors,true,1,1e300,2\n"
+        + "r2,rflr,ok,1,1,y.safetensors,true,1,5,1e30\n"
+    )
+    df = sweep_table.read_checked(path)
+    assert df["step"].dtype == df["alive_atoms"].dtype == "Int64"
+    assert pd.isna(df["step"][0]) and df["step"][1] == 5 and pd.isna(df["alive_atoms"][1])
+
+
 def test_checkpoint_file_stays_inside_the_root(tmp_path):
     root = tmp_path / "root"
     (root / "sweep" / "run").mkdir(parents=True)

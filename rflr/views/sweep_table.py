@@ -71,7 +71,7 @@ def read_checked(path: str | os.PathLike) -> pd.DataFrame:
     kinds = with_count_types(df.iloc[:0]).dtypes  # the columns rflr.sweep.summary counts
     for c in df.columns:
         if str(kinds[c]) == "Int64":
-            df[c] = df[c].where(df[c] == df[c].round())  # 1.5 cannot be a count
+            df[c] = df[c].where((df[c] == df[c].round()) & (df[c].abs() < 2**53))  # not 1.5, 1e30
     return with_count_types(df)
 
 
