@@ -67,6 +67,23 @@ def test_summary_round_trips_through_csv(tiny_sweep):
     pd.testing.assert_frame_equal(back, df, check_dtype=False)
 
 
+def test_a_failed_row_leaves_the_count_columns_integer(tiny_sweep, tmp_path):
+    """A failed run has no step, plateaus or drops: the columns stay integers (20000, not
+    20000.0), with that row's cells empty."""
+    out, df, _ = tiny_sweep
+    header = read_header(out / df["checkpoint"].iloc[0])
+    table = runner.summarize(
+        [runner.summary_row(header, out), runner.failed_row(header.config, out, out)]
+    )
+    path = tmp_path / summary.SUMMARY_NAME
+    table.to_csv(path, index=False)
+    for back in (table, summary.read_summary(path)):
+        for c in ("step", "plateaus", "drops"):
+            assert back[c].dtype == "Int64" and pd.isna(back[c][1]), c
+    text = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert text["step"].tolist() == ["300", ""] and text["plateaus"][0].isdigit()
+
+
 def test_snapshots_only_for_the_first_seed_of_each_job(tiny_sweep):
     out, _, _ = tiny_sweep
     assert len(list((out / "rflr-w16-r1-L3-even-s0").glob("*.safetensors"))) > 1

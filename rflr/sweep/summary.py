@@ -84,6 +84,9 @@ SUMMARY_COLUMNS = [
 
 _COUNT_COLUMNS = {
     "rank",
+    "step",  # empty in a failed run's row, like every count below
+    "plateaus",
+    "drops",
     "diverged_at_step",
     "headline_active",
     "headline_channels",
