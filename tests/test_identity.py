@@ -45,3 +45,21 @@ def test_transverse_terms_are_part_of_the_identity(tmp_path):
     ]
     with pytest.raises(RunConflict, match=r"target.transverse: null -> \[\[1, 1, 0.5\]\]"):
         check_out_folder([other], tmp_path, overwrite=False)
+
+
+def test_a_sweep_replaces_the_unreadable_files_of_its_runs(tmp_path):
+    """A sweep retrains a damaged run: its unreadable files are the caller's to remove, while
+    a readable file of another config is still a conflict."""
+    from rflr.sweep.runner import finished_header
+
+    cfg = hostile.tiny_config()
+    final = hostile.write_valid(tmp_path / cfg.run_id / "step-00000020.safetensors", cfg)
+    assert finished_header(cfg, tmp_path) is not None
+    snapshot = tmp_path / cfg.run_id / "step-00000010.safetensors"
+    for junk in (b"", b"junk", final.read_bytes()[:100]):
+        snapshot.write_bytes(junk)
+        assert finished_header(cfg, tmp_path) is None  # a damaged snapshot: not finished
+        assert check_out_folder([cfg], tmp_path, False, replace_damaged=True) == [snapshot]
+    other = replace(cfg, train=replace(cfg.train, lr=0.01))
+    with pytest.raises(RunConflict, match="train.lr"):
+        check_out_folder([other], tmp_path, False, replace_damaged=True)

@@ -297,6 +297,60 @@ def test_grid_sweep_writes_one_folder_per_config_and_a_column_per_swept_flag(tmp
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
+def _contents(path: Path) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A checkpoint's metadata texts and tensor bytes (safetensors writes the metadata
+    keys in a per-process order, so two equal files need not be equal bytes)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return f.metadata(), {k: f.get_tensor(k).numpy().tobytes() for k in f.keys()}
+
+
+def test_a_rerun_retrains_damaged_runs_to_the_same_files(tmp_path):
+    """Issue 22 #4 and #14: a final file deleted, one truncated, one emptied and a resume
+    state garbled, then the same command again: exactly those runs are retrained (each
+    alone or in a smaller block than before), to identical files (weights, metrics,
+    history), and the summary is the first run's."""
+    from rflr.cli.grid_jobs import grid_from_args
+    from rflr.sweep import executors
+    from rflr.train.trainer import resume_states
+
+    out = tmp_path / "grid"
+    argv = ["--grid", "model=rflr,dense", "--width", "8", "--depth", "2", "--rank", "1"]
+    argv += ["--steps", "60", "--seeds", "0-2", "--snapshots", "final", "--out", str(out)]
+    argv += ["--no-progress"]
+    assert main(argv) == 0
+    df = summary.read_summary(out / summary.SUMMARY_NAME)
+    files = {p: _contents(p) for p in out.rglob("step-*.safetensors")}
+    ckpt = {(r["model"], r["seed"]): out / r["checkpoint"] for _, r in df.iterrows()}
+    ckpt["rflr", 1].unlink()
+    ckpt["dense", 0].write_bytes(ckpt["dense", 0].read_bytes()[:100])
+    ckpt["dense", 2].write_bytes(b"")
+    job = next(j for j in grid_from_args(argv, "train.py")[2] if j.config.model.kind == "rflr")
+    (state,) = resume_states(job.config, [1], job.options)  # the retrained block's resume file
+    state.parent.mkdir()
+    state.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{garbled")
+
+    trained = []
+    real = executors.run_task
+
+    def spy(job, threads):
+        trained.append((job.config.model.kind, job.seeds))
+        return real(job, threads)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(executors, "run_task", spy)
+    try:
+        assert main(argv) == 0
+    finally:
+        mp.undo()
+    assert sorted(trained) == [("dense", [0, 2]), ("rflr", [1])]
+    assert {p: _contents(p) for p in out.rglob("step-*.safetensors")} == files
+    again = summary.read_summary(out / summary.SUMMARY_NAME)
+    pd.testing.assert_frame_equal(again, df)
+    assert again["step"].dtype == "Int64"
+
+
 def replace_lr(cfg: RunConfig) -> RunConfig:
     from dataclasses import replace
 

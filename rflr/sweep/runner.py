@@ -56,7 +56,7 @@ from rflr.sweep.summary import (
     summarize,
     summary_row,
 )
-from rflr.train.identity import RunConflict, differences
+from rflr.train.identity import RunConflict, differences, run_files
 from rflr.train.trainer import Job, block_and_threads
 
 
@@ -121,20 +121,17 @@ def estimated_seconds(cfg: RunConfig, n_seeds: int, block: int) -> float:
 
 def finished_header(cfg: RunConfig, out: Path, overwrite: bool = False) -> Header | None:
     """The final header of the run `cfg` (one seed) if it already ran to the end in `out`
-    with this very config (a diverged run ends early), else None. A file of another config
-    under the same id is a RunConflict, unless `overwrite` (then the run is retrained and
-    the trainer replaces the other run's files)."""
-    final = snapshot_path(out, cfg, cfg.train.steps)
+    with this very config (a diverged run ends early) and every file of it reads, else None.
+    A file of another config under the same id is a RunConflict, unless `overwrite` (then
+    the run is retrained and the trainer replaces the other run's files)."""
     try:
-        if final.is_file():
-            header = read_header(final)
-        else:
-            files = sorted((out / cfg.run_id).glob("step-*.safetensors"))
-            header = read_header(files[-1]) if files else None
-            if header is not None and header.status != "diverged":
-                return None
+        headers = [read_header(path) for path in run_files(out, cfg.run_id)]
     except CheckpointError:
-        return None  # a damaged file is retrained
+        return None  # a damaged file: the run is retrained over it (TrainOptions.replace_damaged)
+    final = snapshot_path(out, cfg, cfg.train.steps)
+    header = next((h for h in headers if h.path == final), None)
+    if header is None and headers and headers[-1].status == "diverged":
+        header = headers[-1]
     if header is None:
         return None
     diffs = differences(header.config.to_dict(), cfg.to_dict())
@@ -197,7 +194,9 @@ def run_sweep(
             )
             task = None
             if todo:
-                opts = replace(job.options, resume=resume, progress=False, on_steps=None)
+                opts = replace(
+                    job.options, resume=resume, progress=False, on_steps=None, replace_damaged=True
+                )
                 task = Task(len(tasks), Job(job.config, todo, opts), n_threads)
                 tasks.append(task)
             cost = estimated_seconds(job.config, len(todo), block)

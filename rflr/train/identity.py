@@ -57,9 +57,12 @@ def run_files(out: Path, run_id: str) -> list[Path]:
         return []
 
 
-def check_out_folder(cfgs: Iterable[RunConfig], out: Path, overwrite: bool) -> list[Path]:
+def check_out_folder(
+    cfgs: Iterable[RunConfig], out: Path, overwrite: bool, replace_damaged: bool = False
+) -> list[Path]:
     """Refuse when `out` holds another run under one of these ids; with `overwrite`, return
-    that run's files, for the caller to remove before it writes."""
+    that run's files, for the caller to remove before it writes. An unreadable file is
+    another run too, unless `replace_damaged` (a sweep, which retrains damaged runs)."""
     doomed: list[Path] = []
     for cfg in cfgs:
         given = cfg.to_dict()
@@ -68,6 +71,9 @@ def check_out_folder(cfgs: Iterable[RunConfig], out: Path, overwrite: bool) -> l
                 saved = read_header(path).config.to_dict()
                 diffs = differences(saved, given)
             except CheckpointError as e:
+                if replace_damaged:
+                    doomed.append(path)
+                    continue
                 diffs = [f"an unreadable file ({e.reason[:80]})"]
             if not diffs:
                 continue

@@ -54,6 +54,7 @@ class TrainOptions:
     metrics_grid_points: int = DEFAULT_GRID_POINTS  # a snapshot's metrics (rflr.core.targets)
     resume: bool = False
     overwrite: bool = False  # replace another run of the same id in `out` (else refuse)
+    replace_damaged: bool = False  # retrain over unreadable files and resume states (sweeps)
     resume_every_s: float = 60.0  # also refresh the resume file after this much wall time
     progress: bool = True
     seed_block: int | None = None  # seeds trained together; None: auto (see seed_block_size)
@@ -147,7 +148,8 @@ def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[Run
     template.validate()
     device = resolve_device(opts.device)
     runs = [replace(template, seed=s, run_id="") for s in seeds]
-    for path in check_out_folder(runs, opts.out, opts.overwrite):  # RunConflict if not allowed
+    # A RunConflict if another run is there and may not be replaced; else its files go.
+    for path in check_out_folder(runs, opts.out, opts.overwrite, opts.replace_damaged):
         path.unlink(missing_ok=True)
     block = opts.seed_block or seed_block_size(template, len(seeds), device)
     snap_seeds = set(seeds[: opts.snapshot_seeds] if opts.snapshot_seeds is not None else seeds)
@@ -196,16 +198,8 @@ class _Block:
         self.active = list(seeds)
         self.histories = {s: {"step": [], "train_loss": [], "test_mse": []} for s in seeds}
         self.results: dict[int, RunResult] = {}
-        if opts.resume and self.resume_path.exists():
-            try:
-                loaded = _load_resume(
-                    self.resume_path, template, self.cfgs, self.dtype, self.device
-                )
-            except Exception as e:  # a damaged resume file: safetensors, JSON or shape errors
-                raise RunConflict(
-                    f"the resume state {self.resume_path} cannot be read ({type(e).__name__}); "
-                    "delete it, or drop --resume to train from the start"
-                ) from None
+        loaded = self.read_resume() if opts.resume and self.resume_path.exists() else None
+        if loaded is not None:
             self.stack, self.step, self.active, self.histories, self.results = loaded
         else:
             inits = [seedlib.initial_params(self.cfgs[s], self.dtype) for s in seeds]
@@ -222,6 +216,19 @@ class _Block:
         self.train_f = torch.stack([self.train_sets[s][1] for s in self.active]).to(dev)
         self.grid_x = gx.to(dev).expand(len(self.active), -1, -1)
         self.grid_f = target_values(template.target, gx).to(dev).expand(len(self.active), -1)
+
+    def read_resume(self):
+        """The block's resume state; None for a damaged one that a sweep trains over."""
+        try:
+            return _load_resume(self.resume_path, self.template, self.cfgs, self.dtype, self.device)
+        except Exception as e:  # a damaged resume file: safetensors, JSON or shape errors
+            if not self.opts.replace_damaged:
+                raise RunConflict(
+                    f"the resume state {self.resume_path} cannot be read ({type(e).__name__}); "
+                    "delete it, or drop --resume to train from the start"
+                ) from None
+        self.resume_path.unlink(missing_ok=True)
+        return None
 
     def run(self) -> list[RunResult]:
         opts, steps = self.opts, self.steps
