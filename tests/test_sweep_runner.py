@@ -90,6 +90,19 @@ def test_snapshots_only_for_the_first_seed_of_each_job(tiny_sweep):
     assert len(list((out / "rflr-w16-r1-L3-even-s1").glob("*.safetensors"))) == 1
 
 
+def test_snapshot_seeds_are_the_jobs_first_seeds_whatever_the_tasks(tmp_path):
+    """The job's first seed keeps snapshots; the first seed of a later task, or a seed
+    retrained alone after its final file was lost, does not."""
+    out = tmp_path / "sweep"
+    jobs = tiny_sweep_jobs(out)[:1]  # RF-LR seeds 0-2, snapshots for the first seed
+    runner.run_sweep(jobs, out, threads=1, progress=False, seeds_per_task=1)
+    counts = {s: len(list(out.glob(f"rflr-*-s{s}/*.safetensors"))) for s in (0, 1, 2)}
+    assert counts[0] > 1 and counts[1] == counts[2] == 1
+    next(out.glob("rflr-*-s1/*.safetensors")).unlink()
+    runner.run_sweep(jobs, out, threads=1, resume=True, progress=False)
+    assert len(list(out.glob("rflr-*-s1/*.safetensors"))) == 1
+
+
 def test_resume_reuses_finished_jobs(tiny_sweep):
     out, df, _ = tiny_sweep
     t0 = time.perf_counter()

@@ -195,7 +195,12 @@ def run_sweep(
             task = None
             if todo:
                 opts = replace(
-                    job.options, resume=resume, progress=False, on_steps=None, replace_damaged=True
+                    job.options,
+                    resume=resume,
+                    progress=False,
+                    on_steps=None,
+                    replace_damaged=True,
+                    snapshot_seeds=_snapshot_seeds(job, todo),
                 )
                 task = Task(len(tasks), Job(job.config, todo, opts), n_threads)
                 tasks.append(task)
@@ -235,6 +240,14 @@ def run_sweep(
         rows += _block_rows(b, job, out, points[b.config])
         timings.append(_timing(b, job, out, points[b.config]))
     return summarize(rows, extra=_extra_columns(points)), timings
+
+
+def _snapshot_seeds(job: Job, todo: list[int]) -> int | None:
+    """How many of a task's seeds keep intermediate snapshots: those among the job's first
+    `snapshot_seeds`, whichever task trains them (a prefix of `todo`, in the job's order),
+    so that a run's files do not depend on how the seeds were cut into tasks."""
+    k = job.options.snapshot_seeds
+    return None if k is None else len(set(todo) & set(job.seeds[:k]))
 
 
 def _block_rows(b: _Block, job: Job, out: Path, point: dict[str, Any]) -> list[dict]:
