@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -282,6 +283,54 @@ def test_another_run_with_the_same_id_is_refused_unless_overwrite(tmp_path, caps
     files = sorted(run.iterdir())
     assert [p.name for p in files] == ["step-00000040.safetensors"]  # the old run is gone
     assert load(files[0]).config.train.lr == 0.01
+
+
+def test_a_run_being_written_is_refused_at_once(tmp_path, capsys):
+    """Issue 22 #5: while `--lr 0.01` trains into a folder, `--lr 0.02` with the same id
+    exits 1 naming the lock (it used to pass the identity check too, and overwrite every
+    file). The first run ends untouched."""
+    import threading
+
+    from rflr.train.trainer import train
+
+    out = tmp_path / "S"
+    _, [job] = jobs_from_args([*TINY, "--lr", "0.01", "--steps", "200", "--out", str(out)])
+    inside, refused = threading.Event(), threading.Event()
+
+    def wait_for_the_other(seed_steps: int) -> None:
+        inside.set()
+        assert refused.wait(60)
+
+    opts = replace(job.options, on_steps=wait_for_the_other)
+    first = threading.Thread(target=train, args=(job.config, job.seeds, opts))
+    first.start()
+    try:
+        assert inside.wait(60)
+        assert main([*TINY, "--lr", "0.02", "--steps", "200", "--out", str(out)]) == 1
+        assert "is being written by another process" in _error_line(capsys)
+    finally:
+        refused.set()
+        first.join()
+    files = sorted(out.rglob("*.safetensors"))
+    assert files and all(load(p).config.train.lr == 0.01 for p in files)
+    assert not list(out.rglob(".lock"))
+
+
+def test_two_commands_started_at_once_one_exits_1(tmp_path):
+    """The recipe itself: two train.py processes, same id, other lr, the same moment."""
+    out = tmp_path / "S"
+    cmd = [sys.executable, str(ROOT / "train.py"), *TINY, "--steps", "3000", "--out", str(out)]
+    procs = [
+        subprocess.Popen([*cmd, "--lr", lr], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        for lr in ("0.01", "0.02")
+    ]
+    codes = [p.wait(timeout=300) for p in procs]
+    errs = [p.stderr.read() for p in procs]
+    assert sorted(codes) == [0, 1], errs
+    loser = errs[codes.index(1)].strip().splitlines()[-1]
+    assert "being written by another process" in loser or "different run" in loser
+    winner = (0.01, 0.02)[codes.index(0)]
+    assert all(load(p).config.train.lr == winner for p in out.rglob("*.safetensors"))
 
 
 def test_transverse_flag_trains_a_d2_target_and_is_part_of_the_run_identity(tmp_path, capsys):

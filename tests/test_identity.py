@@ -63,3 +63,26 @@ def test_a_sweep_replaces_the_unreadable_files_of_its_runs(tmp_path):
     other = replace(cfg, train=replace(cfg.train, lr=0.01))
     with pytest.raises(RunConflict, match="train.lr"):
         check_out_folder([other], tmp_path, False, replace_damaged=True)
+
+
+def test_a_run_folder_is_held_by_one_process_at_a_time(tmp_path):
+    from rflr.train.identity import LOCK_NAME, hold_runs
+
+    cfg = hostile.tiny_config()
+    other = replace(cfg, train=replace(cfg.train, lr=0.01))  # the same id
+    lock = tmp_path / cfg.run_id / LOCK_NAME
+    with hold_runs([cfg], tmp_path):
+        assert lock.is_file()
+        with (
+            pytest.raises(RunConflict, match="being written by another process"),
+            hold_runs([other], tmp_path),
+        ):
+            pass
+    assert not lock.exists()  # nothing outlives the run
+    lock.write_bytes(b"")  # left by a killed process: no flock on it, so it is free
+    with hold_runs([other], tmp_path):
+        pass
+    lock.symlink_to(tmp_path / "elsewhere")  # never followed
+    with pytest.raises(OSError), hold_runs([cfg], tmp_path):
+        pass
+    assert not (tmp_path / "elsewhere").exists()

@@ -5,12 +5,19 @@ with another lr or number of steps share it. Before the trainer writes into `OUT
 it reads the headers already there; a file of a *different* config is a conflict (the
 caller may pass `overwrite` to replace that run). `--resume` likewise continues only the
 exact run it is given; with other flags it lists what differs.
+
+The check and the writes after it are one step for other processes: the trainer holds the
+run folder's lock (`hold_runs`) from the check to its last file, so two commands started
+at once cannot both pass the check and then mix their files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +25,8 @@ from rflr.core.config import RunConfig
 from rflr.files.checkpoint import CheckpointError, read_header
 
 _SHOWN = 6  # differences listed in one message
+LOCK_NAME = ".lock"  # in a run's folder while a process checks and writes that run
+_LOCK_TRIES = 8  # a lock file removed under us by its last holder: open the new one
 
 
 class RunConflict(Exception):
@@ -84,6 +93,56 @@ def check_out_folder(
                 )
             doomed.append(path)
     return doomed
+
+
+@contextmanager
+def hold_runs(cfgs: Iterable[RunConfig], out: Path) -> Iterator[None]:
+    """Hold the lock of every run folder of `cfgs` in `out` (made if absent) for the body; a
+    RunConflict at once if another process holds one of them."""
+    with ExitStack() as held:
+        for run_id in sorted({cfg.run_id for cfg in cfgs}):
+            held.enter_context(_run_lock(out / run_id))
+        yield
+
+
+@contextmanager
+def _run_lock(folder: Path) -> Iterator[None]:
+    """An exclusive flock on `folder/.lock`, a file made here (never through a link) and
+    removed by whoever holds it last, so that no lock file outlives its run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    for _ in range(_LOCK_TRIES):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunConflict(
+                f"{folder} is being written by another process (it holds {LOCK_NAME} there); "
+                "wait for that run to end, or use another --out"
+            ) from None
+        # Its last holder may have removed the file between our open and our lock: then
+        # the lock is on a file nobody else sees, and the path's current file is the lock.
+        if _same_file(fd, path):
+            break
+        os.close(fd)
+    else:
+        raise RunConflict(f"{folder}: its {LOCK_NAME} keeps changing; another process writes it")
+    try:
+        yield
+    finally:
+        try:
+            path.unlink(missing_ok=True)  # still held: the next process makes a new file
+        finally:
+            os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        a, b = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def check_resume(template: RunConfig, seeds: list[int], state: Path, resume_dir: Path) -> None:

@@ -32,7 +32,7 @@ from rflr.core.targets import DEFAULT_GRID_POINTS, symmetric_grid, target_values
 from rflr.files.checkpoint import atomic_write, save, snapshot_path
 from rflr.measure.evaluate import checkpoint_metrics
 from rflr.measure.record import Metrics
-from rflr.train.identity import RunConflict, check_out_folder
+from rflr.train.identity import RunConflict, check_out_folder, hold_runs
 from rflr.train.stack import BATCHED, SeedStack
 from rflr.train.steps import make_runner, resolve_device
 
@@ -144,10 +144,19 @@ def block_and_threads(
 
 
 def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[RunResult]:
-    """Train `template` for every seed; returns one result per seed (final or diverged file)."""
+    """Train `template` for every seed; returns one result per seed (final or diverged file).
+    The run folders stay locked from the identity check to the last file (a RunConflict if
+    another process holds one)."""
     template.validate()
     device = resolve_device(opts.device)
     runs = [replace(template, seed=s, run_id="") for s in seeds]
+    with hold_runs(runs, opts.out):
+        return _train(template, seeds, opts, runs, device)
+
+
+def _train(
+    template: RunConfig, seeds: list[int], opts: TrainOptions, runs: list[RunConfig], device: str
+) -> list[RunResult]:
     # A RunConflict if another run is there and may not be replaced; else its files go.
     for path in check_out_folder(runs, opts.out, opts.overwrite, opts.replace_damaged):
         path.unlink(missing_ok=True)
