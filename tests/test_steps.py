@@ -67,6 +67,28 @@ def test_loop_runner_in_runs_equals_the_plain_loop(name):
 
 
 @pytest.mark.parametrize("online", [False, True])
+def test_loop_runner_holding_a_few_steps_of_samples_takes_the_same_steps(online, monkeypatch):
+    """A large batch's samples are held a piece of a chunk at a time (rflr.train.memory):
+    the same updates, bit for bit, also when a run starts mid-chunk (a resume)."""
+    from rflr.train import memory
+
+    cfg = RunConfig(
+        RFLRConfig(width=8, rank=2, depth=2),
+        train=TrainConfig(batch_size=5, online=online, steps=1100),
+    )
+    whole, r1 = make(cfg, [3, 1])
+    run_segments(r1)
+    sample = 2 * 5 * memory.sample_bytes(cfg)  # one step of both seeds
+    monkeypatch.setattr(memory, "SAMPLE_BYTES", 16 * sample)
+    pieces, r2 = make(cfg, [3, 1])
+    assert r2.piece == 16
+    run_segments(r2, SEGMENTS[:7])  # to step 77, then as a resume at step 77 would
+    resumed = LoopRunner(pieces, r2.cfgs, r2.active, r2.train_sets)
+    run_segments(resumed, SEGMENTS[6:])
+    assert torch.equal(pieces.flat, whole.flat)
+
+
+@pytest.mark.parametrize("online", [False, True])
 def test_gathered_samples_equal_per_seed_samples(online):
     """One gather over every seed's draws gives each seed exactly its own samples."""
     cfg = RunConfig(

@@ -4,7 +4,9 @@ Every draw of seed k comes from generators derived from (k, stream, index) alone
 seed k gives the same run whether it is trained alone or among 149 others, and a
 resumed run regenerates exactly the samples it would have drawn. The sample order is
 drawn in chunks of CHUNK steps, each chunk from its own generator: resuming at any
-step needs no generator state, only the step.
+step needs no generator state, only the step. A chunk may also be drawn a few steps at
+a time (`take_draws`: the generator draws element by element, in order), which is how
+large batches keep their samples in bounded memory.
 """
 
 from __future__ import annotations
@@ -54,21 +56,33 @@ def chunk_samples(
     Fixed training set: indices drawn uniformly with replacement (SGD's usual sampling).
     Online: fresh points every step.
     """
+    return samples(cfg, chunk_draws(cfg, chunk), train)
+
+
+def samples(
+    cfg: RunConfig, draw: torch.Tensor, train: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The samples of draws for T steps (`take_draws`): x [T, B, d], f [T, B]."""
     b = cfg.train.batch_size
-    draw = chunk_draws(cfg, chunk)
     if cfg.train.online:
         x, f = draw, target_values(cfg.target, draw)
     else:
         xs, fs = train if train is not None else train_set(cfg)
         x, f = xs[draw], fs[draw]
-    return x.view(CHUNK, b, -1), f.view(CHUNK, b)
+    return x.view(-1, b, x.shape[-1]), f.view(-1, b)
 
 
 def chunk_draws(cfg: RunConfig, chunk: int) -> torch.Tensor:
     """The random draws behind `chunk_samples`: indices into the training set [CHUNK * B]
     (int64), or online the points themselves [CHUNK * B, d] (float64). Kept apart so that
     thousands of seeds can gather their samples in one operation (rflr.train.steps)."""
-    gen = generator(cfg.seed, "order", chunk)
+    return take_draws(cfg, generator(cfg.seed, "order", chunk), CHUNK)
+
+
+def take_draws(cfg: RunConfig, gen: torch.Generator, steps: int) -> torch.Tensor:
+    """The draws of the next `steps` steps from a chunk's order generator `gen`. Taking a
+    chunk's steps a few at a time gives the numbers of `chunk_draws`, bit for bit."""
+    n = steps * cfg.train.batch_size
     if cfg.train.online:
-        return uniform_points(cfg, CHUNK * cfg.train.batch_size, gen)
-    return torch.randint(cfg.train.n_train, (CHUNK * cfg.train.batch_size,), generator=gen)
+        return uniform_points(cfg, n, gen)
+    return torch.randint(cfg.train.n_train, (n,), generator=gen)

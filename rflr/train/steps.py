@@ -5,7 +5,8 @@ snapshots, the divergence check: `run(start, stop)`, never across a sample chunk
 evaluation and the files stay in the trainer.
 
 CPU (`LoopRunner`): one `SeedStack.step` per update with a Python learning rate, the
-samples of a chunk stacked per seed: the numbers are those of the plain loop.
+samples of a chunk stacked per seed: the numbers are those of the plain loop. A chunk too
+large for memory (large batches) is drawn a piece at a time (rflr.train.memory).
 
 CUDA (`GraphRunner`): the host never waits for the GPU between check points. The update is
 captured in CUDA graphs of 64, 8 and 1 steps that read their samples and step-dependent
@@ -23,6 +24,7 @@ import torch
 from rflr.core import seeds as seedlib
 from rflr.core.config import RunConfig
 from rflr.core.targets import target_values
+from rflr.train.memory import piece_steps
 from rflr.train.stack import SeedStack
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -48,30 +50,67 @@ def make_runner(stack: SeedStack, cfgs: dict[int, RunConfig], active: list[int],
 
 
 class LoopRunner:
-    """Eager updates, one `SeedStack.step` each, as the trainer has always done them."""
+    """Eager updates, one `SeedStack.step` each, as the trainer has always done them.
+
+    The samples of steps [lo, hi) are held stacked; a piece is `memory.piece_steps` steps
+    (the whole chunk unless the batch is large), drawn on from each seed's order generator.
+    """
 
     def __init__(self, stack: SeedStack, cfgs, active, train_sets):
         self.stack, self.cfgs, self.active, self.train_sets = stack, cfgs, active, train_sets
         self.train_cfg = stack.cfg.train
-        self.chunk_id = -1
+        self.piece = piece_steps(stack.cfg, len(active))
+        self.lo = self.hi = 0  # the steps whose samples are held
+        self.chunk = -1  # the chunk of `gens`: each seed's order generator, drawn to `hi`
+        self.gens: list[torch.Generator] = []
 
     def run(self, start: int, stop: int) -> None:
         """Updates start -> stop (stop - start of them), all inside one chunk of samples."""
         c = start // seedlib.CHUNK
         assert (stop - 1) // seedlib.CHUNK == c, "a run never crosses a sample chunk"
-        if c != self.chunk_id:
-            self.xs, self.fs = stacked_chunk(
-                self.cfgs, self.active, c, self.train_sets, self.stack.dtype
-            )
-            self.chunk_id = c
         for step in range(start, stop):
-            i = step % seedlib.CHUNK
+            if not self.lo <= step < self.hi:
+                self.load(step)
+            i = step - self.lo
             self.stack.step(self.xs[i], self.fs[i], self.train_cfg.lr_at(step))
+
+    def load(self, step: int) -> None:
+        """Hold the samples of the piece that has `step`."""
+        c, i = divmod(step, seedlib.CHUNK)
+        lo = c * seedlib.CHUNK + i - i % self.piece
+        if c != self.chunk or lo < self.hi:  # another chunk, or back: from its start
+            self.gens = [seedlib.generator(self.cfgs[s].seed, "order", c) for s in self.active]
+            self.chunk, self.hi = c, c * seedlib.CHUNK
+        self.xs = self.fs = None  # let the last piece go before the next is drawn
+        while self.hi < lo:  # steps before this piece (a resume mid-chunk): draw and drop
+            n = min(self.piece, lo - self.hi)
+            for s, g in zip(self.active, self.gens, strict=True):
+                seedlib.take_draws(self.cfgs[s], g, n)
+            self.hi += n
+        self.xs, self.fs = self._draw(min(self.piece, (c + 1) * seedlib.CHUNK - lo))
+        self.lo = lo
+
+    def _draw(self, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next `steps` steps of samples: x [steps, S, B, d], f [steps, S, B, 1]."""
+        parts = [
+            seedlib.samples(
+                self.cfgs[s], seedlib.take_draws(self.cfgs[s], g, steps), self.train_sets[s]
+            )
+            for s, g in zip(self.active, self.gens, strict=True)
+        ]
+        self.hi += steps
+        xs, fs = zip(*parts, strict=True)
+        return _stacked(xs, fs, self.stack.dtype)
 
 
 def stacked_chunk(cfgs, active, c, train_sets, dtype):
     """Samples of chunk c for the active seeds: x [CHUNK, S, B, d], f [CHUNK, S, B, 1]."""
     xs, fs = zip(*(seedlib.chunk_samples(cfgs[s], c, train_sets[s]) for s in active), strict=True)
+    return _stacked(xs, fs, dtype)
+
+
+def _stacked(xs, fs, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-seed samples x [T, B, d], f [T, B] stacked: [T, S, B, d], [T, S, B, 1]."""
     x = torch.stack(xs, dim=1).to(dtype).contiguous()
     f = torch.stack(fs, dim=1).unsqueeze(-1).to(dtype).contiguous()
     return x, f
