@@ -333,6 +333,32 @@ def test_two_commands_started_at_once_one_exits_1(tmp_path):
     assert all(load(p).config.train.lr == winner for p in out.rglob("*.safetensors"))
 
 
+def test_the_largest_documented_batch_trains(tmp_path):
+    """Issue 22 #6: --batch-size 1000000 (the cap) was killed at 24 GB holding a chunk of
+    1024 steps of samples; now it holds a piece of the chunk (~600 MB peak in all)."""
+    from rflr.core.config import BATCH_MAX
+
+    out = tmp_path / "big"
+    argv = ["--width", "8", "--rank", "2", "--depth", "2", "--batch-size", str(BATCH_MAX)]
+    assert main([*argv, "--steps", "1", "--snapshots", "final", "--out", str(out)]) == 0
+    (path,) = out.rglob("*.safetensors")
+    assert load(path).config.train.batch_size == BATCH_MAX
+
+
+def test_a_run_too_large_for_memory_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    """What cannot fit (here: batch 10^6 at width 4096, ~150 GB of activations per step)
+    is refused before any work, in one line, instead of being killed half way."""
+    from rflr.train import memory
+
+    monkeypatch.setattr(memory, "budget", lambda: 8 << 30)
+    out = tmp_path / "huge"
+    argv = ["--width", "4096", "--rank", "1", "--batch-size", "1000000", "--out", str(out)]
+    assert main([*argv, "--steps", "1", "--no-progress"]) == 1
+    line = _error_line(capsys)
+    assert "one seed needs about" in line and "this machine allows 8.0 GiB" in line
+    assert not list(out.rglob("*.safetensors"))
+
+
 def test_transverse_flag_trains_a_d2_target_and_is_part_of_the_run_identity(tmp_path, capsys):
     out = tmp_path / "runs"
     d2 = [*TINY, "--input-dim", "2", "--out", str(out)]

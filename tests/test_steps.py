@@ -53,6 +53,18 @@ def test_seed_block_on_gpu_is_a_memory_cap_not_a_cache_block():
     assert seed_block_size(RunConfig(DenseConfig(width=8192, depth=8)), 10_000, "cuda") < 10_000
 
 
+def test_seed_block_on_cpu_fits_in_this_machines_memory(monkeypatch):
+    from rflr.train import memory
+
+    big = RunConfig(RFLRConfig(width=128, rank=1), train=TrainConfig(batch_size=100_000))
+    monkeypatch.setattr(memory, "budget", lambda: 200 * memory.seed_bytes(big))
+    assert seed_block_size(big, 150) == 150  # all RF-LR seeds at once, while they fit
+    monkeypatch.setattr(memory, "budget", lambda: 10 * memory.seed_bytes(big))
+    assert seed_block_size(big, 150) == 10
+    assert seed_block_size(RunConfig(DenseConfig(width=128, depth=4)), 150) < 100  # cache
+    assert seed_block_size(big, 150, "cuda") == 150  # a GPU's blocks: its own cap
+
+
 @pytest.mark.parametrize("name", ["rflr-sgd", "rflr-adam-batch3"])
 def test_loop_runner_in_runs_equals_the_plain_loop(name):
     """The CPU runner, cut into runs as the trainer cuts it, against autograd + torch.optim."""

@@ -19,6 +19,7 @@ from rflr.sweep.executors import Executor, executor_from_flags, one_line
 from rflr.sweep.grid import SpecError, check_seeds_per_task
 from rflr.sweep.presets import PRESETS
 from rflr.train.identity import RunConflict, check_resume
+from rflr.train.memory import MemoryBudgetError
 from rflr.train.trainer import RESUME_DIR, Job, block_and_threads, resume_states, train
 
 
@@ -32,7 +33,8 @@ def _check_writable(out: Path) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
-    """Train or sweep; every OSError or run conflict is one line `train.py: error: ...`, exit 1.
+    """Train or sweep; every OSError, run conflict or run too large for this machine's memory
+    is one line `train.py: error: ...`, exit 1.
     `rflr train` passes its own name as `prog` for the usage and error lines."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(prog)
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None, prog: str = "train.py") -> int:
             return _sweep(argv, head, prog, executor)
         args, jobs = jobs_from_args(argv, prog)
         return _run(args, jobs)
-    except (OSError, RunConflict) as e:
+    except (OSError, RunConflict, MemoryBudgetError) as e:
         print(f"{prog}: error: {one_line(e, typed=False)}", file=sys.stderr)
         return 1
 

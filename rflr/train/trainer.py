@@ -33,6 +33,7 @@ from rflr.files.checkpoint import atomic_write, save, snapshot_path
 from rflr.measure.evaluate import checkpoint_metrics
 from rflr.measure.record import Metrics
 from rflr.train.identity import RunConflict, check_out_folder, hold_runs
+from rflr.train.memory import check_fits, fitting_seeds
 from rflr.train.stack import BATCHED, SeedStack
 from rflr.train.steps import make_runner, resolve_device
 
@@ -109,8 +110,11 @@ def seed_block_size(template: RunConfig, n_seeds: int, device: str = "cpu") -> i
     together. Dense stacks are memory-bound: past a few MB of weights every step streams
     them from memory, so seeds go in blocks that stay in cache, each trained to the end
     before the next (seeds are independent, so the numbers do not change). A GPU has no
-    such cache to fit and wants as many seeds at once as its memory holds.
+    such cache to fit and wants as many seeds at once as its memory holds. On the CPU a
+    block also stays within this machine's memory (rflr.train.memory).
     """
+    if device != "cuda":
+        n_seeds = min(n_seeds, fitting_seeds(template))
     kind = BATCHED[template.model.kind]
     per_seed = kind.seed_bytes(template.model)
     if device == "cuda":
@@ -149,6 +153,8 @@ def train(template: RunConfig, seeds: list[int], opts: TrainOptions) -> list[Run
     another process holds one)."""
     template.validate()
     device = resolve_device(opts.device)
+    if device == "cpu":
+        check_fits(template)  # a one-line MemoryBudgetError, not the kernel's kill later
     runs = [replace(template, seed=s, run_id="") for s in seeds]
     with hold_runs(runs, opts.out):
         return _train(template, seeds, opts, runs, device)
