@@ -246,7 +246,7 @@ def test_a_divergence_is_logged_in_the_diverged_seeds_history_only(tmp_path, mon
     pair = {r.seed: r for r in train(cfg, [0, 1], replace(opts, out=tmp_path / "pair"))}
     alone = train(cfg, [0], replace(opts, out=tmp_path / "alone"))[0]
     diverged = load(pair[1].path)
-    assert diverged.status == "diverged" and diverged.metrics["diverged_at_step"] == 5
+    assert diverged.status == "diverged" and diverged.metrics.diverged_at_step == 5
     assert diverged.history["step"] == [0, 1, 5]
     assert load(pair[0].path).history == load(alone.path).history
 
