@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 
 from rflr.cli.flags import jobs_from_args, parse_seeds
 from rflr.cli.train import main
@@ -176,6 +177,9 @@ def test_shipped_preset_regenerates_the_shipped_checkpoints(tmp_path):
         assert a.config == b.config and a.step == b.step
         for k in a.params:
             assert torch.equal(a.params[k], b.params[k]), (path, k)
+        # and every metadata text, byte for byte: the config, metrics and history as written
+        with safe_open(path, "pt") as x, safe_open(shipped / path.relative_to(tmp_path), "pt") as y:
+            assert x.metadata() == y.metadata(), path
 
 
 # --- hostile flags and folders (issue 9) -----------------------------------------------------
