@@ -205,7 +205,7 @@ def oscillation_within_claims(df: pd.DataFrame, depth: int = 8) -> list[BeyondCl
                 f"oscillations within a depth-{depth} network ({model})",
                 "the number of oscillations of each channel grows with depth",
                 f"Spearman(layer index, oscillations) {rho[0]:.2f} {ci} over {len(g)}/{total} "
-                "runs (the rest diverged)",
+                + ("runs" if len(g) == total else "runs (the rest did not train)"),
                 v.rho_verdict(rho),
                 "supports if the bootstrap CI (resampling runs) of Spearman's rho between a "
                 f"layer's index and its median oscillations, within depth-{depth} runs, is above "
