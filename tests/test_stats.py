@@ -229,3 +229,26 @@ def test_within_network_spearman_resamples_runs():
     df = pd.DataFrame({"osc1_median": [1.0, 2.0], "osc2_median": [3.0, np.nan]})
     pairs = verdicts.layer_oscillation_pairs(df)
     assert [p[0].tolist() for p in pairs] == [[1.0, 2.0], [1.0]]
+
+
+def test_lr_batch_cells_carry_the_relative_count_over_trained_runs():
+    rows = []
+    for seed in range(8):
+        ok = seed < 6
+        rows.append(
+            {
+                "part": "phase",
+                "model": "rflr",
+                "lr": 0.1,
+                "batch_size": 1,
+                "seed": seed,
+                "status": "ok" if ok else "diverged",
+                "headline_defect": 1e-4 if ok else np.nan,
+                "output_defect": 1e-3,
+                "test_mse": 1e-4,
+                "symmetric_relative": seed < 3,
+                "symmetric": ok,
+            }
+        )
+    row = referee.phase_trained_claims(pd.DataFrame(rows))[0]
+    assert "6/6 trained runs symmetric, relative 3/6 (2 diverged)" in row.ours

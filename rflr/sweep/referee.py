@@ -164,11 +164,14 @@ def phase_trained_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     ok = ok.merge(
         full[["lr", "batch_size", "diverged"]], on=["lr", "batch_size"], suffixes=("_", "")
     )
+    relative = _relative_counts(ph[ph["status"] == "ok"], ["lr", "batch_size"])
     cells = "; ".join(
         f"lr={c['lr']:g} batch={int(c['batch_size'])}: {int(c['symmetric'])}/{int(c['runs'])} "
-        f"trained runs symmetric ({int(c['diverged'])} diverged)"
+        f"trained runs symmetric{relative.get((c['lr'], c['batch_size']), '')} "
+        f"({int(c['diverged'])} diverged)"
         for _, c in ok.iterrows()
     )
+    cells += " (RF-LR only: the part has no dense run, so no fit ratio)"
     best = ok.loc[ok["symmetric_fraction"].idxmax()]
     worst = ok.loc[ok["symmetric_fraction"].idxmin()]
     n = int(min(best["runs"], worst["runs"]))
@@ -187,6 +190,18 @@ def phase_trained_claims(df: pd.DataFrame) -> list[BeyondClaim]:
             f"not overlap with >= {v.MIN_RUNS} trained runs each; otherwise cannot decide",
         )
     ]
+
+
+def _relative_counts(runs: pd.DataFrame, keys: list[str]) -> dict[tuple, str]:
+    """ ", relative k/n" per group: runs symmetric relative to their fit (symmetric_relative,
+    headline < 3 x output defect), or nothing where the summary lacks the column."""
+    if "symmetric_relative" not in runs.columns:
+        return {}
+    out = {}
+    for key, g in runs.groupby(keys, sort=True):
+        rel = g["symmetric_relative"].dropna().astype(bool)
+        out[key] = f", relative {int(rel.sum())}/{len(rel)}"
+    return out
 
 
 def oscillation_within_claims(df: pd.DataFrame, depth: int = 8) -> list[BeyondClaim]:
