@@ -62,3 +62,24 @@ def test_invariant_symmetry_chart_draws_movement_on_every_layer(folder):
         (later, "direction pairing", "random init"),
         (later, "outgoing match", "trained"),
     } <= drawn
+
+
+def test_the_symmetry_facets_share_the_row_they_are_given():
+    """Three facets (pairing, outgoing match, movement) fit the column the page measured."""
+    frame = pd.DataFrame(
+        {
+            "checkpoint": ["a"] * 2,
+            "kind": ["rflr"] * 2,
+            "layer": ["atoms.h", "bottleneck.1.h"],
+            "k": [0, 1],
+            "trivial": [False, False],
+            **{c: [0.1, 0.2] for c in weight_charts.INVARIANT_MEASURES},
+            **{f"init_{c}": [0.3, 0.3] for c in weight_charts.INVARIANT_MEASURES},
+        }
+    )
+    for row in (358, 620, 980, 1400):
+        spec = weight_charts.invariant_symmetry_chart(frame, row).to_dict()
+        per_row = spec["columns"]
+        assert 80 + per_row * (spec["spec"]["width"] + 25) <= max(row, 80 + 125)
+    assert weight_charts.invariant_symmetry_chart(frame, 1400).to_dict()["columns"] == 3
+    assert weight_charts.invariant_symmetry_chart(frame, 358).to_dict()["columns"] == 1

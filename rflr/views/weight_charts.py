@@ -73,7 +73,10 @@ INVARIANT_MEASURES = {
 }
 
 
-def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
+ROW_WIDTH = 720  # the facets' row, when the caller does not know its column's width
+
+
+def weight_symmetry_chart(frame: pd.DataFrame, row_width: int = ROW_WIDTH) -> alt.FacetChart:
     """Per layer of units: the pairing defect and the outgoing mismatch of the trained
     network (filled, its checkpoint's colour) beside the same measure at random init (a grey
     ring, drawn around the dot where the two coincide), joined by a segment: a long drop from grey to colour is symmetry learned. Trivial
@@ -81,19 +84,21 @@ def weight_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
 
     frame: checkpoint, kind, and the columns of rflr.views.data.weight_symmetry_frame.
     """
-    return _symmetry_chart(frame, RAW_MEASURES, "defect (log)")
+    return _symmetry_chart(frame, RAW_MEASURES, "defect (log)", row_width)
 
 
-def invariant_symmetry_chart(frame: pd.DataFrame) -> alt.FacetChart:
+def invariant_symmetry_chart(frame: pd.DataFrame, row_width: int = ROW_WIDTH) -> alt.FacetChart:
     """weight_symmetry_chart's picture of the rescale-invariant measures: direction pairing
     and outgoing match beside their init levels (trivial layers left out), and each layer's
     movement from init (every layer; it has no init level)."""
-    return _symmetry_chart(frame, INVARIANT_MEASURES, "value (log)")
+    return _symmetry_chart(frame, INVARIANT_MEASURES, "value (log)", row_width)
 
 
-def _symmetry_chart(frame: pd.DataFrame, measures: dict[str, str], title: str) -> alt.FacetChart:
-    """One facet per measure (column -> its name); a measure with an init_ column is drawn
-    beside it, on the layers that are not trivial."""
+def _symmetry_chart(
+    frame: pd.DataFrame, measures: dict[str, str], title: str, row_width: int
+) -> alt.FacetChart:
+    """One facet per measure (column -> its name), side by side within row_width pixels; a
+    measure with an init_ column is drawn beside it, on the layers that are not trivial."""
     labels = list(dict.fromkeys(frame["checkpoint"]))
     kinds = dict(zip(frame["checkpoint"], frame["kind"], strict=True))
     rows = []
@@ -146,8 +151,14 @@ def _symmetry_chart(frame: pd.DataFrame, measures: dict[str, str], title: str) -
         .encode(x=x, xOffset=offset, y=y, color=color, tooltip=_weight_tips())
     )
     # the init ring drawn after the dot: around it, not under it
-    layers = alt.LayerChart(layer=[seg, trained, init], data=d, width=330, height=240)
-    return layers.facet(column=alt.Column("measure:N", title=None, sort=list(measures.values())))
+    # The facets share the row: the y axis and its title take ~80 px, each facet's padding ~25.
+    # A row too narrow for every facet at 120 px (a phone) wraps them, as many per row as fit.
+    per_row = int(np.clip((row_width - 80) // (120 + 25), 1, len(measures)))
+    width = int(np.clip((row_width - 80) // per_row - 25, 100, 330))
+    layers = alt.LayerChart(layer=[seg, trained, init], data=d, width=width, height=240)
+    return layers.facet(
+        facet=alt.Facet("measure:N", title=None, sort=list(measures.values())), columns=per_row
+    )
 
 
 def _weight_tips() -> list[alt.Tooltip]:

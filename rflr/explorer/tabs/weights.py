@@ -6,12 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from rflr.explorer import viewport
 from rflr.explorer.cache import atoms, weight_symmetry
 from rflr.explorer.escape import md
 from rflr.explorer.export_menu import export_ui
 from rflr.explorer.picks import Pick, TabInput, columns_for, fmt, pick_header
 from rflr.explorer.specs import chart_ui
-from rflr.views import data, weight_charts
+from rflr.views import data, layer_charts, weight_charts
 
 NAME = "Weights"
 MAX_POINTS = 5000  # points per scatter sent to the browser (SVG slows down beyond)
@@ -91,7 +92,8 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
     frame = pd.concat(frames, ignore_index=True)
     # built once per pair of checkpoints (rflr.explorer.specs): their keys and labels name the frame
     keys = tuple((c.key, c.label) for c in picks)  # they name the frame
-    chart_ui(weight_charts.invariant_symmetry_chart, keys, frame)
+    row = viewport.main_width(layer_charts.MAIN_WIDTH)  # the column this chart must fit
+    chart_ui(weight_charts.invariant_symmetry_chart, keys, frame, row)
     trivial = frame[frame["trivial"]]
     if len(trivial):
         st.caption(
@@ -115,7 +117,7 @@ def layer_symmetry_ui(picks: list[Pick]) -> None:
             "Pairing defect and outgoing mismatch on the raw stored weights, as the SPEC "
             "defines them: they change when a unit is rescaled, though the function does not."
         )
-        chart_ui(weight_charts.weight_symmetry_chart, keys, frame, where=raw)
+        chart_ui(weight_charts.weight_symmetry_chart, keys, frame, row, where=raw)
     box = st.expander("The numbers", key="wsym_numbers", on_change="rerun")
     if box.open:
         box.dataframe(
