@@ -31,8 +31,10 @@ from rflr.sweep.stats import (  # noqa: E402
     MIN_RUNS,
     basin_table,
     group_stats,
+    median_cell,
     part,
     swept_keys,
+    symmetric_cell,
     weight_regimes,
 )
 from rflr.sweep.summary import read_summary  # noqa: E402
@@ -68,15 +70,7 @@ def _g(x: float, spec: str = ".2g") -> str:
 
 
 def _ci(r: pd.Series, col: str, spec: str = ".2g") -> str:
-    return (
-        f"{_g(r[f'{col}_median'], spec)} [{_g(r[f'{col}_lo'], spec)}, {_g(r[f'{col}_hi'], spec)}]"
-    )
-
-
-def _frac(r: pd.Series) -> str:
-    return (
-        f"{int(r['symmetric'])}/{int(r['runs'])} [{r['symmetric_lo']:.0%}, {r['symmetric_hi']:.0%}]"
-    )
+    return median_cell(r, col, spec, always_n=False)  # no interval from fewer than 8 runs
 
 
 def rank_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -277,7 +271,7 @@ def _weights(df: pd.DataFrame, link: str) -> list[str]:
                     str(int(r["runs"])),
                     _ci(r, "pairing_ratio", ".3f"),
                     _ci(r, "mismatch_ratio"),
-                    _frac(r),
+                    symmetric_cell(r),
                 ]
                 for _, r in wr.iterrows()
             ],
@@ -301,7 +295,7 @@ def _rank(df: pd.DataFrame, link: str) -> list[str]:
         _table(
             ["r", "symmetric", "headline defect", "test MSE"],
             [
-                [r["r"], _frac(r), _ci(r, "headline_defect"), _ci(r, "test_mse")]
+                [r["r"], symmetric_cell(r), _ci(r, "headline_defect"), _ci(r, "test_mse")]
                 for _, r in st.iterrows()
             ],
         ),
@@ -323,7 +317,7 @@ def _phase(df: pd.DataFrame, link: str) -> list[str]:
                 [
                     _g(r["lr"]),
                     str(int(r["batch_size"])),
-                    _frac(r),
+                    symmetric_cell(r),
                     str(int(r["diverged"])),
                     _ci(r, "headline_defect"),
                     _ci(r, "test_mse"),
@@ -393,7 +387,7 @@ def _volume(df: pd.DataFrame) -> list[str]:
     for name, g in df.groupby("part", sort=False):
         keys = swept_keys(g)
         for _, r in group_stats(g, keys, ()).iterrows():
-            vol.append([name, ", ".join(f"{k}={r[k]}" for k in keys), _frac(r)])
+            vol.append([name, ", ".join(f"{k}={r[k]}" for k in keys), symmetric_cell(r)])
     return [
         "### Trainable volume per regime",
         "",

@@ -252,3 +252,21 @@ def test_lr_batch_cells_carry_the_relative_count_over_trained_runs():
         )
     row = referee.phase_trained_claims(pd.DataFrame(rows))[0]
     assert "6/6 trained runs symmetric, relative 3/6 (2 diverged)" in row.ours
+
+
+def test_a_median_names_its_runs_and_shows_no_interval_from_fewer_than_8():
+    df = pd.concat(
+        [
+            _runs(10, lr=0.1, headline_defect=np.r_[np.full(9, 1e-3), np.nan]),
+            _runs(5, lr=0.2, headline_defect=0.5),
+        ],
+        ignore_index=True,
+    )
+    st = stats.group_stats(df, ["lr"]).set_index("lr")
+    many, few = (
+        stats.median_cell(st.loc[0.1], "headline_defect"),
+        stats.median_cell(st.loc[0.2], "headline_defect"),
+    )
+    assert many.startswith("0.001 [") and "(n 9/10; the rest diverged or not measured)" in many
+    assert few == "0.5 (n < 8: 5/5)"
+    assert stats.symmetric_cell(st.loc[0.2]) == "0/5 (n < 8)"

@@ -98,7 +98,8 @@ def group_stats(
     df: pd.DataFrame, keys: list[str], medians: tuple[str, ...] = MEDIANS
 ) -> pd.DataFrame:
     """One row per group of `keys`: runs, ok, symmetric (k, fraction, Wilson interval) and for
-    each column of `medians` present: {col}_median, {col}_lo, {col}_hi over the ok runs."""
+    each column of `medians` present: {col}_median, {col}_lo, {col}_hi over the ok runs, and
+    {col}_n, how many runs that median is over (ok and measured)."""
     rows = []
     groups = df.groupby(list(keys), sort=True, dropna=False) if keys else [((), df)]
     for values, g in groups:
@@ -119,7 +120,9 @@ def group_stats(
         for col in medians:
             if col in g.columns:
                 m, mlo, mhi = bootstrap_median(ok[col])
+                used = int(np.isfinite(pd.to_numeric(ok[col], errors="coerce")).sum())
                 row.update({f"{col}_median": m, f"{col}_lo": mlo, f"{col}_hi": mhi})
+                row[f"{col}_n"] = used  # the runs the median is over: ok, and measured
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -169,14 +172,36 @@ def part(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return df[df["part"] == name] if "part" in df.columns else df.iloc[:0]
 
 
-def _frac(r: pd.Series) -> str:
-    return (
-        f"{int(r['symmetric'])}/{int(r['runs'])} [{r['symmetric_lo']:.0%}, {r['symmetric_hi']:.0%}]"
-    )
+def symmetric_cell(r: pd.Series) -> str:
+    """k/n symmetric with its Wilson interval; no interval from fewer than MIN_RUNS runs."""
+    k, n = int(r["symmetric"]), int(r["runs"])
+    if n < MIN_RUNS:  # no interval from fewer than 8 runs
+        return f"{k}/{n} (n < {MIN_RUNS})"
+    return f"{k}/{n} [{r['symmetric_lo']:.0%}, {r['symmetric_hi']:.0%}]"
+
+
+def median_cell(r: pd.Series, col: str, spec: str = ".2g", always_n: bool = True) -> str:
+    """A group's median of `col` with its interval: "m [lo, hi] (n used/total)"; from fewer
+    than MIN_RUNS runs no interval ("m (n < 8, used/total)"); the runs left out are the ones
+    that diverged or were not measured. `always_n=False` (a table with its own runs column)
+    names the counts only when runs were left out or too few."""
+    m, lo, hi = (r.get(f"{col}_{s}", np.nan) for s in ("median", "lo", "hi"))
+    if m is None or pd.isna(m):
+        return "-"
+    total = int(r["runs"]) if "runs" in r else None
+    used = int(r[f"{col}_n"]) if f"{col}_n" in r and pd.notna(r[f"{col}_n"]) else total
+    counts = "" if used is None else f"{used}/{total}"
+    if used is not None and used < MIN_RUNS:
+        return f"{format(m, spec)} (n < {MIN_RUNS}: {counts})"
+    left = used is not None and total is not None and used < total
+    note = f" (n {counts}; the rest diverged or not measured)" if left else ""
+    if not note and always_n and counts:
+        note = f" (n {counts})"
+    return f"{format(m, spec)} [{format(lo, spec)}, {format(hi, spec)}]{note}"
 
 
 def _med(r: pd.Series, col: str) -> str:
-    return f"{r[f'{col}_median']:.2g} [{r[f'{col}_lo']:.2g}, {r[f'{col}_hi']:.2g}]"
+    return median_cell(r, col)
 
 
 def _ci(r: pd.Series, col: str) -> tuple[float, float]:
@@ -250,13 +275,13 @@ def rank_claims(df: pd.DataFrame) -> list[BeyondClaim]:
         return []
     st = group_stats(rk, ["rank"], ("headline_defect",))
     ours = "; ".join(
-        f"r={int(r['rank'])}: {_frac(r)}, defect {_med(r, 'headline_defect')}"
+        f"r={int(r['rank'])}: {symmetric_cell(r)}, defect {_med(r, 'headline_defect')}"
         for _, r in st.iterrows()
     )
     verdict = UNDECIDED
     if not dense.empty:
         d = group_stats(dense, [], ("headline_defect",)).iloc[0]
-        ours += f"; dense: {_frac(d)}, defect {_med(d, 'headline_defect')}"
+        ours += f"; dense: {symmetric_cell(d)}, defect {_med(d, 'headline_defect')}"
         low, high = st.iloc[0], st.iloc[-1]
         v1 = compare(_wilson(low), _wilson(high), True)
         v2 = compare(_wilson(low), _wilson(d), True)
@@ -289,8 +314,8 @@ def phase_claims(df: pd.DataFrame) -> list[BeyondClaim]:
             "learning rate and batch size decide whether channels specialise or collapse "
             "(companion abstract)",
             f"{len(st)} cells; most symmetric lr={best['lr']:g}, batch={int(best['batch_size'])}"
-            f": {_frac(best)}; least lr={worst['lr']:g}, batch={int(worst['batch_size'])}: "
-            f"{_frac(worst)}",
+            f": {symmetric_cell(best)}; least lr={worst['lr']:g}, batch={int(worst['batch_size'])}: "
+            f"{symmetric_cell(worst)}",
             v,
             "supports if the most and least symmetric cells' Wilson CIs do not overlap "
             "(lr x batch changes the outcome); otherwise cannot decide. The two cells are "
@@ -391,7 +416,7 @@ def volume_claims(df: pd.DataFrame) -> list[BeyondClaim]:
         BeyondClaim(
             "trainable volume",
             "symmetric minima occupy a larger trainable volume (poster)",
-            f"fraction of random inits ending symmetric: RF-LR {_frac(r)}, dense {_frac(d)} "
+            f"fraction of random inits ending symmetric: RF-LR {symmetric_cell(r)}, dense {symmetric_cell(d)} "
             "(every regime: the study's tables)",
             compare(_wilson(r), _wilson(d), True),
             "supports if RF-LR's Wilson CI lies above dense's at the base protocol; a diverged "
