@@ -54,3 +54,15 @@ def test_browser_ab_times_two_checkouts_side_by_side():
     out = _benchmark("browser_ab.py", "--first-only", "--rounds", "1", ".", ".")
     rows = [line for line in out.splitlines() if line.startswith("first chart")]
     assert len(rows) == 2 and all(re.search(r"median +\d+ ms", r) for r in rows), out
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_served_load_prints_its_table():
+    """One visitor, two changes on a served explorer: a row of numbers under the header."""
+    out = _benchmark("served_load.py", "--visitors", "1", "--changes", "2", "--settle", "0")
+    lines = out.strip().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("served load"))
+    assert lines[header + 1].split()[:3] == ["V", "changes", "stuck"], out
+    row = lines[header + 2].split()
+    assert row[:3] == ["1", "2", "0"] and all(re.fullmatch(r"\d+(\.\d+)?", c) for c in row), out
