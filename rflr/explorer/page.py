@@ -22,6 +22,7 @@ import torch
 from rflr.explorer.cache import listing
 from rflr.explorer.controls import layer_controls
 from rflr.explorer.escape import md
+from rflr.explorer.live import live_ui
 from rflr.explorer.picks import TabInput, pick
 from rflr.explorer.play import play_step_before_slider, play_ui
 from rflr.explorer.sidebar import (
@@ -66,6 +67,8 @@ def main() -> None:
         "is the mean D of the active channels of the deepest partial layer."
     )
     root, vs = source_ui()
+    if root is not None:
+        live_ui(root)  # polls on its own: runs being written into the folder
     if root is None:
         show_url_notes()
         st.info("Choose a checkpoint source in the sidebar.")

@@ -1,0 +1,112 @@
+"""rflr.views.live (which runs are being written, from file mtimes and headers) and the
+explorer's notice of them (rflr.explorer.live), on tmp folders aged with os.utime."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from streamlit.testing.v1 import AppTest
+
+from rflr.core.config import RFLRConfig, RunConfig, TrainConfig
+from rflr.core.model import init_params
+from rflr.files import checkpoint
+from rflr.train import trainer
+from rflr.train.stack import SeedStack
+from rflr.views import live, sources
+from tests.conftest import APP, write_checkpoint
+
+logging.getLogger("streamlit").setLevel(logging.ERROR)
+
+CFG = RunConfig(model=RFLRConfig(width=8, depth=2, rank=1), train=TrainConfig(steps=20_000))
+
+
+def age(path: Path, seconds: float) -> None:
+    """Make path (and the folder holding it) look last written `seconds` ago."""
+    t = time.time() - seconds
+    for p in (path, path.parent):
+        os.utime(p, (t, t))
+
+
+def snapshot(root: Path, step: int, cfg: RunConfig = CFG) -> Path:
+    path = checkpoint.snapshot_path(root, cfg, step)
+    return write_checkpoint(path, cfg, step=step)
+
+
+def notices(at: AppTest) -> list[str]:
+    """The live notices on the page, their markdown escapes (rflr.explorer.escape) undone."""
+    shown = [i.value.replace("\\", "") for i in at.info]
+    return [t for t in shown if t.startswith("training")]
+
+
+def runs(root: Path, now: float | None = None) -> list[live.LiveRun]:
+    found = sources.scan(root)
+    return live.live_runs(found.dirs, found.files, time.time() if now is None else now)
+
+
+def test_resume_dir_is_the_trainers():
+    assert live.RESUME_DIR == trainer.RESUME_DIR
+
+
+def test_a_fresh_snapshot_is_live_with_its_newest_step(tmp_path):
+    snapshot(tmp_path, 0)
+    snapshot(tmp_path, 3000)
+    (got,) = runs(tmp_path)
+    assert got == live.LiveRun(CFG.run_id, 3000, 20_000)
+    assert got.notice() == f"training: {CFG.run_id}, step 3,000 of 20,000"
+
+
+def test_old_and_finished_runs_are_quiet(tmp_path):
+    age(snapshot(tmp_path, 3000), 120)  # last written two minutes ago
+    done = replace(CFG, seed=1, run_id="")
+    snapshot(tmp_path, 20_000, done)  # its final snapshot: done
+    assert runs(tmp_path) == []
+    assert runs(tmp_path / "none") == []  # a missing folder
+
+
+def test_the_window_ends(tmp_path):
+    snapshot(tmp_path, 10)
+    assert runs(tmp_path)
+    assert runs(tmp_path, now=time.time() + live.LIVE_WINDOW_S + 5) == []
+
+
+def test_headers_are_read_only_from_fresh_folders(tmp_path):
+    age(snapshot(tmp_path, 3000), 120)
+    read = []
+    found = sources.scan(tmp_path)
+    live.live_runs(found.dirs, found.files, time.time(), snapshot=read.append, resume=read.append)
+    assert read == []
+
+
+def test_a_fresh_resume_file_names_every_active_seed(tmp_path):
+    age(snapshot(tmp_path, 1000), 120)  # a killed run, resumed: its snapshots are old
+    seeds = [0, 1]
+    cfg = replace(CFG, model=RFLRConfig(width=4, depth=2, rank=1))
+    inits = [init_params(cfg.model, torch.Generator().manual_seed(s)) for s in seeds]
+    stack = SeedStack(cfg, inits, torch.float32, torch.device("cpu"))
+    path = trainer.resume_states(cfg, seeds, trainer.TrainOptions(out=tmp_path))[0]
+    path.parent.mkdir()
+    trainer._save_resume(path, seeds, cfg, stack, 1500, seeds, {}, {})
+    got = runs(tmp_path)
+    ids = [replace(cfg, seed=s, run_id="").run_id for s in seeds]
+    assert [(r.run_id, r.step, r.steps) for r in got] == [(i, 1500, 20_000) for i in ids]
+    age(path, 120)
+    assert runs(tmp_path) == []
+
+
+def test_the_page_names_a_run_being_written_and_not_an_old_one(tmp_path, monkeypatch):
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    old = replace(CFG, seed=1, run_id="")
+    age(snapshot(tmp_path, 0, old), 120)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert notices(at) == []
+
+    snapshot(tmp_path, 3000)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert notices(at) == [f"training: {CFG.run_id}, step 3,000 of 20,000"]
