@@ -36,6 +36,7 @@ from rflr.measure.record import Metrics
 
 FORMAT_VERSION = "1"
 SUFFIX = ".safetensors"
+RESUME_DIR = ".resume"  # a run folder's hidden resume files (the trainer's): listings skip it
 REQUIRED_KEYS = ("rflr.format_version", "rflr.config", "rflr.step")
 # The whole JSON header of a safetensors file: the metadata fields (4 MiB each at most, see
 # rflr.files.header) and the tensor table (a few hundred bytes per tensor).

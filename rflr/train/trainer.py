@@ -29,7 +29,7 @@ from rflr.core import seeds as seedlib
 from rflr.core.config import RunConfig, json_safe
 from rflr.core.model import TORCH_DTYPES
 from rflr.core.targets import DEFAULT_GRID_POINTS, symmetric_grid, target_values
-from rflr.files.checkpoint import atomic_write, save, snapshot_path
+from rflr.files.checkpoint import RESUME_DIR, atomic_write, save, snapshot_path
 from rflr.measure.evaluate import checkpoint_metrics
 from rflr.measure.record import Metrics
 from rflr.train.identity import RunConflict, check_out_folder, hold_runs
@@ -37,7 +37,6 @@ from rflr.train.memory import check_fits, fitting_seeds
 from rflr.train.stack import BATCHED, SeedStack
 from rflr.train.steps import make_runner, resolve_device
 
-RESUME_DIR = ".resume"  # hidden: listings skip it
 BLOCK_BYTES = 4 << 20  # dense seeds per block: about this many bytes of weights (cache-sized)
 GPU_BLOCK_BYTES = 4 << 30  # on a GPU: a memory cap, not a cache size (weights, float32 bytes)
 PROGRESS_EVERY = 64  # steps between progress updates; the runs between check points end here

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from rflr.core.config import RunConfig
 from rflr.files import checkpoint
+from rflr.files.checkpoint import RESUME_DIR
 
 LIVE_WINDOW_S = 30.0  # a run whose newest file is older than this is not being written
-RESUME_DIR = ".resume"  # rflr.train.trainer.RESUME_DIR (views may not import the trainer)
 
 
 @dataclass(frozen=True)
