@@ -322,3 +322,43 @@ def test_back_and_forward_restore_the_layer_and_step(server, browser, artifacts)
     page.get_by_text("atoms.h").first.wait_for(timeout=60_000)
     page.screenshot(path=str(artifacts / "app-back-forward.png"))
     page.close()
+
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory):
+    """An open page on an empty folder that train.py is about to write into."""
+    folder = tmp_path_factory.mktemp("browser-live")
+    for url in _serve(folder, tmp_path_factory):  # the server lives while this fixture does
+        yield folder, url
+
+
+def test_a_run_train_py_starts_is_named_on_the_open_page_within_10_s(empty_server, browser):
+    """Issue 23: train.py writes into the folder of an open page; the run's name appears on
+    that page, with no reload, within 10 s of its first file."""
+    import subprocess
+    import sys
+    import time
+
+    folder, url = empty_server
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(url, timeout=60_000)
+    page.wait_for_selector("text=No readable rflr checkpoints", timeout=60_000)
+    argv = [sys.executable, "train.py", "--model", "rflr", "--width", "16", "--rank", "1"]
+    argv += ["--depth", "2", "--seeds", "0", "--steps", "100000", "--snapshots", "log"]
+    train = subprocess.Popen(
+        [*argv, "--out", str(folder), "--no-progress"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(folder.rglob("step-*.safetensors")) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the run's first file (start-up can take a while on a busy CI)
+        first = time.monotonic()
+        page.wait_for_selector("text=training: rflr-w16-r1-L2-even-s0", timeout=15_000)
+        assert time.monotonic() - first <= 10
+    finally:
+        train.kill()
+        train.wait()
+        page.close()
