@@ -23,7 +23,7 @@ from rflr.explorer.url import set_kept
 from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.stats import swept_keys
 from rflr.sweep.summary import SWEEP_NAME, format_number, model_stats
-from rflr.views import grid_charts, sources, sweep_table
+from rflr.views import catalog, grid_charts, sources, sweep_table
 from rflr.views.sweep_charts import (
     LABELS,
     depth_chart,
@@ -50,13 +50,7 @@ def draw(t: TabInput) -> None:
     """A sweep's reruns at once; a picked or clicked run opens in the layer view."""
     root, cat = t.root, t.cat
     st.subheader("Sweep: many controlled reruns")
-    found = [
-        f"{d}/{SUMMARY_NAME}" if d != "." else SUMMARY_NAME
-        for d in cat.folders
-        if (root / d / SUMMARY_NAME).is_file()
-    ]
-    # a sweep (sweep.json beside it, its runs' files shipped) before a study's summary
-    found.sort(key=lambda f: not (root / f).with_name(SWEEP_NAME).is_file())
+    found = summaries(root, cat)
     if not found:
         st.info(
             f"No sweep summary ({SUMMARY_NAME}) below {md(root)}. `python train.py --preset "
@@ -81,6 +75,18 @@ def draw(t: TabInput) -> None:
         )
 
 
+def summaries(root: Path, cat: catalog.Catalog) -> list[str]:
+    """The sweep summaries below root (relative paths), a sweep's (sweep.json beside it, its
+    runs' files shipped) before a study's: the first is the one shown first."""
+    found = [
+        f"{d}/{SUMMARY_NAME}" if d != "." else SUMMARY_NAME
+        for d in cat.folders
+        if (root / d / SUMMARY_NAME).is_file()
+    ]
+    found.sort(key=lambda f: not (root / f).with_name(SWEEP_NAME).is_file())
+    return found
+
+
 def sweep_view(root: Path, rel: str) -> SweepSelection | None:
     """Render a sweep summary (a path below root); returns the picked run, None if none."""
     try:
@@ -90,7 +96,7 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
         st.warning(f"No sweep summary at {md(rel)} ({md(e)}).")
         return None
     source = (str(path), stat.st_mtime_ns, stat.st_size)  # the key of all that is read from it
-    df, error = _summary(*source)
+    df, error = summary_table(*source)
     if error:
         st.error(f"{md(rel)}: {md(error)}")
         return None
@@ -272,7 +278,7 @@ def _grid_view(df: pd.DataFrame, source: tuple) -> None:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _summary(path: str, mtime_ns: int, size: int) -> tuple[pd.DataFrame, str | None]:
+def summary_table(path: str, mtime_ns: int, size: int) -> tuple[pd.DataFrame, str | None]:
     """(table, None) or (empty, reason); cached on the file's identity (mtime and size)."""
     try:
         return sweep_table.read_checked(path), None
