@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from rflr.core.config import DenseConfig, RFLRConfig, RunConfig
 from rflr.core.model import init_params
 from rflr.explorer.page import TABS
+from rflr.explorer.sidebar import NONE
 from rflr.files import checkpoint
 from rflr.measure.record import Metrics
 from rflr.views import sources
@@ -266,3 +267,18 @@ def test_help_at_first_use_and_offline_hub(app, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     at.run()
     assert "offline" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_verdict_strip_names_both_models_and_their_d(monkeypatch):
+    """Issue 21: the answer on the first screen, above the step slider, from headers only."""
+    monkeypatch.setenv(sources.ENV_VAR, str(Path(APP).parent / "checkpoints"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    first = str(at.markdown[0].value)  # the strip comes before every other sentence
+    assert first.startswith(":orange[RF-LR: inside even (D 2.2e-5")
+    assert ":blue[dense: inside not even (D 0.58" in first
+    sweep = next(str(c.value) for c in at.caption if str(c.value).startswith("Sweep "))
+    assert sweep.index("RF-LR 95/100") < sweep.index("dense 0/49")
+    at.selectbox(key="w_run_b").set_value(NONE).run()
+    alone = str(at.markdown[0].value)
+    assert alone.startswith(":orange[RF-LR: inside even") and "dense" not in alone

@@ -33,6 +33,7 @@ from rflr.explorer.sidebar import (
     runs_ui,
     source_ui,
 )
+from rflr.explorer.strip import strip_ui
 from rflr.explorer.tabs import TABS
 from rflr.explorer.tabs.checkpoints import checkpoints_ui
 from rflr.explorer.url import (
@@ -117,6 +118,10 @@ def view(
     play_step_before_slider(steps)
     if ss.get("w_step") not in steps:
         ss.w_step = steps[-1]  # the final snapshot
+    at = ss.w_step  # the slider's value, known before it is drawn: the strip goes above it
+    strip_ui(
+        root, cat, [f for f in (cat.file_at(run_a, at), run_b and cat.file_at(run_b, at)) if f]
+    )
     step = st.select_slider(
         f"Training step of A ({md(run_a)}); B shows its snapshot at or before it",
         steps,

@@ -44,6 +44,12 @@ def kind_badge(kind: str, label: str) -> str:
     return f":{KIND_BADGES.get(kind, 'gray')}-badge[{label}]"
 
 
+def kind_text(kind: str, text: str) -> str:
+    """Text in its kind's colour, in Streamlit markdown (`text` must be markdown-safe and
+    hold no unescaped `]`): the badge's colour name, so a sentence and a badge agree."""
+    return f":{KIND_BADGES.get(kind, 'gray')}[{text}]"
+
+
 def checkpoint_colors(kinds: list[str]) -> list[str]:
     """One colour per checkpoint (A, B, ...): its kind's, darker for a repeat of a kind."""
     seen: set[str] = set()
