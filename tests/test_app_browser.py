@@ -154,6 +154,7 @@ def test_selecting_a_checkpoint_row_opens_it_in_the_layer_view(server, browser, 
     page.goto(f"{server}/?tab=Checkpoints")
     grid = page.get_by_test_id("stDataFrame").first
     grid.wait_for(timeout=60_000)
+    grid.scroll_into_view_if_needed()  # the verdict strip above can push it below the fold
     page.wait_for_timeout(1500)
     box = grid.bounding_box()
     # the first row below the header; the table is sorted by run then step, so the first row
