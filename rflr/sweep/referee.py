@@ -172,12 +172,7 @@ def phase_trained_claims(df: pd.DataFrame) -> list[BeyondClaim]:
         for _, c in ok.iterrows()
     )
     cells += " (RF-LR only: the part has no dense run, so no fit ratio)"
-    best = ok.loc[ok["symmetric_fraction"].idxmax()]
-    worst = ok.loc[ok["symmetric_fraction"].idxmin()]
-    n = int(min(best["runs"], worst["runs"]))
-    verdict = v.UNDECIDED
-    if n >= v.MIN_RUNS and best["symmetric_lo"] > worst["symmetric_hi"]:
-        verdict = v.SUPPORTS
+    _, _, verdict = stats.extreme_cells(ok, count_runs=True)
     return [
         BeyondClaim(
             "learning rate and batch size, over runs that trained",

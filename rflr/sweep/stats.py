@@ -300,14 +300,22 @@ def rank_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     ]
 
 
+def extreme_cells(st: pd.DataFrame, count_runs: bool = False) -> tuple[pd.Series, pd.Series, str]:
+    """The most and least symmetric groups of `st` (group_stats rows) and the verdict on "the
+    grouping changes the outcome": supports when their Wilson intervals do not overlap (with
+    count_runs, only with >= MIN_RUNS runs in each)."""
+    best = st.loc[st["symmetric_fraction"].idxmax()]
+    worst = st.loc[st["symmetric_fraction"].idxmin()]
+    n = int(min(best["runs"], worst["runs"])) if count_runs else MIN_RUNS
+    return best, worst, compare(_wilson(best), _wilson(worst), True, n)
+
+
 def phase_claims(df: pd.DataFrame) -> list[BeyondClaim]:
     ph = part(df, "phase")
     if ph.empty:
         return []
     st = group_stats(ph, ["lr", "batch_size"], ("headline_defect",))
-    best = st.loc[st["symmetric_fraction"].idxmax()]
-    worst = st.loc[st["symmetric_fraction"].idxmin()]
-    v = compare(_wilson(best), _wilson(worst), True)
+    best, worst, v = extreme_cells(st)
     return [
         BeyondClaim(
             "learning rate and batch size",
