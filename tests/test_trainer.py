@@ -255,5 +255,16 @@ def test_log_and_snapshot_steps():
     assert snapshot_steps(100000, "log") == [0, 100, 300, 1000, 3000, 10000, 30000, 100000]
     assert snapshot_steps(500, "final") == [500]
     assert snapshot_steps(500, "0,200,900") == [0, 200, 500]
+
+
+def test_log_n_snapshots_are_n_log_spaced_steps_at_two_digits():
+    steps = snapshot_steps(30000, "log:20")
+    assert len(steps) == 20 and steps[:3] == [0, 10, 16] and steps[-1] == 30000
+    ratios = [b / a for a, b in zip(steps[1:], steps[2:], strict=False)]
+    assert all(1.4 < r < 1.75 for r in ratios)  # log-spaced: 3000^(1/18) = 1.56, rounded
+    assert snapshot_steps(5, "log:20") == [0, 5]  # shorter than the first log step
+    for bad in ("log:1", "log:1001", "log:x"):
+        with pytest.raises(ValueError):
+            snapshot_steps(100, bad)
     steps = log_steps(100000, 10)
     assert steps[0] == 0 and steps[-1] == 100000 and 45 <= len(steps) <= 60

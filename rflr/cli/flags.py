@@ -27,7 +27,7 @@ from rflr.core.kinds import KINDS, model_config
 from rflr.sweep.executors import EXECUTORS, engine_flags
 from rflr.sweep.presets import PRESETS
 from rflr.train.steps import DEVICES, resolve_device
-from rflr.train.trainer import Job, TrainOptions
+from rflr.train.trainer import Job, TrainOptions, snapshot_steps
 
 SEEDS_MAX = 10_000  # seeds in one command (the poster sweep has 149); each is a stacked model
 THREADS_MAX = 1024
@@ -226,7 +226,7 @@ def build_parser(prog: str = "train.py") -> argparse.ArgumentParser:
     g.add_argument(
         "--snapshots",
         default=w.snapshots,
-        help="'log' (0, 10^k, end), 'final', or steps like 0,500,2000",
+        help="'log' (0, 1 and 3 x 10^k, end), 'log:N' (N log-spaced), 'final', or steps 0,500,2000",
     )
     g.add_argument(
         "--snapshot-seeds",
@@ -366,13 +366,12 @@ def _job(v: dict) -> Job:
         ),
     )
     cfg.validate()
-    if v["snapshots"] not in ("log", "final"):
-        try:
-            [int(s) for s in v["snapshots"].split(",") if s.strip()]
-        except ValueError:
-            raise ValueError(
-                f"--snapshots: use log, final or a list of steps, got {v['snapshots']!r}"
-            ) from None
+    try:
+        snapshot_steps(v["steps"], v["snapshots"])
+    except ValueError:
+        raise ValueError(
+            f"--snapshots: use log, log:N, final or a list of steps, got {v['snapshots']!r}"
+        ) from None
     if v["snapshot_seeds"] is not None and v["snapshot_seeds"] < 0:
         raise ValueError("--snapshot-seeds must be >= 0")
     if v["seed_block"] is not None and v["seed_block"] < 1:

@@ -92,11 +92,26 @@ def log_steps(steps: int, per_decade: int) -> list[int]:
     return sorted({0, steps, *(int(round(p)) for p in pts)})
 
 
+SNAPSHOTS_MAX = 1000  # "log:N" caps N: a snapshot is a file per seed
+
+
 def snapshot_steps(steps: int, policy: str) -> list[int]:
+    """The steps a policy writes, always with the last one. Raises ValueError on a bad policy.
+
+    "log": 0, then 1 and 3 x 10^k from 100; "log:N": 0 and N - 1 steps log-spaced from 10 to
+    the end at two significant digits (enough frames for Play to animate the mirror forming);
+    "final"; or a list of steps "0,500,2000".
+    """
     if policy == "final":
         chosen = set()
     elif policy == "log":
         chosen = {0} | {m * 10**k for k in range(2, 12) for m in (1, 3)}
+    elif policy.startswith("log:"):
+        n = int(policy[4:])
+        if not 2 <= n <= SNAPSHOTS_MAX:
+            raise ValueError(f"log:N needs 2 <= N <= {SNAPSHOTS_MAX}, got {n}")
+        top = math.log10(max(steps, 10))
+        chosen = {0} | {int(float(f"{10**e:.2g}")) for e in np.linspace(1, top, n - 1)}
     else:
         chosen = {int(s) for s in policy.split(",") if s.strip()}
     return sorted({s for s in chosen if 0 <= s <= steps} | {steps})
