@@ -110,3 +110,57 @@ def test_the_page_names_a_run_being_written_and_not_an_old_one(tmp_path, monkeyp
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert notices(at) == [f"training: {CFG.run_id}, step 3,000 of 20,000"]
+
+
+# --- the open run growing (issue 23: extend as snapshots land, quiet when idle) --------------
+
+
+def rel_files(root: Path) -> list[str]:
+    return [sources.relative(root, f) for f in sources.scan(root).files]
+
+
+def test_a_page_reruns_only_when_its_open_runs_get_a_file(tmp_path):
+    snapshot(tmp_path, 0)
+    other = replace(CFG, seed=1, run_id="")
+    snapshot(tmp_path, 0, other)
+    shown = [sources.relative(tmp_path, checkpoint.snapshot_path(tmp_path, CFG, 0))]
+    watch = live.watch_of(rel_files(tmp_path), shown)
+    assert not live.should_rerun(watch, rel_files(tmp_path), None)  # idle: nothing new
+    snapshot(tmp_path, 10, other)  # another run's snapshot: not the page's business
+    assert not live.should_rerun(watch, rel_files(tmp_path), None)
+    snapshot(tmp_path, 10)  # A's: draw the page again, once
+    now = rel_files(tmp_path)
+    assert live.should_rerun(watch, now, None)
+    assert not live.should_rerun(watch, now, watch.seen(now))  # asked for these already
+    assert not live.should_rerun(live.watch_of(now, shown), now, None)  # drawn with it
+    assert not live.should_rerun(None, now, None)  # no page drawn yet
+
+
+def test_a_page_without_runs_reruns_when_the_first_file_lands(tmp_path):
+    watch = live.watch_of([], None)
+    assert not live.should_rerun(watch, rel_files(tmp_path), None)
+    snapshot(tmp_path, 0)
+    assert live.should_rerun(watch, rel_files(tmp_path), None)
+
+
+def test_a_live_run_is_named_as_the_catalog_names_it(tmp_path):
+    snapshot(tmp_path / "sweep", 3000)
+    (run,) = runs(tmp_path)
+    assert run.name(tmp_path) == f"sweep/{CFG.run_id}"
+    seeds = [0]
+    cfg = replace(CFG, model=RFLRConfig(width=4, depth=2, rank=1), run_id="")
+    stack = SeedStack(cfg, [init_params(cfg.model, torch.Generator())], torch.float32, "cpu")
+    path = trainer.resume_states(cfg, seeds, trainer.TrainOptions(out=tmp_path))[0]
+    path.parent.mkdir()
+    trainer._save_resume(path, seeds, cfg, stack, 1500, seeds, {}, {})
+    got = {r.run_id: r.name(tmp_path) for r in runs(tmp_path)}
+    assert got[cfg.run_id] == cfg.run_id  # its snapshots go to ROOT/<run_id>/
+
+
+def test_a_first_snapshot_on_its_way_is_waited_for(tmp_path):
+    folder = tmp_path / CFG.run_id
+    folder.mkdir()
+    (folder / ".step-00000000.safetensors.x1y2.tmp").write_bytes(b"")
+    (run,) = runs(tmp_path)
+    assert run.notice() == f"training: {CFG.run_id}, waiting for the first snapshot"
+    assert run.name(tmp_path) == CFG.run_id
