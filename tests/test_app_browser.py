@@ -363,3 +363,93 @@ def test_a_run_train_py_starts_is_named_on_the_open_page_within_10_s(empty_serve
         train.kill()
         train.wait()
         page.close()
+
+
+# --- live view: Open, extend as snapshots land, quiet when idle (issue 23, item 1) ----------
+
+
+def _count_runs(page) -> dict[str, int]:
+    """Script runs of the page, counted from the server's websocket messages: a new_session
+    message starts every run; a full run names no fragment, a fragment run names its own."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    counts = {"full": 0, "fragment": 0}
+
+    def received(payload) -> None:
+        if isinstance(payload, str):
+            return
+        msg = ForwardMsg.FromString(payload)
+        if msg.WhichOneof("type") == "new_session":
+            counts["fragment" if msg.metadata.run.fragment_ids else "full"] += 1
+
+    page.on("websocket", lambda ws: ws.on("framereceived", received))
+    return counts
+
+
+_STEP_MAX = (
+    "() => Number(document.querySelector("
+    "'[data-testid=stMain] [data-testid=stSlider] input[type=range]').max)"
+)
+
+
+def test_an_idle_page_does_not_rerun(server, browser):
+    """Nothing written for 15 s: the live notice polls (fragment runs), the page never reruns."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    counts = _count_runs(page)
+    page.goto(server, timeout=60_000)
+    page.locator(CHART_CANVAS).nth(1).wait_for(timeout=60_000)
+    page.wait_for_timeout(3000)  # the first run and its follow-ups (URL, kept widgets) done
+    full, polls = counts["full"], counts["fragment"]
+    assert full >= 1
+    page.wait_for_timeout(15_000)
+    assert counts["full"] == full  # no full-page rerun while idle
+    assert counts["fragment"] - polls >= 3  # the poll did run, every 3 s
+    page.close()
+
+
+def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, artifacts):
+    """train.py writes into the open folder; Open in its notice makes it A; the step slider's
+    maximum grows with each snapshot, with one page rerun per snapshot and no reload."""
+    import subprocess
+    import sys
+
+    folder, url = empty_server
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    counts = _count_runs(page)
+    page.goto(url, timeout=60_000)
+    page.get_by_test_id("stMain").wait_for(timeout=60_000)
+    snaps = ",".join(str(s) for s in range(0, 400_001, 4000))
+    argv = [sys.executable, "train.py", "--model", "rflr", "--width", "16", "--rank", "1"]
+    argv += ["--depth", "2", "--seeds", "5", "--steps", "400000", "--snapshots", snaps]
+    train = subprocess.Popen(
+        [*argv, "--out", str(folder), "--no-progress"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    run = "rflr-w16-r1-L2-even-s5"
+    try:
+        row = page.get_by_test_id("stHorizontalBlock").filter(has_text=f"training: {run}")
+        row.get_by_role("button", name="Open").click(timeout=60_000)
+        box_a = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first
+        page.wait_for_function(
+            "(run) => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
+            ".some((i) => i.value === run)",
+            arg=run,
+            timeout=30_000,
+        )
+        assert box_a.locator("input").first.input_value() == run
+        page.get_by_text(f"Training step of A ({run})").wait_for(timeout=30_000)
+        page.evaluate("() => { window.__same_page = true; }")  # gone if the page reloads
+        first = int(page.evaluate(_STEP_MAX))  # the step slider's last index
+        full = counts["full"]
+        for more in (1, 2):  # two more snapshots land and show, without a reload
+            page.wait_for_function(f"() => {_STEP_MAX[6:]} >= {first + more}", timeout=60_000)
+        grown = int(page.evaluate(_STEP_MAX)) - first
+        page.screenshot(path=str(artifacts / "app-live-grown.png"))
+        assert 1 <= counts["full"] - full <= grown + 1  # a page rerun per snapshot at most
+        assert page.evaluate("() => window.__same_page === true")
+    finally:
+        train.kill()
+        train.wait()
+        page.close()

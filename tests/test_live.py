@@ -164,3 +164,20 @@ def test_a_first_snapshot_on_its_way_is_waited_for(tmp_path):
     (run,) = runs(tmp_path)
     assert run.notice() == f"training: {CFG.run_id}, waiting for the first snapshot"
     assert run.name(tmp_path) == CFG.run_id
+
+
+def test_a_page_with_a_live_a_grows_and_opens_a_live_run(tmp_path, monkeypatch):
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    age(snapshot(tmp_path, 0), 120)  # the default A: the first run by name, not live
+    new = replace(CFG, seed=1, run_id="")
+    snapshot(tmp_path, 0, new)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and at.session_state["w_run_a"] == CFG.run_id
+    at.button(key=f"live_open:{new.run_id}").click().run()  # open the live run
+    assert not at.exception
+    assert at.selectbox(key="w_run_a").value == new.run_id
+    assert at.select_slider(key="w_step").options == ["0"]
+    snapshot(tmp_path, 3000, new)  # lands: the next full run shows it, nothing else asked
+    at.run()
+    assert at.select_slider(key="w_step").options == ["0", "3000"]
+    assert "live_asked" not in at.session_state  # the polls asked for no rerun

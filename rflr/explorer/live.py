@@ -1,25 +1,32 @@
 """The notice of runs being written into the open folder ("training: <run>, step 3,000 of
-20,000"), polled in a fragment of its own (rflr.views.live says which runs are live).
+20,000", with an Open button), polled in a fragment of its own (rflr.views.live says which
+runs are live), and the page drawn again when the open run (A or B) gets a new snapshot.
 
-A poll reruns only this fragment, never the page, so an idle page stays idle and a layer or
-step change waits for nothing. It stats the folders the last walk saw (their mtimes:
+A poll reruns only this fragment. It stats the folders the last walk saw (their mtimes:
 rflr.views.sources.signature) and walks again only when one changed; a header is read only
-from a file modified within the live window, once per file version (path, mtime, size).
+from a file modified within the live window, once per file version (path, mtime, size). The
+whole page is drawn again (st.rerun(scope="app")) only when the checkpoint files in A's or B's
+folder differ from those the page was drawn with (rflr.views.live.should_rerun): once per new
+snapshot, never while nothing is written, and a layer or step change waits for nothing.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import streamlit as st
 
 from rflr.explorer.escape import md
-from rflr.views import live, sources
+from rflr.explorer.sidebar import AUTO
+from rflr.explorer.url import set_kept
+from rflr.views import catalog, live, sources
 
 POLL_S = 3.0  # a new run shows within this (plus a walk) of its first file
 WALKS_KEPT = 8  # folders whose walk is kept
 SHOWN = 5  # live runs named; more are counted
+_WATCH, _ASKED = "live_watch", "live_asked"  # session state: what the page shows, last rerun
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,18 +59,72 @@ def _resume_runs(key: tuple[str, int, int]) -> list[live.LiveRun]:
     return live.resume_runs(Path(key[0]))
 
 
-@st.fragment(run_every=POLL_S)
-def live_ui(root: Path) -> None:
-    """An info line per run being written below root; nothing when none is."""
-    found = _walk(root)
-    runs = live.live_runs(
+def _live_runs(found: sources.Scan) -> list[live.LiveRun]:
+    return live.live_runs(
         found.dirs,
         found.files,
         time.time(),
         snapshot=lambda p: _snapshot_run(sources.file_key(p)),
         resume=lambda p: _resume_runs(sources.file_key(p)),
     )
+
+
+def being_written(root: Path) -> bool:
+    """Whether a run is being written below root (for a page that has no run to show yet)."""
+    return bool(_live_runs(_walk(root)))
+
+
+def live_ui(
+    notice: st.delta_generator.DeltaGenerator,
+    root: Path,
+    cat: catalog.Catalog,
+    open_files: Iterable[str] | None,
+) -> None:
+    """The live notice, drawn in `notice` (a slot at the top of the page), watching the
+    folders of `open_files` (A's and B's snapshots; None: the page shows no run yet)."""
+    listed = [*cat.rows, *cat.errors["file"]]
+    st.session_state[_WATCH] = live.watch_of(listed, open_files)
+    with notice:
+        _poll(root)
+
+
+@st.fragment(run_every=POLL_S)
+def _poll(root: Path) -> None:
+    """An info line per run being written below root (nothing when none is), and the whole
+    page drawn again when the files of its open runs changed."""
+    ss = st.session_state
+    found = _walk(root)
+    files = [sources.relative(root, f) for f in found.files]
+    watch = ss.get(_WATCH)
+    if live.should_rerun(watch, files, ss.get(_ASKED)):
+        ss[_ASKED] = watch.seen(files)
+        st.rerun(scope="app")
+    runs = _live_runs(found)
     for run in runs[:SHOWN]:
-        st.info(md(run.notice()), icon="⏳")
+        _notice(root, run)
     if len(runs) > SHOWN:
         st.caption(f"and {len(runs) - SHOWN} more runs being written")
+
+
+def _notice(root: Path, run: live.LiveRun) -> None:
+    name = run.name(root)
+    text, button = st.columns([6, 1], vertical_alignment="center")
+    text.info(md(run.notice()), icon="⏳")
+    if button.button(
+        "Open",
+        key=f"live_open:{name or run.run_id}",
+        on_click=_open,
+        args=(name,),
+        disabled=name is None or run.step is None,
+        help="Open this run as A, with its control as B",
+        width="stretch",
+    ):
+        st.rerun(scope="app")  # the sidebar shows the new A
+
+
+def _open(name: str) -> None:
+    """Open run `name` as A, with B on its control: the choices the sidebar holds, set the
+    way a click in a chart sets them, so the URL follows (rflr.explorer.url)."""
+    set_kept("w_run_a", name)
+    set_kept("w_run_b", AUTO)
+    set_kept("w_step", None)  # its newest snapshot

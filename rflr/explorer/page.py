@@ -22,7 +22,7 @@ import torch
 from rflr.explorer.cache import listing
 from rflr.explorer.controls import layer_controls
 from rflr.explorer.escape import md
-from rflr.explorer.live import live_ui
+from rflr.explorer.live import being_written, live_ui
 from rflr.explorer.picks import TabInput, pick
 from rflr.explorer.play import play_step_before_slider, play_ui
 from rflr.explorer.sidebar import (
@@ -68,13 +68,12 @@ def main() -> None:
         "is the mean D of the active channels of the deepest partial layer."
     )
     root, vs = source_ui()
-    if root is not None:
-        live_ui(root)  # polls on its own: runs being written into the folder
     if root is None:
         show_url_notes()
         st.info("Choose a checkpoint source in the sidebar.")
         write_url(with_settings(vs))
         return
+    notice = st.container()  # runs being written: live_ui, once the page knows what it shows
     cat = listing(root)
     if cat.stopped:
         st.warning(
@@ -87,14 +86,20 @@ def main() -> None:
         )
     if not cat.rows:
         show_url_notes()
-        st.info(f"No readable rflr checkpoints in {md(root)}.")
+        if being_written(root):
+            st.info("training: waiting for the first snapshot", icon="⏳")
+        else:
+            st.info(f"No readable rflr checkpoints in {md(root)}.")
         checkpoints_ui(cat)
         write_url(with_settings(vs))
+        live_ui(notice, root, cat, None)  # polls on its own; draws the page when files land
         return
     if "url_files" in st.session_state:
         apply_url_files(root, cat)
     show_url_notes()
     run_a, run_b, b_choice = runs_ui(cat)
+    shown = [f for r in (run_a, run_b) if r for f in cat.files[r].values()]
+    live_ui(notice, root, cat, shown)  # draws the page again when A or B gets a snapshot
     view(root, cat, run_a, run_b, b_choice, vs)
 
 
