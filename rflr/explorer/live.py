@@ -115,7 +115,7 @@ def _notice(root: Path, run: live.LiveRun) -> None:
         key=f"live_open:{name or run.run_id}",
         on_click=_open,
         args=(name,),
-        disabled=name is None or run.step is None,
+        disabled=name is None or run.step is None or st.session_state.get("w_run_a") == name,
         help="Open this run as A, with its control as B",
         width="stretch",
     ):
