@@ -181,3 +181,18 @@ def test_a_page_with_a_live_a_grows_and_opens_a_live_run(tmp_path, monkeypatch):
     at.run()
     assert at.select_slider(key="w_step").options == ["0", "3000"]
     assert "live_asked" not in at.session_state  # the polls asked for no rerun
+
+
+def test_a_new_snapshot_costs_the_listing_one_header(tmp_path, monkeypatch):
+    from rflr.explorer import cache
+
+    snapshot(tmp_path, 0)
+    snapshot(tmp_path, 10)
+    read = []
+    list_one = checkpoint.list_one
+    monkeypatch.setattr(checkpoint, "list_one", lambda p, top: read.append(p) or list_one(p, top))
+    assert cache.listing(tmp_path).steps[CFG.run_id] == [0, 10]
+    assert len(read) == 2
+    new = snapshot(tmp_path, 3000)
+    assert cache.listing(tmp_path).steps[CFG.run_id] == [0, 10, 3000]  # seen: no time-out
+    assert read[2:] == [new]  # the unchanged files' headers are not read again

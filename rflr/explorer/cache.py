@@ -32,28 +32,52 @@ LISTINGS_KEPT = 8  # folders whose listing is kept
 
 @st.cache_resource(show_spinner=False)
 def _listings() -> dict:
-    """root -> (walked folders, their signature, catalog): shared by sessions."""
+    """root -> (walked folders, their signature, catalog, rows by file): shared by sessions."""
     return {}
 
 
 def listing(root: Path) -> catalog.Catalog:
     """Headers of every checkpoint below root (bounded: rflr.views.sources.scan). A rerun only
-    stats the folders the last walk saw (sources.signature); it walks again when one changed."""
+    stats the folders the last walk saw (sources.signature); it walks again when one changed,
+    and reads again only the headers of files that changed (a run being written: one new
+    snapshot costs one header, not the folder's)."""
     store, key = _listings(), str(root)
     hit = store.get(key)
     if hit is not None and sources.signature(hit[0]) == hit[1]:
         return hit[2]
+    rows: dict[tuple, checkpoint.Listing] = {}
     with st.spinner("Reading checkpoint headers…"):
         found = sources.scan(root)
         sig = sources.signature(found.dirs)
-        items, stopped = sources.list_folder(found, root)
+        read = _reader(hit[3] if hit is not None else {}, rows)
+        items, stopped = sources.list_folder(found, root, read=read)
         folders = [sources.relative(root, d) for d in found.dirs]
         cat = catalog.build(items, root, stopped, folders)
     store.pop(key, None)
     while len(store) >= LISTINGS_KEPT:
         store.pop(next(iter(store)))  # the oldest first (dicts keep insertion order)
-    store[key] = (found.dirs, sig, cat)
+    store[key] = (found.dirs, sig, cat, rows)
     return cat
+
+
+def _reader(old: dict, new: dict) -> Callable[[Path, Path], checkpoint.Listing]:
+    """checkpoint.list_one, taking an unchanged file's row (same path, mtime and size) from
+    the last listing `old`; every row read or taken is kept in `new`, for the next one. A
+    link is always read: where it points is checked again (list_one)."""
+
+    def read(path: Path, top: Path) -> checkpoint.Listing:
+        try:
+            file = None if path.is_symlink() else sources.file_key(path)
+        except OSError:
+            file = None  # gone: list_one says so
+        row = old.get(file) if file else None
+        if row is None:
+            row = checkpoint.list_one(path, top)
+        if file:
+            new[file] = row
+        return row
+
+    return read
 
 
 @st.cache_resource(show_spinner=False)

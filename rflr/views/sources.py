@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,8 +154,15 @@ def signature(dirs: tuple[Path, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def list_folder(found: Scan, root: Path, max_seconds: float = LIST_MAX_SECONDS):
-    """(listings, stopped): the header of every scanned file, within max_seconds."""
+def list_folder(
+    found: Scan,
+    root: Path,
+    max_seconds: float = LIST_MAX_SECONDS,
+    read: Callable[[Path, Path], checkpoint.Listing] | None = None,
+):
+    """(listings, stopped): the header of every scanned file, within max_seconds; `read`
+    (path, resolved root) -> its row, default checkpoint.list_one (a cache passes its own)."""
+    read = read or checkpoint.list_one
     top = root.resolve()
     out, stopped = [], found.stopped
     deadline = time.monotonic() + max_seconds
@@ -162,7 +170,7 @@ def list_folder(found: Scan, root: Path, max_seconds: float = LIST_MAX_SECONDS):
         if time.monotonic() > deadline:
             stopped = stopped or f"more than {max_seconds:g} s"
             break
-        out.append(checkpoint.list_one(path, top))
+        out.append(read(path, top))
     return out, stopped
 
 
