@@ -94,16 +94,16 @@ def _poll(root: Path) -> None:
     page drawn again when the files of its open runs changed."""
     ss = st.session_state
     found = _walk(root)
-    files = [sources.relative(root, f) for f in found.files]
-    watch = ss.get(_WATCH)
-    if live.should_rerun(watch, files, ss.get(_ASKED)):
-        ss[_ASKED] = watch.seen(files)
-        st.rerun(scope="app")
     runs = _live_runs(found)
     for run in runs[:SHOWN]:
         _notice(root, run)
     if len(runs) > SHOWN:
         st.caption(f"and {len(runs) - SHOWN} more runs being written")
+    files = [sources.relative(root, f) for f in found.files]
+    watch = ss.get(_WATCH)
+    if live.should_rerun(watch, files, ss.get(_ASKED)):  # after the notices: they show first
+        ss[_ASKED] = watch.seen(files)
+        st.rerun(scope="app")
 
 
 def _notice(root: Path, run: live.LiveRun) -> None:
