@@ -414,10 +414,13 @@ def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, a
     import sys
 
     folder, url = empty_server
+    before = write_run(folder, DenseConfig(width=8, depth=2), seed=9, steps=(0, 100))
+    for p in folder.rglob("*"):  # written long ago: not live
+        os.utime(p, (p.stat().st_mtime - 600,) * 2)
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     counts = _count_runs(page)
-    page.goto(url, timeout=60_000)
-    page.get_by_test_id("stMain").wait_for(timeout=60_000)
+    page.goto(f"{url}/?a={before.run_id}/step-00000100.safetensors", timeout=60_000)
+    page.get_by_text(f"Training step of A ({before.run_id})").wait_for(timeout=60_000)
     snaps = ",".join(str(s) for s in range(0, 400_001, 4000))
     argv = [sys.executable, "train.py", "--model", "rflr", "--width", "16", "--rank", "1"]
     argv += ["--depth", "2", "--seeds", "5", "--steps", "400000", "--snapshots", snaps]

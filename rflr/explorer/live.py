@@ -26,7 +26,8 @@ from rflr.views import catalog, live, sources
 POLL_S = 3.0  # a new run shows within this (plus a walk) of its first file
 WALKS_KEPT = 8  # folders whose walk is kept
 SHOWN = 5  # live runs named; more are counted
-_WATCH, _ASKED = "live_watch", "live_asked"  # session state: what the page shows, last rerun
+# session state: what the page shows, the files of the last rerun asked for, Open pressed
+_WATCH, _ASKED, _OPENED = "live_watch", "live_asked", "live_opened"
 
 
 @st.cache_resource(show_spinner=False)
@@ -93,6 +94,8 @@ def _poll(root: Path) -> None:
     """An info line per run being written below root (nothing when none is), and the whole
     page drawn again when the files of its open runs changed."""
     ss = st.session_state
+    if _OPENED in ss:
+        st.rerun(scope="app")  # Open was pressed: the sidebar and the tabs show the new A
     found = _walk(root)
     runs = _live_runs(found)
     for run in runs[:SHOWN]:
@@ -110,16 +113,15 @@ def _notice(root: Path, run: live.LiveRun) -> None:
     name = run.name(root)
     text, button = st.columns([6, 1], vertical_alignment="center")
     text.info(md(run.notice()), icon="⏳")
-    if button.button(
+    button.button(
         "Open",
         key=f"live_open:{name or run.run_id}",
         on_click=_open,
         args=(name,),
-        disabled=name is None or run.step is None or st.session_state.get("w_run_a") == name,
+        disabled=name is None or run.step is None,
         help="Open this run as A, with its control as B",
         width="stretch",
-    ):
-        st.rerun(scope="app")  # the sidebar shows the new A
+    )
 
 
 def _open(name: str) -> None:
@@ -128,3 +130,14 @@ def _open(name: str) -> None:
     set_kept("w_run_a", name)
     set_kept("w_run_b", AUTO)
     set_kept("w_step", None)  # its newest snapshot
+    st.session_state[_OPENED] = name  # the fragment's run draws the whole page (_poll)
+
+
+def apply_open() -> None:
+    """At the top of a full run: the run Open asked for, set again. A poll the browser sent
+    before it heard of the click carries the sidebar's old A, and Streamlit takes a widget's
+    value from the browser over the one set here; until the page is drawn, Open wins."""
+    name = st.session_state.pop(_OPENED, None)
+    if name is not None:
+        _open(name)
+        del st.session_state[_OPENED]

@@ -22,7 +22,7 @@ import torch
 from rflr.explorer.cache import listing
 from rflr.explorer.controls import layer_controls
 from rflr.explorer.escape import md
-from rflr.explorer.live import being_written, live_ui
+from rflr.explorer.live import apply_open, being_written, live_ui
 from rflr.explorer.picks import TabInput, pick
 from rflr.explorer.play import play_step_before_slider, play_ui
 from rflr.explorer.sidebar import (
@@ -60,6 +60,7 @@ def main() -> None:
     st.set_page_config(page_title="rflr explorer", page_icon="🪞", layout="wide")
     keep_widgets()
     restore_from_url()
+    apply_open()  # a live run's Open button (rflr.explorer.live)
     st.title("rflr explorer")
     st.caption(
         "Does low rank make training recover the mirror symmetry x → −x *inside* the network? "
