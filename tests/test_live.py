@@ -196,3 +196,16 @@ def test_a_new_snapshot_costs_the_listing_one_header(tmp_path, monkeypatch):
     new = snapshot(tmp_path, 3000)
     assert cache.listing(tmp_path).steps[CFG.run_id] == [0, 10, 3000]  # seen: no time-out
     assert read[2:] == [new]  # the unchanged files' headers are not read again
+
+
+def test_a_page_waiting_for_a_first_snapshot_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert any("No readable rflr checkpoints" in i.value for i in at.info)
+    folder = tmp_path / CFG.run_id
+    folder.mkdir()
+    (folder / ".step-00000000.safetensors.x1y2.tmp").write_bytes(b"")  # being written
+    at.run()
+    assert not at.exception
+    assert "training: waiting for the first snapshot" in notices(at)
+    assert not any("No readable rflr checkpoints" in i.value for i in at.info)
