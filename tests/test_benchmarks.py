@@ -66,3 +66,43 @@ def test_served_load_prints_its_table():
     assert lines[header + 1].split()[:3] == ["V", "changes", "stuck"], out
     row = lines[header + 2].split()
     assert row[:3] == ["1", "2", "0"] and all(re.fullmatch(r"\d+(\.\d+)?", c) for c in row), out
+
+
+def test_protocol_client_times_one_change_on_a_served_explorer(tmp_path, monkeypatch):
+    """The load benchmark's browserless visitor: it opens a served page over the websocket,
+    finds the Layer selectbox among the widgets the server drew, and times one change from
+    send to script_finished, with the bytes the server sent for it."""
+    import asyncio
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from conftest import free_port, start_app, stop, wait_healthy
+    from protocol_client import Session, next_change
+
+    monkeypatch.setenv("RFLR_SERVE", "1")
+    monkeypatch.delenv("RFLR_CHECKPOINTS", raising=False)
+    url = f"http://127.0.0.1:{free_port()}"
+    seen = {}
+
+    async def visit() -> None:
+        session = Session(url)
+        seen["first_s"] = await session.open(timeout_s=120)
+        seen["first"] = session.take()
+        widget, seen["value"] = next_change(session, 0, 0)  # change 0: the layer
+        seen["label"] = widget.label
+        seen["change_s"] = await session.change(widget, seen["value"], timeout_s=60)
+        seen["change"] = session.take()
+        seen["runs"] = session.runs
+        await session.close()
+
+    with (tmp_path / "server.log").open("w+") as log:
+        proc = start_app(int(url.rsplit(":", 1)[1]), log)
+        try:
+            assert wait_healthy(url, proc), "streamlit did not start"
+            asyncio.run(visit())
+        finally:
+            stop(proc)
+    assert seen["label"] == "Layer" and seen["value"].startswith("layer")
+    assert 0 < seen["first_s"] < 120 and 0 < seen["change_s"] < 60 and seen["runs"] == 2
+    assert seen["first"].by_kind["vega_lite_chart"] > 10_000  # the first page has its charts
+    change = seen["change"]
+    assert change.msgs > 1 and change.bytes > 0 and change.by_kind["script_finished"] > 0
