@@ -468,6 +468,13 @@ def main() -> None:
     ap.add_argument("--saturate-s", type=float, default=20.0, help="s of saturation (default 20)")
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="profile every script run of the server (cProfile, benchmarks/profiled_app.py) "
+        "into this folder: run-001 is the cold first page, run-002 the first visitor's page",
+    )
     args = ap.parse_args()
     if args.changes < 1 or min(args.visitors) < 1:
         ap.error("--changes and every --visitors value must be at least 1")
@@ -476,11 +483,16 @@ def main() -> None:
     os.environ["RFLR_SERVE"] = "1"
     os.environ.pop("RFLR_CHECKPOINTS", None)  # served mode on the shipped checkpoints/
     os.environ["STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL"] = str(args.session_ttl)
+    script = ROOT / "streamlit_app.py"
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        os.environ["RFLR_PROFILE_DIR"] = str(args.profile.resolve())
+        script = ROOT / "benchmarks" / "profiled_app.py"
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"
     sat = None
     with tempfile.TemporaryFile("w+") as log:
-        proc = start_app(port, log)
+        proc = start_app(port, log, script=script)
         try:
             if not wait_healthy(url, proc):
                 raise SystemExit("streamlit did not start")
