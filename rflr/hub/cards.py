@@ -147,6 +147,10 @@ STREAMLIT_CMD = [
     "true",
 ]
 
+# The command runs through rflr.explorer.warm, which opens one page as soon as the server is
+# up: the imports and the default checkpoints are paid before the first visitor comes.
+WARM_ENTRYPOINT = ["python", "-m", "rflr.explorer.warm"]
+
 # Hugging Face runs Docker Spaces as uid 1000, so the app is installed and owned by that user.
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TORCH_VERSION = "2.13.0"  # the pin of requirements.txt
@@ -173,5 +177,6 @@ RUN pip install --no-cache-dir --upgrade -r requirements.txt
 COPY --chown=user . .
 
 EXPOSE {STREAMLIT_PORT}
+ENTRYPOINT {json.dumps(WARM_ENTRYPOINT)}
 CMD {json.dumps(STREAMLIT_CMD)}
 """
