@@ -268,6 +268,10 @@ class Session:
         """The browser's timer for an st.fragment(run_every=...): rerun that fragment."""
         while True:
             await asyncio.sleep(every_s)
+            if not self._done.is_set():
+                # a full run is on its way: it runs the fragment too, and a poll sent now
+                # could preempt it (the server would then end with the fragment's run only)
+                continue
             msg = BackMsg()
             msg.rerun_script.CopyFrom(self.client_state(fragment_id))
             try:

@@ -2,7 +2,7 @@
 
     python benchmarks/served_load.py                          # Chromium, V = 1, 2, 4; 10 changes
     python benchmarks/served_load.py --clients protocol --visitors 1,2,4,8,16 --changes 22 \
-        --saturate 8 --json load.json                         # the server alone, and its ceiling
+        --saturate 8 --churn 50 --json load.json              # the server alone, its ceiling
 
 Starts one `streamlit run streamlit_app.py` with RFLR_SERVE=1 (the Space's served mode, the
 shipped checkpoints/) on a loopback port (--port, else a free one), its session timeout
@@ -38,7 +38,14 @@ Per V it prints:
 - bytes and messages received per change; the protocol client also splits the bytes by
   element type (which charts dominate).
 With --saturate V, V protocol visitors then change with no pause for --saturate-s seconds: the
-server's ceiling in changes/s, and the cores it used (CPU seconds per second).
+server's ceiling in changes/s, and the cores it used (CPU seconds per second). With --churn N,
+N protocol sessions come one after another (open, one change, leave): the server's RSS growth
+per session once their timeout passed. --profile DIR writes a cProfile file per script run
+(benchmarks/profiled_app.py).
+
+Modules: served_common (what a visitor records, a row), served_protocol (the protocol
+visitors, saturate, churn), protocol_client (the websocket client itself); this file has the
+Chromium visitors and the command.
 
 The machine may be shared: prefer the CPU seconds and bytes to the latencies, and read each
 row's load1 (os.getloadavg) beside them.
@@ -56,11 +63,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-
-import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -70,76 +74,27 @@ sys.path.insert(0, str(ROOT / "tests"))
 # One home for the settled rule: browser_latency's hooks, busy test and timings.
 from browser_latency import BUSY, POLL_MS, QUIET_MS, TIMEOUT_S, WATCH  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop, wait_healthy  # noqa: E402
-from protocol_client import STREAM, SUBPROTOCOL, Session, next_change  # noqa: E402
+from served_common import (  # noqa: E402
+    HEADER,
+    Client,
+    Row,
+    Visitor,
+    p95,
+    proc_cpu_s,
+    proc_mem_mb,
+    table_line,
+)
+from served_protocol import (  # noqa: E402
+    Churn,
+    Saturation,
+    churn,
+    protocol_client,
+    saturate,
+    sweep_sessions,
+)
 
 CHART = '[data-testid="stVegaLiteChart"]'
 KINDS = ("layer", "step", "A")  # the changes each visitor cycles through
-
-
-@dataclass
-class Visitor:
-    """One visitor's page and what it measured."""
-
-    index: int
-    page: object = None  # its Chromium page, or its protocol_client.Session
-    first_ms: float = math.nan
-    changes_ms: list[float] = field(default_factory=list)
-    timeouts: int = 0  # changes that did not settle within TIMEOUT_S (left out of p50/p95)
-    frames: int = 0  # websocket frames received, running total (CDP)
-    bytes: int = 0  # their payload bytes, running total
-    frames_per_change: list[int] = field(default_factory=list)
-    bytes_per_change: list[int] = field(default_factory=list)
-    by_kind: collections.Counter = field(default_factory=collections.Counter)  # protocol only
-
-    def on_frame(self, event: dict) -> None:
-        resp = event.get("response", {})
-        payload = resp.get("payloadData", "")
-        # opcode 2: binary (Streamlit's protobuf), reported base64-encoded
-        n = len(payload) * 3 // 4 - payload.count("=") if resp.get("opcode") == 2 else len(payload)
-        self.frames += 1
-        self.bytes += n
-
-
-@dataclass
-class Row:
-    """The measurements of one V."""
-
-    visitors: int
-    changes: int  # samples behind p50 / p95
-    timeouts: int  # changes that never settled (not in the samples)
-    p50_ms: float
-    p95_ms: float
-    first_page_ms: float
-    cpu_ms_per_change: float
-    cpu_ms_per_session: float
-    peak_rss_mb: float
-    rss_after_mb: float
-    kb_per_change: float
-    msgs_per_change: float
-    load1: float  # the machine's 1-minute load average at the end of the changes
-    kb_by_kind: dict[str, float] = field(default_factory=dict)  # per change (protocol only)
-
-
-def proc_cpu_s(pid: int) -> float:
-    """utime + stime of process `pid`, in seconds (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_mem_mb(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak) of process `pid`, in MB."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0]) / 1024
-    return out
-
-
-def p95(values: list[float]) -> float:
-    """Nearest-rank 95th percentile (no interpolation: few samples at small V)."""
-    ordered = sorted(values)
-    return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
 
 
 async def settled(page, since: float) -> float:
@@ -237,69 +192,11 @@ async def make_changes(visitor: Visitor, changes: int, pause_s: float) -> None:
         await asyncio.sleep(pause_s)
 
 
-@dataclass
-class Client:
-    """How one kind of visitor opens its page, makes its changes and leaves."""
-
-    name: str
-    open: Callable[[Visitor], Awaitable[None]]
-    changes: Callable[[Visitor, int, float], Awaitable[None]]
-    close: Callable[[Visitor], Awaitable[None]]
-
-
 def chromium_client(browser, url: str) -> Client:
     async def close(vis: Visitor) -> None:
         await vis.page.context.close()
 
     return Client("chromium", lambda vis: open_page(browser, url, vis), make_changes, close)
-
-
-def protocol_client(url: str) -> Client:
-    async def open_session(vis: Visitor) -> None:
-        vis.page = Session(url)
-        vis.first_ms = await vis.page.open(timeout_s=TIMEOUT_S) * 1000
-
-    async def close(vis: Visitor) -> None:
-        await vis.page.close()
-
-    return Client("protocol", open_session, protocol_changes, close)
-
-
-async def protocol_changes(visitor: Visitor, changes: int, pause_s: float) -> None:
-    """`changes` timed changes over the websocket (protocol_client.next_change: the same
-    layer, step, A cycle as make_changes), each from send to its script_finished."""
-    session = visitor.page
-    for k in range(changes):
-        widget, value = next_change(session, visitor.index, k)
-        session.take()  # the polls' messages during the pause are not this change's
-        try:
-            visitor.changes_ms.append(await session.change(widget, value, TIMEOUT_S) * 1000)
-        except TimeoutError:
-            print(
-                f"visitor {visitor.index}, change {k} ({widget.label[:30]}: {value}) did "
-                f"not finish in {TIMEOUT_S} s",
-                file=sys.stderr,
-                flush=True,
-            )
-            visitor.timeouts += 1
-            continue
-        got = session.take()
-        visitor.frames_per_change.append(got.msgs)
-        visitor.bytes_per_change.append(got.bytes)
-        visitor.by_kind.update(got.by_kind)
-        await asyncio.sleep(pause_s)
-
-
-async def sweep_sessions(url: str) -> None:
-    """Connect and leave without a run. Streamlit drops a disconnected session only when its
-    session store is next written (a TTLCache, expired lazily): after the timeout, this makes
-    it forget those who left, as the next visitor of a real Space would."""
-    session = Session(url)
-    session.ws = await websockets.connect(
-        "ws" + url.removeprefix("http") + STREAM, subprotocols=[SUBPROTOCOL]
-    )
-    await session.ws.close()
-    await asyncio.sleep(1.0)
 
 
 async def one_load(client: Client, url: str, pid: int, v: int, args) -> Row:
@@ -335,59 +232,6 @@ async def one_load(client: Client, url: str, pid: int, v: int, args) -> Row:
         msgs_per_change=sum(f for vis in visitors for f in vis.frames_per_change) / n,
         load1=load1,
         kb_by_kind={k: round(b / n / 1000, 1) for k, b in by_kind.most_common()},
-    )
-
-
-@dataclass
-class Saturation:
-    """V protocol visitors changing with no pause: what the one server process gets through."""
-
-    visitors: int
-    seconds: float
-    changes: int
-    changes_per_s: float
-    cores: float  # server CPU seconds per second of wall clock
-    p50_ms: float
-    load1: float
-
-
-async def saturate(url: str, pid: int, v: int, seconds: float) -> Saturation:
-    visitors = [Visitor(i) for i in range(v)]
-    await asyncio.gather(*(protocol_client(url).open(vis) for vis in visitors))
-    stop_at = time.perf_counter() + seconds
-
-    async def busy(vis: Visitor) -> None:
-        k = 0
-        while time.perf_counter() < stop_at:
-            widget, value = next_change(vis.page, vis.index, k)
-            vis.changes_ms.append(await vis.page.change(widget, value, TIMEOUT_S) * 1000)
-            k += 1
-
-    cpu0, t0 = proc_cpu_s(pid), time.perf_counter()
-    await asyncio.gather(*(busy(vis) for vis in visitors))
-    cpu, wall = proc_cpu_s(pid) - cpu0, time.perf_counter() - t0
-    load1 = os.getloadavg()[0]
-    for vis in visitors:
-        await vis.page.close()
-    done = [ms for vis in visitors for ms in vis.changes_ms]
-    return Saturation(
-        v, wall, len(done), len(done) / wall, cpu / wall, statistics.median(done), load1
-    )
-
-
-HEADER = (
-    f"{'V':>3} {'changes':>7} {'stuck':>5} {'p50 ms':>7} {'p95 ms':>7} {'first page ms':>13} "
-    f"{'CPU/change ms':>13} {'CPU/session ms':>14} {'peak RSS MB':>11} {'RSS after MB':>12} "
-    f"{'KB/change':>9} {'msgs/change':>11} {'load1':>5}"
-)
-
-
-def table_line(r: Row) -> str:
-    return (
-        f"{r.visitors:>3} {r.changes:>7} {r.timeouts:>5} {r.p50_ms:>7.0f} {r.p95_ms:>7.0f} "
-        f"{r.first_page_ms:>13.0f} {r.cpu_ms_per_change:>13.0f} {r.cpu_ms_per_session:>14.0f} "
-        f"{r.peak_rss_mb:>11.0f} {r.rss_after_mb:>12.0f} {r.kb_per_change:>9.0f} "
-        f"{r.msgs_per_change:>11.1f} {r.load1:>5.2f}"
     )
 
 
@@ -466,6 +310,13 @@ def main() -> None:
         "server's ceiling in changes/s and cores (default 0: not measured)",
     )
     ap.add_argument("--saturate-s", type=float, default=20.0, help="s of saturation (default 20)")
+    ap.add_argument(
+        "--churn",
+        type=int,
+        default=0,
+        help="then this many protocol sessions one after another (open, one change, leave): "
+        "the server's RSS growth per session once their timeout passed (default 0: not run)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     ap.add_argument(
@@ -490,7 +341,7 @@ def main() -> None:
         script = ROOT / "benchmarks" / "profiled_app.py"
     port = args.port or free_port()
     url = f"http://127.0.0.1:{port}"
-    sat = None
+    sat = grown = None
     with tempfile.TemporaryFile("w+") as log:
         proc = start_app(port, log, script=script)
         try:
@@ -499,12 +350,14 @@ def main() -> None:
             rows = asyncio.run(run(url, proc.pid, args))
             if args.saturate:
                 sat = asyncio.run(saturate(url, proc.pid, args.saturate, args.saturate_s))
+            if args.churn:
+                grown = asyncio.run(churn(url, proc.pid, args.churn, args))
         finally:
             stop(proc)
-    report(rows, sat, args)
+    report(rows, sat, grown, args)
 
 
-def report(rows: dict[str, list[Row]], sat: Saturation | None, args) -> None:
+def report(rows: dict[str, list[Row]], sat: Saturation | None, grown: Churn | None, args):
     cores = os.cpu_count()
     for client, client_rows in rows.items():
         print(
@@ -521,12 +374,19 @@ def report(rows: dict[str, list[Row]], sat: Saturation | None, args) -> None:
         print(
             f"saturation: {sat.visitors} protocol visitors with no pause, {sat.seconds:.0f} s: "
             f"{sat.changes_per_s:.1f} changes/s, server {sat.cores:.2f} cores, p50 "
-            f"{sat.p50_ms:.0f} ms, load1 {sat.load1:.2f}"
+            f"{sat.p50_ms:.0f} ms, {sat.stuck} stuck, load1 {sat.load1:.2f}"
+        )
+    if grown:
+        print(
+            f"churn: {grown.sessions} sessions one after another: RSS {grown.rss_before_mb:.0f} "
+            f"-> {grown.rss_after_mb:.0f} MB, {grown.kb_per_session:.0f} KB per session"
         )
     if args.json:
         out = {c: [asdict(r) for r in rs] for c, rs in rows.items()}
         if sat:
             out["saturation"] = asdict(sat)
+        if grown:
+            out["churn"] = asdict(grown)
         args.json.write_text(json.dumps(out, indent=2) + "\n")
 
 

@@ -1,0 +1,103 @@
+"""What served_load.py's visitors record, and how a row of its table is made: shared by the
+Chromium visitors (served_load.py) and the protocol visitors (served_protocol.py)."""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Visitor:
+    """One visitor's page and what it measured."""
+
+    index: int
+    page: object = None  # its Chromium page, or its protocol_client.Session
+    first_ms: float = math.nan
+    changes_ms: list[float] = field(default_factory=list)
+    timeouts: int = 0  # changes that did not settle within TIMEOUT_S (left out of p50/p95)
+    frames: int = 0  # websocket frames received, running total (CDP)
+    bytes: int = 0  # their payload bytes, running total
+    frames_per_change: list[int] = field(default_factory=list)
+    bytes_per_change: list[int] = field(default_factory=list)
+    by_kind: collections.Counter = field(default_factory=collections.Counter)  # protocol only
+
+    def on_frame(self, event: dict) -> None:
+        resp = event.get("response", {})
+        payload = resp.get("payloadData", "")
+        # opcode 2: binary (Streamlit's protobuf), reported base64-encoded
+        n = len(payload) * 3 // 4 - payload.count("=") if resp.get("opcode") == 2 else len(payload)
+        self.frames += 1
+        self.bytes += n
+
+
+@dataclass
+class Row:
+    """The measurements of one V."""
+
+    visitors: int
+    changes: int  # samples behind p50 / p95
+    timeouts: int  # changes that never settled (not in the samples)
+    p50_ms: float
+    p95_ms: float
+    first_page_ms: float
+    cpu_ms_per_change: float
+    cpu_ms_per_session: float
+    peak_rss_mb: float
+    rss_after_mb: float
+    kb_per_change: float
+    msgs_per_change: float
+    load1: float  # the machine's 1-minute load average at the end of the changes
+    kb_by_kind: dict[str, float] = field(default_factory=dict)  # per change (protocol only)
+
+
+def proc_cpu_s(pid: int) -> float:
+    """utime + stime of process `pid`, in seconds (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_mem_mb(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak) of process `pid`, in MB."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) / 1024
+    return out
+
+
+def p95(values: list[float]) -> float:
+    """Nearest-rank 95th percentile (no interpolation: few samples at small V)."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
+
+
+@dataclass
+class Client:
+    """How one kind of visitor opens its page, makes its changes and leaves."""
+
+    name: str
+    open: Callable[[Visitor], Awaitable[None]]
+    changes: Callable[[Visitor, int, float], Awaitable[None]]
+    close: Callable[[Visitor], Awaitable[None]]
+
+
+HEADER = (
+    f"{'V':>3} {'changes':>7} {'stuck':>5} {'p50 ms':>7} {'p95 ms':>7} {'first page ms':>13} "
+    f"{'CPU/change ms':>13} {'CPU/session ms':>14} {'peak RSS MB':>11} {'RSS after MB':>12} "
+    f"{'KB/change':>9} {'msgs/change':>11} {'load1':>5}"
+)
+
+
+def table_line(r: Row) -> str:
+    return (
+        f"{r.visitors:>3} {r.changes:>7} {r.timeouts:>5} {r.p50_ms:>7.0f} {r.p95_ms:>7.0f} "
+        f"{r.first_page_ms:>13.0f} {r.cpu_ms_per_change:>13.0f} {r.cpu_ms_per_session:>14.0f} "
+        f"{r.peak_rss_mb:>11.0f} {r.rss_after_mb:>12.0f} {r.kb_per_change:>9.0f} "
+        f"{r.msgs_per_change:>11.1f} {r.load1:>5.2f}"
+    )
