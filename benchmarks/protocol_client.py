@@ -93,6 +93,7 @@ class Widget:
     element: Any  # its proto (options, min, max, step)
     field: str  # the WidgetState field its value travels in
     value: Any
+    fragment_id: str = ""  # the st.fragment that drew it: a change reruns only that fragment
 
     def state(self) -> WidgetState | None:
         if self.value is None:  # no selection: the browser sends nothing for it either
@@ -129,8 +130,11 @@ class Session:
     runs: int = 0  # full runs finished
     received: Received = field(default_factory=Received)  # since the last take()
     polls: dict[str, asyncio.Task] = field(default_factory=dict)  # fragment id -> timer
-    _done: asyncio.Event = field(default_factory=asyncio.Event)
+    _done: asyncio.Event = field(default_factory=asyncio.Event)  # the run we asked for ended
+    _polls_running: int = 0  # polls sent whose run has not ended
+    _polls_done: asyncio.Event = field(default_factory=asyncio.Event)
     _reader: asyncio.Task | None = None
+    _waiting: str = "full"  # the kind of run the last rerun() asked for
 
     # --- connection ---
 
@@ -156,24 +160,33 @@ class Session:
 
     # --- runs ---
 
-    def client_state(self, fragment_id: str = "") -> ClientState:
+    def client_state(self, fragment_id: str = "", poll: bool = False) -> ClientState:
         state = ClientState(
             query_string=self.query_string,
             page_script_hash=self.page_hash,
             fragment_id=fragment_id,
-            is_auto_rerun=bool(fragment_id),
+            is_auto_rerun=poll,
         )
         states = (w.state() for w in self.widgets.values())
         state.widget_states.widgets.extend(s for s in states if s is not None)
         state.cached_message_hashes.extend(self.cache)
         return state
 
-    async def rerun(self, timeout_s: float = 120) -> float:
-        """Send a full rerun with the widgets' current values; seconds until its
-        script_finished (a run the script restarts itself, st.rerun, counts until the end)."""
+    async def rerun(self, timeout_s: float = 120, fragment_id: str = "") -> float:
+        """Send a rerun with the widgets' current values (of the whole page, or of one
+        fragment, as a change of a widget inside it does); seconds until its script_finished
+        (a run the script restarts itself, st.rerun, counts until the end). A poll still
+        running is waited for first, untimed, so that its end is not taken for this run's."""
+        if self._polls_running:
+            self._polls_done.clear()
+            try:
+                await asyncio.wait_for(self._polls_done.wait(), 5.0)
+            except TimeoutError:
+                self._polls_running = 0  # coalesced away: nothing more will end
         self._done.clear()
+        self._waiting = "fragment" if fragment_id else "full"
         msg = BackMsg()
-        msg.rerun_script.CopyFrom(self.client_state())
+        msg.rerun_script.CopyFrom(self.client_state(fragment_id))
         t0 = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         await asyncio.wait_for(self._done.wait(), timeout_s)
@@ -182,7 +195,7 @@ class Session:
     async def change(self, widget: Widget, value: Any, timeout_s: float = 120) -> float:
         """Set one widget, as a click does, and time the rerun it causes."""
         widget.value = value
-        return await self.rerun(timeout_s)
+        return await self.rerun(timeout_s, widget.fragment_id)
 
     def take(self) -> Received:
         """What was received since the last take()."""
@@ -211,7 +224,7 @@ class Session:
                 what = msg.delta.WhichOneof("type")
                 if what == "new_element":
                     what = msg.delta.new_element.WhichOneof("type")
-                    self._element(msg.delta.new_element, what)
+                    self._element(msg.delta.new_element, what, msg.delta.fragment_id)
             self.received.msgs += 1
             self.received.bytes += len(data)
             self.received.by_kind[what] += len(data)
@@ -221,7 +234,7 @@ class Session:
             if handler:
                 handler(self, msg)
 
-    def _element(self, element: Any, kind: str) -> None:
+    def _element(self, element: Any, kind: str, fragment_id: str) -> None:
         value_of = VALUE_OF.get(kind)
         if value_of is None:
             return
@@ -230,19 +243,33 @@ class Session:
         field_name, value = value_of(el)
         if old is not None and not getattr(el, "set_value", False):
             value = old.value  # the browser keeps what the visitor chose
-        self.widgets[el.id] = Widget(el.id, kind, el.label, el, field_name, value)
+        self.widgets[el.id] = Widget(el.id, kind, el.label, el, field_name, value, fragment_id)
         self.seen_this_run.add(el.id)
 
     def _ref(self, msg: ForwardMsg) -> None:
         self.cache[msg.ref_hash] = self.runs  # a message the page had, used again
 
     def _finished(self, msg: ForwardMsg) -> None:
-        if msg.script_finished != DONE:
-            return  # a fragment's run, or one the script restarted: the page waits on
+        status = msg.script_finished
+        if status == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            if self._polls_running:  # runs end in the order they were asked for
+                self._polls_running -= 1
+                if not self._polls_running:
+                    self._polls_done.set()
+            elif self._waiting == "fragment":
+                self._end_run()
+            return
+        if status == DONE:
+            # the browser drops widgets a full run did not draw
+            self.widgets = {k: w for k, w in self.widgets.items() if k in self.seen_this_run}
+            self.seen_this_run = set()
+            self._end_run()
+        # else a run the script restarted (st.rerun) or a new request preempted: wait on
+
+    def _end_run(self) -> None:
+        """The run asked for ended: age the message cache as the browser does (a message
+        unused for max_age runs is dropped) and wake rerun()."""
         self.runs += 1
-        # the browser drops widgets the run did not draw, and messages unused for max_age runs
-        self.widgets = {k: w for k, w in self.widgets.items() if k in self.seen_this_run}
-        self.seen_this_run = set()
         self.cache = {h: r for h, r in self.cache.items() if self.runs - r <= self.max_age}
         self._done.set()
 
@@ -269,11 +296,12 @@ class Session:
         while True:
             await asyncio.sleep(every_s)
             if not self._done.is_set():
-                # a full run is on its way: it runs the fragment too, and a poll sent now
-                # could preempt it (the server would then end with the fragment's run only)
+                # a change is on its way: a poll sent now could be merged with it or
+                # preempt it (a full run would then end with the fragment's run only)
                 continue
             msg = BackMsg()
-            msg.rerun_script.CopyFrom(self.client_state(fragment_id))
+            msg.rerun_script.CopyFrom(self.client_state(fragment_id, poll=True))
+            self._polls_running += 1
             try:
                 await self.ws.send(msg.SerializeToString())
             except websockets.ConnectionClosed:

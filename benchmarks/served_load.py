@@ -324,7 +324,7 @@ def main() -> None:
         type=Path,
         default=None,
         help="profile every script run of the server (cProfile, benchmarks/profiled_app.py) "
-        "into this folder: run-001 is the cold first page, run-002 the first visitor's page",
+        "into this folder, a file per run (full, fragment or poll): run-001 is the cold first page",
     )
     args = ap.parse_args()
     if args.changes < 1 or min(args.visitors) < 1:
