@@ -38,3 +38,20 @@ def test_greys_are_no_model_colour():
     greys = {style.GUIDE_GREY, style.INACTIVE_GREY, style.INK_GREY, style.FILL_GREY}
     kinds = set(style.KIND_COLORS.values()) | set(style.KIND_COLORS_SECOND.values())
     assert len(greys) == 4 and not greys & kinds
+
+
+def test_log_axis_format_writes_powers_of_ten_alike():
+    """The shared log tick format, as Vega draws it: 1e-3 and 1e+0, never 0.001."""
+    import altair as alt
+    import pandas as pd
+    import vl_convert as vlc
+
+    frame = pd.DataFrame({"x": [0, 1], "y": [1e-3, 1.0]})
+    axis = alt.Axis(format=style.LOG_AXIS_FORMAT)
+    chart = (
+        alt.Chart(frame)
+        .mark_point()
+        .encode(x="x:Q", y=alt.Y("y:Q", scale=alt.Scale(type="log"), axis=axis))
+    )
+    svg = vlc.vegalite_to_svg(chart.to_dict())
+    assert "1e-3" in svg and "1e+0" in svg and "0.001" not in svg

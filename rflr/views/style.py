@@ -31,6 +31,9 @@ INK_GREY = "#555555"  # neutral ink: the random-init ring, legend strokes, the d
 FILL_GREY = "#f3f3f3"  # the architecture drawing's input and output boxes
 
 LOG_FLOOR = 1e-16  # log axes clip here (an exactly even channel has D = 0); one floor for all
+# Every log axis labels its ticks alike, "1e-3", "2e-1", "1e+0" (d3-format, zeros trimmed):
+# Vega's default mixes 0.00001, 1e+0 and 3/1/0.2 from one chart to the next.
+LOG_AXIS_FORMAT = "~e"
 
 CANVAS = {"embedOptions": {"renderer": "canvas"}}  # usermeta: Streamlit passes it to Vega
 
