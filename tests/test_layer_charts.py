@@ -40,10 +40,9 @@ def test_layer_panels_colour_the_kind_and_keep_the_mirror_apart(folder):
     assert style.MIRROR_COLOR not in style.KIND_COLORS.values()
     dashes = _scale_of(spec, "strokeDash")["range"]
     assert dashes[1] == style.MIRROR_DASH and dashes[0] == style.SOLID
-    text = json.dumps(spec)
-    assert '"title": "u(x)"' in text  # y axis labelled by kind
     tips = [t["title"] for t in spec["spec"]["layer"][1]["encoding"]["tooltip"] if "title" in t]
-    assert tips == ["channel", "u(x)", "u(−x)", "D (odd fraction)"]
+    assert tips == ["channel", "x", "u(x)", "u(−x)", "D (odd fraction)"]  # named by kind
+    assert spec["spec"]["layer"][0]["mark"]["tooltip"] is False  # the lines: no bare x tip
 
 
 def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder):
@@ -58,11 +57,13 @@ def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder
         part = frame[frame["series"] == name]
         assert np.array_equal(part["value"].to_numpy(), cv[key].to_numpy())
     tips = frame[frame["tip"]]
-    assert set(tips["series"]) == {"u(x)"} and len(tips) == 3 * -(
-        -len(cv) // 3 // layer_charts.TIP_STRIDE
-    )
+    # both the channel and its mirror answer a hover, with both values at their x
+    assert set(tips["series"]) == {"u(x)", "u(−x), mirror"}
+    assert len(tips) == 2 * 3 * -(-len(cv) // 3 // layer_charts.TIP_STRIDE)
     merged = tips.merge(cv, on=["channel", "x"])
     assert np.array_equal(merged["mirror"].to_numpy(), merged["z(-x)"].to_numpy())
+    assert np.array_equal(merged["at"].to_numpy(), merged["z(x)"].to_numpy())
+    assert frame.loc[~frame["tip"], ["at", "mirror"]].isna().all().all()
     first = frame.groupby("panel")["channel"].first()
     assert list(first) == list(table["channel"])  # the panels keep the table's order
 
@@ -98,7 +99,8 @@ def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
             layer_charts.panel_frame(cv, table, layer_charts.curve_keys(cv, False), domain, "u")
         )
         bound = chart.data[chart.data["bound"]]
-        assert sorted(bound["bound_y"]) == domain  # shared axes: the range is in the data
+        # shared axes: the range is in the data, in every panel (each has its own y scale)
+        assert bound.groupby("panel")["bound_y"].apply(sorted).tolist() == [domain] * 4
         drawn = chart.data.loc[~chart.data["bound"], "value"]
         assert drawn.min() >= domain[0] and drawn.max() <= domain[1]
     assert specs[0] == specs[1]
@@ -119,38 +121,49 @@ def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
 
 def test_channel_title_marks_channels_inactive_now():
     row = pd.Series({"channel": 3, "D": 0.5, "parity": "mixed", "active": False})
-    assert layer_charts.channel_title(row) == "ch 3 · D = 5.0e-01 · mixed · inactive now"
-    assert layer_charts.channel_title(row.drop("active")).endswith("mixed")
+    assert layer_charts.channel_title(row) == "ch 3 · mixed\nD = 5.0e-01\ninactive now"
+    assert layer_charts.channel_title(row.drop("active")) == "ch 3 · mixed\nD = 5.0e-01"
 
 
 def test_panel_layout_fills_the_column_three_or_four_to_a_row():
     """Beside B in a 1440 px window 3 per row, alone 4; wider panels on a wider main area;
-    as many to a row as leave each plot MIN_PLOT px, never more than 4; one axis per row
-    with shared axes, one per panel without."""
+    as many to a row as leave each plot MIN_PLOT px, never more than 4; each panel has its
+    own y axis."""
     lc = layer_charts
-    assert lc.panel_layout(None, 2, True) == lc.panel_layout(lc.MAIN_WIDTH, 2, True)
-    assert lc.panel_layout(980, 2, True)[0] == 3 and lc.panel_layout(980, 1, True)[0] == 4
+    assert lc.panel_layout(None, 2) == lc.panel_layout(lc.MAIN_WIDTH, 2)
+    assert lc.panel_layout(980, 2)[0] == 3 and lc.panel_layout(980, 1)[0] == 4
     for main in range(300, 3000, 37):
         for n in (1, 2):
-            for shared in (True, False):
-                per_row, width = lc.panel_layout(main, n, shared)
-                assert 1 <= per_row <= lc.MAX_PER_ROW and width % 5 == 0
-                stacked = main < lc.STACKED_BELOW
-                column = main if stacked else (main - (n - 1) * lc.COLUMN_GAP) / n
-                axes = lc.AXIS * (1 if shared else per_row)
-                used = per_row * width + (per_row - 1) * lc.SPACING + axes + lc.PADDING
-                if width >= lc.MIN_PLOT:
-                    assert used <= column  # it fits its column
-                if per_row < lc.MAX_PER_ROW:  # one more panel would not leave MIN_PLOT
-                    more = (
-                        column
-                        - lc.PADDING
-                        - (lc.AXIS * (1 if shared else per_row + 1))
-                        - per_row * lc.SPACING
-                    ) / (per_row + 1)
-                    assert more < lc.MIN_PLOT + 5
-    wide, narrow = lc.panel_layout(1760, 2, True), lc.panel_layout(980, 2, True)
+            per_row, width = lc.panel_layout(main, n)
+            assert 1 <= per_row <= lc.MAX_PER_ROW and width % 5 == 0
+            assert width <= lc.MAX_PLOT
+            stacked = main < lc.STACKED_BELOW
+            column = main if stacked else (main - (n - 1) * lc.COLUMN_GAP) / n
+            used = per_row * (width + lc.AXIS) + (per_row - 1) * lc.SPACING + lc.PADDING
+            if width >= lc.MIN_PLOT:
+                assert used <= column  # it fits its column
+            if per_row < lc.MAX_PER_ROW:  # one more panel would not leave MIN_PLOT
+                more = (column - lc.PADDING - lc.AXIS * (per_row + 1) - per_row * lc.SPACING) / (
+                    per_row + 1
+                )
+                assert more < lc.MIN_PLOT + 5
+    wide, narrow = lc.panel_layout(1760, 2), lc.panel_layout(980, 2)
     assert wide[0] >= narrow[0] and wide[1] > narrow[1]
+
+
+def test_a_column_of_few_channels_gets_fewer_wider_panels():
+    """The RF-LR column with one or two channels beside B: one panel per channel to a row,
+    each as wide as the column allows (to MAX_PLOT), not a quarter of an empty row."""
+    lc = layer_charts
+    full = lc.panel_layout(980, 2)
+    one, two = lc.panel_layout(980, 2, channels=1), lc.panel_layout(980, 2, channels=2)
+    assert one[0] == 1 and two[0] == 2 and full[0] == 3
+    assert full[1] < two[1] < one[1] <= lc.MAX_PLOT
+    assert lc.panel_layout(980, 2, channels=40) == full
+    column = (980 - lc.COLUMN_GAP) / 2
+    for per_row, width in (one, two):
+        assert per_row * (width + lc.AXIS) + (per_row - 1) * lc.SPACING + lc.PADDING <= column
+    assert lc.panel_height(one[1]) > lc.panel_height(full[1])  # taller too
 
 
 def test_panel_height_grows_with_width_within_bounds():

@@ -21,21 +21,28 @@ from rflr.views import style
 SERIES = ["z(x)", "z(-x)", "o(x)"]
 TARGET = "f*(x)"  # curve_frame adds it on the output layer
 PANEL_WIDTH, PANEL_HEIGHT = 150, 110  # a panel's plot area (px)
-# The facet's room around the plot areas (px): Vega-Lite's spacing between panels, a y axis
-# with its labels and title, the chart's padding; the gap Streamlit leaves between columns
-# (gap="medium" in rflr.explorer.picks.columns_for).
-SPACING, AXIS, PADDING, COLUMN_GAP = 20, 50, 10, 32
-MIN_PLOT, MAX_PER_ROW = 90, 4
+# The facet's room around the plot areas (px): Vega-Lite's spacing between panels, each
+# panel's y axis with its labels (no title: the legend names the curves), the chart's
+# padding; the gap Streamlit leaves between columns (gap="medium" in
+# rflr.explorer.picks.columns_for).
+SPACING, AXIS, PADDING, COLUMN_GAP = 10, 35, 10, 32
+# A plot is at least MIN_PLOT px wide, so that a title's longest line ("ch 127 · mixed",
+# ~90 px in bold 11 px DejaVu Sans) fits above it; at most MAX_PLOT, so that a column of one
+# or two channels shows them large without a curve stretched flat across the page.
+MIN_PLOT, MAX_PLOT, MAX_PER_ROW = 100, 420, 4
 MAIN_WIDTH = 980  # the main area of a 1440 px window beside the sidebar: the first guess
 STACKED_BELOW = 600  # a main area narrower than this: Streamlit stacks the columns
 TIP_STRIDE = 2  # every 2nd plotted point carries the hover tooltip (65 per panel)
 
 
 def channel_title(row: pd.Series | dict) -> str:
+    """A panel's title, in lines: the channel and its parity, then D (then "inactive now"
+    for a channel drawn because it is active at the run's end). Each line fits a MIN_PLOT
+    panel, so neither D nor the parity is ever cut, in the app or in an export."""
     d = row["D"]
     dtext = "undefined" if not np.isfinite(d) else f"{d:.1e}"
-    title = f"ch {int(row['channel'])} · D = {dtext} · {row['parity']}"
-    return title if row.get("active", True) else title + " · inactive now"
+    title = f"ch {int(row['channel'])} · {row['parity']}\nD = {dtext}"
+    return title if row.get("active", True) else title + "\ninactive now"
 
 
 def y_extent(curves: pd.DataFrame, show_odd: bool) -> list[float]:
@@ -69,19 +76,21 @@ def layer_panels(
     layer: str = "bottleneck.1.z",
     kind: str = "rflr",
     width: int = PANEL_WIDTH,
+    x_name: str = "x",
 ) -> alt.FacetChart:
     """Small multiples, one per channel of `channels` (in its order): the channel in its
     model's colour, its mirror dark and dashed on top (they coincide where the channel is
-    even), the target on the output layer; D and parity in each title; hover any point for
-    x, the value, the mirror value and D. `y_domain` shares the y axis (e.g. across two
-    checkpoints); without it each panel scales to its own curves.
+    even), the target on the output layer; D and parity in each title; hover either curve
+    for the channel, x, the value, the mirror value and D. `y_domain` shares the y axis
+    (e.g. across two checkpoints); without it each panel scales to its own curves. `x_name`
+    names the horizontal axis (x₁ for d >= 2: rflr.views.slices.axis_name).
 
     One faceted spec over one table, drawn on a canvas: a tenth of the work of a concat of
     many charts to build and serialize, and far less for the browser than SVG paths.
     """
     keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
     df = panel_frame(curves, channels, keys, y_domain, symbol)
-    return _panels(keys, symbol, kind, columns, width, y_domain is not None, df)
+    return _panels(keys, symbol, kind, columns, width, y_domain is not None, x_name, df)
 
 
 def layer_panels_for_app(
@@ -93,30 +102,42 @@ def layer_panels_for_app(
     layer: str = "bottleneck.1.z",
     kind: str = "rflr",
     width: int = PANEL_WIDTH,
+    x_name: str = "x",
 ) -> tuple[dict, pd.DataFrame]:
     """layer_panels (same arguments) as the app sends it: the cached spec without data, and
     its table, for st.vega_lite_chart."""
     keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
-    spec = layer_panels_spec(keys, symbol, kind, columns, width, y_domain is not None)
+    spec = layer_panels_spec(keys, symbol, kind, columns, width, y_domain is not None, x_name)
     return json.loads(spec), panel_frame(curves, channels, keys, y_domain, symbol)
 
 
-def panel_layout(main_width: int | None, checkpoints: int, shared: bool) -> tuple[int, int]:
+def panel_layout(
+    main_width: int | None, checkpoints: int, channels: int | None = None
+) -> tuple[int, int]:
     """Panels per row and plot width that fill a checkpoint's column of a main area
     `main_width` px wide (None: not measured yet, MAIN_WIDTH) split among `checkpoints`
-    columns: as many to a row as leave each plot MIN_PLOT px, at most MAX_PER_ROW. With
-    `shared` axes one y axis serves each row, else each panel has its own."""
+    columns: as many to a row as leave each plot MIN_PLOT px, at most MAX_PER_ROW and at most
+    the column's `channels` (None: as many as fit), each panel with its own y axis. A column
+    of few channels gets fewer, wider panels (to MAX_PLOT) instead of an empty row."""
+
+    def plot(k: int) -> int:
+        return plot_width(main_width, checkpoints, k)
+
+    per_row = max([k for k in range(1, MAX_PER_ROW + 1) if plot(k) >= MIN_PLOT], default=1)
+    if channels is not None:
+        per_row = max(1, min(per_row, channels))
+    return per_row, min(max(plot(per_row), MIN_PLOT // 2), MAX_PLOT)
+
+
+def plot_width(main_width: int | None, checkpoints: int, per_row: int) -> int:
+    """The plot width of `per_row` panels (each with its y axis) in a checkpoint's column of
+    a main area `main_width` px wide (None: MAIN_WIDTH), to 5 px: nearby widths share one
+    spec. Columns stack below STACKED_BELOW px (Streamlit's own rule)."""
     main = MAIN_WIDTH if main_width is None else main_width
     n = 1 if main < STACKED_BELOW else max(checkpoints, 1)
     column = (main - (n - 1) * COLUMN_GAP) / n
-
-    def plot(per_row: int) -> int:
-        axes = AXIS if shared else AXIS * per_row
-        room = column - PADDING - axes - (per_row - 1) * SPACING
-        return int(room / per_row) // 5 * 5  # to 5 px: nearby widths share one spec
-
-    per_row = max([k for k in range(1, MAX_PER_ROW + 1) if plot(k) >= MIN_PLOT], default=1)
-    return per_row, max(plot(per_row), MIN_PLOT // 2)
+    room = column - PADDING - AXIS * per_row - (per_row - 1) * SPACING
+    return int(room / per_row) // 5 * 5
 
 
 def panel_height(width: int) -> int:
@@ -133,21 +154,27 @@ def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=64)
 def layer_panels_spec(
-    keys: tuple[str, ...], symbol: str, kind: str, columns: int, width: int, shared: bool
+    keys: tuple[str, ...],
+    symbol: str,
+    kind: str,
+    columns: int,
+    width: int,
+    shared: bool,
+    x_name: str = "x",
 ) -> str:
     """layer_panels' Vega-Lite spec without its data, as JSON, for st.vega_lite_chart with
     panel_frame's table. It depends only on what the view draws (the series, the layer's
-    letter, the kind, the layout, shared axes), never on the step or the checkpoint: built
-    and validated by Altair once, then reused, and the browser keeps its chart and swaps the
-    data when only the step, the channels or the file change."""
-    floats = ("panel", "channel", "x", "value", "mirror", "D", "bound_y")
+    letter, the kind, the layout, shared axes, the x axis's name), never on the step or the
+    checkpoint: built and validated by Altair once, then reused, and the browser keeps its
+    chart and swaps the data when only the step, the channels or the file change."""
+    floats = ("panel", "channel", "x", "value", "at", "mirror", "D", "bound_y")
     empty = pd.DataFrame({c: pd.Series(dtype=float) for c in floats}).assign(
         title=pd.Series(dtype=str),
         series=pd.Series(dtype=str),
         tip=pd.Series(dtype=bool),
         bound=pd.Series(dtype=bool),
     )
-    spec = _panels(keys, symbol, kind, columns, width, shared, empty).to_dict()
+    spec = _panels(keys, symbol, kind, columns, width, shared, x_name, empty).to_dict()
     spec.pop("datasets", None)
     spec.pop("data", None)
     return json.dumps(spec)
@@ -160,6 +187,7 @@ def _panels(
     columns: int,
     width: int,
     shared: bool,
+    x_name: str,
     df: pd.DataFrame,
 ) -> alt.FacetChart:
     names = series_names(symbol)
@@ -171,15 +199,20 @@ def _panels(
         TARGET: (style.TARGET_COLOR, style.TARGET_DASH),
     }
     # zero=False, nice=False: the domain is the data's, and with shared axes the two bound
-    # rows of panel_frame make it y_domain in every panel and in both columns
+    # rows panel_frame puts in every panel make it y_domain in every panel and both columns
     y_scale = alt.Scale(zero=False, nice=False)
-    y_title = names["z(x)"]
+    # each panel's own axes, untitled on y (the legend names the curves): a panel with no
+    # channel then draws nothing, and no scale spans the whole table, so the chart Streamlit
+    # first draws without its data computes no empty extent (Vega's "Infinite extent" warning)
+    ticks = max(3, min(7, width // 35))  # a narrow panel's x labels must not touch
+    x_axis = alt.Axis(title=x_name, tickCount=ticks)
+    y_axis = alt.Axis(title=None, format=".2~g")
     lines = (
         alt.Chart()
-        .mark_line(strokeWidth=1.6, clip=True)
+        .mark_line(strokeWidth=1.6, clip=True, tooltip=False)
         .encode(
-            x=alt.X("x:Q", title="x"),
-            y=alt.Y("value:Q", title=y_title, scale=y_scale),
+            x=alt.X("x:Q", axis=x_axis),
+            y=alt.Y("value:Q", axis=y_axis, scale=y_scale),
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(domain=series, range=[look[k][0] for k in keys]),
@@ -195,13 +228,13 @@ def _panels(
         .transform_filter("datum.tip")
         .mark_circle(size=70, opacity=0.01, clip=True)
         .encode(
-            x=alt.X("x:Q"),
-            y=alt.Y("value:Q", title=y_title, scale=y_scale),
+            x=alt.X("x:Q", axis=x_axis),
+            y=alt.Y("value:Q", axis=y_axis, scale=y_scale),
             tooltip=[
-                alt.Tooltip("title:N", title="channel"),
-                alt.Tooltip("x:Q", format=".3f"),
-                alt.Tooltip("value:Q", title=y_title, format=".4g"),
-                alt.Tooltip("mirror:Q", title=f"{symbol}(−x)", format=".4g"),
+                alt.Tooltip("channel:Q", title="channel"),
+                alt.Tooltip("x:Q", title=x_name, format=".3~g"),
+                alt.Tooltip("at:Q", title=f"{symbol}({x_name})", format=".4g"),
+                alt.Tooltip("mirror:Q", title=f"{symbol}(−{x_name})", format=".4g"),
                 alt.Tooltip("D:Q", title="D (odd fraction)", format=".2e"),
             ],
         )
@@ -211,8 +244,8 @@ def _panels(
         bounds = (
             alt.Chart()
             .transform_filter("datum.bound")
-            .mark_point(opacity=0)
-            .encode(x=alt.X("x:Q"), y=alt.Y("bound_y:Q", title=y_title, scale=y_scale))
+            .mark_point(opacity=0, tooltip=False)
+            .encode(x=alt.X("x:Q", axis=x_axis), y=alt.Y("bound_y:Q", scale=y_scale))
         )
         layers.append(bounds)
     chart = (
@@ -223,15 +256,22 @@ def _panels(
                 "title:N",
                 sort=alt.EncodingSortField("panel", op="min", order="ascending"),
                 title=None,
-                # a long title is cut with … at its panel's width (the tooltip has it whole):
-                # wider, it would overlap its neighbour's and push the chart out of its column
-                header=alt.Header(labelFontSize=11, labelFontWeight="bold", labelLimit=width),
+                # one line per "\n" of channel_title, never cut: each line fits a panel
+                header=alt.Header(
+                    labelFontSize=11,
+                    labelFontWeight="bold",
+                    labelLimit=0,
+                    labelExpr="split(datum.value, '\\n')",
+                ),
             ),
             columns=columns,
+            spacing=SPACING,
         )
         .properties(usermeta=style.CANVAS)
     )
-    return chart if shared else chart.resolve_scale(y="independent")
+    return chart.resolve_scale(x="independent", y="independent").resolve_axis(
+        x="independent", y="independent"
+    )
 
 
 def panel_frame(
@@ -243,14 +283,15 @@ def panel_frame(
 ) -> pd.DataFrame:
     """The one long table a layer chart draws: a row per point of each curve (`series`
     named for the layer's letter `symbol`, e.g. "u(x)", "u(−x), mirror"), with its panel's
-    place and title (D and parity) and D. Every TIP_STRIDE-th point of the first curve is a
-    hover target carrying the mirror value too.
+    place and title (D and parity) and D. Every TIP_STRIDE-th point of the channel and of
+    its mirror is a hover target carrying both values at its x (`at`: z(x), `mirror`:
+    z(-x)), so that either curve answers a hover alike.
 
     Everything that changes with the step, the layer or the checkpoint is data here, not
     spec: the browser then swaps the data of the chart it has instead of compiling and
     laying out a new one (Streamlit keeps a Vega view whose spec is unchanged). The curves
     come folded (long), so the browser runs no fold or lookup per point. With `y_domain`,
-    two `bound` rows (in the first panel, drawn invisible) carry the shared y range.
+    two `bound` rows in every panel (drawn invisible) carry the shared y range.
     """
     names = series_names(symbol)
     ids = channels["channel"].to_numpy(dtype=np.int64)
@@ -262,8 +303,9 @@ def panel_frame(
     panel = by_id[np.searchsorted(ids[by_id], channel)]  # the channel's place in `channels`
     nth = _rank_within(channel)  # the point's index along its channel's curve
     n, k = len(df), len(keys)
-    first = np.zeros(n * k, dtype=bool)
-    first[:n] = True  # the first curve carries the hover points
+    hover = np.zeros(n * k, dtype=bool)
+    hover[: min(2, k) * n] = True  # z(x) and z(-x), the first two curves, carry hover points
+    tip = hover & np.tile(nth % TIP_STRIDE == 0, k)
     cols = {
         "panel": np.tile(panel, k),
         "channel": np.tile(channel, k),
@@ -271,25 +313,28 @@ def panel_frame(
         "x": np.tile(df["x"].to_numpy(dtype=float), k),
         "series": np.repeat(np.arange(k), n),  # codes into the series names
         "value": np.concatenate([df[key].to_numpy(dtype=float) for key in keys]),
-        "tip": first & np.tile(nth % TIP_STRIDE == 0, k),
-        "mirror": np.where(first, np.tile(df["z(-x)"].to_numpy(dtype=float), k), np.nan),
+        "tip": tip,
+        "at": np.where(tip, np.tile(df["z(x)"].to_numpy(dtype=float), k), np.nan),
+        "mirror": np.where(tip, np.tile(df["z(-x)"].to_numpy(dtype=float), k), np.nan),
         "D": np.tile(defects[panel], k),
         "bound": np.zeros(n * k, dtype=bool),
         "bound_y": np.full(n * k, np.nan),
     }
     if y_domain and n:
-        # two rows in the first panel, copies of its first point with no value, at the
-        # range's ends: with the facet's one y scale, they set every panel's range
-        at = np.array([np.flatnonzero(cols["panel"] == 0)[0]] * len(y_domain))
+        # two rows per panel, copies of its first point with no value, at the range's ends:
+        # each panel's own y scale then spans y_domain, the same in every panel
+        first = np.unique(cols["panel"], return_index=True)[1]
+        at = np.repeat(first, len(y_domain))
         extra = {c: v[at] for c, v in cols.items()}
         extra.update(
-            value=np.nan,
-            tip=False,
-            mirror=np.nan,
-            bound=True,
-            bound_y=np.asarray(y_domain, dtype=float),
+            value=np.full(len(at), np.nan),
+            tip=np.zeros(len(at), dtype=bool),
+            at=np.full(len(at), np.nan),
+            mirror=np.full(len(at), np.nan),
+            bound=np.ones(len(at), dtype=bool),
+            bound_y=np.tile(np.asarray(y_domain, dtype=float), len(first)),
         )
-        cols = {c: np.concatenate([v, np.broadcast_to(extra[c], len(at))]) for c, v in cols.items()}
+        cols = {c: np.concatenate([v, extra[c]]) for c, v in cols.items()}
     # Arrow sends each distinct string once
     cols["title"] = (
         pd.Categorical.from_codes(cols["title"], categories=titles)

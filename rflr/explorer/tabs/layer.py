@@ -51,8 +51,6 @@ def draw(t: TabInput) -> None:
     views = [None if p.error else _layer(p, t.cat, c.k, c.part, c.thr) for p in t.picks]
     drawn = [v.curves for v in views if v and not v.shown.empty]
     y_domain = layer_charts.y_extent(pd.concat(drawn), c.odd) if c.shared and drawn else None
-    # as many panels to a row as the measured width holds (a first guess until measured)
-    per_row, width = layer_charts.panel_layout(main_width, len(t.picks), y_domain is not None)
     more, exports = False, []
     for p, v, col in zip(t.picks, views, columns_for(t.picks), strict=True):
         with col:
@@ -61,15 +59,19 @@ def draw(t: TabInput) -> None:
             if v is None:
                 st.info(f"This network has no layer {c.k} (depth {p.row['depth']}).")
                 continue
+            # as many panels to a row as the measured width holds (a first guess until
+            # measured), and no more than the column has channels: few channels, wide panels
+            per_row, width = layer_charts.panel_layout(main_width, len(t.picks), len(v.shown))
             export = _column_ui(p, v, c.odd, y_domain, per_row, width)
             exports += [export] if export else []
             more |= len(v.shown) < len(v.active)
     _all_channels_ui([(p, v) for p, v in zip(t.picks, views, strict=True) if v])
-    left, right = st.columns([1, 5]) if more else (st.container(), None)
-    with left:
+    with st.container(horizontal=True):  # each button as wide as its label: never "Exp…"
         exports_ui(exports)
-    if right is not None:
-        right.button(f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more, key="more")
+        if more:
+            st.button(
+                f"Show {view_state.SHOWN_STEP} more channels", on_click=_show_more, key="more"
+            )
 
 
 def _layer(c: Pick, cat: catalog.Catalog, k: int, part: str, thr: float) -> _Layer | None:
