@@ -8,8 +8,8 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from rflr.core.config import DenseConfig
-from rflr.views import sources
+from rflr.core.config import DenseConfig, RFLRConfig, TargetConfig
+from rflr.views import slices, sources
 from rflr.views import state as view_state
 from tests.conftest import APP, chart_specs, layer_columns, panel_titles, texts, write_run
 
@@ -57,3 +57,22 @@ def test_channels_keep_their_place_across_steps(app):
     early = panel_channels(layer_columns(at)[0])
     assert early[: len(final)] == final[: len(early)]  # the final order, kept
     assert len(set(early)) == len(early)
+
+
+def test_a_d_equal_2_run_is_drawn_along_x1_on_a_slice(tmp_path, monkeypatch):
+    """d = 2: the panels draw the slice x₂ = 0 (ordered along x₁, an axis named x₁), the
+    caption says which slice, and the titles keep the D of the mirror-closed sample."""
+    target = TargetConfig(transverse=[[1.0, 1.0, 0.5]])
+    write_run(
+        tmp_path, RFLRConfig(width=8, rank=2, depth=2, input_dim=2), steps=(5,), target=target
+    )
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "on the line through the origin (x₂ = 0)" in texts(at)
+    spec = chart_specs(at)[0]
+    assert spec["spec"]["layer"][0]["encoding"]["x"]["axis"]["title"] == "x₁"
+    frame = layer_columns(at)[0]
+    curve = frame[(frame["panel"] == 0) & (frame["series"] == "z(x)") & ~frame["bound"]]
+    assert len(curve) == slices.SLICE_POINTS and curve["x"].is_monotonic_increasing
+    assert all(re.search(r"\nD = \d\.\de[-+]\d\d", t) for t in panel_titles(frame))

@@ -25,7 +25,7 @@ import streamlit as st
 
 from rflr.files import checkpoint
 from rflr.measure.metrics import PARITY_TAU
-from rflr.views import budget, catalog, data, sources
+from rflr.views import budget, catalog, data, slices, sources
 
 LISTINGS_KEPT = 8  # folders whose listing is kept
 
@@ -141,6 +141,12 @@ def channel_table(key: tuple, name: str, thr: float) -> pd.DataFrame:
 @_table()
 def curves(key: tuple, name: str, channels: tuple[int, ...]) -> pd.DataFrame:
     return data.curve_frame(loaded(*key)[1], name, list(channels))
+
+
+@_table(heavy_work=True)
+def slice_curves(key: tuple, name: str, channels: tuple[int, ...]) -> pd.DataFrame:
+    """curves() of a d >= 2 network: on the line x₂ = … = x_d = 0 (rflr.views.slices)."""
+    return slices.slice_frame(loaded(*key)[0], name, list(channels))
 
 
 @_table(heavy_work=True)

@@ -10,13 +10,13 @@ import streamlit as st
 
 from rflr.core.model import layer_name
 from rflr.explorer import viewport
-from rflr.explorer.cache import channel_table, curves, loaded
+from rflr.explorer.cache import channel_table, curves, loaded, slice_curves
 from rflr.explorer.escape import md
 from rflr.explorer.export_menu import Export, exports_ui
 from rflr.explorer.picks import Pick, TabInput, columns_for, pick_header
 from rflr.explorer.url import set_kept
 from rflr.measure.metrics import PARITY_TAU
-from rflr.views import catalog, data, layer_charts, sources
+from rflr.views import budget, catalog, data, layer_charts, slices, sources
 from rflr.views import state as view_state
 
 NAME = "Layer view"
@@ -30,7 +30,8 @@ class _Layer:
     table: pd.DataFrame  # every channel (rflr.views.data.channel_frame)
     active: pd.DataFrame  # the active ones
     shown: pd.DataFrame  # the channels drawn, in their stable order
-    curves: pd.DataFrame  # the drawn channels' z(x) and z(-x)
+    curves: pd.DataFrame  # the drawn channels' z(x) and z(-x) (along x₁ on a slice, d >= 2)
+    input_dim: int  # d: for d >= 2 the curves are the slice x₂ = … = x_d = 0
 
 
 def draw(t: TabInput) -> None:
@@ -47,6 +48,9 @@ def draw(t: TabInput) -> None:
         f"final snapshot first, most active first (threshold {c.thr:.1e}). Parity: even when "
         f"D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
     )
+    dims = sorted({p.ckpt.config.model.input_dim for p in t.picks if p.ckpt is not None})
+    for d in (d for d in dims if d > 1):  # which slice the panels show, said once per d
+        st.caption(slices.slice_caption(d))
     # None: the checkpoint could not be read (its header says so), or has no layer k
     views = [None if p.error else _layer(p, t.cat, c.k, c.part, c.thr) for p in t.picks]
     drawn = [v.curves for v in views if v and not v.shown.empty]
@@ -84,8 +88,19 @@ def _layer(c: Pick, cat: catalog.Catalog, k: int, part: str, thr: float) -> _Lay
     final = _final_table(c, cat, name, thr)
     ordered = data.stable_order(table, final)
     shown = data.drawn_channels(ordered, final, st.session_state.shown)
-    cv = curves(c.key, name, tuple(int(i) for i in shown["channel"]))
-    return _Layer(name, table, table[table["active"]], shown, cv)
+    ids, d = tuple(int(i) for i in shown["channel"]), c.ckpt.config.model.input_dim
+    # d >= 2: the metrics' grid is a random sample, no curve; draw the slice through 0
+    cv = curves(c.key, name, ids) if d == 1 else _slice(c, name, ids)
+    return _Layer(name, table, table[table["active"]], shown, cv, d)
+
+
+def _slice(c: Pick, name: str, ids: tuple[int, ...]) -> pd.DataFrame:
+    """The slice curves of a d >= 2 checkpoint, or none (said why) over this explorer's budget."""
+    try:
+        return slice_curves(c.key, name, ids)
+    except budget.BudgetError as e:
+        st.info(md(f"The slice through the origin is not drawn: {e}."))
+        return data.curve_frame(loaded(*c.key)[1], name, [])
 
 
 def _column_ui(
@@ -108,7 +123,8 @@ def _column_ui(
     if v.shown.empty:
         st.info("No active channel in this layer.")
         return None
-    args = (v.curves, v.shown, odd, y_domain, per_row, v.name, c.row["kind"], width)
+    x_name = slices.axis_name(v.input_dim)
+    args = (v.curves, v.shown, odd, y_domain, per_row, v.name, c.row["kind"], width, x_name)
     # a fixed spec with the data beside it: the browser swaps the data of the chart it
     # already has (see layer_charts.layer_panels_spec)
     spec, frame = layer_charts.layer_panels_for_app(*args)
