@@ -11,7 +11,15 @@ from streamlit.testing.v1 import AppTest
 from rflr.core.config import DenseConfig, RFLRConfig, TargetConfig
 from rflr.views import slices, sources
 from rflr.views import state as view_state
-from tests.conftest import APP, chart_specs, layer_columns, panel_titles, texts, write_run
+from tests.conftest import (
+    APP,
+    chart_frames,
+    chart_specs,
+    layer_columns,
+    panel_titles,
+    texts,
+    write_run,
+)
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 
@@ -76,3 +84,9 @@ def test_a_d_equal_2_run_is_drawn_along_x1_on_a_slice(tmp_path, monkeypatch):
     curve = frame[(frame["panel"] == 0) & (frame["series"] == "z(x)") & ~frame["bound"]]
     assert len(curve) == slices.SLICE_POINTS and curve["x"].is_monotonic_increasing
     assert all(re.search(r"\nD = \d\.\de[-+]\d\d", t) for t in panel_titles(frame))
+    at.toggle(key="w_plane").set_value(True).run()  # the plane: a channel beside its mirror
+    assert not at.exception
+    alts = [e.proto.alt for e in at.get("vega_lite_chart")]
+    assert re.search(r"41×41 heatmaps, [24] per row", alts[0]), alts
+    heat = chart_frames(at)[0]
+    assert heat.groupby("panel").size().tolist() == [41 * 41] * (2 * len(panel_titles(frame)))

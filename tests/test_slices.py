@@ -4,6 +4,7 @@ directly."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 from rflr.core.config import DenseConfig, RFLRConfig, RunConfig, TargetConfig
 from rflr.core.model import as_float64, build
 from rflr.files import checkpoint
-from rflr.views import budget, data, layer_charts, slices
+from rflr.views import budget, data, layer_charts, plane_charts, slices
 from tests.conftest import write_checkpoint
 
 TARGET = TargetConfig(transverse=[[1.0, 1.0, 0.5]])
@@ -102,3 +103,36 @@ def test_plane_is_a_41_by_41_grid_beside_its_mirror(d2):
     cfg = RunConfig(DenseConfig(width=8, depth=2, input_dim=3), target=TARGET)
     with pytest.raises(ValueError, match="d = 2"):
         slices.plane_frame(replace(d2, config=cfg), name, [0])
+
+
+def test_plane_panels_pair_each_channel_with_its_mirror(d2):
+    p = data.compute_partials(d2)
+    table = data.channel_frame(p, "bottleneck.1.z").head(2)
+    cells = slices.plane_frame(d2, "bottleneck.1.z", list(table["channel"]))
+    df = plane_charts.plane_table(cells, table)
+    titles = list(df.groupby("panel", observed=True)["title"].first())
+    assert len(titles) == 4  # no empty cell: two panels per channel, nothing else
+    assert titles[0] == layer_charts.channel_title(table.iloc[0])
+    assert titles[1].endswith("z(−x₁, x₂)")
+    assert df.groupby("panel").size().tolist() == [41 * 41] * 4
+    assert df["scaled"].abs().max() <= 1.0
+    spec = json.loads(plane_charts.plane_panels_spec(3, 140))
+    assert spec["columns"] == 2  # a channel and its mirror side by side
+    assert spec["resolve"]["scale"] == {"x": "independent", "y": "independent"}
+    assert "data" not in spec and "datasets" not in spec  # the table travels as Arrow
+    export = plane_charts.plane_panels(cells, table, 3, 140).to_dict()  # validates
+    assert len(export["data"]["values"]) == len(df)
+    assert json.loads(json.dumps({**export, "data": None})) == {**spec, "data": None}
+
+
+def test_plane_layout_puts_a_channel_beside_its_mirror():
+    """An even number of heatmaps to a row (a channel, then its mirror), wider when 3 would
+    have fitted, each fitting the column as the curves' panels do."""
+    lc = layer_charts
+    for main in range(300, 2500, 53):
+        for n, channels in ((1, 1), (2, 1), (2, 8)):
+            per_row, width = plane_charts.plane_layout(main, n, channels)
+            assert per_row in (2, 4) and lc.MIN_PLOT // 2 <= width <= lc.MAX_PLOT
+            curves = lc.panel_layout(main, n, 2 * channels)
+            assert width >= curves[1]
+    assert plane_charts.plane_layout(980, 2, 8) == (2, lc.plot_width(980, 2, 2))

@@ -149,6 +149,12 @@ def slice_curves(key: tuple, name: str, channels: tuple[int, ...]) -> pd.DataFra
     return slices.slice_frame(loaded(*key)[0], name, list(channels))
 
 
+@_table("Evaluating the plane…", heavy_work=True)
+def plane(key: tuple, name: str, channels: tuple[int, ...]) -> pd.DataFrame:
+    """A d = 2 network's channels over the plane (rflr.views.slices.plane_frame)."""
+    return slices.plane_frame(loaded(*key)[0], name, list(channels))
+
+
 @_table(heavy_work=True)
 def profile(key: tuple, thr: float, equivariance: bool) -> tuple[pd.DataFrame, float]:
     p = loaded(*key)[1]

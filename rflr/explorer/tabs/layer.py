@@ -3,6 +3,7 @@ B side by side; and the routes other tabs take to open a checkpoint or a layer i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -10,13 +11,13 @@ import streamlit as st
 
 from rflr.core.model import layer_name
 from rflr.explorer import viewport
-from rflr.explorer.cache import channel_table, curves, loaded, slice_curves
+from rflr.explorer.cache import channel_table, curves, loaded, plane, slice_curves
 from rflr.explorer.escape import md
 from rflr.explorer.export_menu import Export, exports_ui
 from rflr.explorer.picks import Pick, TabInput, columns_for, pick_header
 from rflr.explorer.url import set_kept
 from rflr.measure.metrics import PARITY_TAU
-from rflr.views import budget, catalog, data, layer_charts, slices, sources
+from rflr.views import budget, catalog, data, layer_charts, plane_charts, slices, sources, style
 from rflr.views import state as view_state
 
 NAME = "Layer view"
@@ -51,6 +52,9 @@ def draw(t: TabInput) -> None:
     dims = sorted({p.ckpt.config.model.input_dim for p in t.picks if p.ckpt is not None})
     for d in (d for d in dims if d > 1):  # which slice the panels show, said once per d
         st.caption(slices.slice_caption(d))
+    heat = 2 in dims and st.toggle(
+        "Heatmaps over the plane: z(x₁, x₂) beside its mirror z(−x₁, x₂) (d = 2)", key="w_plane"
+    )
     # None: the checkpoint could not be read (its header says so), or has no layer k
     views = [None if p.error else _layer(p, t.cat, c.k, c.part, c.thr) for p in t.picks]
     drawn = [v.curves for v in views if v and not v.shown.empty]
@@ -66,7 +70,11 @@ def draw(t: TabInput) -> None:
             # as many panels to a row as the measured width holds (a first guess until
             # measured), and no more than the column has channels: few channels, wide panels
             per_row, width = layer_charts.panel_layout(main_width, len(t.picks), len(v.shown))
-            export = _column_ui(p, v, c.odd, y_domain, per_row, width)
+            if heat and v.input_dim == 2:
+                layout = plane_charts.plane_layout(main_width, len(t.picks), len(v.shown))
+                export = _plane_ui(p, v, *layout)
+            else:
+                export = _column_ui(p, v, c.odd, y_domain, per_row, width)
             exports += [export] if export else []
             more |= len(v.shown) < len(v.active)
     _all_channels_ui([(p, v) for p, v in zip(t.picks, views, strict=True) if v])
@@ -135,6 +143,35 @@ def _column_ui(
         v.curves,
         f"{c.label} · {v.name}",
         c.rel + "layer",
+    )
+
+
+def _plane_ui(c: Pick, v: _Layer, per_row: int, width: int) -> Export | None:
+    """A d = 2 checkpoint's column as heatmaps over the plane, each channel beside its
+    mirror; returns their Export (None when nothing is drawn)."""
+    st.markdown(f"**{md(v.name)}** — {len(v.active)} of {len(v.table)} channels active")
+    if v.shown.empty:
+        st.info("No active channel in this layer.")
+        return None
+    ids = tuple(int(i) for i in v.shown["channel"])
+    try:
+        cells = plane(c.key, v.name, ids)
+    except budget.BudgetError as e:
+        st.info(md(f"The heatmaps are not drawn: {e}."))
+        return None
+    side, symbol = slices.PLANE_SIDE, style.symbol(v.name)
+    args = (cells, v.shown, per_row, width, symbol)
+    spec = json.loads(plane_charts.plane_panels_spec(per_row, width, symbol))
+    st.vega_lite_chart(
+        plane_charts.plane_table(cells, v.shown, symbol),
+        spec,
+        alt=f"{len(ids)} channels and their mirrors, {side}×{side} heatmaps, {per_row} per row",
+    )
+    return Export(
+        lambda args=args: plane_charts.plane_panels(*args),
+        cells,
+        f"{c.label} · {v.name} · plane",
+        c.rel + "plane",
     )
 
 
