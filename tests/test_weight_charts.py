@@ -83,3 +83,12 @@ def test_the_symmetry_facets_share_the_row_they_are_given():
         assert 80 + per_row * (spec["spec"]["width"] + 25) <= max(row, 80 + 125)
     assert weight_charts.invariant_symmetry_chart(frame, 1400).to_dict()["columns"] == 3
     assert weight_charts.invariant_symmetry_chart(frame, 358).to_dict()["columns"] == 1
+
+
+def test_atoms_axis_names_x1_as_the_rest_of_the_app_does(folder):
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    frames = data.atom_frames(ckpt, data.compute_partials(ckpt))
+    for d, title in ((1, "input weight w"), (2, "input weight w₁ (on x₁)")):
+        spec = weight_charts.atoms_chart(frames.atoms, frames.links, "dense", d).to_dict()
+        assert spec["layer"][1]["encoding"]["x"]["title"] == title
+        assert "coordinate 0" not in json.dumps(spec)

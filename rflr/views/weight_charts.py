@@ -14,10 +14,13 @@ from rflr.views import style
 # schema lookup that costs milliseconds, which adds up on every rerun.
 
 
-def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart:
+def atoms_chart(
+    atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr", input_dim: int = 1
+) -> alt.LayerChart:
     """Atoms as points (w, b), alive ones in the model's colour; each alive atom joined to
     the atom matched to its mirror. A mirror-symmetric first layer looks like segments
-    crossing w = 0 horizontally."""
+    crossing w = 0 horizontally. For d >= 2, w is the weight on x₁, the coordinate the
+    mirror negates (the app's name for it everywhere)."""
     seg = (
         alt.Chart(links)
         .mark_line(color=style.GUIDE_GREY, strokeWidth=1)
@@ -27,7 +30,7 @@ def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr") ->
         alt.Chart(atoms)
         .mark_circle(size=36)
         .encode(
-            x=alt.X("w:Q", title="input weight w (coordinate 0)"),
+            x=alt.X("w:Q", title=weight_name(input_dim)),
             y=alt.Y("b:Q", title="bias b"),
             color=alt.Color(
                 "alive:N",
@@ -40,6 +43,11 @@ def atoms_chart(atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr") ->
         )
     )
     return alt.LayerChart(layer=[seg, pts], height=300)
+
+
+def weight_name(input_dim: int) -> str:
+    """The atoms chart's horizontal axis: an atom's input weight (on x₁ when d >= 2)."""
+    return "input weight w" if input_dim == 1 else "input weight w₁ (on x₁)"
 
 
 def outgoing_chart(outgoing: pd.DataFrame, kind: str = "rflr") -> alt.LayerChart:

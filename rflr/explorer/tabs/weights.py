@@ -33,7 +33,8 @@ def draw(t: TabInput) -> None:
     layer_symmetry_ui(picks)
     st.subheader("Weights: mirror-paired atoms")
     st.caption(
-        "Each atom (first-layer unit) is a point (w, b); its mirror is (−w, b). Lines join each "
+        "Each atom (first-layer unit) is a point (w, b), w its input weight on x₁ (the "
+        "coordinate the mirror negates); its mirror is (−w, b). Lines join each "
         "alive atom to the atom matched to its mirror (Hungarian matching). Right: the outgoing "
         "weights of matched atoms against each other; mirror pairs that act alike sit on the "
         "diagonal."
@@ -48,7 +49,7 @@ def draw(t: TabInput) -> None:
             m2.metric("pairing defect", fmt(frames.pairing_defect), help=HELP["pairing"])
             m3.metric("outgoing mismatch", fmt(frames.outgoing_mismatch), help=HELP["mismatch"])
             # Charts built once per checkpoint (rflr.explorer.specs); an export builds its own.
-            args = (frames.atoms, frames.links, c.row["kind"])
+            args = (frames.atoms, frames.links, c.row["kind"], c.ckpt.config.model.input_dim)
             _chart_with_export(weight_charts.atoms_chart, args, c, frames.atoms, "atoms")
             out = frames.outgoing
             if len(out) > MAX_POINTS:  # a dense layer feeds N x N weights: draw an even sample
