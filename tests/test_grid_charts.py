@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rflr.views import grid_charts
+from rflr.views import grid_charts, style
 
 
 def _grid() -> pd.DataFrame:
@@ -60,3 +60,15 @@ def test_sweep_charts_pick_curves_or_heatmaps_by_the_number_of_axes():
 def test_the_symmetric_cutoff_reads_as_published():
     """The title names rflr.measure.metrics.SYMMETRIC_DEFECT as docs/figures/beyond-*.png do."""
     assert grid_charts.VALUES["symmetric_fraction"][0] == "fraction symmetric (headline < 1e-3)"
+
+
+def test_log_axes_use_the_shared_tick_format():
+    """Every log axis and log legend of the grid charts writes its ticks as "1e-3"."""
+    fmt = style.LOG_AXIS_FORMAT
+    curve = grid_charts.curve_chart(_grid(), "batch_size", "headline_defect").to_dict()
+    enc = curve["layer"][0]["encoding"]
+    assert enc["x"]["axis"]["format"] == fmt and enc["y"]["axis"]["format"] == fmt
+    heat = grid_charts.heatmap_chart(_grid(), "lr", "batch_size", "headline_defect").to_dict()
+    assert heat["layer"][0]["encoding"]["color"]["legend"]["format"] == fmt
+    linear = grid_charts.curve_chart(_grid(), "batch_size", "symmetric_fraction").to_dict()
+    assert "axis" not in linear["layer"][0]["encoding"]["y"]  # a linear axis keeps Vega's

@@ -92,3 +92,11 @@ def test_atoms_axis_names_x1_as_the_rest_of_the_app_does(folder):
         spec = weight_charts.atoms_chart(frames.atoms, frames.links, "dense", d).to_dict()
         assert spec["layer"][1]["encoding"]["x"]["title"] == title
         assert "coordinate 0" not in json.dumps(spec)
+
+
+def test_weight_symmetry_log_axis_uses_the_shared_tick_format(folder):
+    ckpt = checkpoint.load(next(folder.rglob("rflr-*/step-00000100.safetensors")))
+    frame = data.weight_symmetry_frame(ckpt, data.compute_partials(ckpt))
+    spec = weight_charts.invariant_symmetry_chart(frame.assign(checkpoint="A", kind="rflr"))
+    y = spec.to_dict()["spec"]["layer"][0]["encoding"]["y"]
+    assert y["scale"]["type"] == "log" and y["axis"]["format"] == style.LOG_AXIS_FORMAT

@@ -16,7 +16,7 @@ import pandas as pd
 from rflr.core.kinds import KIND_LABELS
 from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.stats import basin_table, group_stats, weight_regimes
-from rflr.views.style import ONE_SERIES_COLOR
+from rflr.views.style import LOG_AXIS_FORMAT, ONE_SERIES_COLOR
 
 _CUTOFF = np.format_float_scientific(SYMMETRIC_DEFECT, trim="-", exp_digits=1)  # "1e-3"
 # What a chart can show per group: title, log scale.
@@ -52,7 +52,8 @@ def _y(value: str, title: str | None = None) -> alt.Y:
     label, log = VALUES.get(value, (value, False))
     mid, _, _ = _interval(value)
     scale = alt.Scale(type="log") if log else alt.Scale(zero=value == "symmetric_fraction")
-    return alt.Y(f"{mid}:Q", title=title or label, scale=scale)
+    axis = alt.Axis(format=LOG_AXIS_FORMAT) if log else alt.Undefined
+    return alt.Y(f"{mid}:Q", title=title or label, scale=scale, axis=axis)
 
 
 def curve_chart(
@@ -79,6 +80,7 @@ def curve_chart(
     xenc = alt.X(
         f"{x}:Q" if log_x else f"{x}:O",
         scale=alt.Scale(type="log") if log_x else alt.Undefined,
+        axis=alt.Axis(format=LOG_AXIS_FORMAT) if log_x else alt.Undefined,
         sort=order if order is not None else "ascending",
         title=x,
     )
@@ -108,7 +110,12 @@ def heatmap_chart(
     if value == "symmetric_fraction":
         scale = alt.Scale(domain=[0, 1], scheme="viridis")
     rect = base.mark_rect().encode(
-        color=alt.Color(f"{mid}:Q", title=label.split(" (")[0], scale=scale),
+        color=alt.Color(
+            f"{mid}:Q",
+            title=label.split(" (")[0],
+            scale=scale,
+            legend=alt.Legend(format=LOG_AXIS_FORMAT) if log else alt.Undefined,
+        ),
         tooltip=[x, y, alt.Tooltip(f"{mid}:Q", format=".3g"), "runs", "ok"],
     )
     text = base.mark_text(fontSize=11, color="white").encode(text="text:N")

@@ -134,7 +134,8 @@ def _symmetry_chart(
         + d["layer"]
     )
     x = alt.X("depth:N", title="units", sort=alt.SortField("k"), axis=alt.Axis(labelAngle=0))
-    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title=title)
+    axis = alt.Axis(format=style.LOG_AXIS_FORMAT)
+    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title=title, axis=axis)
     color = alt.Color(
         "checkpoint:N",
         scale=alt.Scale(domain=labels, range=style.checkpoint_colors([kinds[c] for c in labels])),
