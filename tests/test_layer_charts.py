@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 
 from rflr.files import checkpoint
-from rflr.views import data, layer_charts, style
+from rflr.views import data, export, layer_charts, style
 
 
 def _scale_of(spec: dict, channel: str) -> dict:
@@ -170,3 +171,23 @@ def test_panel_height_grows_with_width_within_bounds():
     assert layer_charts.panel_height(100) == layer_charts.PANEL_HEIGHT
     assert layer_charts.panel_height(250) == 150
     assert layer_charts.panel_height(1000) == 180
+
+
+def test_exported_panels_keep_every_title_whole(folder):
+    """Issue 21: exported PNGs and SVGs kept the app's cut titles ("D = 4.1e-0…"). At the
+    narrowest panel, without shared axes, every line of every title is drawn whole."""
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "hidden.2.u").head(6)
+    table.loc[table.index[0], "active"] = False  # a third line: "inactive now"
+    cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
+    chart = layer_charts.layer_panels(
+        cv, table, False, None, 4, "hidden.2.u", "dense", layer_charts.MIN_PLOT
+    )
+    svg = export.svg(chart.properties(title="dense · run · hidden.2.u")).decode()
+    texts = re.findall(r">([^<>]+)</(?:text|tspan)>", svg)  # a title's lines are tspans
+    assert not [t for t in texts if "…" in t]
+    for title in map(layer_charts.channel_title, table.to_dict("records")):
+        for line in title.split("\n"):
+            assert line in texts, line
+    assert sum(t.startswith("D = ") for t in texts) == len(table)
