@@ -455,4 +455,89 @@ def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, a
     finally:
         train.kill()
         train.wait()
+
+
+# --- Readable layer panels, d >= 2 drawn as it is (issue 21, items 2, 3, 4, 8) ----------------
+
+# Vega draws the panels on a canvas: record every string it hands to fillText, so that a test
+# reads exactly what was drawn (a title cut by Vega is drawn with its "…").
+FILL_TEXT_HOOK = """
+window.__drawn = [];
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+  window.__drawn.push(String(text));
+  return fillText.call(this, text, ...rest);
+};
+"""
+
+
+def _panel_page(browser, url: str, width: int):
+    """A page at `url` recording canvas text and console warnings, its charts drawn."""
+    page = browser.new_page(viewport={"width": width, "height": 1600})
+    page.add_init_script(FILL_TEXT_HOOK)
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.goto(url)
+    page.locator(CHART_CANVAS).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)  # both columns, then the width report's relayout
+    return page, console
+
+
+@pytest.fixture(scope="module")
+def d2_server(tmp_path_factory):
+    """A d = 2 RF-LR run and its dense control, one snapshot each."""
+    from rflr.core.config import TargetConfig
+
+    folder = tmp_path_factory.mktemp("browser-d2")
+    target = TargetConfig(transverse=[[1.0, 1.0, 0.5]])
+    write_run(folder, RFLRConfig(width=8, rank=2, depth=2, input_dim=2), steps=(5,), target=target)
+    write_run(folder, DenseConfig(width=8, depth=2, input_dim=2), steps=(5,), target=target)
+    yield from _serve(folder, tmp_path_factory)
+
+
+def test_layer_panel_titles_are_whole_and_the_console_quiet(server, browser, artifacts):
+    """Issue 21: "mi…" for the parity at 1440 px, "D = 4.1e-0…" without shared axes, "Exp…"
+    at 1100 px; six "Infinite extent" warnings per layer view. At 390, 1100 and 1440 px, with
+    shared axes off, no drawn text is cut, every panel's D is drawn, the Export button shows
+    its whole label, and the console has no warning of an empty extent."""
+    for width in (390, 1100, 1440):
+        page, console = _panel_page(browser, f"{server}/?shared=0", width)
+        page.screenshot(path=str(artifacts / f"app-panels-titles-{width}.png"), full_page=True)
+        drawn = page.evaluate("window.__drawn")
+        assert not [t for t in drawn if "…" in t], (width, sorted({t for t in drawn if "…" in t}))
+        alts = [chart[0] for chart in page.evaluate(LAYOUT) if " panels" in chart[0]]
+        panels = sum(int(a.split(" panels")[0]) for a in alts)
+        assert len({t for t in drawn if t.startswith("D = ")}) >= 2 and panels >= 8
+        assert sum(t.startswith("D = ") for t in drawn) >= panels, width
+        assert not [m for m in console if "Infinite extent" in m], (width, console)
+        export = page.get_by_role("button", name="Export").first
+        # the button and each part of it (icon, label) hold their content whole: no "Exp…"
+        whole = "e => [e, ...e.querySelectorAll('*')].every(c => c.scrollWidth <= c.clientWidth)"
+        assert export.evaluate(whole), width
+        assert "Export" in export.inner_text().split()
+        page.close()
+
+
+def test_a_d_equal_2_run_is_drawn_along_x1_in_chromium(d2_server, browser, artifacts):
+    """Issue 21, item 3: a d = 2 run's layer view draws its channels along an axis named x₁
+    on the slice x₂ = 0, says so, and offers the plane as heatmaps beside their mirrors."""
+    for width in (390, 1100, 1440):
+        page, console = _panel_page(browser, d2_server, width)
+        body = page.inner_text("body")
+        assert "on the line through the origin (x₂ = 0)" in body
+        drawn = page.evaluate("window.__drawn")
+        assert "x₁" in drawn and "x" not in drawn  # the axis title, in every panel
+        assert not [t for t in drawn if "…" in t]
+        page.screenshot(path=str(artifacts / f"app-d2-slice-{width}.png"), full_page=True)
+        if width == 1440:
+            page.get_by_text("Heatmaps over the plane").click()
+            for _ in range(300):  # the alt text says when the heatmaps are drawn
+                if any("heatmaps" in chart[0] for chart in page.evaluate(LAYOUT)):
+                    break
+                page.wait_for_timeout(100)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(artifacts / "app-d2-plane-1440.png"), full_page=True)
+            drawn = page.evaluate("window.__drawn")
+            assert "x₂" in drawn and any(t.endswith("(−x₁, x₂)") for t in drawn)
+        assert not [m for m in console if "Infinite extent" in m], (width, console)
         page.close()
