@@ -5,6 +5,7 @@
     catalog   the checkpoint table from headers, runs, the default RF-LR/dense pair
     data      the tables the charts draw, computed by rflr.measure (metrics, evaluate, channels)
     style     the one visual language: colours per model kind, the mirror's dash, greys
+    names     one display name per layer ("layer 3 · z₃"), for every tab and export
     layer_charts, depth_charts, training_charts, weight_charts, sweep_charts, grid_charts
               Altair charts, one module per tab (or family), pure functions of those tables
     architecture  the Architecture tab's drawing (Graphviz DOT)

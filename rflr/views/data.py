@@ -28,7 +28,7 @@ from rflr.files.checkpoint import Checkpoint
 from rflr.measure import channels, metrics, plateaus, weight_symmetry
 from rflr.measure.evaluate import partials_on_grid
 from rflr.measure.record import Metrics
-from rflr.views import budget
+from rflr.views import budget, names
 
 PARTS = {
     "partial": "partial function (z for RF-LR, u for dense)",
@@ -43,11 +43,8 @@ PLOT_POINTS = 129  # points per curve sent to the browser (a panel is ~130 px wi
 
 
 def layer_label(k: int, depth: int) -> str:
-    if k == 0:
-        return "atoms (h₁)"
-    if k == depth:
-        return "output y"
-    return f"layer {k}"
+    """The layer selector's name of layer k, shared by every kind (rflr.views.names)."""
+    return names.layer_label(None, k, depth)
 
 
 # --- partial functions on the grid ---------------------------------------------------------
