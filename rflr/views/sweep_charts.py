@@ -12,20 +12,39 @@ import math
 import altair as alt
 import pandas as pd
 
-from rflr.core.kinds import KIND_LABELS
+from rflr.core.kinds import KIND_LABELS, KINDS
 from rflr.measure.metrics import SYMMETRIC_DEFECT
 from rflr.sweep.summary import depth_profile, model_stats, wilson_interval
-from rflr.views.style import KIND_COLORS, LOG_FLOOR
+from rflr.views.names import layer_symbol, tensor_label
+from rflr.views.style import INK_GREY, KIND_COLORS, LOG_FLOOR
 
 LABELS = KIND_LABELS
+MODEL_ORDER = tuple(KINDS)  # RF-LR first, then its controls: the registry's order, every view's
 # One colour per model kind on every tab (rflr.views.style): RF-LR orange, dense blue.
 COLORS = {LABELS.get(k, k): c for k, c in KIND_COLORS.items()}
 _SCALE = alt.Scale(domain=list(COLORS), range=list(COLORS.values()))
 _COLOR = alt.Color("label:N", title="model", scale=_SCALE)
+# The scatter's legend of what a click does: filled points have their checkpoint here.
+HAS_FILE = "has a checkpoint: click to open"
+NO_FILE = "summary only: no file here"
+# A ring as a Vega symbol path (unit circle, a hole wound the other way): the shape, not a
+# fill opacity, carries "has a file", because only a shape gets a legend of its own.
+RING = "M1,0A1,1,0,1,1,-1,0A1,1,0,1,1,1,0ZM0.55,0A0.55,0.55,0,1,0,-0.55,0A0.55,0.55,0,1,0,0.55,0Z"
+
+
+def model_order(models: list[str]) -> list[str]:
+    """Models as every view lists them: the registry's kinds in its order, then any other."""
+    rank = {m: i for i, m in enumerate(MODEL_ORDER)}
+    return sorted(models, key=lambda m: (rank.get(m, len(rank)), str(m)))
 
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(label=df["model"].map(LABELS).fillna(df["model"]))
+
+
+def _layer_label(name: object) -> str:
+    """A summary's layer name (bottleneck.3.z) as every tab names it (layer 3 · z₃)."""
+    return tensor_label(name) if isinstance(name, str) and name else "–"
 
 
 def _jitter(df: pd.DataFrame, spread: float) -> pd.Series:
@@ -54,12 +73,17 @@ def _log_axis(values: pd.Series, title: str) -> dict:
     )
 
 
+def _partial_names() -> list[str]:
+    """Each kind's partial function: "z for RF-LR", "u for dense" (layer k's is z_k, u_k)."""
+    return [f"{layer_symbol(k.name, 1)[0]} for {k.label}" for k in KINDS.values()]
+
+
 # --- charts: pure functions of the summary --------------------------------------------------
 
 
 def distribution_chart(df: pd.DataFrame, field: str, title: str) -> alt.LayerChart:
     """One column per model: a box (quartiles, whiskers to min/max) over the jittered runs."""
-    d = _labelled(df[df["status"] == "ok"])
+    d = _labelled(df.loc[df["status"] == "ok", ["run_id", "model", field]])
     d = d.assign(value=d[field].clip(lower=LOG_FLOOR)).dropna(subset=["value"])
     d = d.assign(jitter=_jitter(d, 50))
     x = alt.X("label:N", title=None, sort=list(COLORS), axis=alt.Axis(labelAngle=0))
@@ -77,35 +101,58 @@ def distribution_chart(df: pd.DataFrame, field: str, title: str) -> alt.LayerCha
             xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-60, 60])),
             y=y,
             color=_COLOR,
-            tooltip=[alt.Tooltip("run_id"), alt.Tooltip(f"{field}:Q", format=".2e")],
+            tooltip=[
+                alt.Tooltip("run_id:N", title="run"),
+                alt.Tooltip("label:N", title="model"),
+                alt.Tooltip(f"{field}:Q", format=".2e", title=title),
+            ],
         )
     )
     return alt.LayerChart(layer=[box, strip], width=220, height=280, title=title)
 
 
-def scatter_chart(df: pd.DataFrame, pick: bool = False) -> alt.LayerChart:
+def scatter_chart(
+    df: pd.DataFrame, pick: bool = False, files: tuple[str, ...] | None = None
+) -> alt.LayerChart:
     """Test MSE against headline defect per run: the output fit alone hides the mechanism.
+    With `files` (the runs whose checkpoint is in the folder) those are filled, the others
+    rings, and a legend says which can be opened; without (a figure), every point is filled.
     With `pick`, clicking a point selects its run (the selection parameter "pick", field
     run_id), for st.altair_chart(on_select=...)."""
-    d = _labelled(df[df["status"] == "ok"])
+    cols = ["run_id", "model", "test_mse", "headline_defect", "headline_layer"]
+    d = _labelled(df.loc[df["status"] == "ok", cols])  # only what is drawn goes to the browser
     d = d.assign(
-        mse=d["test_mse"].clip(lower=LOG_FLOOR), defect=d["headline_defect"].clip(lower=LOG_FLOOR)
+        mse=d["test_mse"].clip(lower=LOG_FLOOR),
+        defect=d["headline_defect"].clip(lower=LOG_FLOOR),
+        file=d["run_id"].isin(set(files or ())).map({True: HAS_FILE, False: NO_FILE}),
+        layer=d["headline_layer"].map(_layer_label),
     ).dropna(subset=["mse", "defect"])
     points = (
         alt.Chart(d)
-        .mark_circle(size=40, opacity=0.75)
+        .mark_point(size=40, filled=True, opacity=0.75)  # as mark_circle drew it
         .encode(
             x=alt.X("mse:Q", **_log_axis(d["mse"], "test MSE (log)")),
             y=alt.Y("defect:Q", **_log_axis(d["defect"], "headline active partial defect (log)")),
             color=_COLOR,
             tooltip=[
-                alt.Tooltip("run_id"),
+                alt.Tooltip("run_id:N", title="run"),
+                alt.Tooltip("label:N", title="model"),
                 alt.Tooltip("test_mse:Q", format=".2e", title="test MSE"),
                 alt.Tooltip("headline_defect:Q", format=".2e", title="headline defect"),
-                alt.Tooltip("headline_layer"),
+                alt.Tooltip("layer:N", title="headline layer"),
+                *([alt.Tooltip("file:N", title="checkpoint")] if files is not None else []),
             ],
         )
     )
+    if files is not None:  # filled: its checkpoint is here (a click opens it); a ring: not
+        points = points.encode(
+            shape=alt.Shape(
+                "file:N",
+                title="checkpoint",
+                scale=alt.Scale(domain=[HAS_FILE, NO_FILE], range=["circle", RING]),
+                legend=alt.Legend(symbolFillColor=INK_GREY, labelLimit=260),
+            )
+        )
     if pick:
         points = points.add_params(
             alt.selection_point(name="pick", fields=["run_id"], on="click", clear="dblclick")
@@ -150,7 +197,10 @@ def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
                 title=y_title,
             ),
             color=alt.Color("label:N", legend=None, scale=_SCALE),
-            tooltip=[alt.Tooltip("label"), alt.Tooltip("text", title="symmetric")],
+            tooltip=[
+                alt.Tooltip("label:N", title="model"),
+                alt.Tooltip("text:N", title="symmetric"),
+            ],
         )
     )
     bars_ci = (
@@ -167,12 +217,15 @@ def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
 def depth_chart(df: pd.DataFrame) -> alt.LayerChart:
     """Active partial defect of each partial layer (k = 1 first), every run and the median."""
     long = _labelled(depth_profile(df[df["status"] == "ok"]))
-    long = long.assign(defect=long["defect"].clip(lower=LOG_FLOOR))
-    long = long.assign(jitter=_jitter(long, 24))
+    long = long.assign(
+        defect=long["defect"].clip(lower=LOG_FLOOR),
+        jitter=_jitter(long, 24),
+        layer=long["layer"].map(_layer_label),
+    )
     x = alt.X(
         "k:O",
-        title="partial layer k (bottleneck.k.z for RF-LR, hidden.k.u for dense)",
-        axis=alt.Axis(labelAngle=0),
+        title=f"partial layer ({', '.join(_partial_names())})",
+        axis=alt.Axis(labelAngle=0, labelExpr="'layer ' + datum.label"),
     )
     y_title = "active partial defect (log)"
     y = alt.Y("defect:Q", **_log_axis(long["defect"], y_title))
@@ -184,7 +237,12 @@ def depth_chart(df: pd.DataFrame) -> alt.LayerChart:
             xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-40, 40])),
             y=y,
             color=_COLOR,
-            tooltip=[alt.Tooltip("run_id"), alt.Tooltip("layer"), alt.Tooltip("defect:Q")],
+            tooltip=[
+                alt.Tooltip("run_id:N", title="run"),
+                alt.Tooltip("label:N", title="model"),
+                alt.Tooltip("layer:N", title="layer"),
+                alt.Tooltip("defect:Q", format=".2e", title="active partial defect"),
+            ],
         )
     )
     medians = (
