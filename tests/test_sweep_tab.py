@@ -59,7 +59,8 @@ def test_sweep_view_on_the_shipped_summary():
     assert len(df) == 149
     at = AppTest.from_string(_view_script(SHIPPED, SHIPPED.parents[1]), default_timeout=60).run()
     assert not at.exception
-    assert [m.label for m in at.metric] == ["dense: symmetric reruns", "RF-LR: symmetric reruns"]
+    # RF-LR first, as on every other view (issue 21, item 5)
+    assert [m.label for m in at.metric] == ["RF-LR: symmetric reruns", "dense: symmetric reruns"]
     picked = _picked(at)  # the default pick is a run whose file is shipped
     run_id, path = picked.removeprefix("picked=").split("|")
     assert Path(path).is_file() and read_header(path).config.run_id == run_id
@@ -163,3 +164,61 @@ def test_the_charts_follow_a_rewritten_summary(tiny_sweep, tmp_path):
     at.run()
     assert not at.exception
     assert runs_drawn() and all(r == set(df["run_id"].iloc[:3]) for r in runs_drawn())
+
+
+def test_a_click_on_a_point_without_a_file_says_why_in_one_line(monkeypatch):
+    """Issue 21, item 5: the callback notes the run; the tab says in one line why it did not
+    open and how to get the file (the command in sweep.json)."""
+    import streamlit as st
+
+    from rflr.explorer.tabs import sweep
+
+    ss = _State(sweep_files={"r1": "poster/r1/step-00000100.safetensors"})
+    monkeypatch.setattr(st, "session_state", ss)
+    ss["sweep_scatter"] = {"selection": {"pick": [{"run_id": "r2"}]}}
+    sweep._open_clicked()
+    assert ss["sweep_missing"] == "r2" and "url_files" not in ss
+    ss["sweep_scatter"] = {"selection": {"pick": [{"run_id": "r1"}]}}
+    sweep._open_clicked()
+    assert ss["sweep_missing"] is None and ss["url_files"][0].startswith("poster/r1/")
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped poster sweep")
+def test_the_sweep_tab_says_why_a_point_did_not_open():
+    df = summary.read_summary(SHIPPED)
+    missing = next(
+        r
+        for r, c in zip(df["run_id"], df["checkpoint"], strict=True)
+        if not (SHIPPED.parent / c).exists()
+    )
+    at = AppTest.from_string(_view_script(SHIPPED, SHIPPED.parents[1]), default_timeout=60)
+    at.run()
+    assert any("Click a filled point" in c.value for c in at.caption)
+    at.session_state["sweep_missing"] = missing  # what a click on its hollow point leaves
+    at.run()
+    assert not at.exception
+    lines = [w.value for w in at.warning]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0].startswith(missing)
+    assert (
+        "checkpoint is not in the folder: rerun with `python train.py --preset poster`"
+        in (lines[0])
+    )
+
+
+BEYOND = ROOT / "checkpoints" / "beyond" / "summary.csv"
+
+
+@pytest.mark.skipif(not BEYOND.is_file(), reason="no shipped study")
+def test_a_study_is_shown_per_part_and_config():
+    """The shipped study (864 runs of different configs, no checkpoint shipped): a row per
+    part, config and model, no pooled figure, and no "click a point" promise."""
+    at = AppTest.from_string(_view_script(BEYOND, BEYOND.parents[1]), default_timeout=120).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"part", "config", "model", "symmetric"} <= set(table.columns)
+    assert table["runs"].sum() == len(summary.read_summary(BEYOND))
+    assert list(table["model"].iloc[:2]) == ["RF-LR", "dense"]
+    assert "base" in at.selectbox(key="sweep_part").value
+    assert not any("click" in c.value.lower() for c in at.caption)
+    assert "None of these runs has its checkpoint" in texts(at)

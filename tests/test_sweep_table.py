@@ -115,3 +115,54 @@ def test_a_grids_swept_text_columns_stay_text(tmp_path):
     assert list(df["online"]) == ["True", "False"]
     assert df["lr"].dtype == float and list(df["lr"]) == [0.01, 0.02]
     assert df["test_mse"][0] == 0.5 and pd.isna(df["test_mse"][1])  # schema: still numbers
+
+
+def _runs(part: str, model: str, rank: int, symmetric: list[bool]) -> list[dict]:
+    return [
+        {
+            "part": part,
+            "run_id": f"{part}/{model}-r{rank}-s{s}",
+            "model": model,
+            "rank": rank,
+            "seed": s,
+            "status": "ok",
+            "test_mse": 1e-4,
+            "headline_defect": 1e-5 if sym else 0.5,
+            "checkpoint": "",
+            "symmetric": sym,
+        }
+        for s, sym in enumerate(symmetric)
+    ]
+
+
+def test_a_studys_runs_are_counted_per_part_and_config_never_pooled(tmp_path):
+    """Issue 21, item 5: a study's summary is shown per part and config ("328/624" pooled
+    answers no part's question); RF-LR first in each config."""
+    rows = (
+        _runs("base", "dense", 1, [False, False])
+        + _runs("base", "rflr", 1, [True, True, False])
+        + _runs("rank", "rflr", 1, [True, True])
+        + _runs("rank", "rflr", 4, [False, False, True, False])
+    )
+    path = tmp_path / "summary.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    table = sweep_table.config_rows(sweep_table.read_checked(path))
+    got = [tuple(r) for r in table[["part", "config", "model", "runs"]].itertuples(index=False)]
+    assert got == [
+        ("base", "–", "RF-LR", 3),
+        ("base", "–", "dense", 2),
+        ("rank", "rank = 1", "RF-LR", 2),
+        ("rank", "rank = 4", "RF-LR", 4),
+    ]
+    assert list(table["symmetric"].str.split(" ").str[0]) == ["2/3", "0/2", "2/2", "1/4"]
+    assert table["runs"].sum() == len(rows)  # every run in exactly one row
+
+
+def test_a_plain_sweep_has_one_row_per_model_rflr_first(tmp_path):
+    rows = _runs("x", "dense", 1, [False]) + _runs("x", "rflr", 1, [True])
+    path = tmp_path / "summary.csv"
+    pd.DataFrame(rows).drop(columns="part").to_csv(path, index=False)
+    df = sweep_table.read_checked(path)
+    assert sweep_table.configs(df) == []
+    table = sweep_table.config_rows(df)
+    assert list(table["model"]) == ["RF-LR", "dense"] and "part" not in table.columns

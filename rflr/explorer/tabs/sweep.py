@@ -2,8 +2,13 @@
 the file read defensively by rflr.views.sweep_table).
 
 A run with its checkpoint in the folder opens in the layer view: by clicking its point in the
-scatter, or by picking it and pressing the button. The summary and the picked run are in the
+scatter (filled points have their file here; a click on a hollow one says why it does not
+open), or by picking it and pressing the button. The summary and the picked run are in the
 URL (sweep=, srun=).
+
+A study's summary (a `part` column, study.json beside it) holds runs of different configs that
+answer different questions: it is shown part by part, with one row per part, config and model,
+never pooled into one number. So is a grid sweep with more than one config per model.
 """
 
 from __future__ import annotations
@@ -28,12 +33,14 @@ from rflr.views.sweep_charts import (
     LABELS,
     depth_chart,
     distribution_chart,
+    model_order,
     scatter_chart,
     symmetric_chart,
 )
 
 NAME = "Sweep"
 SUMMARY_NAME = "summary.csv"
+STUDY_NAME = "study.json"  # rflr.sweep.study.STUDY_NAME (training code: not imported here)
 RECORD_MAX_BYTES = 1 << 20
 
 
@@ -103,8 +110,16 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
     if df.empty:
         st.info("The sweep summary has no runs.")
         return None
-    _header_ui(df, rel, _sweep_record(path.parent / SWEEP_NAME))
-    _model_stats_ui(df)
+    record = _sweep_record(path.parent / SWEEP_NAME) or _sweep_record(path.parent / STUDY_NAME)
+    _header_ui(df, rel, record)
+    study = "part" in df.columns
+    if study:  # every part's configs, then one part at a time
+        df, source = _study_part_ui(df, source, record)
+    one_config = not sweep_table.configs(df)  # one config per model: one number per model
+    if one_config:
+        _model_stats_ui(df)
+    elif not study:  # a grid sweep (a study's parts are all in its table above)
+        _config_table_ui(df, source)
     files = dict(
         zip(
             df["run_id"],
@@ -114,7 +129,9 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
     )
     with_files = {r: sources.relative(root.resolve(), f) for r, f in files.items() if f}
     st.session_state.sweep_files = with_files  # what a click on a point opens
-    _charts_ui(df, source)
+    _charts_ui(df, source, tuple(sorted(with_files)), _rerun_command(record), one_config)
+    if study or spec(grid_charts.sweep_charts, source, df, swept_keys(df)):
+        _grid_view(df, source)
     order = df.sort_values(["model", "headline_defect"], ascending=[False, True])
     selection = _run_picker_ui(root, df, order, files, with_files)
     _table_ui(order)
@@ -123,22 +140,26 @@ def sweep_view(root: Path, rel: str) -> SweepSelection | None:
 
 def _header_ui(df: pd.DataFrame, rel: str, record: dict) -> None:
     """How many reruns of each model, and the command and machine that ran them."""
-    counts = ", ".join(f"{n} {md(LABELS.get(m, m))}" for m, n in df["model"].value_counts().items())
+    n = df["model"].value_counts()
+    counts = ", ".join(f"{n[m]} {md(LABELS.get(m, m))}" for m in model_order(list(n.index)))
     st.markdown(f"**{len(df)} reruns** ({counts}) from {md(rel)}.")
     if record:
         machine = record.get("machine") if isinstance(record.get("machine"), dict) else {}
         minutes = record.get("wall_time_s")
-        minutes = minutes / 60 if isinstance(minutes, int | float) else float("nan")
-        st.caption(
-            f"{md(record.get('command', ''))} · {md(record.get('started_utc', ''))} · "
-            f"{minutes:.1f} min on {md(machine.get('cpu_count', '?'))} CPUs, "
-            f"torch {md(machine.get('torch', '?'))}"
-        )
+        said = [md(record.get("command", "")), md(record.get("started_utc", ""))]
+        if isinstance(minutes, int | float):  # a sweep's record; a study's has none
+            said.append(
+                f"{minutes / 60:.1f} min on {md(machine.get('cpu_count', '?'))} CPUs, "
+                f"torch {md(machine.get('torch', '?'))}"
+            )
+        st.caption(" · ".join(x for x in said if x))
 
 
 def _model_stats_ui(df: pd.DataFrame) -> None:
-    """One metric per model: its symmetric reruns, with medians and divergences below."""
+    """One metric per model (RF-LR first): its symmetric reruns, with medians and
+    divergences below."""
     stats = model_stats(df)
+    stats = stats.loc[model_order(list(stats.index))]
     cols = st.columns(len(stats))
     for col, (model, r) in zip(cols, stats.iterrows(), strict=True):
         col.metric(
@@ -154,9 +175,60 @@ def _model_stats_ui(df: pd.DataFrame) -> None:
         )
 
 
-def _charts_ui(df: pd.DataFrame, source: tuple) -> None:
-    """The distributions, the clickable scatter, the symmetric counts, the depth profile,
-    and a grid sweep's curves or heatmaps."""
+def _study_part_ui(df: pd.DataFrame, source: tuple, record: dict) -> tuple[pd.DataFrame, tuple]:
+    """A study: one row per part, config and model, then the part the charts below show."""
+    parts = list(dict.fromkeys(df["part"]))
+    st.markdown(
+        f"**A study of {len(parts)} parts**: each asks its own question at its own configs, so "
+        "its runs are counted per part and config, never pooled."
+    )
+    _config_table_ui(df, source)
+    part = st.selectbox("study part", parts, key="sweep_part")
+    question = next(
+        (
+            p.get("question")
+            for p in record.get("parts", [])
+            if isinstance(p, dict) and p.get("name") == part
+        ),
+        None,
+    )
+    if isinstance(question, str) and question:
+        st.caption(f"{md(part)}: {md(question)}")
+    return df[df["part"] == part], (*source, part)
+
+
+def _config_table_ui(df: pd.DataFrame, source: tuple) -> None:
+    """Symmetric reruns and medians per (part,) config and model: one row each."""
+    rows = _config_rows(source, df)
+    st.dataframe(
+        rows,
+        hide_index=True,
+        height=min(36 + 35 * len(rows), 320),
+        column_config={
+            "median_test_mse": st.column_config.NumberColumn("median test MSE", format="%.2e"),
+            "median_headline_defect": st.column_config.NumberColumn(
+                "median headline defect", format="%.2e"
+            ),
+            "symmetric": st.column_config.TextColumn(
+                "symmetric reruns",
+                help=f"headline defect below {SYMMETRIC_DEFECT:g}; [95% Wilson interval]",
+            ),
+        },
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _config_rows(source: tuple, _df: pd.DataFrame) -> pd.DataFrame:
+    """sweep_table.config_rows once per summary (source: its identity): ~1 s on a study."""
+    return sweep_table.config_rows(_df)
+
+
+def _charts_ui(
+    df: pd.DataFrame, source: tuple, files: tuple[str, ...], rerun: str, one_config: bool
+) -> None:
+    """The distributions, the clickable scatter (filled: the runs whose file is here), the
+    symmetric counts (one config per model only), the depth profile, and a grid sweep's
+    curves or heatmaps."""
     # Each chart is built once per summary (rflr.explorer.specs): building them took ~0.4 s a rerun.
     left, right = st.columns(2)
     chart_ui(distribution_chart, source, df, "test_mse", "test MSE", where=left, width="stretch")
@@ -169,23 +241,38 @@ def _charts_ui(df: pd.DataFrame, source: tuple) -> None:
         where=right,
         width="stretch",
     )
-    left, right = st.columns([2, 1])
+    left, right = st.columns([2, 1]) if one_config else (st.container(), None)
     chart_ui(
         scatter_chart,
         source,
         df,
         True,  # pick: a click on a point selects its run
+        files,
         where=left,
         width="stretch",
         on_select=_open_clicked,
         selection_mode="pick",
         key="sweep_scatter",
     )
-    left.caption("Click a run's point to open it in the layer view (runs with a file here).")
-    chart_ui(symmetric_chart, source, df, where=right, width="stretch")
+    missing = st.session_state.get("sweep_missing")
+    if missing is not None and missing in set(df["run_id"]):
+        left.warning(
+            f"{md(missing)}: this run's checkpoint is not in the folder: rerun with "
+            f"{rerun} to get it."
+        )
+    elif files:
+        left.caption("Click a filled point to open its run in the layer view.")
+    if right is not None:
+        chart_ui(symmetric_chart, source, df, where=right, width="stretch")
     chart_ui(depth_chart, source, df, width="stretch")
-    if spec(grid_charts.sweep_charts, source, df, swept_keys(df)) or "part" in df.columns:
-        _grid_view(df, source)
+
+
+def _rerun_command(record: dict) -> str:
+    """The command that wrote the summary, as markdown code ("its sweep" when unknown)."""
+    command = record.get("command")
+    if isinstance(command, str) and command.strip():
+        return f"`{command.strip().replace('`', '')}`"
+    return "its sweep's command"
 
 
 def _run_picker_ui(
@@ -246,12 +333,14 @@ def _whole(column) -> bool:
 
 
 def _open_clicked() -> None:
-    """A click on a sweep point: open that run's checkpoint (if it has one here)."""
+    """A click on a sweep point: open that run's checkpoint if it has one here; else note
+    the run, and the tab says in one line why nothing opened."""
     ss = st.session_state
     event = ss.get("sweep_scatter")
     points = (event or {}).get("selection", {}).get("pick") or []
     run_id = points[0].get("run_id") if points and isinstance(points[0], dict) else None
     rel = ss.get("sweep_files", {}).get(run_id)
+    ss["sweep_missing"] = None if rel or run_id is None else run_id
     if rel:
         set_kept("sweep_run", run_id)
         layer.open_checkpoint(rel)
@@ -263,13 +352,9 @@ def _num(v: object) -> str:
 
 def _grid_view(df: pd.DataFrame, source: tuple) -> None:
     """A grid sweep (or one part of a study): curves over one swept key, heatmaps over two."""
-    part = None
-    if "part" in df.columns:
-        part = st.selectbox("study part", list(dict.fromkeys(df["part"])), key="sweep_part")
-        df = df[df["part"] == part]
     keys = swept_keys(df)
     st.markdown(f"**Grid sweep**: swept {', '.join(f'`{k}`' for k in keys) or 'nothing'}")
-    specs = spec(grid_charts.sweep_charts, (*source, part), df, keys)  # once per summary, part
+    specs = spec(grid_charts.sweep_charts, source, df, keys)  # once per summary (and part)
     for left, right in zip(specs[::2], specs[1::2] + [None] * (len(specs) % 2), strict=True):
         cols = st.columns(2)
         cols[0].vega_lite_chart(left, width="stretch")
