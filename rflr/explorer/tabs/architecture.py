@@ -1,14 +1,23 @@
-"""The Architecture tab: each network drawn layer by layer (Graphviz), and its nodes as buttons
-that open that layer in the Layer view."""
+"""The Architecture tab: each network drawn layer by layer, one box per value a layer view can
+show, each with thumbnails of its channels' functions (as TensorFlow Playground draws its
+units). A click on a box opens that layer in the Layer view.
+
+The diagram is an Altair chart with a point selection on its boxes (st.vega_lite_chart's
+on_select), not Graphviz: Streamlit's Graphviz element reports no clicks, which is why the
+drawing used to need a row of buttons under it (cut at narrow widths: "bottlen…", "hi…").
+"""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from rflr.core.kinds import describe
 from rflr.core.model import layer_name
+from rflr.explorer.cache import channel_table, curves
 from rflr.explorer.escape import md
-from rflr.explorer.picks import TabInput, columns_for
+from rflr.explorer.picks import Pick, TabInput, columns_for
+from rflr.explorer.specs import chart_ui
 from rflr.explorer.tabs import layer
 from rflr.views import architecture
 
@@ -16,9 +25,14 @@ NAME = "Architecture"
 
 
 def draw(t: TabInput) -> None:
-    """Each network drawn, the layer shown in the Layer view marked; its nodes open a layer."""
+    """Each network drawn, the layer shown in the Layer view outlined; a box opens a layer."""
     picks, k, part = t.picks, t.layer.k, t.layer.part
     st.subheader("Architecture")
+    st.caption(
+        "Click a box to open that layer in the layer view (red: the layer it shows). Each box "
+        f"draws its {architecture.THUMB_CHANNELS} most active channels' functions of x, each "
+        "scaled to its own range: their shapes, not their sizes."
+    )
     for c, col in zip(picks, columns_for(picks), strict=True):
         with col:
             st.markdown(c.title)
@@ -26,37 +40,47 @@ def draw(t: TabInput) -> None:
                 st.error(f"{md(c.rel)}: {md(c.error)}")
                 continue
             cfg = c.ckpt.config.model
-            st.graphviz_chart(architecture.architecture_dot(cfg, layer_name(cfg, k, part)))
-            nodes = _nodes(cfg.depth)
-            st.pills(
-                "Open a node in the layer view",
-                list(nodes),
-                format_func=lambda n, cfg=cfg, nodes=nodes: layer_name(cfg, *nodes[n]) or n,
-                key=f"arch_{c.rel}",
-                on_change=_open_node,
-                args=(f"arch_{c.rel}", nodes),
-                help="The drawing itself cannot be clicked (Graphviz); these are its nodes.",
+            nodes = architecture.diagram_nodes(cfg)
+            shown = architecture.node_of(nodes, layer_name(cfg, k, part))
+            key = f"arch_{c.rel}"
+            chart_ui(
+                architecture.diagram_chart,
+                (c.key, t.layer.thr),  # the thumbnails' content: the file and the threshold
+                nodes,
+                _thumbnails(c, nodes, t.layer.thr),
+                cfg.kind,
+                shown,
+                width="stretch",
+                on_select=lambda key=key, nodes=nodes: _open_node(key, nodes),
+                selection_mode="node",
+                key=key,
             )
             n_params = sum(int(w.numel()) for w in c.ckpt.params.values())
-            st.caption(
-                f"{n_params:,} parameters; red: the layer shown in the layer view. " + describe(cfg)
-            )
+            st.caption(f"{n_params:,} parameters. " + describe(cfg))
 
 
-def _nodes(depth: int) -> dict[str, tuple[int, str]]:
-    """The drawing's nodes a layer view can show: name -> (layer index, part)."""
-    out = {"0": (0, "partial")}
-    for k in range(1, depth):
-        out[f"{k}"] = (k, "partial")
-        out[f"{k}h"] = (k, "h")
-    out[f"{depth}"] = (depth, "partial")
-    return out
+def _thumbnails(c: Pick, nodes: pd.DataFrame, thr: float) -> pd.DataFrame:
+    """Each box's most active channels, from the layer view's cached tables (its channel
+    table and curves: evaluated once per checkpoint, within rflr.views.budget)."""
+    frames = {}
+    for node, name in zip(nodes["node"], nodes["layer"], strict=True):
+        if not isinstance(name, str):
+            continue  # the input x: no channels of its own
+        table = channel_table(c.key, name, thr)
+        top = table[table["active"]].head(architecture.THUMB_CHANNELS)  # most active first
+        if not top.empty:
+            frames[node] = curves(c.key, name, tuple(int(i) for i in top["channel"]))
+    return architecture.thumbnail_frame(frames)
 
 
-def _open_node(key: str, nodes: dict[str, tuple[int, str]]) -> None:
-    """A node pill: show that layer (and part) on the Layer view tab."""
-    ss = st.session_state
-    picked = ss.get(key)
-    if picked in nodes:
-        layer.open_layer(*nodes[picked])
-    ss[key] = None  # a one-shot choice: the pill does not stay selected
+def _open_node(key: str, nodes: pd.DataFrame) -> None:
+    """A click on a box: show its layer (and part) on the Layer view tab."""
+    event = st.session_state.get(key) or {}
+    picked = (event.get("selection", {}).get("node") or [{}])[0]
+    node = picked.get("node") if isinstance(picked, dict) else None
+    hit = nodes[nodes["node"] == node]
+    if hit.empty or int(hit["k"].iloc[0]) < 0:
+        return
+    k = int(hit["k"].iloc[0])
+    # the atoms' h₁ and the output have one part each: the controls call it "partial"
+    layer.open_layer(k, "h" if hit["part"].iloc[0] == "h" and k > 0 else "partial")
