@@ -127,22 +127,20 @@ def scatter_chart(
         file=d["run_id"].isin(set(files or ())).map({True: HAS_FILE, False: NO_FILE}),
         layer=d["headline_layer"].map(_layer_label),
     ).dropna(subset=["mse", "defect"])
+    x = alt.X("mse:Q", **_log_axis(d["mse"], "test MSE (log)"))
+    y = alt.Y("defect:Q", **_log_axis(d["defect"], "headline active partial defect (log)"))
+    tips = [
+        alt.Tooltip("run_id:N", title="run"),
+        alt.Tooltip("label:N", title="model"),
+        alt.Tooltip("test_mse:Q", format=".2e", title="test MSE"),
+        alt.Tooltip("headline_defect:Q", format=".2e", title="headline defect"),
+        alt.Tooltip("layer:N", title="headline layer"),
+        *([alt.Tooltip("file:N", title="checkpoint")] if files is not None else []),
+    ]
     points = (
         alt.Chart(d)
         .mark_point(size=40, filled=True, opacity=0.75)  # as mark_circle drew it
-        .encode(
-            x=alt.X("mse:Q", **_log_axis(d["mse"], "test MSE (log)")),
-            y=alt.Y("defect:Q", **_log_axis(d["defect"], "headline active partial defect (log)")),
-            color=_COLOR,
-            tooltip=[
-                alt.Tooltip("run_id:N", title="run"),
-                alt.Tooltip("label:N", title="model"),
-                alt.Tooltip("test_mse:Q", format=".2e", title="test MSE"),
-                alt.Tooltip("headline_defect:Q", format=".2e", title="headline defect"),
-                alt.Tooltip("layer:N", title="headline layer"),
-                *([alt.Tooltip("file:N", title="checkpoint")] if files is not None else []),
-            ],
-        )
+        .encode(x=x, y=y, color=_COLOR, tooltip=tips)
     )
     if files is not None:  # filled: its checkpoint is here (a click opens it); a ring: not
         points = points.encode(
@@ -153,9 +151,15 @@ def scatter_chart(
                 legend=alt.Legend(symbolFillColor=INK_GREY, labelLimit=260),
             )
         )
-    if pick:
-        points = points.add_params(
-            alt.selection_point(name="pick", fields=["run_id"], on="click", clear="dblclick")
+    layers = [points]
+    if pick:  # on top, invisible whole discs: a ring's hole is no hole for a click
+        layers.append(
+            alt.Chart(d)
+            .mark_circle(size=80, opacity=0, cursor="pointer")
+            .encode(x=x, y=y, tooltip=tips)
+            .add_params(
+                alt.selection_point(name="pick", fields=["run_id"], on="click", clear="dblclick")
+            )
         )
     rule = (
         alt.Chart(pd.DataFrame({"y": [SYMMETRIC_DEFECT], "text": ["symmetric below"]}))
@@ -168,7 +172,7 @@ def scatter_chart(
         .encode(y="y:Q", x=alt.value(0), text="text:N")
     )
     return alt.LayerChart(
-        layer=[points, rule, text], width=420, height=300, title="Output fit vs. symmetry inside"
+        layer=[*layers, rule, text], width=420, height=300, title="Output fit vs. symmetry inside"
     )
 
 
