@@ -541,3 +541,110 @@ def test_a_d_equal_2_run_is_drawn_along_x1_in_chromium(d2_server, browser, artif
             assert "x₂" in drawn and any(t.endswith("(−x₁, x₂)") for t in drawn)
         assert not [m for m in console if "Infinite extent" in m], (width, console)
         page.close()
+
+
+# --- Sweep marks and architecture clicks (issue 21, items 5 and 7) ------------------------------
+
+# The Vega view behind a chart element, from React's fiber (Streamlit keeps it in a hook's ref):
+# its scenegraph has every mark's position and datum, which a canvas does not put in the DOM.
+_MARKS_JS = """(param) => {
+  const viewOf = (el) => {
+    const key = Object.keys(el).find((k) => k.startsWith('__reactFiber'));
+    for (let f = el[key], up = 0; f && up < 40; f = f.return, up++) {
+      for (let h = f.memoizedState, i = 0; h && i < 60; h = h.next, i++) {
+        for (const c of [h.memoizedState, h.memoizedState && h.memoizedState.current]) {
+          if (c && typeof c.scenegraph === 'function') return c;
+        }
+      }
+    }
+    return null;
+  };
+  for (const el of document.querySelectorAll('[data-testid="stVegaLiteChart"]')) {
+    const view = viewOf(el);
+    if (!view || !((param + '_store') in view._runtime.data)) continue;
+    el.scrollIntoView({block: 'center', behavior: 'instant'});  // positions: in the viewport
+    const host = view.container() || el;  // the canvas or SVG Vega drew on
+    const box = (host.querySelector('canvas, svg.marks') || host).getBoundingClientRect();
+    const [ox, oy] = view.origin();
+    const out = [];
+    const walk = (mark, dx, dy) => {
+      for (const it of mark.items || []) {
+        if (mark.marktype === 'group') {
+          for (const m of it.items || []) walk(m, dx + (it.x || 0), dy + (it.y || 0));
+        } else if (it.datum && (mark.marktype === 'symbol' || mark.marktype === 'rect')) {
+          const d = it.datum;
+          out.push({
+            x: box.left + ox + dx + it.x + (it.width || 0) / 2,
+            y: box.top + oy + dy + it.y + (it.height || 0) / 2,
+            marktype: mark.marktype, shape: it.shape || null, opacity: it.opacity,
+            run_id: d.run_id || null, file: d.file || null, node: d.node || null,
+          });
+        }
+      }
+    };
+    walk(view.scenegraph().root, 0, 0);
+    return out;
+  }
+  return null;
+}"""
+
+
+def _marks(page, param: str, timeout_s: float = 60) -> list[dict]:
+    """Every symbol and rect of the chart whose selection is `param`, with its page position."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        marks = page.evaluate(_MARKS_JS, param)
+        if marks:
+            return marks
+        page.wait_for_timeout(500)
+    pytest.fail(f"no chart with the selection {param!r} was drawn")
+
+
+@pytest.fixture(scope="module")
+def shipped_server(tmp_path_factory):
+    """The shipped checkpoints folder: the poster sweep (149 runs, 12 with their file)."""
+    folder = Path(__file__).resolve().parents[1] / "checkpoints"
+    if not (folder / "poster" / "summary.csv").is_file():
+        pytest.skip("no shipped poster sweep")
+    yield from _serve(folder, tmp_path_factory)
+
+
+def test_the_sweep_marks_the_points_a_click_opens(shipped_server, browser, artifacts):
+    from rflr.views.sweep_charts import HAS_FILE, NO_FILE
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1400})
+    page.goto(f"{shipped_server}/?tab=Sweep&sweep=poster/summary.csv", timeout=60_000)
+    points = [m for m in _marks(page, "pick") if m["run_id"] and m["opacity"] > 0]  # drawn
+    page.screenshot(path=str(artifacts / "sweep-marks.png"))
+    filled = [p for p in points if p["file"] == HAS_FILE]
+    rings = [p for p in points if p["file"] == NO_FILE]
+    assert len(filled) == 12 and len(rings) > 100  # the shipped runs, and the rest
+    assert {p["shape"] for p in filled} == {"circle"}
+    assert all(p["shape"] not in (None, "circle") for p in rings)  # the ring's path
+    # a click on a ring: one line says why nothing opens
+    ring = rings[0]
+    page.mouse.click(ring["x"], ring["y"])
+    page.get_by_text("this run's checkpoint is not in the folder").wait_for(timeout=30_000)
+    assert "tab=Sweep" in page.url
+    # a click on a filled point opens its run in the layer view
+    point = filled[0]
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_url(lambda url: "tab=Sweep" not in url, timeout=30_000)  # the layer view
+    assert f"a=poster%2F{point['run_id']}" in page.url or f"a=poster/{point['run_id']}" in page.url
+    page.close()
+
+
+def test_clicking_an_architecture_box_opens_that_layer(server, browser, artifacts):
+    page = browser.new_page(viewport={"width": 1100, "height": 1400})
+    page.goto(f"{server}/?tab=Architecture", timeout=60_000)
+    boxes = [m for m in _marks(page, "node") if m["node"] and m["marktype"] == "rect"]
+    page.screenshot(path=str(artifacts / "architecture-click.png"))
+    h2 = [b for b in boxes if b["node"] == "h2" and b["opacity"] == 0]  # the click targets
+    assert h2, boxes
+    page.mouse.click(h2[0]["x"], h2[0]["y"])  # A's layer 1 · h₂: layer 1, part h
+    page.wait_for_url(lambda url: "layer=1" in url and "part=h" in url, timeout=30_000)
+    page.get_by_text("bottleneck.1.h").first.wait_for(timeout=60_000)  # the layer view draws it
+    assert "tab=" not in page.url  # the default tab: the layer view
+    page.close()
