@@ -171,9 +171,16 @@ def scatter_chart(
         .mark_text(align="left", baseline="top", dx=4, dy=3, color="gray")
         .encode(y="y:Q", x=alt.value(0), text="text:N")
     )
-    return alt.LayerChart(
+    chart = alt.LayerChart(
         layer=[*layers, rule, text], width=420, height=300, title="Output fit vs. symmetry inside"
     )
+    if files is None:
+        return chart
+    # The legends below the plot: beside it, the checkpoint legend's words left a 390 px screen
+    # no plot. fit-x (not Streamlit's default fit): the legends must add height, not take it.
+    return chart.properties(
+        autosize=alt.AutoSizeParams(type="fit-x", contains="padding")
+    ).configure_legend(orient="bottom", direction="vertical")
 
 
 def symmetric_chart(df: pd.DataFrame) -> alt.LayerChart:
