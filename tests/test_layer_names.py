@@ -54,3 +54,11 @@ def test_the_layer_selector_uses_the_same_names_without_a_kind():
         "layer 2",
         "output y",
     ]
+
+
+def test_without_a_kind_a_partial_is_its_index_and_h_its_box():
+    """A legend shared by RF-LR and dense (Symmetry over training) names a layer by index;
+    u and h are the same letters in every kind."""
+    assert names.layer_label(None, 2) == "layer 2"
+    assert names.layer_label(None, 3, part="h") == "layer 3 · h₄"
+    assert names.layer_label(None, 0) == "atoms (h₁)"

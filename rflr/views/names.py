@@ -28,17 +28,19 @@ def layer_symbol(kind: str, k: int, part: str = "partial") -> str:
     return f"{letter}{subscript(k + 1 if letter == 'h' else k)}"
 
 
-def layer_label(kind: str | None, k: int, depth: int, part: str = "partial") -> str:
+def layer_label(kind: str | None, k: int, depth: int | None = None, part: str = "partial") -> str:
     """The display name of layer k (0: the atoms, depth: the output) of a `depth`-deep
-    network of `kind`: "layer 3 · z₃". Without a kind (a choice shared by RF-LR and dense,
-    as the layer selector is) the index alone: "layer 3"."""
+    network of `kind`: "layer 3 · z₃" (depth None: k is a mixing layer, or the atoms).
+    Without a kind (a choice or legend shared by RF-LR and dense, as the layer selector is)
+    a partial function is named by its index alone ("layer 3"); its u and h are the same
+    letters in every kind ("layer 3 · h₄")."""
     if k == 0:
         return ATOMS
     if k == depth:
         return OUTPUT
-    if kind is None:
+    if kind is None and part == "partial":
         return f"layer {k}"
-    return f"layer {k} · {layer_symbol(kind, k, part)}"
+    return f"layer {k} · {layer_symbol(kind or '', k, part)}"
 
 
 def tensor_label(name: str, depth: int | None = None) -> str:

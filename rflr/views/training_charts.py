@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rflr.views import style
+from rflr.views.names import layer_label
 from rflr.views.style import LOG_FLOOR
 
 WIDTH = 860  # px: the symmetry chart is a concat, which does not stretch to its column
@@ -192,7 +193,10 @@ def symmetry_chart(
     history: as for loss_chart.
     """
     d = defects[defects["step"] > 0]
-    d = d.assign(D=d["defect_mean"].clip(lower=LOG_FLOOR), layer_k="k = " + d["k"].astype(str))
+    d = d.assign(
+        D=d["defect_mean"].clip(lower=LOG_FLOOR),
+        layer_k=[layer_label(None, int(k)) for k in d["k"]],  # "layer 3", as every tab says
+    )
     d = d[np.isfinite(d["D"])]
     labels = list(dict.fromkeys([*d["checkpoint"], *history["checkpoint"]]))
     kind_of = dict(zip(d["checkpoint"], d["kind"], strict=True))

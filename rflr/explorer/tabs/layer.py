@@ -19,6 +19,7 @@ from rflr.explorer.url import set_kept
 from rflr.measure.metrics import PARITY_TAU
 from rflr.views import budget, catalog, data, layer_charts, plane_charts, slices, sources, style
 from rflr.views import state as view_state
+from rflr.views.names import tensor_label
 
 NAME = "Layer view"
 
@@ -118,7 +119,8 @@ def _column_ui(
     the panels' Export (None when no channel is drawn)."""
     inactive = v.table[~v.table["active"]]
     st.markdown(  # one element, not three: each costs the browser a redraw per click
-        f"**{md(v.name)}** — {len(v.active)} of {len(v.table)} channels active"
+        f"{tensor_label(v.name, c.row['depth'])} · **{md(v.name)}** — {len(v.active)} of "
+        f"{len(v.table)} channels active"
         + (f", {len(v.shown)} shown" if len(v.shown) < len(v.active) else "")
         + (
             f"  \n:small[:gray[{len(inactive)} inactive channel(s) not drawn; their largest "
