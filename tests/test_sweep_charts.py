@@ -77,3 +77,19 @@ def test_the_scatter_fills_the_points_whose_checkpoint_is_here():
 def test_models_are_listed_rflr_first():
     assert sweep_charts.model_order(["dense", "other", "rflr"]) == ["rflr", "dense", "other"]
     assert list(sweep_charts.COLORS) == ["RF-LR", "dense"]  # the charts' x order (sort=)
+
+
+BEYOND = Path(__file__).resolve().parents[1] / "checkpoints" / "beyond" / "summary.csv"
+
+
+@pytest.mark.skipif(not BEYOND.is_file(), reason="no shipped study")
+def test_a_study_parts_grid_charts_have_readable_tooltips():
+    from rflr.sweep.stats import swept_keys
+    from rflr.views import grid_charts
+
+    df = sweep_table.read_checked(BEYOND)
+    for part in ("weight-decay", "phase"):  # curves over one key; heatmaps over two
+        g = df[df["part"] == part]
+        for chart in grid_charts.sweep_charts(g, swept_keys(g)):
+            for tip in _tooltips(chart.to_dict()):
+                assert "title" in tip and "_" not in tip["title"], tip

@@ -88,7 +88,13 @@ def curve_chart(
         alt.Color("group:N", title=keys[-1]) if len(keys) > 1 else alt.value(ONE_SERIES_COLOR)
     )
     base = alt.Chart(st).encode(x=xenc, color=color_enc)
-    tips = [x, "group", alt.Tooltip(f"{mid}:Q", format=".3g"), "runs", "ok"]
+    tips = [
+        alt.Tooltip(x, title=x.replace("_", " ")),
+        alt.Tooltip("group", title=keys[-1].replace("_", " ") if len(keys) > 1 else "series"),
+        alt.Tooltip(f"{mid}:Q", format=".3g", title=VALUES.get(value, (value,))[0]),
+        alt.Tooltip("runs", title="runs"),
+        alt.Tooltip("ok", title="trained (not diverged)"),
+    ]
     line = base.mark_line(point=True).encode(y=_y(value), tooltip=tips)
     bars = base.mark_errorbar().encode(y=alt.Y(f"{lo}:Q", title=""), y2=f"{hi}:Q")
     return alt.layer(line, bars).properties(width=300, height=220)
@@ -116,7 +122,13 @@ def heatmap_chart(
             scale=scale,
             legend=alt.Legend(format=LOG_AXIS_FORMAT) if log else alt.Undefined,
         ),
-        tooltip=[x, y, alt.Tooltip(f"{mid}:Q", format=".3g"), "runs", "ok"],
+        tooltip=[
+            alt.Tooltip(x, title=x.replace("_", " ")),
+            alt.Tooltip(y, title=y.replace("_", " ")),
+            alt.Tooltip(f"{mid}:Q", format=".3g", title=label),
+            alt.Tooltip("runs", title="runs"),
+            alt.Tooltip("ok", title="trained (not diverged)"),
+        ],
     )
     text = base.mark_text(fontSize=11, color="white").encode(text="text:N")
     return alt.layer(rect, text).properties(width=260, height=200, title=label)
