@@ -93,3 +93,10 @@ def test_a_study_parts_grid_charts_have_readable_tooltips():
         for chart in grid_charts.sweep_charts(g, swept_keys(g)):
             for tip in _tooltips(chart.to_dict()):
                 assert "title" in tip and "_" not in tip["title"], tip
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped poster sweep")
+def test_no_click_to_open_entry_when_no_run_has_its_file():
+    df = sweep_table.read_checked(SHIPPED)
+    spec = sweep_charts.scatter_chart(df, pick=True, files=()).to_dict()
+    assert spec["layer"][0]["encoding"]["shape"]["legend"]["values"] == [sweep_charts.NO_FILE]

@@ -148,7 +148,12 @@ def scatter_chart(
                 "file:N",
                 title="checkpoint",
                 scale=alt.Scale(domain=[HAS_FILE, NO_FILE], range=["circle", RING]),
-                legend=alt.Legend(symbolFillColor=INK_GREY, labelLimit=260),
+                # no "click to open" entry where no point opens anything
+                legend=alt.Legend(
+                    symbolFillColor=INK_GREY,
+                    labelLimit=260,
+                    values=[HAS_FILE, NO_FILE] if files else [NO_FILE],
+                ),
             )
         )
     layers = [points]
