@@ -260,7 +260,7 @@ def test_clicking_a_sweep_point_opens_its_run_in_the_layer_view(
         for j in range(symbols.count()):
             label = symbols.nth(j).get_attribute("aria-label") or ""
             if "headline defect:" in label and "test MSE:" in label:
-                run = label.split("run_id: ", 1)[1].split(";", 1)[0]
+                run = label.split("run: ", 1)[1].split(";", 1)[0]  # the tooltip's "run" field
                 points[run] = symbols.nth(j)
     assert set(points) == runs, "the scatter has one point per run"
     boxes = {}
