@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 
+from streamlit.testing.v1 import AppTest
+
 from rflr.views import sources
-from tests.conftest import layer_columns, texts
+from tests.conftest import APP, layer_columns, open_tab, texts
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode chatter
 
@@ -88,3 +90,18 @@ def test_back_and_forward_restore_the_view(app):
         assert at.number_input(key="w_thr").value == float(want.get("thr", 1e-3))
         assert at.toggle(key="w_odd").value is ("odd" in want)
         assert at.selectbox(key="w_layer").value == 1
+
+
+def test_the_checkpoints_filter_travels_in_the_url(app):
+    """Issue 21: the Checkpoints tab's "Run contains" filter was not in the URL."""
+    at = open_tab(app.run(), "Checkpoints")
+    at.text_input(key="f_text").set_value("dense").run()
+    assert not at.exception and at.query_params["contains"] == "dense"
+    assert "3 of 6 checkpoints" in texts(at)
+    fresh = AppTest.from_file(APP, default_timeout=60)
+    fresh.query_params.update(contains="dense", tab="Checkpoints")
+    fresh = open_tab(fresh.run(), "Checkpoints")
+    assert not fresh.exception and fresh.text_input(key="f_text").value == "dense"
+    assert "3 of 6 checkpoints" in texts(fresh)
+    fresh.text_input(key="f_text").set_value("").run()
+    assert "contains" not in fresh.query_params  # the default is not written

@@ -25,7 +25,6 @@ KEPT = (
     "w_step",
     "f_kind",
     "f_status",
-    "f_text",
 )
 _SHADOW = "kept_"
 
