@@ -175,7 +175,7 @@ def test_play_steps_through_the_snapshots_in_chromium(server, browser, artifacts
     header = page.get_by_text("rflr-w16-r2-L3-even-s0 · step", exact=False).first
     assert header.inner_text().endswith("step 100")  # the final snapshot
     seen = [header.inner_text()]
-    page.get_by_role("button", name="Play the snapshots").click()
+    page.get_by_role("button", name="▶ Play", exact=True).click()
     for _ in range(400):  # at most ~40 s: from the end, play restarts at 0, then 10, 100
         text = header.inner_text()
         if seen[-1] != text:
@@ -185,7 +185,7 @@ def test_play_steps_through_the_snapshots_in_chromium(server, browser, artifacts
         page.wait_for_timeout(100)
     steps = [int(t.rsplit(" ", 1)[1]) for t in seen]
     assert steps == [100, 0, 10, 100], seen
-    page.get_by_role("button", name="Play the snapshots").wait_for(timeout=30_000)  # stopped
+    page.get_by_role("button", name="▶ Play", exact=True).wait_for(timeout=30_000)  # stopped
     page.screenshot(path=str(artifacts / "app-played.png"))
     page.close()
 

@@ -274,11 +274,12 @@ def test_verdict_strip_names_both_models_and_their_d(monkeypatch):
     monkeypatch.setenv(sources.ENV_VAR, str(Path(APP).parent / "checkpoints"))
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    first = str(at.markdown[0].value)  # the strip comes before every other sentence
+    # the strip comes before every other sentence ([0]: the glossary, closed in its popover)
+    first = str(at.markdown[1].value)
     assert first.startswith(":orange[RF-LR: inside even (D 2.2e-5")
     assert ":blue[dense: inside not even (D 0.58" in first
     sweep = next(str(c.value) for c in at.caption if str(c.value).startswith("Sweep "))
     assert sweep.index("RF-LR 95/100") < sweep.index("dense 0/49")
     at.selectbox(key="w_run_b").set_value(NONE).run()
-    alone = str(at.markdown[0].value)
+    alone = str(at.markdown[1].value)
     assert alone.startswith(":orange[RF-LR: inside even") and "dense" not in alone

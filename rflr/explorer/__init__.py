@@ -1,11 +1,14 @@
 """The explorer's Streamlit UI; page.main() is the page, which streamlit_app.py and `rflr app` run.
 
-    page         main(): the sidebar, the step slider, the layer controls, then the tabs
+    page         main(): the sidebar, the title line, the verdict strip, the controls bar
+                 (layer controls, the step and Play), then the tabs
     tabs/        one module per tab (NAME, draw(TabInput)); tabs.TABS lists them in order
     sidebar      checkpoint source, runs A and B, the URL's a= and b= as those choices
     url          the view in the URL (rflr.views.state's table) and widget values kept
-    controls     the layer controls above the tabs (LayerChoice)
-    play         the Play button that steps through the snapshots
+    controls     the layer controls in the controls bar (LayerChoice)
+    play         the step slider, ◀ ▶, Play and its speed
+    glossary     the terms the page uses, defined once (the title line's Glossary, help=)
+    look         the few style rules Streamlit has no parameter for (rflr explorer CSS)
     picks        the chosen checkpoints (Pick) and what every tab is handed (TabInput)
     escape       file-provided text made inert for markdown (md)
     export_menu  the Export menu (PNG, SVG, CSV)

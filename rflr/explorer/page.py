@@ -19,12 +19,14 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from rflr.explorer import look
 from rflr.explorer.cache import listing
 from rflr.explorer.controls import layer_controls
 from rflr.explorer.escape import md
+from rflr.explorer.glossary import glossary_ui
 from rflr.explorer.live import apply_open, being_written, live_ui
 from rflr.explorer.picks import TabInput, pick
-from rflr.explorer.play import play_step_before_slider, play_ui
+from rflr.explorer.play import play_step_before_slider, step_ui
 from rflr.explorer.sidebar import (
     AUTO,
     NONE,
@@ -58,16 +60,11 @@ torch.set_num_threads(1)
 
 def main() -> None:
     st.set_page_config(page_title="rflr explorer", page_icon="🪞", layout="wide")
+    look.apply()
     keep_widgets()
     restore_from_url()
     apply_open()  # a live run's Open button (rflr.explorer.live)
-    st.title("rflr explorer")
-    st.caption(
-        "Does low rank make training recover the mirror symmetry x → −x *inside* the network? "
-        "Each partial function z(x) is drawn beside its mirror z(−x): where they coincide, the "
-        "channel is even. D is the odd fraction of a channel (0 even, 1 odd); the *headline D* "
-        "is the mean D of the active channels of the deepest partial layer."
-    )
+    masthead_ui()
     root, vs = source_ui()
     if root is None:
         show_url_notes()
@@ -104,6 +101,18 @@ def main() -> None:
     view(root, cat, run_a, run_b, b_choice, vs)
 
 
+def masthead_ui() -> None:
+    """One line: the name, the question, and the glossary that defines every term (the
+    answer, the strip below it, has to start on the first screen)."""
+    with st.container(horizontal=True, vertical_alignment="center", key="masthead"):
+        st.title("rflr explorer", anchor=False, width="content")
+        st.caption(
+            "Does low rank make training recover the mirror symmetry x → −x *inside* the "
+            "network, not only at its output?"
+        )
+        glossary_ui()
+
+
 @st.fragment
 def view(
     root: Path,
@@ -113,9 +122,9 @@ def view(
     b_choice: str,
     vs: view_state.ViewState,
 ) -> None:
-    """The step slider, the layer controls and the tabs. A fragment: a change of the step,
-    the layer, the tab or a widget inside a tab reruns only this, not the sidebar and the
-    listing, and the browser redraws only this part of the page."""
+    """The verdict strip, the controls bar (layer controls, the step and Play) and the tabs.
+    A fragment: a change of the step, the layer, the tab or a widget inside a tab reruns only
+    this, not the sidebar and the listing, and the browser redraws only this part of the page."""
     ss = st.session_state
     if "url_files" in ss or ss.pop("rerun_app", False):
         st.rerun()  # a click in here chose another A or B: the sidebar has to follow
@@ -128,14 +137,14 @@ def view(
     strip_ui(
         root, cat, [f for f in (cat.file_at(run_a, at), run_b and cat.file_at(run_b, at)) if f]
     )
-    step = st.select_slider(
-        f"Training step of A ({md(run_a)}); B shows its snapshot at or before it",
-        steps,
-        key="w_step",
-    )
-    play_ui(steps)
     depth = int(cat.rows[cat.file_at(run_a, steps[-1])]["depth"])  # every snapshot's
-    layer = layer_controls(depth)
+    # One bar that wraps where the window is narrow, and stays in view (look.PAGE_CSS).
+    with st.container(horizontal=True, vertical_alignment="bottom", key="controls"):
+        with st.container(
+            horizontal=True, vertical_alignment="bottom", width="content", key="layer_bar"
+        ):
+            layer = layer_controls(depth)
+        step = step_ui(run_a, steps)
     file_a = cat.file_at(run_a, step)
     file_b = cat.file_at(run_b, step) if run_b else None
     vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)

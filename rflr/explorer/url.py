@@ -23,6 +23,7 @@ KEPT = (
     "w_run_a",
     "w_run_b",
     "w_step",
+    "w_speed",
     "f_kind",
     "f_status",
 )
