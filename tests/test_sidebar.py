@@ -125,20 +125,20 @@ def test_b_follows_a_in_the_same_rerun(app):
     """Defect 2: B's label lagged one rerun behind A."""
     at = app.run()
     at.selectbox(key="w_run_a").set_value("dense-w16-L3-even-s0").run()
-    b = at.selectbox(key="w_run_b")
-    assert b.format_func(b.value) == "control of A (rflr-w16-r2-L3-even-s0)"
+    assert "B shows rflr-w16-r2-L3-even-s0, A's control." in texts(at)  # under B's box
     assert "**bottleneck.2.z**" in texts(at)  # B's column already shows the control
     # the same through the sweep route: tabs.layer.open_checkpoint sets A before the sidebar draws
     at.session_state["url_files"] = ("rflr-w16-r2-L3-even-s0/step-00000010.safetensors", None)
     at.run()
-    b = at.selectbox(key="w_run_b")
     assert at.selectbox(key="w_run_a").value == "rflr-w16-r2-L3-even-s0"
-    assert b.format_func(b.value) == "control of A (dense-w16-L3-even-s0)"
+    assert "B shows dense-w16-L3-even-s0, A's control." in texts(at)
     assert at.select_slider(key="w_step").value == 10
 
 
 def test_a_run_without_a_control_says_so_and_offers_a_pick(tmp_path, monkeypatch):
-    """Defect 2: only one column showed, with no word that the folder has no control."""
+    """Defect 2: only one column showed, with no word that the folder has no control.
+    Issue 21: the sidebar's B box still named the old A's control while the page showed a
+    second B box; now the sidebar's one box says what B shows."""
     make_folder(tmp_path, width=8, depth=2)
     write_run(tmp_path, RFLRConfig(width=8, depth=2, rank=2), seed=5, steps=(0, 10))
     monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
@@ -146,8 +146,9 @@ def test_a_run_without_a_control_says_so_and_offers_a_pick(tmp_path, monkeypatch
     at.selectbox(key="w_run_a").set_value("rflr-w8-r2-L2-even-s5").run()
     assert not at.exception and "No control for A" in texts(at)
     assert len(layer_columns(at)) == 1
-    pick = at.selectbox(key="b_pick")
-    assert "rflr-w8-r2-L2-even-s5" not in pick.options
-    pick.set_value("dense-w8-L2-even-s0").run()
+    assert "B shows nothing: no control of A in this folder" in texts(at)  # under B's box
+    assert not [b for b in at.main.selectbox if "Checkpoint B" in b.label]  # no second box
+    at.selectbox(key="w_run_b").set_value("dense-w8-L2-even-s0").run()  # the one B box
     assert not at.exception and at.selectbox(key="w_run_b").value == "dense-w8-L2-even-s0"
     assert len(layer_columns(at)) == 2 and "No control for A" not in texts(at)
+    assert "B shows" not in texts(at)  # a run picked by name needs no line

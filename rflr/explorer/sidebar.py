@@ -18,6 +18,7 @@ from rflr.views import state as view_state
 
 APP_DIR = Path(__file__).resolve().parents[2]  # the checkout: streamlit_app.py's folder
 AUTO, NONE = "\u2063auto", "\u2063none"  # B choices that are not run names
+B_LABELS = {AUTO: "A's control", NONE: "none"}  # fixed: a label must not depend on A
 SOURCE_LABELS = {"folder": "Folder", "upload": "Upload a file", "hub": "Hugging Face Hub"}
 
 
@@ -121,7 +122,10 @@ def session_uploads() -> Path:
 
 
 def runs_ui(cat: catalog.Catalog) -> tuple[str, str | None, str]:
-    """Choose run A and run B (default: the first RF-LR run and its dense control)."""
+    """Choose run A and run B (default: the first RF-LR run and its dense control). Under B,
+    the run the page shows as B, named: the box holds the choice ("A's control"), the line
+    what it resolves to. (A label naming the control would go stale in the browser, which
+    keeps a select box's value as its label text while A changes under it.)"""
     ss, sb = st.session_state, st.sidebar
     runs = cat.runs
     if ss.get("w_run_a") not in runs:
@@ -130,47 +134,35 @@ def runs_ui(cat: catalog.Catalog) -> tuple[str, str | None, str]:
     options = [AUTO, NONE, *runs]
     if ss.get("w_run_b") not in options:
         ss.w_run_b = AUTO
-    auto = cat.partners.get(run_a)
-    labels = {AUTO: f"control of A ({auto or 'none found'})", NONE: "none"}
     choice = sb.selectbox(
         "Checkpoint B: run",
         options,
         key="w_run_b",
-        format_func=lambda r: labels.get(r, r),
-        help="Default: the other model kind with the same target and seed as A.",
+        format_func=lambda r: B_LABELS.get(r, r),
+        help="Default: A's control, the other model kind with the same target and seed as A.",
     )
+    auto = cat.partners.get(run_a)
     run_b = auto if choice == AUTO else None if choice == NONE else choice
+    if choice == AUTO:
+        sb.caption(
+            f"B shows {md(auto)}, A's control."
+            if auto
+            else "B shows nothing: no control of A in this folder. Choose a run for B above."
+        )
     return run_a, run_b, choice
 
 
 def missing_control_ui(cat: catalog.Catalog, run_a: str, choice: str) -> None:
-    """Where B's column would be: why there is none, and a pick (B is not silently absent)."""
+    """Where B's column would be: why there is none (B is not silently absent). The choice
+    itself is made in the sidebar's one B box."""
     if choice != AUTO or cat.partners.get(run_a):
         return
-    others = [r for r in cat.runs if r != run_a]
     _, right = st.columns(2, gap="large")
-    with right:
-        st.info(
-            f"No control for A ({md(run_a)}) in this folder: no run of the other model kind "
-            "with A's target and seed. B is empty; pick a run to compare with."
-        )
-        if others:
-            st.selectbox(
-                "Checkpoint B: run",
-                others,
-                index=None,
-                key="b_pick",
-                placeholder="choose a run for B",
-                on_change=_pick_b,
-            )
-
-
-def _pick_b() -> None:
-    ss = st.session_state
-    if ss.get("b_pick"):
-        set_kept("w_run_b", ss.b_pick)
-        ss.b_pick = None  # the next run without a control starts from an empty pick
-        ss.rerun_app = True  # picked inside the page's fragment: the sidebar must follow
+    right.info(
+        f"No control for A ({md(run_a)}) in this folder: no run of the other model kind "
+        "with A's target and seed. B is empty; choose a run for B in the sidebar "
+        "(Checkpoint B)."
+    )
 
 
 # --- the URL's a= and b= -----------------------------------------------------------------------
