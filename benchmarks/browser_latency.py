@@ -4,7 +4,7 @@
     python benchmarks/browser_latency.py --repeats 9 --folder DIR
     python benchmarks/browser_latency.py --screenshots docs/screenshots   # also: every tab
     python benchmarks/browser_latency.py --repeats 0 --screenshots docs/screenshots  # only
-    python benchmarks/browser_latency.py --baseline      # a one-chart Streamlit page: the floor
+    python benchmarks/browser_latency.py --baseline      # and the floor, in the same run
 
 Starts `streamlit run streamlit_app.py` on a free port, opens it in headless Chromium
 (Playwright, /usr/bin/chromium; nothing is downloaded) at 1440 x 1000, and times:
@@ -20,16 +20,22 @@ the page has changed for QUIET_MS; the time reported is that of the last change,
 in the page by hooks on the canvas drawing calls and a MutationObserver (WATCH). Prints each sample and the medians
 (goal on a 2-core machine: layer and step changes <= 500 ms, first chart <= 3 s).
 The machine's load average is printed alongside: other work on its cores slows everything.
+With --baseline the same clicks are then timed on the floor (FLOOR_PAGE: a trivial Streamlit
+page with the app's widgets and one small chart per column, not the app with its charts
+skipped), and each median is printed beside the app's: what Streamlit and the browser cost
+on this machine now, so that a loaded machine's numbers can be read against it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,66 +267,105 @@ def main() -> None:
     ap.add_argument(
         "--baseline",
         action="store_true",
-        help="time a one-chart Streamlit page instead: what the framework costs on this machine",
+        help="also time the floor, in the same run: a trivial Streamlit page with the app's "
+        "widgets (FLOOR_PAGE), to print beside the app's numbers",
     )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        if args.repeats == 0:  # screenshots only
+            with served(ROOT / "streamlit_app.py", args.folder) as url:
+                for path in screenshots(browser, url, args.screenshots or Path("docs/screenshots")):
+                    print(f"screenshot: {path}")
+            browser.close()
+            return
+        with served(ROOT / "streamlit_app.py", args.folder) as url:
+            app = measure(browser, url, args.repeats, cold=True)
+            if args.screenshots:
+                for path in screenshots(browser, url, args.screenshots):
+                    print(f"screenshot: {path}")
+        floor = None
+        if args.baseline:
+            with tempfile.TemporaryDirectory() as tmp:
+                script = Path(tmp) / "floor.py"
+                script.write_text(FLOOR_PAGE)
+                with served(script, None) as url:
+                    floor = measure(browser, url, args.repeats)
+        browser.close()
+    report(app, floor)
+
+
+@contextlib.contextmanager
+def served(script: Path, folder: Path | None):
+    """`streamlit run script` on a free port while the block runs; yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile("w+") as log, tempfile.TemporaryDirectory() as tmp:
-        script = ROOT / "streamlit_app.py"
-        if args.baseline:
-            script = Path(tmp) / "baseline.py"
-            script.write_text(BASELINE_PAGE)
-        proc = start_app(port, log, args.folder, script)
+    with tempfile.TemporaryFile("w+") as log:
+        proc = start_app(port, log, folder, script)
         SERVER_PID[0] = proc.pid
         try:
             if not wait_healthy(url, proc):
-                raise SystemExit("streamlit did not start")
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                run(browser, url, args)
-                browser.close()
+                raise SystemExit(f"streamlit did not start ({script.name})")
+            yield url
         finally:
             stop(proc)
 
 
-# The floor: a Streamlit page with a slider and one small line chart whose data it changes.
-BASELINE_PAGE = """
+# The floor: the app's widgets, with the same labels, on a trivial page (a sidebar select box
+# for A; in a fragment, as in the app, the layer's select box, the step slider and one small
+# chart per column whose data they change), measured by the same code as the app. What the
+# app takes beyond these numbers is its own work; these are Streamlit's and the browser's.
+FLOOR_PAGE = """
 import numpy as np, pandas as pd, streamlit as st
-v = st.select_slider("Training step", list(range(10)), key="w_step")
-x = np.linspace(-3, 3, 129)
-st.vega_lite_chart(
-    pd.DataFrame({"x": x, "y": np.cos(x * (1 + v))}),
-    {"mark": "line", "width": 300, "height": 100, "encoding": {
-        "x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}},
-)
+st.set_page_config(layout="wide")
+RUNS = ["run-a", "run-b"]
+run = st.sidebar.selectbox("Checkpoint A: run", RUNS, key="w_run_a")
+
+@st.fragment
+def view():
+    layer = st.selectbox("Layer", ["layer 0", "layer 1", "layer 2", "layer 3"], index=2)
+    step = st.select_slider("Step of A", [0, 10, 100, 1000], value=1000, key="w_step")
+    x = np.linspace(-3, 3, 129)
+    k = 1 + RUNS.index(run) + int(layer[-1]) + step / 1000  # every choice changes the data
+    for column, shift in zip(st.columns(2), (0.0, 0.5)):
+        column.vega_lite_chart(
+            pd.DataFrame({"x": x, "y": np.cos(x * k + shift)}),
+            {"mark": "line", "width": 300, "height": 100, "encoding": {
+                "x": {"field": "x", "type": "quantitative"},
+                "y": {"field": "y", "type": "quantitative"}}},
+        )
+
+view()
 """
 
 
-def run(browser, url: str, args) -> None:
-    if args.baseline:
-        firsts = [first_chart(browser, url) for _ in range(args.repeats + 1)][1:]
-        page = new_page(browser)
-        page.goto(url)
-        page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=TIMEOUT_S * 1000)
-        settled(page, 0.0)
-        keys = ["ArrowRight" if i % 2 == 0 else "ArrowLeft" for i in range(args.repeats)]
-        steps = [timed(page, lambda k=k: step_key(page, k), "step change") for k in keys]
-        page.close()
-        print(
-            f"baseline page, first chart (warm server): median {statistics.median(firsts):.0f} ms"
-        )
-        print(f"baseline page, step change: median {statistics.median(steps):.0f} ms")
-        return
-    if args.repeats == 0:  # screenshots only
-        for path in screenshots(browser, url, args.screenshots or Path("docs/screenshots")):
-            print(f"screenshot: {path}")
-        return
-    cold = first_chart(browser, url)
-    print(f"first chart, cold server: {cold:.0f} ms")
-    firsts = [first_chart(browser, url) for _ in range(args.repeats)]
+@dataclass
+class Measured:
+    """One page's samples: ms by measurement, CPU (server, browser) s by measurement, and
+    the warm first pages' first strokes."""
+
+    samples: dict[str, list[float]]
+    cpu: dict[str, list[tuple[float, float]]]
+    drawn: list[float]
+
+
+def measure(browser, url: str, repeats: int, cold: bool = False) -> Measured:
+    """The first chart on a warm server, then layer, step and A changes (the same clicks on
+    the app and on the floor page). With `cold`, the very first page (a cold server) is
+    timed and printed too; without, it only warms the server."""
+    CPU.clear()
+    first = first_chart(browser, url)
+    if cold:
+        print(f"first chart, cold server: {first:.0f} ms")
+    drawn_from = len(FIRST_DRAWN)
+    samples: dict[str, list[float]] = {
+        "first chart, warm server": [first_chart(browser, url) for _ in range(repeats)],
+        "layer change": [],
+        "step change": [],
+        "A change": [],
+    }
     page = new_page(browser)
     page.goto(url)
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=TIMEOUT_S * 1000)
@@ -330,36 +375,42 @@ def run(browser, url: str, args) -> None:
     start_layer, start_run = layers[-2], runs[0]
     other_layer = layers[-3] if len(layers) > 2 else layers[0]
     other_run = runs[1] if len(runs) > 1 else runs[0]
-    samples: dict[str, list[float]] = {"layer change": [], "step change": [], "A change": []}
-    for i in range(args.repeats):
+    for i in range(repeats):
         target = other_layer if i % 2 == 0 else start_layer
         samples["layer change"].append(timed_choice(page, "Layer", target, "layer change"))
         key = "ArrowLeft" if i % 2 == 0 else "ArrowRight"
         samples["step change"].append(timed(page, lambda k=key: step_key(page, k), "step change"))
-    for i in range(args.repeats):
+    for i in range(repeats):
         target = other_run if i % 2 == 0 else start_run
         samples["A change"].append(timed_choice(page, "Checkpoint A: run", target, "A change"))
     page.close()
-    if args.screenshots:
-        for path in screenshots(browser, url, args.screenshots):
-            print(f"screenshot: {path}")
+    return Measured(samples, dict(CPU), FIRST_DRAWN[drawn_from:])
+
+
+def report(app: Measured, floor: Measured | None) -> None:
+    """The app's medians against their goals, each with the floor's beside it when measured."""
     load = os.getloadavg()
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
-    drawn = FIRST_DRAWN[-len(firsts) :] if firsts else []
+    drawn = app.drawn
     if drawn:
         shown = ", ".join(f"{v:.0f}" for v in drawn)
         print(
             f"first chart drawn (its first stroke), warm server: median "
             f"{statistics.median(drawn):.0f} ms [{shown}]"
         )
-    for name, values in [("first chart, warm server", firsts), *samples.items()]:
+    for name, values in app.samples.items():
         goal = GOAL_FIRST_MS if name.startswith("first") else GOAL_CHANGE_MS
         shown = ", ".join(f"{v:.0f}" for v in values)
         med = statistics.median(values)
-        print(f"{name}: median {med:.0f} ms (goal <= {goal} ms) [{shown}]")
-        if name in CPU:
-            server = statistics.median(c[0] for c in CPU[name]) * 1000
-            browser = statistics.median(c[1] for c in CPU[name]) * 1000
+        beside = ""
+        if floor is not None:
+            floor_ms = statistics.median(floor.samples[name])
+            beside = f"; floor (trivial page, same widgets) {floor_ms:.0f} ms"
+        print(f"{name}: median {med:.0f} ms (goal <= {goal} ms){beside} [{shown}]")
+        cpu = app.cpu.get(name)
+        if cpu:
+            server = statistics.median(c[0] for c in cpu) * 1000
+            browser = statistics.median(c[1] for c in cpu) * 1000
             print(f"  CPU per change (median): server {server:.0f} ms, browser {browser:.0f} ms")
 
 
