@@ -23,6 +23,7 @@ from rflr.core.config import (
     TargetConfig,
     TrainConfig,
 )
+from rflr.core.config import parse_terms as config_parse_terms
 from rflr.core.kinds import KINDS, model_config
 from rflr.sweep.executors import EXECUTORS, engine_flags
 from rflr.sweep.presets import PRESETS
@@ -80,17 +81,12 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def parse_terms(text: str) -> list[list[float]]:
-    """'1:1.0,2:0.5' -> [[1, 1.0], [2, 0.5]] (frequency:amplitude pairs); '' -> []."""
-    terms = []
+    """'1:1.0,2:0.5' -> [[1, 1.0], [2, 0.5]] (frequency:amplitude pairs); '' -> []. The rule
+    is rflr.core.config.parse_terms (the explorer's Train tab reads the same syntax)."""
     try:
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            w, a = part.split(":")
-            terms.append([finite_float(w), finite_float(a)])
-    except (ValueError, argparse.ArgumentTypeError):
-        raise argparse.ArgumentTypeError(
-            f"bad terms {text!r}: use freq:amp pairs of finite numbers like 1:1.0,2:0.5"
-        ) from None
-    return terms
+        return config_parse_terms(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def parse_transverse(text: str) -> list[list[float]]:

@@ -103,6 +103,23 @@ class DenseConfig(ModelConfig):
     kind = "dense"
 
 
+def parse_terms(text: str) -> list[list[float]]:
+    """'1:1.0,2:0.5' -> [[1, 1.0], [2, 0.5]] (frequency:amplitude pairs, the syntax of
+    `train.py --cosines`); '' -> []. ValueError (one line) for anything else."""
+    terms = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            w, a = (float(v) for v in part.split(":"))
+            if not (math.isfinite(w) and math.isfinite(a)):
+                raise ValueError
+            terms.append([w, a])
+    except ValueError:
+        raise ValueError(
+            f"bad terms {text!r}: use freq:amp pairs of finite numbers like 1:1.0,2:0.5"
+        ) from None
+    return terms
+
+
 @dataclass
 class TargetConfig:
     """f*(x) on [-domain, domain]^d, even under R: x_1 -> -x_1 (coordinate 0 of x) unless
