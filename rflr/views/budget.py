@@ -51,6 +51,7 @@ MB = 2**20
 GIGA = 2**30  # the unit of the compute and matching limits
 _LOG = logging.getLogger(__name__)
 T = TypeVar("T")
+L = TypeVar("L")  # a limits dataclass (Limits, TrainLimits)
 
 
 class BudgetError(Exception):
@@ -95,9 +96,15 @@ _warned: set[str] = set()
 def limits() -> Limits:
     """The limits of this process: SERVED in served mode, else LOCAL, each field replaced by
     its environment variable when that is set to a positive integer."""
-    base = SERVED if sources.served() else LOCAL
+    lim = _from_env(SERVED if sources.served() else LOCAL, ENV)
+    return dataclasses.replace(lim, grid_points=min(lim.grid_points, GRID_POINTS_MAX))
+
+
+def _from_env(base: L, env: dict[str, str]) -> L:
+    """`base` with each field of `env` (variable -> field) replaced by its environment
+    variable when that is a positive integer; anything else is ignored with a warning."""
     changes = {}
-    for var, name in ENV.items():
+    for var, name in env.items():
         raw = os.environ.get(var, "").strip()
         if not raw:
             continue
@@ -107,8 +114,41 @@ def limits() -> Limits:
                 _warned.add(raw)
                 _LOG.warning("ignored %s=%r: not a positive integer", var, raw[:40])
             continue
-        changes[name] = min(value, GRID_POINTS_MAX) if name == "grid_points" else value
+        changes[name] = value
     return dataclasses.replace(base, **changes)
+
+
+@dataclass(frozen=True)
+class TrainLimits:
+    """What the Train tab (rflr.views.jobs) lets visitors run on this server."""
+
+    slots: int = 1  # jobs running at once, all sessions together; the rest wait in a queue
+    work_m: int = 8000  # a job's steps x seeds x width^2 (summed over its models), in millions
+    wall_s: int = 3600  # a running job is killed after this many seconds
+    idle_s: int = 30  # a job whose page has not polled for this long is cancelled
+    keep_s: int = 86400  # a session's training folder is deleted this long after its last use
+    zip_mb: int = 200  # the "Download run (zip)" archive, at most
+
+
+# A public Space: the default job (RF-LR + dense, width 64, 8 seeds, 20,000 steps: 1,311 M)
+# fits, and so does 30,000 steps; width 128 with 8 seeds does not. Five minutes of wall clock
+# at most, and a session's runs go an hour after it was last used.
+SERVED_TRAIN = TrainLimits(slots=1, work_m=2000, wall_s=300, idle_s=30, keep_s=3600, zip_mb=100)
+LOCAL_TRAIN = TrainLimits()
+TRAIN_ENV = {
+    "RFLR_TRAIN_SLOTS": "slots",
+    "RFLR_TRAIN_WORK_M": "work_m",
+    "RFLR_TRAIN_WALL_S": "wall_s",
+    "RFLR_TRAIN_IDLE_S": "idle_s",
+    "RFLR_TRAIN_KEEP_S": "keep_s",
+    "RFLR_TRAIN_ZIP_MB": "zip_mb",
+}
+
+
+def train_limits() -> TrainLimits:
+    """The Train tab's limits: SERVED_TRAIN in served mode, else LOCAL_TRAIN, each field
+    replaced by its environment variable (TRAIN_ENV) when that is a positive integer."""
+    return _from_env(SERVED_TRAIN if sources.served() else LOCAL_TRAIN, TRAIN_ENV)
 
 
 def grid_points(requested: object, lim: Limits | None = None) -> int:
