@@ -205,6 +205,7 @@ def test_every_tab_survives_a_folder_of_hostile_files(hostile, monkeypatch):
             ) + "\n".join(str(m.label) for m in at.metric)
             assert not re.search(r"(?<!\\)(<img|\]\(track|\*\*b\*\*)", raw), (run, tab)
     # each hostile summary: the Sweep tab shows a message, never an exception
+    at = open_tab(at, "Sweep")  # not the last tab any more (Train is)
     for rel in at.selectbox(key="w_sweep").options:
         at.selectbox(key="w_sweep").select(rel).run()
         assert not at.exception, rel

@@ -38,6 +38,7 @@ from rflr.explorer.sidebar import (
 from rflr.explorer.strip import strip_ui
 from rflr.explorer.tabs import TABS
 from rflr.explorer.tabs.checkpoints import checkpoints_ui
+from rflr.explorer.tabs.train import watch as train_watch
 from rflr.explorer.url import (
     keep_widgets,
     restore_from_url,
@@ -65,6 +66,7 @@ def main() -> None:
     restore_from_url()
     apply_open()  # a live run's Open button (rflr.explorer.live)
     masthead_ui()
+    train_watch()  # this session's training job, polled while there is one
     root, vs = source_ui()
     if root is None:
         show_url_notes()
@@ -149,7 +151,8 @@ def view(
     file_b = cat.file_at(run_b, step) if run_b else None
     vs.a, vs.b = file_a, (None if b_choice == AUTO else "none" if b_choice == NONE else file_b)
     with_settings(vs)
-    write_url(vs if vs.src != "upload" else view_state.ViewState(src="upload"))
+    # an upload or this session's trained runs cannot come back from a URL
+    write_url(vs if vs.src in view_state.URL_SOURCES else view_state.ViewState(src=vs.src))
 
     missing_control_ui(cat, run_a, b_choice)
     shown = TabInput(root, cat, [pick(root, cat, f) for f in (file_a, file_b) if f], layer)

@@ -11,6 +11,7 @@ import streamlit as st
 
 from rflr.explorer.cache import hub_folder
 from rflr.explorer.escape import md
+from rflr.explorer.jobs import session_folder
 from rflr.explorer.url import set_kept
 from rflr.files import checkpoint
 from rflr.views import catalog, sources
@@ -19,16 +20,23 @@ from rflr.views import state as view_state
 APP_DIR = Path(__file__).resolve().parents[2]  # the checkout: streamlit_app.py's folder
 AUTO, NONE = "\u2063auto", "\u2063none"  # B choices that are not run names
 B_LABELS = {AUTO: "A's control", NONE: "none"}  # fixed: a label must not depend on A
-SOURCE_LABELS = {"folder": "Folder", "upload": "Upload a file", "hub": "Hugging Face Hub"}
+SOURCE_LABELS = {
+    "folder": "Folder",
+    "upload": "Upload a file",
+    "hub": "Hugging Face Hub",
+    "trained": "Trained here",  # offered once the Train tab made this session's folder
+}
 
 
 def source_ui() -> tuple[Path | None, view_state.ViewState]:
     """Pick the checkpoint source; return its root folder (None if unusable) and its state."""
     sb = st.sidebar
     sb.header("Checkpoints")
-    src = sb.radio(
-        "Source", list(SOURCE_LABELS), key="w_src", format_func=SOURCE_LABELS.get, horizontal=True
-    )
+    mine = session_folder()  # this session's training folder; never another session's
+    offered = [s for s in SOURCE_LABELS if s != "trained" or mine is not None]
+    if st.session_state.get("w_src") not in (None, *offered):
+        set_kept("w_src", "folder")  # its folder was deleted (kept too long unused)
+    src = sb.radio("Source", offered, key="w_src", format_func=SOURCE_LABELS.get, horizontal=True)
     vs = view_state.ViewState(src=src)
     default = sources.default_root(APP_DIR)
     if src == "folder":
@@ -53,6 +61,8 @@ def source_ui() -> tuple[Path | None, view_state.ViewState]:
         except sources.SourceError as e:
             sb.error(f"Folder: {md(e)}")
             return None, vs
+    if src == "trained" and mine is not None:
+        return mine, vs
     if src == "upload":
         up = sb.file_uploader(
             f"One checkpoint file (.safetensors, at most {sources.MAX_UPLOAD_MB} MB)",

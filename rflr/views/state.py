@@ -29,8 +29,8 @@ from typing import Any
 from rflr.measure.metrics import ACTIVITY_THRESHOLD
 from rflr.views.data import PARTS
 
-SOURCES = ("folder", "upload", "hub")
-URL_SOURCES = ("folder", "hub")  # an upload cannot come back from a URL
+SOURCES = ("folder", "upload", "hub", "trained")  # trained: the session's Train tab runs
+URL_SOURCES = ("folder", "hub")  # an upload or a session's own runs cannot come from a URL
 SMOOTHING = (1, 3, 5, 9, 17)  # train-loss smoothing windows the Training tab offers
 SHOWN_STEP = 8  # channels per checkpoint shown at first, and added by "show more": each
 # panel costs the browser ~10 ms per redraw on a 2-core machine (benchmarks/browser_latency.py)

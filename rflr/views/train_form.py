@@ -141,8 +141,12 @@ class TrainForm:
 
 
 def canonical_terms(text: str) -> str:
-    """A --cosines text as train.py's own flag would read it back (spaces dropped)."""
-    return ",".join(f"{_num(w)}:{_num(a)}" for w, a in parse_terms(text))
+    """A --cosines text as train.py's own flag reads it (spaces dropped); a text it would
+    refuse as typed (the form's check says why)."""
+    try:
+        return ",".join(f"{_num(w)}:{_num(a)}" for w, a in parse_terms(text))
+    except ValueError:
+        return text.strip()
 
 
 def _num(v: float) -> str:

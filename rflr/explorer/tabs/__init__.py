@@ -17,9 +17,21 @@ from rflr.explorer.tabs import (
     layer,
     sweep,
     symmetry,
+    train,
     training,
     weights,
 )
 
-_ORDER = (layer, depth, symmetry, training, weights, architecture, inspector, checkpoints, sweep)
+_ORDER = (
+    layer,
+    depth,
+    symmetry,
+    training,
+    weights,
+    architecture,
+    inspector,
+    checkpoints,
+    sweep,
+    train,
+)
 TABS: dict[str, Callable[[TabInput], None]] = {tab.NAME: tab.draw for tab in _ORDER}
