@@ -106,3 +106,10 @@ def test_protocol_client_times_one_change_on_a_served_explorer(tmp_path, monkeyp
     assert seen["first"].by_kind["vega_lite_chart"] > 10_000  # the first page has its charts
     change = seen["change"]
     assert change.msgs > 1 and change.bytes > 0 and change.by_kind["script_finished"] > 0
+
+
+@pytest.mark.slow
+def test_train_tab_prints_the_default_jobs_wall_time():
+    out = _benchmark("train_tab.py", "--steps", "200")
+    assert "state: done" in out and "cpu: " in out
+    assert re.fullmatch(r"wall: \d+(\.\d+)? s", out.strip().splitlines()[-1])
