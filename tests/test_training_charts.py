@@ -62,21 +62,100 @@ def test_symmetry_chart_draws_every_partial_layer_at_every_snapshot(folder):
     assert drawn == want and len(want) == 2 * 2 * 2  # 2 runs x 2 partial layers x steps 10, 100
 
 
-def test_symmetry_chart_layout_shares_the_step_axis_with_its_loss_panel():
-    """Sizes and scale resolution of the two panels (built with one constructor call each,
-    not by chained .properties(): these are what the chained calls used to set)."""
+def _defects(*labels: str, ks=(1, 2, 3)) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"checkpoint": c, "kind": "rflr" if i == 0 else "dense", "step": step}
+            | {"layer": f"bottleneck.{k}.z", "k": k, "defect_mean": 0.5 / step / k}
+            | {"active": 3, "channels": 4}
+            for i, c in enumerate(labels)
+            for k in ks
+            for step in (10, 100)
+        ]
+    )
+
+
+def test_symmetry_charts_fill_their_container_on_one_step_axis():
+    """Issue 21 item 4: the two panels are two charts that stretch to the container (a
+    Vega-Lite concat cannot), on the same step domain, with y axes of one width so that a
+    step sits at the same x in both; the exported file is their concat at EXPORT_WIDTH."""
     hist = pd.concat([_history("A", "rflr", 1000), _history("B", "dense", 1000)])
     shading = data.plateau_frame(fake_history(1000))
-    defects = pd.DataFrame(
-        {"checkpoint": "A", "kind": "rflr", "step": [10, 100], "layer": "bottleneck.1.z"}
-        | {"k": 1, "defect_mean": [0.5, 1e-4], "active": 3, "channels": 4}
+    upper, lower = (
+        c.to_dict() for c in training_charts.symmetry_charts(_defects("A", "B"), hist, shading, 100)
     )
-    spec = training_charts.symmetry_chart(defects, hist, shading, 100).to_dict()
-    upper, lower = spec["vconcat"]
-    assert (upper["height"], lower["height"]) == (300, 150)
-    assert upper["width"] == lower["width"] == training_charts.WIDTH
-    assert spec["resolve"]["scale"] == {"x": "shared", "color": "independent"}
-    assert upper["resolve"]["scale"] == lower["resolve"]["scale"] == {"color": "independent"}
-    assert "usermeta" in spec and "usermeta" not in upper and "usermeta" not in lower
+    for chart in (upper, lower):
+        assert "width" not in chart and chart["height"] > 130  # the container's width
+        assert chart["usermeta"] == style.CANVAS
+        assert (
+            chart["config"]["legend"] == style.STACKED_LEGENDS["legend"]
+        )  # legends one under the other
+    x = [layer["encoding"]["x"] for layer in _layers(upper) + _layers(lower)]
+    assert len({json.dumps(e["scale"]["domain"]) for e in x}) == 1
+    extents = {
+        (e["axis"]["minExtent"], e["axis"]["maxExtent"])
+        for layer in _layers(upper) + _layers(lower)
+        if (e := layer["encoding"].get("y")) and "axis" in e
+    }
+    assert extents == {(training_charts.Y_EXTENT, training_charts.Y_EXTENT)}
+    export = training_charts.symmetry_chart(_defects("A", "B"), hist, shading, 100).to_dict()
+    assert [v["width"] for v in export["vconcat"]] == [training_charts.EXPORT_WIDTH] * 2
+    assert "usermeta" in export and all("usermeta" not in v for v in export["vconcat"])
     loss = training_charts.loss_chart(hist, shading, 100, height=222).to_dict()
-    assert loss["height"] == 222 and "width" not in loss and "usermeta" in loss
+    assert loss["height"] > 222 and "width" not in loss and "usermeta" in loss
+
+
+def test_symmetry_layers_differ_in_shape_and_dash_and_the_loss_has_its_own_legend():
+    """Issue 21 item 4: k = 1, 2, 3 were identical black dots beside "train loss" in one
+    legend. Each layer now has its own shape and dash (colour stays the model's), and the
+    loss chart's legend names only its own series."""
+    hist = pd.concat([_history("A", "rflr", 1000), _history("B", "dense", 1000)])
+    upper, lower = (
+        c.to_dict() for c in training_charts.symmetry_charts(_defects("A", "B"), hist, None, 100)
+    )
+    names = [training_charts.layer_name(k) for k in (1, 2, 3)]
+    shape = next(la["encoding"]["shape"] for la in _layers(upper) if "shape" in la["encoding"])
+    dash = next(
+        la["encoding"]["strokeDash"] for la in _layers(upper) if "strokeDash" in la["encoding"]
+    )
+    assert shape["scale"]["domain"] == dash["scale"]["domain"] == names
+    assert len(set(shape["scale"]["range"])) == 3
+    assert len({json.dumps(d) for d in dash["scale"]["range"]}) == 3
+    assert shape["field"] == dash["field"]  # one legend: shape and dash of each layer
+    colors = [la["encoding"]["color"] for la in _layers(upper) if "color" in la["encoding"]]
+    assert {json.dumps(c["scale"]["range"]) for c in colors} == {
+        json.dumps([style.KIND_COLORS["rflr"], style.KIND_COLORS["dense"]])
+    }
+    assert "train loss" not in json.dumps(upper)
+    lower_series = [la["encoding"].get("strokeDash") for la in _layers(lower)]
+    assert [s["scale"]["domain"] for s in lower_series if s] == [["test MSE"]]
+    assert "shape" not in json.dumps([la["encoding"] for la in _layers(lower)])
+
+
+def test_training_legend_gives_each_loss_series_its_own_mark():
+    """Issue 21 item 8: test MSE and train loss shared one grey ring. They are now two
+    legends of two fields: a stroke for the line, a hollow ring for the dots."""
+    hist = _history("A", "rflr", 1000)
+    spec = training_charts.loss_chart(hist, None, 100).to_dict()
+    dash = next(
+        la["encoding"]["strokeDash"] for la in _layers(spec) if "strokeDash" in la["encoding"]
+    )
+    shape = next(la["encoding"]["shape"] for la in _layers(spec) if "shape" in la["encoding"])
+    assert dash["legend"]["symbolType"] == "stroke" and dash["scale"]["domain"] == ["test MSE"]
+    assert shape["legend"]["symbolFillColor"] == "transparent"
+    assert shape["scale"]["domain"] == ["train loss"] and shape["field"] != dash["field"]
+
+
+def test_log_axes_share_one_tick_format():
+    hist = _history("A", "rflr", 1000)
+    specs = [
+        training_charts.loss_chart(hist, None, 100).to_dict(),
+        *(c.to_dict() for c in training_charts.symmetry_charts(_defects("A"), hist, None, 100)),
+    ]
+    formats = {
+        layer["encoding"]["y"]["axis"]["format"]
+        for spec in specs
+        for layer in _layers(spec)
+        if layer["encoding"].get("y", {}).get("scale", {}).get("type") == "log"
+    }
+    assert formats == {style.LOG_AXIS_FORMAT}

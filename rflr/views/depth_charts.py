@@ -9,6 +9,8 @@ import pandas as pd
 
 from rflr.views import style
 
+PLOT_HEIGHT = 330  # px of the plot; its x axis and the legends below add their own
+
 # What a line measures (a profile's part, or the equivariance of h): legend name, dash. No
 # dash here is the mirror's.
 MEASURES = {
@@ -29,15 +31,18 @@ def depth_chart(profile: pd.DataFrame, outputs: pd.DataFrame) -> alt.LayerChart:
     """
     labels = list(dict.fromkeys(outputs["checkpoint"]))
     kinds = dict(zip(outputs["checkpoint"], outputs["kind"], strict=True))
-    y = alt.Y(
-        "D:Q",
-        scale=alt.Scale(type="log"),
-        title="active D (log; 0 even, 1 odd)",
-    )
+    y = _d_axis()
     color = alt.Color(
         "checkpoint:N",
         scale=alt.Scale(domain=labels, range=style.checkpoint_colors([kinds[c] for c in labels])),
-        legend=alt.Legend(orient="bottom", columns=1, labelLimit=0, title="checkpoint"),
+        legend=alt.Legend(
+            orient="bottom",
+            columns=1,
+            labelLimit=style.LEGEND_LABEL_LIMIT,
+            title="checkpoint",
+            symbolType="stroke",  # a line per checkpoint (and a row of 20 px)
+            symbolStrokeWidth=2,
+        ),
     )
     outs = _output_rows(outputs)
     rules = (
@@ -50,8 +55,12 @@ def depth_chart(profile: pd.DataFrame, outputs: pd.DataFrame) -> alt.LayerChart:
         .mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontSize=11)
         .encode(y=y, x=alt.value(0), text="text:N", color=color)
     )
-    # Streamlit fits the whole chart, legends included, in this height: 520 leaves ~380 px
-    return alt.layer(rules, text, _lines(_measure_rows(profile), y, color)).properties(height=520)
+    rows = _measure_rows(profile)
+    # Streamlit fits the whole chart, legends included, in its height: the plot keeps its own
+    legends = style.legends_height((len(labels), True), (rows["measure"].nunique(), True))
+    return alt.layer(rules, text, _lines(rows, y, color), config=style.STACKED_LEGENDS).properties(
+        height=PLOT_HEIGHT + legends
+    )
 
 
 def _measure_rows(profile: pd.DataFrame) -> pd.DataFrame:
@@ -77,19 +86,23 @@ def _output_rows(outputs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _lines(rows: pd.DataFrame, y: alt.Y, color: alt.Color) -> alt.Chart:
+def _lines(rows: pd.DataFrame, y: alt.Y, color: alt.Color) -> alt.LayerChart:
     """A line per checkpoint and measure over the layer index, dashed by measure (only the
-    measures present get a legend entry)."""
+    measures present get a legend entry), and its points (a layer of their own: filled
+    points on the line itself would leave the dash legend's strokes unpainted)."""
     shown = [v for v in MEASURES.values() if v[0] in set(rows["measure"])]
-    return (
-        alt.Chart(rows)
-        .mark_line(point=alt.OverlayMarkDef(size=70, filled=True))
+    x = alt.X("k:Q", title="layer index k (0: atoms)", axis=alt.Axis(tickMinStep=1, format="d"))
+    tooltip = [
+        alt.Tooltip("checkpoint:N"),
+        alt.Tooltip("layer:N"),
+        alt.Tooltip("measure:N"),
+        alt.Tooltip("value:Q", title="value", format=".3e"),
+    ]
+    lines = (
+        alt.Chart()
+        .mark_line()
         .encode(
-            x=alt.X(
-                "k:Q",
-                title="layer index k (0: atoms)",
-                axis=alt.Axis(tickMinStep=1, format="d"),
-            ),
+            x=x,
             y=y,
             color=color,
             strokeDash=alt.StrokeDash(
@@ -99,7 +112,7 @@ def _lines(rows: pd.DataFrame, y: alt.Y, color: alt.Color) -> alt.Chart:
                     title="measure",
                     orient="bottom",
                     columns=1,
-                    labelLimit=0,
+                    labelLimit=style.LEGEND_LABEL_LIMIT,
                     symbolType="stroke",
                     symbolStrokeColor=style.INK_GREY,
                     symbolStrokeWidth=2,
@@ -107,13 +120,23 @@ def _lines(rows: pd.DataFrame, y: alt.Y, color: alt.Color) -> alt.Chart:
                 ),
             ),
             detail=alt.Detail("measure:N"),
-            tooltip=[
-                alt.Tooltip("checkpoint:N"),
-                alt.Tooltip("layer:N"),
-                alt.Tooltip("measure:N"),
-                alt.Tooltip("value:Q", title="value", format=".3e"),
-            ],
+            tooltip=tooltip,
         )
+    )
+    points = (
+        alt.Chart()
+        .mark_point(size=70, filled=True, opacity=1)
+        .encode(x=x, y=y, color=color, tooltip=tooltip)
+    )
+    return alt.LayerChart(data=rows, layer=[lines, points])
+
+
+def _d_axis() -> alt.Y:
+    return alt.Y(
+        "D:Q",
+        scale=alt.Scale(type="log", domainMax=style.D_AXIS_MAX),
+        axis=alt.Axis(format=style.LOG_AXIS_FORMAT),
+        title="active D (log; 0 even, 1 odd)",
     )
 
 

@@ -35,7 +35,26 @@ LOG_FLOOR = 1e-16  # log axes clip here (an exactly even channel has D = 0); one
 # Vega's default mixes 0.00001, 1e+0 and 3/1/0.2 from one chart to the next.
 LOG_AXIS_FORMAT = "~e"
 
+# One mark per layer k (1, 2, 3, ...), so that layers differ in shape and dash, not in
+# colour (colour is the model's): cycled for deeper networks.
+LAYER_SHAPES = ("circle", "square", "triangle-up", "diamond", "triangle-down", "cross")
+LAYER_DASHES = ([1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [4, 4], [1, 3])
+
 CANVAS = {"embedOptions": {"renderer": "canvas"}}  # usermeta: Streamlit passes it to Vega
+# px of legends stacked below a plot, measured in Chromium: a gap, each row (of strokes; a
+# row of point symbols takes 30), a title; and of an x axis with its title. Streamlit fits
+# axes and legends into a chart's height: a chart adds them to keep its plot's height.
+LEGEND_GAP, LEGEND_ROW, LEGEND_TITLE = 18, 20, 22
+X_AXIS_HEIGHT = 50
+# A legend label is cut at the plot's width (a legend starts at the plot's left edge), so a
+# legend fits a 390 px phone and a long run name shows whole on a wide screen.
+LEGEND_LABEL_LIMIT = {"expr": "max(120, width - 30)"}
+D_AXIS_MAX = 3.0  # a log D axis ends above D's largest value, 1: points at D = 1 stay whole
+# config: legends below a plot one under the other, not side by side: a row of legends is
+# wider than a phone (Vega's legend layout, an expression in Vega-Lite's config)
+STACKED_LEGENDS = {
+    "legend": {"layout": {"expr": "{bottom: {direction: 'vertical', anchor: 'start'}}"}}
+}
 
 
 def kind_color(kind: str) -> str:
@@ -61,6 +80,21 @@ def checkpoint_colors(kinds: list[str]) -> list[str]:
         out.append(KIND_COLORS_SECOND.get(kind, OTHER_COLOR) if kind in seen else kind_color(kind))
         seen.add(kind)
     return out
+
+
+def legends_height(*legends: tuple[float, bool]) -> int:
+    """px of the legends stacked below a plot (STACKED_LEGENDS), each given as (rows, whether
+    it has a title); a row of point symbols counts 1.5."""
+    return round(
+        sum(LEGEND_GAP + LEGEND_ROW * rows + LEGEND_TITLE * titled for rows, titled in legends)
+    )
+
+
+def layer_marks(count: int) -> tuple[list[str], list[list[float]]]:
+    """The point shapes and line dashes of `count` layers, in layer order."""
+    shapes = [LAYER_SHAPES[i % len(LAYER_SHAPES)] for i in range(count)]
+    dashes = [LAYER_DASHES[i % len(LAYER_DASHES)] for i in range(count)]
+    return shapes, dashes
 
 
 def symbol(layer: str) -> str:

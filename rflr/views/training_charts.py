@@ -1,6 +1,12 @@
 """Charts against the training step: the losses, and the symmetry defect of every partial
 layer at every snapshot (is the mirror locking in, and when?). Pure functions of the
-tables in rflr.views.data; A and B on one chart, on one step axis, in their kinds' colours.
+tables in rflr.views.data; A and B (or any number of overlaid runs: rflr.views.overlay) on
+one chart, on one step axis, in their models' colours.
+
+Every chart fills its container's width: Vega-Lite cannot stretch a concat, so the symmetry
+view is two charts stacked on the same step domain (symmetry_charts), with y axes of one
+width so that a step sits at the same x in both; the one-file export concatenates them at
+EXPORT_WIDTH. A click on a point selects its step (PICK): the page moves the step slider.
 
 Step 0 cannot sit on a log axis and is left out. Steps are whole numbers everywhere.
 """
@@ -15,8 +21,15 @@ from rflr.views import style
 from rflr.views.names import layer_label
 from rflr.views.style import LOG_FLOOR
 
-WIDTH = 860  # px: the symmetry chart is a concat, which does not stretch to its column
+EXPORT_WIDTH = 860  # px: the exported PNG of the symmetry charts (a file has no container)
 STEP_FORMAT = "~s"  # 100, 1k, 30k: whole steps, short
+Y_EXTENT = 48  # px for the y tick labels: the stacked charts then share their plot's left edge
+PICK = "pick"  # the click selection: the page reads the clicked point's step from it
+SERIES = {  # loss series: legend entry -> how it is drawn
+    "test MSE": "line",
+    "train loss": "hollow dots",
+}
+LAYERS_PER_ROW = 3  # the layer legend's columns: a deep network's legend still fits a phone
 
 
 def step_domain(*steps: pd.Series) -> list[float]:
@@ -37,14 +50,46 @@ def _step_x(domain: list[float], title: str | None = "training step (log)") -> a
     )
 
 
-def _color(labels: list[str], kinds: list[str], legend: bool = True) -> alt.Color:
+def _log_y(field: str, title: str, top: float | None = None) -> alt.Y:
+    return alt.Y(
+        field,
+        scale=alt.Scale(type="log") if top is None else alt.Scale(type="log", domainMax=top),
+        axis=alt.Axis(format=style.LOG_AXIS_FORMAT, minExtent=Y_EXTENT, maxExtent=Y_EXTENT),
+        title=title,
+    )
+
+
+def _color(labels: list[str], colors: list[str], title: str, legend: bool = True) -> alt.Color:
     return alt.Color(
         "checkpoint:N",
-        scale=alt.Scale(domain=labels, range=style.checkpoint_colors(kinds)),
-        legend=alt.Legend(title="checkpoint", orient="bottom", columns=1, labelLimit=0)
+        scale=alt.Scale(domain=labels, range=colors),
+        legend=alt.Legend(
+            title=title,
+            orient="bottom",
+            columns=1,
+            labelLimit=style.LEGEND_LABEL_LIMIT,
+            symbolType="stroke",  # a line per checkpoint or run (and a row of 20 px)
+            symbolStrokeWidth=2,
+        )
         if legend
         else None,
     )
+
+
+def _series(frame: pd.DataFrame, colors: dict[str, str] | None) -> tuple[list[str], list[str]]:
+    """The checkpoints (or runs) of a frame in order of appearance, and their colours: the
+    given ones, else style.checkpoint_colors of their kinds (A, B, ...)."""
+    labels = list(dict.fromkeys(frame["checkpoint"]))
+    if colors is not None:
+        return labels, [colors.get(c, style.OTHER_COLOR) for c in labels]
+    kind_of = dict(zip(frame["checkpoint"], frame["kind"], strict=True))
+    return labels, style.checkpoint_colors([kind_of[c] for c in labels])
+
+
+def _who(frame: pd.DataFrame) -> list[alt.Tooltip]:
+    """The tooltip's first lines: the checkpoint or run, and its model when the frame has it."""
+    first = [alt.Tooltip("checkpoint:N", title="run" if "model" in frame else "checkpoint")]
+    return first + ([alt.Tooltip("model:N")] if "model" in frame else [])
 
 
 def _shading(
@@ -96,80 +141,24 @@ def _step_rule(step: int | None, domain: list[float], label: bool = True) -> lis
     )
     if not label:
         return [rule]
+    # right-aligned, left of the rule: the final step's label stays inside the plot
     text = (
         alt.Chart(frame)
-        .mark_text(align="left", baseline="top", dx=4, y=4, fontSize=11, fontWeight="bold")
+        .mark_text(align="right", baseline="top", dx=-4, y=4, fontSize=11, fontWeight="bold")
         .encode(x=_step_x(domain), text=alt.Text("text:N"))
     )
     return [rule, text]
 
 
-def loss_chart(
-    history: pd.DataFrame,
-    shading: pd.DataFrame | None = None,
-    current_step: int | None = None,
-    domain: list[float] | None = None,
-    height: int = 400,  # legends included (Streamlit fits the chart to it)
-    top_level: bool = True,  # False: a part of a concat (no usermeta there)
-    y_title: str = "loss (log)",
-    legends: bool = True,
-    width: int | None = None,
-) -> alt.LayerChart:
-    """Test MSE (lines) and train loss (hollow dots drawn over them, so that it shows even
-    where the two coincide) of every checkpoint against step, log-log; A's plateaus and
-    drops shaded; the selected step marked.
+def _pick() -> alt.Parameter:
+    """A click on (or near) a point selects its step."""
+    return alt.selection_point(name=PICK, fields=["step"], on="click", nearest=True, clear=False)
 
-    history: checkpoint, kind, step, series, value (rflr.views.data.history_frame + labels).
-    """
-    hist = history[(history["step"] > 0) & (history["value"] > 0)]
-    labels = list(dict.fromkeys(hist["checkpoint"]))
-    kinds = [hist.loc[hist["checkpoint"] == c, "kind"].iloc[0] for c in labels]
-    domain = domain or step_domain(hist["step"])
-    color = _color(labels, kinds, legend=legends)
-    y = alt.Y("value:Q", scale=alt.Scale(type="log"), title=y_title)
-    tooltip = [
-        alt.Tooltip("checkpoint:N"),
-        alt.Tooltip("series:N"),
-        alt.Tooltip("step:Q", format="d"),
-        alt.Tooltip("value:Q", format=".3e"),
-    ]
-    test = (
-        alt.Chart(hist)
-        .transform_filter(alt.datum.series == "test MSE")
-        .mark_line(clip=True, strokeWidth=2)
-        .encode(
-            x=_step_x(domain),
-            y=y,
-            color=color,
-            strokeDash=alt.StrokeDash(
-                "series:N",
-                scale=alt.Scale(domain=["test MSE"], range=[style.SOLID]),
-                legend=alt.Legend(title=None, orient="bottom") if legends else None,
-            ),
-            tooltip=tooltip,
-        )
-    )
-    train = (
-        alt.Chart(hist)
-        .transform_filter(alt.datum.series == "train loss")
-        .mark_point(clip=True, size=16, filled=False, opacity=0.8, strokeWidth=1)
-        .encode(
-            x=_step_x(domain),
-            y=y,
-            color=_color(labels, kinds, legend=False),  # the line's legend says it once
-            shape=alt.Shape(
-                "series:N",
-                scale=alt.Scale(domain=["train loss"], range=["circle"]),
-                legend=alt.Legend(title=None, orient="bottom") if legends else None,
-            ),
-            tooltip=tooltip,
-        )
-    )
-    layers = [*_shading(shading, domain, legends), test, train]
-    layers += _step_rule(current_step, domain)
+
+def _top(layers: list, height: int, top_level: bool, width: int | None) -> alt.LayerChart:
     # One constructor call: each .resolve_scale() or .properties() deep-copies every layer
     # (Altair), which took most of this tab's rerun.
-    extra = {"usermeta": style.CANVAS} if top_level else {}
+    extra = {"usermeta": style.CANVAS, "config": style.STACKED_LEGENDS} if top_level else {}
     extra |= {"width": width} if width is not None else {}
     return alt.LayerChart(
         layer=layers,
@@ -179,50 +168,151 @@ def loss_chart(
     )
 
 
-def symmetry_chart(
+def loss_chart(
+    history: pd.DataFrame,
+    shading: pd.DataFrame | None = None,
+    current_step: int | None = None,
+    domain: list[float] | None = None,
+    height: int = 300,  # the plot's; the legends below add their own
+    top_level: bool = True,  # False: a part of a concat (no usermeta there)
+    y_title: str = "loss (log)",
+    legends: bool = True,  # the checkpoints' colours (the series' marks are always named)
+    width: int | None = None,  # None: the container's
+    colors: dict[str, str] | None = None,  # checkpoint -> colour; None: kinds' (A, B)
+    pick: bool = False,  # a click near a train-loss dot selects its step (PICK)
+) -> alt.LayerChart:
+    """Test MSE (lines) and train loss (hollow dots drawn over them, so that it shows even
+    where the two coincide) of every checkpoint against step, log-log; A's plateaus and
+    drops shaded; the selected step marked. The legend names each series by its own mark.
+
+    history: checkpoint, kind, step, series, value (rflr.views.data.history_frame + labels).
+    """
+    hist = history[(history["step"] > 0) & (history["value"] > 0)]
+    labels, shades = _series(hist, colors)
+    domain = domain or step_domain(hist["step"])
+    y = _log_y("value:Q", y_title)
+    tooltip = [
+        *_who(hist),
+        alt.Tooltip("series:N"),
+        alt.Tooltip("step:Q", format="d"),
+        alt.Tooltip("value:Q", format=".3e"),
+    ]
+    shown = [s for s in SERIES if s in set(hist["series"])]
+    series_legend = {"title": None, "orient": "bottom", "symbolStrokeColor": style.INK_GREY}
+    layers = _shading(shading, domain, legends)
+    if "test MSE" in shown:
+        layers.append(
+            alt.Chart(hist)
+            .transform_filter(alt.datum.series == "test MSE")
+            .mark_line(clip=True, strokeWidth=2)
+            .encode(
+                x=_step_x(domain),
+                y=y,
+                color=_color(labels, shades, "checkpoint", legends),
+                strokeDash=alt.StrokeDash(
+                    "series:N",
+                    scale=alt.Scale(domain=["test MSE"], range=[style.SOLID]),
+                    legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2, **series_legend),
+                ),
+                detail=alt.Detail("checkpoint:N"),
+                tooltip=tooltip,
+            )
+        )
+    if "train loss" in shown:
+        # its own field: a legend of its own, not merged into the line's (one grey ring each)
+        dots = (
+            alt.Chart(hist)
+            .transform_filter(alt.datum.series == "train loss")
+            .transform_calculate(dots="datum.series")
+            .mark_point(clip=True, size=16, filled=False, opacity=0.8, strokeWidth=1)
+            .encode(
+                x=_step_x(domain),
+                y=y,
+                color=_color(labels, shades, "checkpoint", legend=False),
+                shape=alt.Shape(
+                    "dots:N",
+                    scale=alt.Scale(domain=["train loss"], range=["circle"]),
+                    legend=alt.Legend(symbolFillColor="transparent", **series_legend),
+                ),
+                tooltip=tooltip,
+            )
+        )
+        layers.append(dots.add_params(_pick()) if pick else dots)  # a click: its nearest dot
+    layers += _step_rule(current_step, domain)
+    below = [(1, False), (1.5, False)][: len(shown)] + [(1, True)] * (legends and _has(shading))
+    below += [(len(labels), True)] * legends
+    return _top(
+        layers, height + style.X_AXIS_HEIGHT + style.legends_height(*below), top_level, width
+    )
+
+
+def _has(frame: pd.DataFrame | None) -> bool:
+    return frame is not None and not frame.empty
+
+
+def symmetry_charts(
     defects: pd.DataFrame,
     history: pd.DataFrame,
     shading: pd.DataFrame | None = None,
     current_step: int | None = None,
-) -> alt.VConcatChart:
-    """Is the mirror locking in? Top: the active partial defect D of every partial layer at
-    every snapshot (log-log; one colour per checkpoint, one point shape per layer k). Below,
-    on the same step axis: the test MSE. A's plateaus and drops shaded on both.
+    colors: dict[str, str] | None = None,
+    pick: bool = True,
+    width: int | None = None,
+    top_level: bool = True,
+) -> list[alt.LayerChart]:
+    """Is the mirror locking in? Two charts on one step axis. Top: the active partial defect
+    D of every partial layer at every snapshot (log-log; colour: the checkpoint's model,
+    shape and dash: the layer). Below: the test MSE, with a legend of its own. A's plateaus
+    and drops shaded on both; the selected step marked; a click on a point picks its step.
 
-    defects: checkpoint, kind, step, layer, k, defect_mean (rflr.views.data.defect_history);
-    history: as for loss_chart.
+    defects: checkpoint, kind, step, layer, k, defect_mean (rflr.views.data.defect_history),
+    model optional (an overlay's runs); history: as for loss_chart; colors: checkpoint (or run) -> colour
+    (None: their kinds', A and B).
     """
     d = defects[defects["step"] > 0]
-    d = d.assign(
-        D=d["defect_mean"].clip(lower=LOG_FLOOR),
-        layer_k=[layer_label(None, int(k)) for k in d["k"]],  # "layer 3", as every tab says
-    )
+    d = d.assign(D=d["defect_mean"].clip(lower=LOG_FLOOR), layer_k=d["k"].map(layer_name))
     d = d[np.isfinite(d["D"])]
-    labels = list(dict.fromkeys([*d["checkpoint"], *history["checkpoint"]]))
-    kind_of = dict(zip(d["checkpoint"], d["kind"], strict=True))
-    kind_of |= dict(zip(history["checkpoint"], history["kind"], strict=True))
-    kinds = [kind_of[c] for c in labels]
+    both = pd.concat([d[["checkpoint", "kind"]], history[["checkpoint", "kind"]]])
+    labels, shades = _series(both, colors)
     domain = step_domain(d["step"], history["step"])
-    ks = sorted(set(d["layer_k"]), key=lambda s: int(s.split()[-1]))
-    top = (
+    ks = [layer_name(k) for k in sorted(set(d["k"]))]
+    shapes, dashes = style.layer_marks(len(ks))
+    x = _step_x(domain, title=None)
+    y = _log_y("D:Q", "active partial defect D (log)", style.D_AXIS_MAX)
+    color = _color(labels, shades, "run" if "model" in d else "checkpoint")
+    marks_legend = alt.Legend(
+        title="partial layer",
+        orient="bottom",
+        columns=LAYERS_PER_ROW,
+        symbolFillColor=style.INK_GREY,
+        symbolStrokeWidth=0,  # the shape alone: its dash would break its outline
+        symbolSize=90,
+    )
+    lines = (
         alt.Chart(d)
-        .mark_line(point=alt.OverlayMarkDef(size=60, filled=True), clip=True)
+        .mark_line(clip=True, strokeWidth=1.5, opacity=0.85)
         .encode(
-            x=_step_x(domain, title=None),
-            y=alt.Y(
-                "D:Q",
-                scale=alt.Scale(type="log"),
-                title="active partial defect D (log)",
+            x=x,
+            y=y,
+            color=color,
+            strokeDash=alt.StrokeDash(
+                "layer_k:N", scale=alt.Scale(domain=ks, range=dashes), legend=marks_legend
             ),
-            color=_color(labels, kinds),
+            detail=alt.Detail("checkpoint:N"),
+        )
+    )
+    points = (
+        alt.Chart(d)
+        .mark_point(clip=True, filled=True, size=55, opacity=0.95)
+        .encode(
+            x=x,
+            y=y,
+            color=_color(labels, shades, "", legend=False),  # the lines' legend names them
             shape=alt.Shape(
-                "layer_k:N",
-                scale=alt.Scale(domain=ks),
-                legend=alt.Legend(title="partial layer", orient="bottom"),
+                "layer_k:N", scale=alt.Scale(domain=ks, range=shapes), legend=marks_legend
             ),
-            detail=alt.Detail("layer:N"),
             tooltip=[
-                alt.Tooltip("checkpoint:N"),
+                *_who(d),
                 alt.Tooltip("layer:N"),
                 alt.Tooltip("step:Q", format="d"),
                 alt.Tooltip("defect_mean:Q", title="D (active mean)", format=".3e"),
@@ -230,18 +320,54 @@ def symmetry_chart(
             ],
         )
     )
-    upper = alt.LayerChart(  # one constructor call each: see loss_chart
-        layer=[*_shading(shading, domain), top, *_step_rule(current_step, domain)],
-        resolve=alt.Resolve(scale=alt.ScaleResolveMap(color="independent")),
-        height=300,
-        width=WIDTH,
+    if pick:
+        points = points.add_params(_pick())
+    below = [(1.5 * -(-len(ks) // LAYERS_PER_ROW), True), (len(labels), True)]
+    below += [(1, True)] * _has(shading)
+    upper = _top(
+        [*_shading(shading, domain), lines, points, *_step_rule(current_step, domain)],
+        230 + style.X_AXIS_HEIGHT + style.legends_height(*below),
+        top_level,
+        width,
     )
     tests = history[history["series"] == "test MSE"]
     lower = loss_chart(
-        tests, shading, current_step, domain, 150, False, "test MSE (log)", False, WIDTH
+        tests,
+        shading,
+        current_step,
+        domain,
+        height=120,
+        top_level=top_level,
+        y_title="test MSE (log)",
+        legends=False,
+        width=width,
+        colors=dict(zip(labels, shades, strict=True)),
+    )
+    return [upper, lower]
+
+
+def symmetry_chart(
+    defects: pd.DataFrame,
+    history: pd.DataFrame,
+    shading: pd.DataFrame | None = None,
+    current_step: int | None = None,
+    colors: dict[str, str] | None = None,
+) -> alt.VConcatChart:
+    """symmetry_charts as one picture, EXPORT_WIDTH wide: the exported file."""
+    upper, lower = symmetry_charts(
+        defects, history, shading, current_step, colors, False, EXPORT_WIDTH, False
     )
     return alt.VConcatChart(
         vconcat=[upper, lower],
-        resolve=alt.Resolve(scale=alt.ScaleResolveMap(x="shared", color="independent")),
+        resolve=alt.Resolve(
+            scale=alt.ScaleResolveMap(x="shared", color="independent", shape="independent")
+        ),
         usermeta=style.CANVAS,
+        config=style.STACKED_LEGENDS,
     )
+
+
+def layer_name(k: int) -> str:
+    """A partial layer's name in the legend, shared by RF-LR and dense: "layer 3", as every
+    tab says (rflr.views.names)."""
+    return layer_label(None, int(k))

@@ -9,7 +9,7 @@ import streamlit as st
 from rflr.explorer.cache import defect_history
 from rflr.explorer.export_menu import export_ui
 from rflr.explorer.picks import Pick, TabInput
-from rflr.explorer.specs import chart_ui
+from rflr.explorer.specs import spec
 from rflr.explorer.tabs.training import histories, labelled_runs
 from rflr.measure.metrics import ACTIVITY_THRESHOLD
 from rflr.views import catalog, sources, training_charts
@@ -23,28 +23,30 @@ def draw(t: TabInput) -> None:
     st.subheader("Symmetry over training: when does the mirror lock in?")
     st.caption(
         "Top: the active partial defect D (mean odd fraction of the active channels) of every "
-        "partial layer at every snapshot, log-log; one colour per checkpoint (orange RF-LR, "
-        "blue dense), one point shape per layer k. Below, on the same step axis: the test MSE. "
-        "Shaded: plateaus and drops of A's test MSE; black rule: the selected step. Read from "
-        "the snapshots' headers (rflr.metrics.layers), so at the activity threshold they were "
-        f"saved with (default {ACTIVITY_THRESHOLD:g}), whatever the sidebar says."
+        "partial layer at every snapshot, log-log; colour: the model (orange RF-LR, blue "
+        "dense), shape and dash: the layer. Below, on the same step axis: the test MSE. "
+        "Shaded: plateaus and drops of A's test MSE; black rule: the selected step. Read from the snapshots' headers (rflr.metrics.layers), so "
+        f"at the activity threshold they were saved with (default {ACTIVITY_THRESHOLD:g}), "
+        "whatever the sidebar says."
     )
-    runs = labelled_runs(picks, cat)
+    step = int(picks[0].row["step"])
+    labelled = labelled_runs(picks, cat)
     frames, snaps = [], ()
-    for c, _ in runs:
+    for c, _ in labelled:
         keys = _snapshot_keys(c, cat)
         snaps += (keys,)
         d = defect_history(keys)
         if not d.empty:
             frames.append(d.assign(checkpoint=c.label, kind=c.row["kind"]))
-    hist, shading = histories(runs)
+    hist, shading = histories(labelled)
     if not frames:
         st.info("No snapshot of these runs stores per-layer defects in its header.")
         return
     defects = pd.concat(frames, ignore_index=True)
-    args = (defects, hist, shading, int(picks[0].row["step"]))
+    args = (defects, hist, shading, step)
     # built once per set of snapshot files (rflr.explorer.specs): the frames are read from them
-    chart_ui(training_charts.symmetry_chart, tuple((c.label, k) for c, k in runs) + snaps, *args)
+    key = tuple((c.label, k) for c, k in labelled) + snaps
+    _charts_ui(spec(training_charts.symmetry_charts, key, *args))
     export_ui(
         lambda: training_charts.symmetry_chart(*args),
         defects,
@@ -58,6 +60,13 @@ def draw(t: TabInput) -> None:
             hide_index=True,
             column_config={"defect_mean": st.column_config.NumberColumn(format="%.2e")},
         )
+
+
+def _charts_ui(specs: list[dict]) -> None:
+    """The defect chart over the loss chart, each as wide as the page's column."""
+    upper, lower = specs
+    st.vega_lite_chart(upper, width="stretch")
+    st.vega_lite_chart(lower, width="stretch")
 
 
 def _snapshot_keys(c: Pick, cat: catalog.Catalog) -> tuple:

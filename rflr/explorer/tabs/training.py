@@ -12,6 +12,7 @@ from rflr.explorer.export_menu import export_ui
 from rflr.explorer.picks import Pick, TabInput
 from rflr.views import catalog, data, sources, training_charts
 from rflr.views import state as view_state
+from rflr.views.training_charts import EXPORT_WIDTH
 
 NAME = "Training"
 
@@ -22,9 +23,10 @@ def draw(t: TabInput) -> None:
     st.subheader("Training")
     st.caption(
         "Loss history logged by the trainer (from each run's last snapshot), log-log, A and B "
-        "on one chart: test MSE as lines, train loss as hollow dots over them (the two often coincide). Shaded: plateaus and the sharp "
-        "drops between them in A's test MSE (rflr.measure.plateaus). The black rule marks the selected "
-        "step; change it with the step slider above. Step 0 cannot sit on a log axis."
+        "on one chart: test MSE as lines, train loss as hollow dots over them (the two often "
+        "coincide). Shaded: plateaus and the sharp drops between them in A's test MSE "
+        "(rflr.measure.plateaus). The black rule marks the selected step; change it with the "
+        "step slider above. Step 0 cannot sit on a log axis."
     )
     hist, shading = histories(labelled_runs(picks, t.cat))
     if hist.empty:
@@ -37,9 +39,14 @@ def draw(t: TabInput) -> None:
         format_func=lambda w: "off" if w == 1 else f"{w} points",
     )
     shown = data.smooth_series(hist, "train loss", window)
-    chart = training_charts.loss_chart(shown, shading, int(picks[0].row["step"]))
-    st.altair_chart(chart)
-    export_ui(chart, hist, f"{picks[0].label} · training", picks[0].rel + "train")
+    step = int(picks[0].row["step"])
+    st.altair_chart(training_charts.loss_chart(shown, shading, step), width="stretch")
+    export_ui(
+        lambda: training_charts.loss_chart(shown, shading, step, width=EXPORT_WIDTH),
+        hist,
+        f"{picks[0].label} · training",
+        picks[0].rel + "train",
+    )
     if shading is not None and not shading.empty:
         st.caption(f"Plateaus and drops of A's test MSE ({md(picks[0].row['run'])}), whole steps:")
         st.dataframe(
