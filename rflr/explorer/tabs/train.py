@@ -38,7 +38,7 @@ def draw(t: TabInput) -> None:
         f"steps × seeds × width² per job and {lim.wall_s:,} s each; your runs stay "
         f"{lim.keep_s // 60:,} min after your last visit, visible to you only."
     )
-    left, right = st.columns([2, 3], gap="large")
+    left, right = st.columns([3, 2], gap="large")
     with left:
         form = form_ui()
     error = _refusal(form)
@@ -126,7 +126,10 @@ def outcome_ui(job: jobs.Job) -> None:
     if job.state != jobs.DONE:
         st.warning(f"The last job was {job.state}: {md(job.reason)}")
         return
-    st.success(f"Trained {md(job.folder.name)}: open it from the sidebar's source “Trained here”.")
+    st.success(
+        f"Trained {md(job.folder.name)}: its runs are in the sidebar's source “Trained here”, "
+        "visible to this page only (the first opened as A, beside its control as B)."
+    )
     ss = st.session_state
     if ss.get("tr_zip", (None,))[0] != job.id:
         try:
