@@ -680,3 +680,161 @@ def test_symmetry_training_and_depth_charts_fit_a_phone_without_warnings(
         if tab.startswith("Symmetry"):
             assert not [m for m in logged if m.startswith("warning")], logged
     page.close()
+
+
+# --- Issue 21: the answer on the first screen (layout, the step controls) ----------------------
+
+FIRST_CHART_TOP = """() => document.querySelector('[data-testid="stVegaLiteChart"]')
+  .getBoundingClientRect().top"""
+# Widest thing on the page, and each tab label's right edge against its tab list's.
+OVERFLOW = """() => {
+  const list = document.querySelector('[data-testid="stTabs"] [role="tablist"]');
+  const right = list.getBoundingClientRect().right;
+  const cut = [...list.querySelectorAll('[role="tab"]')]
+    .filter(t => t.getBoundingClientRect().right > right + 1).map(t => t.innerText);
+  return [document.documentElement.scrollWidth, cut];
+}"""
+
+
+def test_the_first_chart_starts_on_the_first_screen_and_nothing_overflows(
+    server, browser, artifacts
+):
+    """At 1440 x 900 the first chart's top is within 600 px of the page's top (it was ~840);
+    the step slider stays in view while the charts scroll; no tab label is cut and nothing
+    is wider than the window at 390, 1100, 1440 or 1920 px."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(server)
+    page.locator(CHART_CANVAS).nth(1).wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(artifacts / "app-first-screen-1440.png"))
+    top = page.evaluate(FIRST_CHART_TOP)
+    assert top <= 600, top
+    page.mouse.move(900, 700)
+    page.mouse.wheel(0, 800)
+    page.wait_for_timeout(800)
+    slider = page.get_by_test_id("stSlider").first.bounding_box()
+    assert page.evaluate(FIRST_CHART_TOP) < top - 400  # scrolled...
+    assert slider["y"] >= 0 and slider["y"] + slider["height"] <= 900  # ...the step still shown
+    for width in (390, 1100, 1440, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(1500)
+        wide, cut = page.evaluate(OVERFLOW)
+        assert wide <= width and not cut, (width, wide, cut)
+    page.close()
+
+
+def test_back_and_on_buttons_move_the_step_in_chromium(server, browser, artifacts):
+    """◀ and ▶ beside Play move A one snapshot back or on; ◀ is disabled at the first."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(server)
+    page.locator(CHART_CANVAS).nth(1).wait_for(timeout=60_000)
+    header = page.get_by_text("rflr-w16-r2-L3-even-s0 · step", exact=False).first
+
+    def shows(step: int) -> None:
+        for _ in range(300):  # at most ~30 s
+            if header.inner_text().endswith(f"step {step}"):
+                return
+            page.wait_for_timeout(100)
+        raise AssertionError(header.inner_text())
+
+    shows(100)
+    page.get_by_role("button", name="◀", exact=True).click()
+    page.wait_for_url("**step-00000010**", timeout=60_000)
+    shows(10)
+    page.get_by_role("button", name="◀", exact=True).click()
+    page.wait_for_url("**step-00000000**", timeout=60_000)
+    shows(0)
+    assert page.get_by_role("button", name="◀", exact=True).is_disabled()  # the first one
+    page.get_by_role("button", name="▶", exact=True).click()
+    page.wait_for_url("**step-00000010**", timeout=60_000)
+    shows(10)
+    page.screenshot(path=str(artifacts / "app-step-buttons.png"))
+    page.close()
+
+
+# --- Train tab (issue 23): served mode, private runs, the cap, Cancel ----------------------
+
+TRAIN_PORT = 8603  # the Train tab's browser tests' own server
+
+
+@pytest.fixture(scope="module")
+def train_server(tmp_path_factory):
+    """A served-mode explorer (RFLR_SERVE=1: one job at a time, the work cap of 2,000 M)."""
+    folder = tmp_path_factory.mktemp("browser-train")
+    make_folder(folder)
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
+    saved = os.environ.get("RFLR_SERVE")
+    os.environ["RFLR_SERVE"] = "1"
+    try:
+        proc = start_app(TRAIN_PORT, log, folder)  # the server copies the environment now
+    finally:
+        os.environ.pop("RFLR_SERVE") if saved is None else os.environ.update(RFLR_SERVE=saved)
+    url = f"http://127.0.0.1:{TRAIN_PORT}"
+    try:
+        if not wait_healthy(url, proc):
+            log.seek(0)
+            pytest.fail(f"streamlit did not start:\n{log.read()}")
+        yield url
+    finally:
+        stop(proc)
+        log.close()
+
+
+def _train_page(browser, url: str, **numbers):
+    """A new session (its own browser context) on the Train tab, with some numbers typed."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/?tab=Train", timeout=60_000)
+    page.get_by_text("Train a run here").wait_for(timeout=60_000)
+    for label, value in numbers.items():
+        page.get_by_label(label.replace("_", " ")).fill(str(value))
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(700)
+    return page
+
+
+def test_served_train_tab_trains_a_run_only_its_session_sees(train_server, browser, artifacts):
+    page = _train_page(browser, train_server, Width_N=8, Depth_L=2, Steps=300, Seeds=1)
+    page.get_by_role("button", name="Train", exact=True).click()
+    # done: the run opens as A (beside its control), from the session's own folder
+    page.get_by_text("job-1/rflr-w8-r1-L2-even-s0").first.wait_for(timeout=180_000)
+    page.get_by_text("Download run (zip)").wait_for(timeout=60_000)
+    body = page.inner_text("body")
+    assert "Trained job-1" in body and "Training step of A (job-1/rflr-w8-r1-L2-even-s0)" in body
+    assert "· dense: inside" in body  # the strip: B is its dense control
+    assert "job-1" not in page.url  # a session's runs are never in a URL
+    shot = artifacts / "train-done.png"
+    page.screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+    # another session: not in its sources, its listings, nor by URL
+    other = browser.new_page(viewport={"width": 1440, "height": 1000})
+    file = "job-1/rflr-w8-r1-L2-even-s0/step-00000300.safetensors"
+    other.goto(f"{train_server}/?tab=Checkpoints&a={file}", timeout=60_000)
+    other.get_by_text("not in this folder").first.wait_for(timeout=60_000)
+    seen = other.inner_text("body")
+    i = seen.find("Trained here")
+    assert i < 0, seen[i - 300 : i + 100]
+    assert "rflr-w8-r1-L2" not in seen.replace(file, "")  # only the URL's note names it
+    other.close()
+    page.close()
+
+
+def test_served_train_tab_refuses_a_job_over_the_cap_in_one_line(train_server, browser):
+    page = _train_page(browser, train_server, Width_N=128)
+    page.get_by_role("button", name="Train", exact=True).click()
+    alert = page.get_by_text("refused: this job is 5,243 M")
+    alert.wait_for(timeout=60_000)
+    assert "\n" not in alert.inner_text().strip() and "cap of 2,000 M" in alert.inner_text()
+    assert "Cancel" not in page.inner_text("body")  # nothing was queued
+    page.close()
+
+
+def test_served_train_tab_cancel_stops_a_job(train_server, browser):
+    page = _train_page(browser, train_server, Steps=30000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    cancel = page.get_by_role("button", name="Cancel", exact=True)
+    cancel.wait_for(timeout=60_000)
+    page.get_by_text("Train: job-").wait_for(timeout=60_000)
+    cancel.click()
+    page.get_by_text("The last job was cancelled").wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Cancel", exact=True).count() == 0
+    page.close()
