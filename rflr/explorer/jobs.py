@@ -6,6 +6,7 @@ the session's folder as the source "Trained here" (and no other session's).
 
 from __future__ import annotations
 
+import atexit
 import secrets
 import weakref
 from pathlib import Path
@@ -19,8 +20,11 @@ SESSION_KEY = "train_session"
 
 @st.cache_resource(show_spinner=False)
 def manager() -> JobManager:
-    """The process's job manager, shared by every session."""
-    return JobManager()
+    """The process's job manager, shared by every session; its jobs die with the server
+    (they run in process groups of their own, which a server's exit would not reach)."""
+    mgr = JobManager()
+    atexit.register(mgr.shutdown)
+    return mgr
 
 
 class _Ticket:
