@@ -56,17 +56,31 @@ def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder
     assert len(frame) == 3 * len(cv) and not frame["bound"].any()
     for key, name in (("z(x)", "u(x)"), ("z(-x)", "u(−x), mirror"), ("o(x)", "odd part")):
         part = frame[frame["series"] == name]
-        assert np.array_equal(part["value"].to_numpy(), cv[key].to_numpy())
+        assert np.array_equal(part["value"].to_numpy(), cv[key].to_numpy(np.float32))
     tips = frame[frame["tip"]]
     # both the channel and its mirror answer a hover, with both values at their x
     assert set(tips["series"]) == {"u(x)", "u(−x), mirror"}
     assert len(tips) == 2 * 3 * -(-len(cv) // 3 // layer_charts.TIP_STRIDE)
-    merged = tips.merge(cv, on=["channel", "x"])
-    assert np.array_equal(merged["mirror"].to_numpy(), merged["z(-x)"].to_numpy())
-    assert np.array_equal(merged["at"].to_numpy(), merged["z(x)"].to_numpy())
+    # the browser gets float32 and int16 (issue 22: bytes per change), exact to float32
+    assert frame["value"].dtype == np.float32 and frame["channel"].dtype == np.int16
+    narrow = cv.astype({"x": np.float32, "channel": np.int16})
+    merged = tips.merge(narrow, on=["channel", "x"])
+    assert len(merged) == len(tips)
+    assert np.array_equal(merged["mirror"].to_numpy(), merged["z(-x)"].to_numpy(np.float32))
+    assert np.array_equal(merged["at"].to_numpy(), merged["z(x)"].to_numpy(np.float32))
     assert frame.loc[~frame["tip"], ["at", "mirror"]].isna().all().all()
     first = frame.groupby("panel")["channel"].first()
     assert list(first) == list(table["channel"])  # the panels keep the table's order
+
+
+def test_panel_frame_clips_values_past_float32_instead_of_sending_infinity(folder):
+    ckpt = checkpoint.load(next(folder.rglob("dense-*/step-00000100.safetensors")))
+    p = data.compute_partials(ckpt)
+    table = data.channel_frame(p, "hidden.2.u").head(1)
+    cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
+    cv["z(x)"] = 1e300  # a hostile checkpoint's huge activations
+    frame = layer_charts.panel_frame(cv, table, ("z(x)", "z(-x)"), None, "u")
+    assert np.isfinite(frame["value"]).all() and frame["value"].max() > 3e38
 
 
 def test_output_panel_draws_the_target(folder):
@@ -101,9 +115,11 @@ def test_layer_spec_is_the_same_at_every_step_and_shared_axes_are_data(folder):
         )
         bound = chart.data[chart.data["bound"]]
         # shared axes: the range is in the data, in every panel (each has its own y scale)
-        assert bound.groupby("panel")["bound_y"].apply(sorted).tolist() == [domain] * 4
+        # float32, like the curves: rounding is monotone, so the bounds still enclose them
+        want = np.float32(domain).tolist()
+        assert bound.groupby("panel")["bound_y"].apply(sorted).tolist() == [want] * 4
         drawn = chart.data.loc[~chart.data["bound"], "value"]
-        assert drawn.min() >= domain[0] and drawn.max() <= domain[1]
+        assert drawn.min() >= want[0] and drawn.max() <= want[1]
     assert specs[0] == specs[1]
     assert not frames[0].equals(frames[1])
     cached = layer_charts.layer_panels_spec(
