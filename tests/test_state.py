@@ -24,6 +24,6 @@ def test_the_table_gives_each_setting_its_own_key_and_keeps_the_url_order():
     assert len(keys) == len(set(keys))
     assert ",".join(state.KEYS) == (  # the order a new URL lists its parameters in
         "src,root,repo,rev,a,b,layer,part,odd,thr,shared,shown,sweep,srun,equiv,final,smooth,"
-        "contains"
+        "contains,runs"
     )
     assert state.to_query(state.ViewState(src="upload", odd=True)) == {"odd": "1"}

@@ -68,6 +68,7 @@ class Limits:
     matching_g: int = 256  # width^3 x depth of the Hungarian matchings, in units of 2^30
     cache_mb: int = 4096  # loaded checkpoints and tables evaluated from them, all sessions
     heavy_at_once: int = 2  # evaluations and matchings running at the same time
+    overlay_runs: int = 100  # runs overlaid at once (each reads its snapshots' headers)
 
 
 # A public Space: 2 vCPU, 16 GB for every visitor together. One evaluation at a time leaves a
@@ -75,8 +76,15 @@ class Limits:
 # files of 8.6 MB loaded and evaluated, 637 MB), so no number of visitors on them makes the
 # store churn; with the server's 450 MB after its first page and one evaluation of 256 MB in
 # flight, the process stays under 1.5 GB however full the store is (issue 22's goal).
+# An overlay reads every snapshot header of each run it draws (~10 ms a run): 12 runs.
 SERVED = Limits(
-    grid_points=4097, eval_mb=256, compute_g=8, matching_g=8, cache_mb=768, heavy_at_once=1
+    grid_points=4097,
+    eval_mb=256,
+    compute_g=8,
+    matching_g=8,
+    cache_mb=768,
+    heavy_at_once=1,
+    overlay_runs=12,
 )
 LOCAL = Limits()  # one person's machine: generous, still bounded
 
@@ -89,6 +97,7 @@ ENV = {
     "RFLR_MATCHING_G": "matching_g",
     "RFLR_CACHE_MB": "cache_mb",
     "RFLR_HEAVY_AT_ONCE": "heavy_at_once",
+    "RFLR_OVERLAY_RUNS": "overlay_runs",
 }
 _warned: set[str] = set()
 

@@ -6,6 +6,7 @@
     sweep=<summary.csv, relative to the root>   srun=<run id picked in the sweep>
     equiv=1 (depth profile's equivariance)   final=1 (Checkpoints tab: final steps only)
     smooth=<window> (Training tab: train-loss smoothing, one of SMOOTHING)
+    runs=<run,run,...> (runs overlaid on the Depth and Symmetry tabs: rflr.views.overlay)
     contains=<text> (Checkpoints tab: runs whose id contains it)
 
 ViewState is the one table of URL-backed settings: each field is a row that says its URL
@@ -112,6 +113,7 @@ class ViewState:
     final: bool = _row(False, "f_final", _flag, 8)
     smooth: int = _row(1, "w_smooth", _number(int, lambda v: v in SMOOTHING), 40)  # 1: off
     contains: str = _row("", "f_text", _text, 200, blank="")  # "": every run
+    runs: str = _row("", "overlay_runs", _text, 20_000, blank="")  # "": no overlay
 
 
 # The table's rows by URL parameter (= field name), in the order the URL writes them.

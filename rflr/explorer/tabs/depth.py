@@ -9,8 +9,9 @@ import streamlit as st
 from rflr.explorer.cache import profile
 from rflr.explorer.escape import md
 from rflr.explorer.export_menu import export_ui
+from rflr.explorer.overlay import colors_of, overlay_ui
 from rflr.explorer.picks import TabInput, fmt
-from rflr.views import depth_charts, style
+from rflr.views import depth_charts, overlay, style
 
 NAME = "Depth profile"
 
@@ -78,3 +79,20 @@ def draw(t: TabInput) -> None:
             "equivariance: how far the reflection is from permuting the units of h "
             "(rflr.measure.channels.equivariance); a layer can be equivariant while its units are not."
         )
+    _overlay_ui(t)
+
+
+def _overlay_ui(t: TabInput) -> None:
+    """Any number of runs' depth profiles at their last snapshots, from their headers."""
+    runs, defects = overlay_ui(t.root, t.cat)
+    if not runs:
+        return
+    if defects.empty:
+        st.info("None of the chosen runs stores per-layer defects in its headers.")
+        return
+    st.caption(
+        "The chosen runs' active partial defect D per partial layer at each run's last "
+        "snapshot, read from its header (at the threshold it was saved with)."
+    )
+    chart = overlay.depth_overlay_chart(overlay.final_profile(defects), colors_of(defects))
+    st.altair_chart(chart, width="stretch")

@@ -8,6 +8,8 @@ import streamlit as st
 
 from rflr.explorer.cache import defect_history
 from rflr.explorer.export_menu import export_ui
+from rflr.explorer.overlay import colors_of, overlay_ui
+from rflr.explorer.overlay import histories as overlay_histories
 from rflr.explorer.picks import Pick, TabInput
 from rflr.explorer.specs import spec
 from rflr.explorer.tabs.training import histories, labelled_runs
@@ -53,6 +55,7 @@ def draw(t: TabInput) -> None:
         f"{picks[0].label} · symmetry over training",
         "symmetry",
     )
+    _overlay_ui(t, step)
     numbers = st.expander("The numbers", key="symmetry_numbers", on_change="rerun")
     if numbers.open:
         numbers.dataframe(
@@ -60,6 +63,22 @@ def draw(t: TabInput) -> None:
             hide_index=True,
             column_config={"defect_mean": st.column_config.NumberColumn(format="%.2e")},
         )
+
+
+def _overlay_ui(t: TabInput, step: int) -> None:
+    """Any number of runs on one symmetry chart, chosen in the run table (rflr.explorer.overlay)."""
+    runs, defects = overlay_ui(t.root, t.cat)
+    if not runs:
+        return
+    if defects.empty:
+        st.info("None of the chosen runs stores per-layer defects in its headers.")
+        return
+    hist = overlay_histories(t.root, t.cat, runs)
+    upper, lower = training_charts.symmetry_charts(
+        defects, hist, None, step, colors_of(defects), pick=False
+    )
+    st.altair_chart(upper, width="stretch")
+    st.altair_chart(lower, width="stretch")
 
 
 def _charts_ui(specs: list[dict]) -> None:
