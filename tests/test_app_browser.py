@@ -407,6 +407,16 @@ def test_an_idle_page_does_not_rerun(server, browser):
     page.close()
 
 
+def _wait_for_a(page, run: str, timeout: int) -> None:
+    """Until the sidebar's A box holds `run` (the step slider's label no longer names A)."""
+    page.wait_for_function(
+        "(run) => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
+        ".some((i) => i.value === run)",
+        arg=run,
+        timeout=timeout,
+    )
+
+
 def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, artifacts):
     """train.py writes into the open folder; Open in its notice makes it A; the step slider's
     maximum grows with each snapshot, with one page rerun per snapshot and no reload."""
@@ -420,7 +430,7 @@ def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, a
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     counts = _count_runs(page)
     page.goto(f"{url}/?a={before.run_id}/step-00000100.safetensors", timeout=60_000)
-    page.get_by_text(f"Training step of A ({before.run_id})").wait_for(timeout=60_000)
+    _wait_for_a(page, before.run_id, 60_000)
     snaps = ",".join(str(s) for s in range(0, 400_001, 4000))
     argv = [sys.executable, "train.py", "--model", "rflr", "--width", "16", "--rank", "1"]
     argv += ["--depth", "2", "--seeds", "5", "--steps", "400000", "--snapshots", snaps]
@@ -435,14 +445,9 @@ def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, a
         row = page.get_by_test_id("stHorizontalBlock").filter(has_text=f"training: {run}")
         row.get_by_role("button", name="Open").click(timeout=60_000)
         box_a = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first
-        page.wait_for_function(
-            "(run) => [...document.querySelectorAll('[data-testid=stSidebar] input')]"
-            ".some((i) => i.value === run)",
-            arg=run,
-            timeout=30_000,
-        )
+        _wait_for_a(page, run, 30_000)
         assert box_a.locator("input").first.input_value() == run
-        page.get_by_text(f"Training step of A ({run})").wait_for(timeout=30_000)
+        page.locator(CHART_CANVAS).first.wait_for(timeout=30_000)
         page.evaluate("() => { window.__same_page = true; }")  # gone if the page reloads
         first = int(page.evaluate(_STEP_MAX))  # the step slider's last index
         full = counts["full"]
@@ -796,10 +801,14 @@ def test_served_train_tab_trains_a_run_only_its_session_sees(train_server, brows
     page = _train_page(browser, train_server, Width_N=8, Depth_L=2, Steps=300, Seeds=1)
     page.get_by_role("button", name="Train", exact=True).click()
     # done: the run opens as A (beside its control), from the session's own folder
-    page.get_by_text("job-1/rflr-w8-r1-L2-even-s0").first.wait_for(timeout=180_000)
-    page.get_by_text("Download run (zip)").wait_for(timeout=60_000)
+    try:
+        _wait_for_a(page, "job-1/rflr-w8-r1-L2-even-s0", 180_000)
+        page.get_by_text("Download run (zip)").wait_for(timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(artifacts / "train-timeout.png"), full_page=True)
+        raise
     body = page.inner_text("body")
-    assert "Trained job-1" in body and "Training step of A (job-1/rflr-w8-r1-L2-even-s0)" in body
+    assert "Trained job-1" in body
     assert "· dense: inside" in body  # the strip: B is its dense control
     assert "job-1" not in page.url  # a session's runs are never in a URL
     shot = artifacts / "train-done.png"

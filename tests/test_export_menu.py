@@ -12,8 +12,12 @@ def test_export_menu_is_empty_until_opened(app):
     browser none of them to redraw at each step."""
     at = app.run()
     assert len(at.get("download_button")) == 0
-    (menu,) = at.get("popover")
-    key = menu.proto.popover.id.rsplit("-", 1)[-1]
+    # the Export menu (the controls bar has a Display popover too)
+    (key,) = [
+        k
+        for m in at.get("popover")
+        if (k := m.proto.popover.id.rsplit("-", 1)[-1]).startswith("export_")
+    ]
     assert key.startswith("export_") and "/" not in key  # no file path in the page's markup
     at.session_state[key] = True
     at.run()

@@ -73,6 +73,7 @@ def test_a_tiny_run_trains_and_opens_as_a(app):
     assert at.session_state["w_run_a"] == "job-1/rflr-w8-r1-L2-even-s0"
     assert at.sidebar.selectbox(key="w_run_a").value == "job-1/rflr-w8-r1-L2-even-s0"
     b = at.sidebar.selectbox(key="w_run_b")
-    assert b.value == AUTO and b.options[0] == "control of A (job-1/dense-w8-L2-even-s0)"
+    assert b.value == AUTO and b.options[0] == "A's control"
+    assert any("B shows job-1/dense-w8-L2-even-s0" in c.value for c in at.sidebar.caption)
     at = open_tab(at, train_tab.NAME)
     assert any(b.label == "Download run (zip)" for b in at.get("download_button"))
