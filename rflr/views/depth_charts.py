@@ -134,7 +134,7 @@ def _lines(rows: pd.DataFrame, y: alt.Y, color: alt.Color) -> alt.LayerChart:
 def _d_axis() -> alt.Y:
     return alt.Y(
         "D:Q",
-        scale=alt.Scale(type="log", domainMax=style.D_AXIS_MAX),
+        scale=alt.Scale(type="log"),
         axis=alt.Axis(format=style.LOG_AXIS_FORMAT),
         title="active D (log; 0 even, 1 odd)",
     )

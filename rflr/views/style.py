@@ -49,7 +49,6 @@ X_AXIS_HEIGHT = 50
 # A legend label is cut at the plot's width (a legend starts at the plot's left edge), so a
 # legend fits a 390 px phone and a long run name shows whole on a wide screen.
 LEGEND_LABEL_LIMIT = {"expr": "max(120, width - 30)"}
-D_AXIS_MAX = 3.0  # a log D axis ends above D's largest value, 1: points at D = 1 stay whole
 # config: legends below a plot one under the other, not side by side: a row of legends is
 # wider than a phone (Vega's legend layout, an expression in Vega-Lite's config)
 STACKED_LEGENDS = {

@@ -50,10 +50,10 @@ def _step_x(domain: list[float], title: str | None = "training step (log)") -> a
     )
 
 
-def _log_y(field: str, title: str, top: float | None = None) -> alt.Y:
+def _log_y(field: str, title: str) -> alt.Y:
     return alt.Y(
         field,
-        scale=alt.Scale(type="log") if top is None else alt.Scale(type="log", domainMax=top),
+        scale=alt.Scale(type="log"),
         axis=alt.Axis(format=style.LOG_AXIS_FORMAT, minExtent=Y_EXTENT, maxExtent=Y_EXTENT),
         title=title,
     )
@@ -278,7 +278,7 @@ def symmetry_charts(
     ks = [layer_name(k) for k in sorted(set(d["k"]))]
     shapes, dashes = style.layer_marks(len(ks))
     x = _step_x(domain, title=None)
-    y = _log_y("D:Q", "active partial defect D (log)", style.D_AXIS_MAX)
+    y = _log_y("D:Q", "active partial defect D (log)")
     color = _color(labels, shades, "run" if "model" in d else "checkpoint")
     marks_legend = alt.Legend(
         title="partial layer",
@@ -303,7 +303,7 @@ def symmetry_charts(
     )
     points = (
         alt.Chart(d)
-        .mark_point(clip=True, filled=True, size=55, opacity=0.95)
+        .mark_point(filled=True, size=55, opacity=0.95)  # unclipped: D = 1 is the top edge
         .encode(
             x=x,
             y=y,
