@@ -846,4 +846,26 @@ def test_served_train_tab_cancel_stops_a_job(train_server, browser):
     cancel.click()
     page.get_by_text("The last job was cancelled").wait_for(timeout=60_000)
     assert page.get_by_role("button", name="Cancel", exact=True).count() == 0
+
+
+def test_a_click_on_a_symmetry_point_moves_the_step_slider(server, browser, artifacts):
+    """Issue 21 item 9: click a chart to jump to that step. The Symmetry chart opens at A's
+    final snapshot (step 100); a click near the points of step 10 (the left of the plot: the
+    selection takes the nearest point) moves the step slider, and the URL, to step 10."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(f"{server}/?tab=Symmetry+over+training")
+    chart = page.locator(CHART_CANVAS).first
+    chart.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    page.mouse.click(box["x"] + 0.3 * box["width"], box["y"] + 0.25 * box["height"])
+    page.wait_for_url("**step-00000010**", timeout=60_000)
+    page.wait_for_function(  # the step slider shows the step clicked
+        "() => [...document.querySelectorAll('[data-testid=stSliderThumbValue]')]"
+        ".some(e => e.textContent.trim() === '10')",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(artifacts / "app-symmetry-jump.png"))
     page.close()

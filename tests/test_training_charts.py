@@ -159,3 +159,16 @@ def test_log_axes_share_one_tick_format():
         if layer["encoding"].get("y", {}).get("scale", {}).get("type") == "log"
     }
     assert formats == {style.LOG_AXIS_FORMAT}
+
+
+def test_a_click_on_a_point_selects_its_step():
+    """Click to jump: the defect chart's points and the training chart's train-loss dots
+    carry a point selection on the step (rflr.explorer.jump moves the slider to it)."""
+    hist = _history("A", "rflr", 1000)
+    upper, _ = training_charts.symmetry_charts(_defects("A"), hist, None, 100)
+    loss = training_charts.loss_chart(hist, None, 100, pick=True)
+    for chart in (upper.to_dict(), loss.to_dict()):
+        params = chart.get("params", [])  # Altair lifts a layer's selection to the top
+        assert [p["name"] for p in params] == [training_charts.PICK]
+        assert params[0]["select"]["fields"] == ["step"] and params[0]["select"]["on"] == "click"
+    assert "params" not in json.dumps(training_charts.loss_chart(hist, None, 100).to_dict())

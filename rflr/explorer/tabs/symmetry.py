@@ -8,6 +8,7 @@ import streamlit as st
 
 from rflr.explorer.cache import defect_history
 from rflr.explorer.export_menu import export_ui
+from rflr.explorer.jump import jump_kwargs
 from rflr.explorer.overlay import colors_of, overlay_ui
 from rflr.explorer.overlay import histories as overlay_histories
 from rflr.explorer.picks import Pick, TabInput
@@ -27,11 +28,12 @@ def draw(t: TabInput) -> None:
         "Top: the active partial defect D (mean odd fraction of the active channels) of every "
         "partial layer at every snapshot, log-log; colour: the model (orange RF-LR, blue "
         "dense), shape and dash: the layer. Below, on the same step axis: the test MSE. "
-        "Shaded: plateaus and drops of A's test MSE; black rule: the selected step. Read from the snapshots' headers (rflr.metrics.layers), so "
+        "Shaded: plateaus and drops of A's test MSE; black rule: the selected step; click a "
+        "point to go to that step. Read from the snapshots' headers (rflr.metrics.layers), so "
         f"at the activity threshold they were saved with (default {ACTIVITY_THRESHOLD:g}), "
         "whatever the sidebar says."
     )
-    step = int(picks[0].row["step"])
+    step, steps = int(picks[0].row["step"]), t.cat.steps[picks[0].row["run"]]
     labelled = labelled_runs(picks, cat)
     frames, snaps = [], ()
     for c, _ in labelled:
@@ -48,7 +50,7 @@ def draw(t: TabInput) -> None:
     args = (defects, hist, shading, step)
     # built once per set of snapshot files (rflr.explorer.specs): the frames are read from them
     key = tuple((c.label, k) for c, k in labelled) + snaps
-    _charts_ui(spec(training_charts.symmetry_charts, key, *args))
+    _charts_ui(spec(training_charts.symmetry_charts, key, *args), f"sym_pick_{step}", steps)
     export_ui(
         lambda: training_charts.symmetry_chart(*args),
         defects,
@@ -81,10 +83,10 @@ def _overlay_ui(t: TabInput, step: int) -> None:
     st.altair_chart(lower, width="stretch")
 
 
-def _charts_ui(specs: list[dict]) -> None:
-    """The defect chart over the loss chart, each as wide as the page's column."""
+def _charts_ui(specs: list[dict], key: str, steps: list[int]) -> None:
+    """The defect chart (a click on a point moves the step slider) over the loss chart."""
     upper, lower = specs
-    st.vega_lite_chart(upper, width="stretch")
+    st.vega_lite_chart(upper, width="stretch", **jump_kwargs(key, steps))
     st.vega_lite_chart(lower, width="stretch")
 
 

@@ -9,6 +9,7 @@ import streamlit as st
 from rflr.explorer.cache import history
 from rflr.explorer.escape import md
 from rflr.explorer.export_menu import export_ui
+from rflr.explorer.jump import jump_kwargs
 from rflr.explorer.picks import Pick, TabInput
 from rflr.views import catalog, data, sources, training_charts
 from rflr.views import state as view_state
@@ -26,7 +27,7 @@ def draw(t: TabInput) -> None:
         "on one chart: test MSE as lines, train loss as hollow dots over them (the two often "
         "coincide). Shaded: plateaus and the sharp drops between them in A's test MSE "
         "(rflr.measure.plateaus). The black rule marks the selected step; change it with the "
-        "step slider above. Step 0 cannot sit on a log axis."
+        "step slider above, or click near a dot. Step 0 cannot sit on a log axis."
     )
     hist, shading = histories(labelled_runs(picks, t.cat))
     if hist.empty:
@@ -39,8 +40,9 @@ def draw(t: TabInput) -> None:
         format_func=lambda w: "off" if w == 1 else f"{w} points",
     )
     shown = data.smooth_series(hist, "train loss", window)
-    step = int(picks[0].row["step"])
-    st.altair_chart(training_charts.loss_chart(shown, shading, step), width="stretch")
+    step, steps = int(picks[0].row["step"]), t.cat.steps[picks[0].row["run"]]
+    chart = training_charts.loss_chart(shown, shading, step, pick=True)
+    st.altair_chart(chart, width="stretch", **jump_kwargs(f"train_pick_{step}", steps))
     export_ui(
         lambda: training_charts.loss_chart(shown, shading, step, width=EXPORT_WIDTH),
         hist,
