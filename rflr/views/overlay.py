@@ -98,7 +98,7 @@ def depth_overlay_chart(profile: pd.DataFrame, colors: dict[str, str]) -> alt.La
     )
     y = alt.Y(
         "D:Q",
-        scale=alt.Scale(type="log", domainMax=style.D_AXIS_MAX),
+        scale=alt.Scale(type="log"),
         axis=alt.Axis(format=LOG_AXIS_FORMAT),
         title="active partial defect D (log)",
     )
