@@ -8,7 +8,7 @@
     names     one display name per layer ("layer 3 · z₃"), for every tab and export
     layer_charts, depth_charts, training_charts, weight_charts, sweep_charts, grid_charts
               Altair charts, one module per tab (or family), pure functions of those tables
-    architecture  the Architecture tab's drawing (Graphviz DOT)
+    architecture  the Architecture tab's clickable diagram
     sweep_table   a sweep's summary.csv, read defensively
     state     the view state <-> URL query parameters: the one table of URL-backed settings
     export    PNG / SVG / CSV bytes of a chart
