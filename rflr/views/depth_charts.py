@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from rflr.views import style
+from rflr.views.names import tensor_label
 
 PLOT_HEIGHT = 330  # px of the plot; its x axis and the legends below add their own
 
@@ -71,7 +72,9 @@ def _measure_rows(profile: pd.DataFrame) -> pd.DataFrame:
     if "equivariance" in profile and profile["equivariance"].notna().any():
         eq = profile[(profile["part"] == "h") & profile["equivariance"].notna()]
         rows = pd.concat([rows, eq.assign(measure=names["equivariance"], value=eq["equivariance"])])
-    rows = rows.assign(D=rows["value"].clip(lower=style.LOG_FLOOR))
+    rows = rows.assign(
+        D=rows["value"].clip(lower=style.LOG_FLOOR), name=rows["layer"].map(tensor_label)
+    )
     return rows[np.isfinite(rows["D"])]
 
 
@@ -91,10 +94,10 @@ def _lines(rows: pd.DataFrame, y: alt.Y, color: alt.Color) -> alt.LayerChart:
     measures present get a legend entry), and its points (a layer of their own: filled
     points on the line itself would leave the dash legend's strokes unpainted)."""
     shown = [v for v in MEASURES.values() if v[0] in set(rows["measure"])]
-    x = alt.X("k:Q", title="layer index k (0: atoms)", axis=alt.Axis(tickMinStep=1, format="d"))
+    x = alt.X("k:Q", title="layer k (0: atoms h₁)", axis=alt.Axis(tickMinStep=1, format="d"))
     tooltip = [
         alt.Tooltip("checkpoint:N"),
-        alt.Tooltip("layer:N"),
+        alt.Tooltip("name:N", title="layer"),
         alt.Tooltip("measure:N"),
         alt.Tooltip("value:Q", title="value", format=".3e"),
     ]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rflr.views import style
+from rflr.views.names import layer_label
 
 # Tooltips are channel objects, not shorthand strings: Altair resolves each string through a
 # schema lookup that costs milliseconds, which adds up on every rerun.
@@ -123,9 +124,7 @@ def _symmetry_chart(
         d = pd.DataFrame(columns=["checkpoint", "layer", "k", "measure", "when", "value"])
     d = d.assign(value=pd.to_numeric(d["value"]).clip(lower=1e-6))
     # RF-LR's bottleneck.k.h and dense's hidden.k.h are both h_{k+1}: one slot per depth
-    d = d.assign(
-        depth=["h" + style.subscript(int(k) + 1) + (" (atoms)" if k == 0 else "") for k in d["k"]]
-    )
+    d = d.assign(depth=[layer_label(None, int(k), part="h") for k in d["k"]])
     d = d[np.isfinite(d["value"])]
     # one column per checkpoint and layer, side by side: "A · atoms.h"
     d = d.assign(
@@ -139,7 +138,12 @@ def _symmetry_chart(
     color = alt.Color(
         "checkpoint:N",
         scale=alt.Scale(domain=labels, range=style.checkpoint_colors([kinds[c] for c in labels])),
-        legend=alt.Legend(title="trained (filled)", orient="bottom", columns=1, labelLimit=0),
+        legend=alt.Legend(
+            title="trained (filled)",
+            orient="bottom",
+            columns=1,
+            labelLimit=style.LEGEND_LABEL_LIMIT,
+        ),
     )
     offset = alt.XOffset("checkpoint:N", scale=alt.Scale(domain=labels))
     seg = (
