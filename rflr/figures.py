@@ -18,6 +18,7 @@ from rflr.views import (
     data,
     depth_charts,
     layer_charts,
+    slices,
     style,
     sweep_charts,
     training_charts,
@@ -64,15 +65,22 @@ def layer_chart(
         name = run.layer(layer, part)
         table = run.defects(name, threshold=threshold, tau=PARITY_TAU)
         shown = table[table["active"]].head(channels)
-        curves = data.curve_frame(run.evaluated, name, [int(c) for c in shown["channel"]])
+        picked = [int(c) for c in shown["channel"]]
+        d = run.config.model.input_dim
+        # d >= 2: drawn along x₁ through the origin (the metrics' sample is no curve)
+        curves = (
+            data.curve_frame(run.evaluated, name, picked)
+            if d == 1
+            else slices.slice_frame(run.ckpt, name, picked)
+        )
         views.append((run, name, shown, curves))
     drawn = [v[3] for v in views if not v[2].empty]
     y_domain = layer_charts.y_extent(pd.concat(drawn), odd) if len(runs) > 1 and drawn else None
     per_row = columns or (2 if len(runs) > 1 else 4)
     panels = [
-        layer_charts.layer_panels(curves, shown, odd, y_domain, per_row, name, run.kind).properties(
-            title=f"{run.label} · {name}" + ("" if len(shown) else " (no active channel)")
-        )
+        layer_charts.layer_panels(
+            curves, shown, odd, y_domain, per_row, name, run.kind, x_name=_x_name(run)
+        ).properties(title=f"{run.label} · {name}" + _note(run, shown))
         for run, name, shown, curves in views
     ]
     if len(panels) == 1:
@@ -81,6 +89,18 @@ def layer_chart(
     for p in panels:
         p.usermeta = alt.Undefined
     return alt.hconcat(*panels).properties(usermeta=style.CANVAS)
+
+
+def _x_name(run: Run) -> str:
+    return slices.axis_name(run.config.model.input_dim)
+
+
+def _note(run: Run, shown: pd.DataFrame) -> str:
+    """What a layer chart's title adds: no channel drawn, or the slice a d >= 2 run is on."""
+    if shown.empty:
+        return " (no active channel)"
+    d = run.config.model.input_dim
+    return "" if d == 1 else f" · along x₁, other coordinates 0 (d = {d}; D on the whole sample)"
 
 
 def depth_chart(*runs: Run, threshold: float = ACTIVITY_THRESHOLD) -> alt.LayerChart:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import altair as alt
@@ -105,3 +106,29 @@ def test_figures_take_runs_only(pair):
     with pytest.raises(TypeError, match="expected a Run"):
         rflr.depth_chart()
     assert data.PARTS  # the parts layer_chart accepts are the explorer's
+
+
+def test_a_d2_layer_chart_is_drawn_along_x1_on_the_slice(tmp_path):
+    """Issue 21: the notebook's layer chart of a d >= 2 run draws the slice through the origin
+    (ordered x₁, x₂ = 0), not the metrics' random sample, and says so; D stays the sample's."""
+    from rflr.core.config import RFLRConfig, RunConfig, TargetConfig
+    from tests.conftest import write_checkpoint
+
+    cfg = RunConfig(
+        RFLRConfig(width=8, rank=2, depth=2, input_dim=2),
+        target=TargetConfig(transverse=[[1.0, 1.0, 0.5]]),
+    )
+    run = rflr.open(write_checkpoint(tmp_path / "d2" / "step-00000007.safetensors", cfg))
+    chart = rflr.layer_chart(run, 1)
+    spec = chart.to_dict()
+    assert "along x₁" in spec["title"]
+    assert '"title": "x₁"' in json.dumps(spec["spec"], ensure_ascii=False)  # the x axis
+    drawn = chart.data[~chart.data["bound"]]
+    for _, curve in drawn.groupby(["channel", "series"]):
+        xs = curve["x"].to_numpy()
+        assert (np.diff(xs) > 0).all() and len(xs) == figures.slices.SLICE_POINTS
+    table = run.defects("bottleneck.1.z")
+    shown = table[table["active"]]
+    sample_d = dict(zip(shown["channel"], shown["D"], strict=True))  # D on the whole sample
+    for ch, d in drawn.groupby("channel")["D"].first().items():
+        assert d == pytest.approx(sample_d[ch], rel=1e-6)
