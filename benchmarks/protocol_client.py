@@ -111,7 +111,8 @@ class Received:
     """What the server sent for one run: messages, bytes, and bytes by element type."""
 
     msgs: int = 0
-    bytes: int = 0
+    bytes: int = 0  # the messages as decoded (what the page holds)
+    wire: int = 0  # their frames' payloads as sent (compressed when the server deflates)
     by_kind: collections.Counter = field(default_factory=collections.Counter)
 
 
@@ -135,6 +136,8 @@ class Session:
     _polls_done: asyncio.Event = field(default_factory=asyncio.Event)
     _reader: asyncio.Task | None = None
     _waiting: str = "full"  # the kind of run the last rerun() asked for
+    _wire: int = 0  # payload bytes of the frames of the message being read
+    _deflating: bool = False
 
     # --- connection ---
 
@@ -142,13 +145,29 @@ class Session:
         """Connect and ask for the first run, as a new tab does; seconds to its end."""
         t0 = time.perf_counter()
         ws_url = "ws" + self.url.removeprefix("http") + STREAM
+        # permessage-deflate offered, as a browser offers it; the server's setting decides
         self.ws = await websockets.connect(
-            ws_url, subprotocols=[SUBPROTOCOL], max_size=None, compression=None
+            ws_url, subprotocols=[SUBPROTOCOL], max_size=None, compression="deflate"
         )
+        self._count_wire()
         self._reader = asyncio.create_task(self._read())
         self.query_string = query_string
         await self.rerun(timeout_s)
         return time.perf_counter() - t0
+
+    def _count_wire(self) -> None:
+        """Count each data frame's payload before the deflate extension decodes it."""
+        self._wire = 0
+        for ext in self.ws.protocol.extensions:
+            decode = ext.decode
+
+            def counted(frame, *, max_size=None, decode=decode):
+                if frame.opcode.value in (0, 1, 2):  # continuation, text, binary
+                    self._wire += len(frame.data)
+                return decode(frame, max_size=max_size)
+
+            ext.decode = counted
+        self._deflating = bool(self.ws.protocol.extensions)
 
     async def close(self) -> None:
         for task in self.polls.values():
@@ -227,6 +246,8 @@ class Session:
                     self._element(msg.delta.new_element, what, msg.delta.fragment_id)
             self.received.msgs += 1
             self.received.bytes += len(data)
+            self.received.wire += self._wire if self._deflating else len(data)
+            self._wire = 0
             self.received.by_kind[what] += len(data)
             if msg.metadata.cacheable and msg.hash:
                 self.cache[msg.hash] = self.runs
@@ -326,15 +347,17 @@ KINDS = ("layer", "step", "A")
 def next_change(session: Session, index: int, k: int) -> tuple[Widget, Any]:
     """Change `k` of visitor `index`: the widget and its new value. Layer alternates between
     the last two layers before the output; step moves one snapshot, alternating, never past
-    an end; A walks the runs from the visitor's own offset (visitors read different files)."""
+    an end (a layer change instead when A has a single snapshot, so no step slider); A walks the runs from the visitor's own offset (visitors read different files)."""
     kind, turn = KINDS[k % len(KINDS)], k // len(KINDS)
+    if kind == "step" and not any(w.label.startswith("Step of") for w in session.widgets.values()):
+        kind = "layer"  # A has one snapshot (the shipped seeds 2-3): no slider, change the layer
     if kind == "layer":
         w = session.widget("Layer", "selectbox")
         opts = list(w.element.options)
         pair = [opts[-3] if len(opts) > 2 else opts[0], opts[-2]]
         return w, pair[turn % 2] if w.value != pair[turn % 2] else pair[(turn + 1) % 2]
     if kind == "step":
-        w = session.widget(lambda s: s.startswith("Training step"), "slider")
+        w = session.widget(lambda s: s.startswith("Step of"), "slider")
         opts = list(w.element.options)
         at = opts.index(w.value[0]) if w.value and w.value[0] in opts else len(opts) - 1
         back = (turn % 2 == 0 and at > 0) or at == len(opts) - 1

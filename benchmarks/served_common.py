@@ -24,6 +24,7 @@ class Visitor:
     bytes: int = 0  # their payload bytes, running total
     frames_per_change: list[int] = field(default_factory=list)
     bytes_per_change: list[int] = field(default_factory=list)
+    wire_per_change: list[int] = field(default_factory=list)  # protocol only: as sent
     by_kind: collections.Counter = field(default_factory=collections.Counter)  # protocol only
 
     def on_frame(self, event: dict) -> None:
@@ -50,6 +51,7 @@ class Row:
     peak_rss_mb: float
     rss_after_mb: float
     kb_per_change: float
+    wire_kb_per_change: float  # on the wire (deflated when the server compresses); NaN: unknown
     msgs_per_change: float
     load1: float  # the machine's 1-minute load average at the end of the changes
     kb_by_kind: dict[str, float] = field(default_factory=dict)  # per change (protocol only)
@@ -90,7 +92,7 @@ class Client:
 HEADER = (
     f"{'V':>3} {'changes':>7} {'stuck':>5} {'p50 ms':>7} {'p95 ms':>7} {'first page ms':>13} "
     f"{'CPU/change ms':>13} {'CPU/session ms':>14} {'peak RSS MB':>11} {'RSS after MB':>12} "
-    f"{'KB/change':>9} {'msgs/change':>11} {'load1':>5}"
+    f"{'KB/change':>9} {'wire KB':>7} {'msgs/change':>11} {'load1':>5}"
 )
 
 
@@ -99,5 +101,9 @@ def table_line(r: Row) -> str:
         f"{r.visitors:>3} {r.changes:>7} {r.timeouts:>5} {r.p50_ms:>7.0f} {r.p95_ms:>7.0f} "
         f"{r.first_page_ms:>13.0f} {r.cpu_ms_per_change:>13.0f} {r.cpu_ms_per_session:>14.0f} "
         f"{r.peak_rss_mb:>11.0f} {r.rss_after_mb:>12.0f} {r.kb_per_change:>9.0f} "
-        f"{r.msgs_per_change:>11.1f} {r.load1:>5.2f}"
+        f"{_or_dash(r.wire_kb_per_change):>7} {r.msgs_per_change:>11.1f} {r.load1:>5.2f}"
     )
+
+
+def _or_dash(v: float) -> str:
+    return "-" if math.isnan(v) else f"{v:.0f}"

@@ -35,8 +35,11 @@ Per V it prints:
   and the pages' 3 s polls, which cost the server little);
 - the server's peak RSS so far (VmHWM: it never falls, so a row shows the peak of this V or an
   earlier one) and its RSS after the visitors left and the session timeout passed;
-- bytes and messages received per change; the protocol client also splits the bytes by
-  element type (which charts dominate).
+- bytes and messages received per change, as the page decodes them (KB/change) and, for the
+  protocol client, as they crossed the wire (wire KB: smaller where the server deflates its
+  frames, .streamlit/config.toml's enableWebsocketCompression; Chromium's CDP reports frames
+  already inflated, so its wire column is "-"); the protocol client also splits the bytes
+  by element type (which charts dominate).
 With --saturate V, V protocol visitors then change with no pause for --saturate-s seconds: the
 server's ceiling in changes/s, and the cores it used (CPU seconds per second). With --churn N,
 N protocol sessions come one after another (open, one change, leave): the server's RSS growth
@@ -144,6 +147,8 @@ async def make_changes(visitor: Visitor, changes: int, pause_s: float) -> None:
     for k in range(changes):
         kind = KINDS[k % len(KINDS)]
         turn = k // len(KINDS)
+        if kind == "step" and not await page.get_by_test_id("stSlider").count():
+            kind = "layer"  # A has one snapshot (the shipped seeds 2-3): no step slider
         if kind == "step":
             thumb = page.get_by_test_id("stSlider").get_by_role("slider").first
             await thumb.focus()
@@ -229,6 +234,11 @@ async def one_load(client: Client, url: str, pid: int, v: int, args) -> Row:
         peak_rss_mb=peak,
         rss_after_mb=proc_mem_mb(pid)["VmRSS"],
         kb_per_change=sum(b for vis in visitors for b in vis.bytes_per_change) / n / 1000,
+        wire_kb_per_change=(
+            sum(b for vis in visitors for b in vis.wire_per_change) / n / 1000
+            if any(vis.wire_per_change for vis in visitors)
+            else math.nan  # Chromium's CDP frames are already inflated: unknown
+        ),
         msgs_per_change=sum(f for vis in visitors for f in vis.frames_per_change) / n,
         load1=load1,
         kb_by_kind={k: round(b / n / 1000, 1) for k, b in by_kind.most_common()},

@@ -49,6 +49,7 @@ async def protocol_changes(visitor: Visitor, changes: int, pause_s: float) -> No
         got = session.take()
         visitor.frames_per_change.append(got.msgs)
         visitor.bytes_per_change.append(got.bytes)
+        visitor.wire_per_change.append(got.wire)
         visitor.by_kind.update(got.by_kind)
         await asyncio.sleep(pause_s)
 
