@@ -40,6 +40,11 @@ Per V it prints:
   frames, .streamlit/config.toml's enableWebsocketCompression; Chromium's CDP reports frames
   already inflated, so its wire column is "-"); the protocol client also splits the bytes
   by element type (which charts dominate).
+With --train, the Train tab's default job (RF-LR + dense, width 64, 8 seeds, 20,000 steps:
+its two `rflr train` processes, niced, as rflr.views.jobs starts them) runs throughout the
+visitors' rows, started again whenever it ends (issue 23: other visitors' clicks <= 1 s at p95
+while a job runs). The jobs are started from this process, not from a visitor's Train tab: what
+the server itself adds for a job is its poll thread and the owner's progress fragment.
 With --saturate V, V protocol visitors then change with no pause for --saturate-s seconds: the
 server's ceiling in changes/s, and the cores it used (CPU seconds per second). With --churn N,
 N protocol sessions come one after another (open, one change, leave): the server's RSS growth
@@ -59,12 +64,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import math
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -327,6 +334,11 @@ def main() -> None:
         help="then this many protocol sessions one after another (open, one change, leave): "
         "the server's RSS growth per session once their timeout passed (default 0: not run)",
     )
+    ap.add_argument(
+        "--train",
+        action="store_true",
+        help="keep the Train tab's default job running while the visitors' rows are measured",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     ap.add_argument(
@@ -357,7 +369,8 @@ def main() -> None:
         try:
             if not wait_healthy(url, proc):
                 raise SystemExit("streamlit did not start")
-            rows = asyncio.run(run(url, proc.pid, args))
+            with training(args.train) as jobs_run:
+                rows = asyncio.run(run(url, proc.pid, args))
             if args.saturate:
                 sat = asyncio.run(saturate(url, proc.pid, args.saturate, args.saturate_s))
             if args.churn:
@@ -365,6 +378,45 @@ def main() -> None:
         finally:
             stop(proc)
     report(rows, sat, grown, args)
+    if args.train:
+        print(f"training throughout: {jobs_run[0]} default Train jobs started, niced")
+
+
+@contextlib.contextmanager
+def training(on: bool):
+    """While open, the Train tab's default job runs (a new one whenever the last ends); yields
+    [jobs started so far]."""
+    started = [0]
+    if not on:
+        yield started
+        return
+    from rflr.views import budget, jobs
+    from rflr.views.train_form import TrainForm
+
+    form = TrainForm()
+    form.check()
+    mgr = jobs.JobManager(lambda: budget.TrainLimits(wall_s=3600, idle_s=3600))
+    done = threading.Event()
+
+    def keep() -> None:
+        while not done.is_set():
+            job = mgr.poll("bench")
+            if job is None or job.state in jobs.ENDED:
+                mgr.submit("bench", lambda out: [form.argv(k, out) for k in form.kinds],
+                           [form.steps] * len(form.kinds), form.work)  # fmt: skip
+                started[0] += 1
+            done.wait(0.5)
+
+    thread = threading.Thread(target=keep, daemon=True)
+    thread.start()
+    try:
+        while started[0] == 0:
+            time.sleep(0.1)
+        yield started
+    finally:
+        done.set()
+        thread.join()
+        mgr.shutdown()
 
 
 def report(rows: dict[str, list[Row]], sat: Saturation | None, grown: Churn | None, args):

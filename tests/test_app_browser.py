@@ -759,8 +759,6 @@ def test_back_and_on_buttons_move_the_step_in_chromium(server, browser, artifact
 
 # --- Train tab (issue 23): served mode, private runs, the cap, Cancel ----------------------
 
-TRAIN_PORT = 8603  # the Train tab's browser tests' own server
-
 
 @pytest.fixture(scope="module")
 def train_server(tmp_path_factory):
@@ -771,10 +769,11 @@ def train_server(tmp_path_factory):
     saved = os.environ.get("RFLR_SERVE")
     os.environ["RFLR_SERVE"] = "1"
     try:
-        proc = start_app(TRAIN_PORT, log, folder)  # the server copies the environment now
+        port = free_port()
+        proc = start_app(port, log, folder)  # the server copies the environment now
     finally:
         os.environ.pop("RFLR_SERVE") if saved is None else os.environ.update(RFLR_SERVE=saved)
-    url = f"http://127.0.0.1:{TRAIN_PORT}"
+    url = f"http://127.0.0.1:{port}"
     try:
         if not wait_healthy(url, proc):
             log.seek(0)
@@ -869,3 +868,38 @@ def test_a_click_on_a_symmetry_point_moves_the_step_slider(server, browser, arti
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "app-symmetry-jump.png"))
     page.close()
+
+
+def test_a_layer_change_with_a_job_running_stays_within_budget(train_server, browser, artifacts):
+    """Issue 23: training must not starve the page. One session trains the default job (RF-LR
+    + dense, width 64, 8 seeds, 30,000 steps: both `rflr train` processes niced on the two
+    cores) while another changes layer; click-to-settled-chart is timed as
+    benchmarks/browser_latency.py times it. Budget: other visitors' clicks <= 1 s at p95;
+    of six changes, five (the p95 of so few, with one outlier allowed) must be within it."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import browser_latency as bl
+
+    trainer = _train_page(browser, train_server, Steps=30000)
+    trainer.get_by_role("button", name="Train", exact=True).click()
+    trainer.get_by_text("Train: job-").wait_for(timeout=60_000)  # running, not queued
+    page = bl.new_page(browser)
+    try:
+        page.goto(train_server, timeout=60_000)
+        page.locator(CHART_CANVAS).first.wait_for(timeout=60_000)
+        bl.settled(page, 0.0)
+        layers = bl.options_of(page, "Layer")[:2]
+        times = [bl.timed_choice(page, "Layer", layers[(k + 1) % 2], "layer") for k in range(6)]
+        running = "Train: job-" in trainer.inner_text("body")
+        page.screenshot(path=str(artifacts / "app-layer-during-train.png"))
+    finally:
+        cancel = trainer.get_by_role("button", name="Cancel", exact=True)
+        if cancel.count():
+            cancel.click()
+            trainer.get_by_text("The last job was cancelled").wait_for(timeout=60_000)
+        page.close()
+        trainer.close()
+    print(f"layer changes with a job running: {', '.join(f'{t:.0f}' for t in times)} ms")
+    assert running, "the job ended before the changes were timed: the test measured nothing"
+    assert sorted(times)[-2] <= 1000, times
