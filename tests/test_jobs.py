@@ -16,8 +16,9 @@ import torch
 from safetensors import safe_open
 
 from rflr.cli.train import main as train_main
+from rflr.train.trainer import snapshot_steps
 from rflr.views import budget, jobs
-from rflr.views.train_form import TrainForm, snapshot_steps
+from rflr.views.train_form import TrainForm
 
 # A stand-in for `rflr train`: prints a progress bar's counter, then sleeps (or fails).
 FAKE = (
@@ -233,7 +234,7 @@ def test_job_files_equal_train_py_bit_for_bit(tmp_path):
         for kind in form.kinds:
             assert train_main([*form.argv(kind, direct), "--no-progress"]) == 0
         got, want = _files(job.folder), _files(direct)
-        assert len(want) == 2 * 2 * len(snapshot_steps(40)) and got.keys() == want.keys()
+        assert len(want) == 2 * 2 * len(snapshot_steps(40, "log:20")) and got.keys() == want.keys()
         for name, path in want.items():
             with safe_open(path, "pt") as w, safe_open(got[name], "pt") as g:
                 assert g.metadata() == w.metadata(), name

@@ -30,7 +30,7 @@ WIDTH_MAX = 128
 DEPTH_MAX = 6
 STEPS_MAX = 30_000
 SEEDS_MAX = 8
-SNAPSHOTS = 20  # log-spaced snapshots (0 and the end included): enough frames for Play
+SNAPSHOTS = 20  # `--snapshots log:20` (rflr.train.trainer.snapshot_steps): enough frames for Play
 
 # model choice -> the --model of each process, the studied model first (it opens as A)
 MODELS: dict[str, tuple[str, ...]] = {
@@ -128,7 +128,7 @@ class TrainForm:
             "--steps", str(self.steps),
             "--seeds", f"0-{self.seeds - 1}" if self.seeds > 1 else "0",
             "--cosines", canonical_terms(self.cosines),
-            "--snapshots", ",".join(map(str, snapshot_steps(self.steps))),
+            "--snapshots", f"log:{SNAPSHOTS}",
             "--out", str(out),
         ]  # fmt: skip
         return flags
@@ -151,16 +151,3 @@ def canonical_terms(text: str) -> str:
 
 def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
-
-
-def snapshot_steps(steps: int, count: int = SNAPSHOTS) -> list[int]:
-    """About `count` log-spaced steps from 0 to `steps` (both kept), rounded to two significant
-    digits so that the file names read well: 0, 10, 15, 23, ..., 13000, 20000."""
-    if steps < 10:
-        return list(range(steps + 1))
-    out = {0, steps}
-    for i in range(count - 1):
-        v = 10 * (steps / 10) ** (i / (count - 2))
-        digits = max(0, len(str(int(v))) - 2)
-        out.add(min(steps, int(round(v, -digits))))
-    return sorted(out)
