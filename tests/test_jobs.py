@@ -126,6 +126,13 @@ def test_work_cap_refused_in_one_line_naming_the_numbers(tmp_path, fake):
         assert "\n" not in text and "5,243 M" in text and "2,000 M" in text
         assert "RFLR_TRAIN_WORK_M" in text
         assert m.poll("a") is None  # nothing queued
+        # the batch counts: a job's steps are 1,024 times dearer at batch size 1,024 (issue 22's
+        # budgets: a visitor's request is bounded before the work)
+        small = TrainForm(width=8, depth=2, steps=30000, seeds=8)
+        assert submit(m, "b", work=small.work).state == jobs.RUNNING  # 31 M
+        m.cancel("b")
+        with pytest.raises(jobs.JobRefused, match="31,457 M"):
+            submit(m, "c", work=TrainForm(width=8, steps=30000, seeds=8, batch_size=1024).work)
     finally:
         m.shutdown()
 

@@ -132,7 +132,7 @@ class TrainLimits:
     """What the Train tab (rflr.views.jobs) lets visitors run on this server."""
 
     slots: int = 1  # jobs running at once, all sessions together; the rest wait in a queue
-    work_m: int = 8000  # a job's steps x seeds x width^2 (summed over its models), in millions
+    work_m: int = 8000  # steps x batch x seeds x width^2 of a job (its models summed), millions
     wall_s: int = 3600  # a running job is killed after this many seconds
     idle_s: int = 30  # a job whose page has not polled for this long is cancelled
     keep_s: int = 86400  # a session's training folder is deleted this long after its last use

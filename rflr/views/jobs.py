@@ -10,7 +10,7 @@ The manager (one per server process, shared by its sessions):
 
 - at most `slots` jobs run at once (RFLR_TRAIN_SLOTS); the others wait first in, first out,
   and know their place in the queue; a session has one job at a time;
-- a job over the work cap (steps x seeds x width^2) is refused in one line naming the numbers;
+- a job over the work cap (steps x batch x seeds x width^2) is refused in one line naming the numbers;
   a running job is killed after `wall_s`;
 - a session's page polls (`poll`); a job whose session has not polled for `idle_s` is
   cancelled, and so is every job of a session that ends (`end_session`);
@@ -199,7 +199,7 @@ class JobManager:
         cap = lim.work_m * 1_000_000
         if work > cap:
             raise JobRefused(
-                f"refused: this job is {work / 1e6:,.0f} M steps × seeds × width² "
+                f"refused: this job is {work / 1e6:,.0f} M steps × batch × seeds × width² "
                 f"(over its models), over this server's cap of {lim.work_m:,} M "
                 "(RFLR_TRAIN_WORK_M); fewer steps, seeds or a smaller width"
             )

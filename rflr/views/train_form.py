@@ -112,8 +112,10 @@ class TrainForm:
 
     @property
     def work(self) -> int:
-        """steps x seeds x width^2, summed over the models: what the server's cap bounds."""
-        return len(self.kinds) * self.steps * self.seeds * self.width**2
+        """steps x batch x seeds x width^2, summed over the models: what the server's cap
+        bounds (a step's cost grows with its batch: without it, batch 1024 ran 1024 times the
+        work the cap let through)."""
+        return len(self.kinds) * self.steps * self.batch_size * self.seeds * self.width**2
 
     def argv(self, kind: str, out: Path | str) -> list[str]:
         """`train.py`'s flags for one model kind, written into `out`."""

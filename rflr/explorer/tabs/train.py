@@ -35,7 +35,7 @@ def draw(t: TabInput) -> None:
         "Trains with the project's own trainer (the command beside the form), RF-LR beside "
         f"its dense control by default; the runs open as A and B when done. {where} runs "
         f"{lim.slots} job(s) at a time (others wait in a queue), at most {lim.work_m:,} M "
-        f"steps × seeds × width² per job and {lim.wall_s:,} s each; your runs stay "
+        f"steps × batch × seeds × width² per job and {lim.wall_s:,} s each; your runs stay "
         f"{lim.keep_s // 60:,} min after your last visit, visible to you only."
     )
     left, right = st.columns([3, 2], gap="large")
