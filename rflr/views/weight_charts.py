@@ -15,6 +15,12 @@ from rflr.views.names import layer_label
 # schema lookup that costs milliseconds, which adds up on every rerun.
 
 
+# The weight chart is faceted, where `width` is one cell's (style.LEGEND_LABEL_LIMIT would cut
+# labels at 120 px) and containerSize() reads 0 in Streamlit: a fixed limit that fits a 390 px
+# window beside the axis column (~95 px) and keeps the run's name at any width
+WEIGHT_LEGEND_LIMIT = 250
+
+
 def atoms_chart(
     atoms: pd.DataFrame, links: pd.DataFrame, kind: str = "rflr", input_dim: int = 1
 ) -> alt.LayerChart:
@@ -142,7 +148,7 @@ def _symmetry_chart(
             title="trained (filled)",
             orient="bottom",
             columns=1,
-            labelLimit=style.LEGEND_LABEL_LIMIT,
+            labelLimit=WEIGHT_LEGEND_LIMIT,
         ),
     )
     offset = alt.XOffset("checkpoint:N", scale=alt.Scale(domain=labels))
