@@ -386,9 +386,10 @@ def _count_runs(page) -> dict[str, int]:
     return counts
 
 
+# A one-snapshot run has no slider: its last index is 0.
 _STEP_MAX = (
     "() => Number(document.querySelector("
-    "'[data-testid=stMain] [data-testid=stSlider] input[type=range]').max)"
+    "'[data-testid=stMain] [data-testid=stSlider] input[type=range]')?.max ?? 0)"
 )
 
 
