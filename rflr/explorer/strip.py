@@ -36,6 +36,14 @@ def _sweep_said(root: Path, cat: catalog.Catalog) -> str | None:
         stat = path.stat()
     except (sources.SourceError, OSError):
         return None
-    df, error = sweep.summary_table(str(path), stat.st_mtime_ns, stat.st_size)  # cached
-    sentence = None if error else verdict.sweep_sentence(df, md)
+    sentence = _sweep_sentence(str(path), stat.st_mtime_ns, stat.st_size)
     return f"Sweep {md(found[0])}, {sentence}" if sentence else None
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _sweep_sentence(path: str, mtime_ns: int, size: int) -> str | None:
+    """The sweep sentence of one summary file, kept on its identity: every change of layer or
+    step redraws the strip, and computing it from the table cost a quarter of such a change's
+    server time (a profile of served_load.py --profile)."""
+    df, error = sweep.summary_table(path, mtime_ns, size)
+    return None if error else verdict.sweep_sentence(df, md)
