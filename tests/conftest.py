@@ -1,5 +1,6 @@
 """Shared fixtures: tiny configs, hand-built networks, the one checkpoint factory, AppTest page
-readers, ports, an isolated Hugging Face Hub."""
+readers, ports, an isolated Hugging Face Hub, the explorer served to headless Chromium (the
+browser tests, tests/test_browser_*.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,6 +214,62 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+CHART_CANVAS = '[data-testid="stVegaLiteChart"] canvas'  # a chart Vega drew, in Chromium
+
+
+def skip_without_chromium() -> None:
+    """Skip the calling browser test module, at its import, where Chromium or Playwright is
+    missing (CI installs Debian's chromium; elsewhere it may not be there)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: the browser tests need it", allow_module_level=True
+        )
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def serve(folder: Path, tmp_path_factory) -> Iterator[str]:
+    """The explorer on `folder` for as long as the caller's fixture lives: its URL."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
+    proc = start_app(port, log, folder)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        if not wait_healthy(url, proc):
+            log.seek(0)
+            pytest.fail(f"streamlit did not start:\n{log.read()}")
+        yield url
+    finally:
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The explorer on make_folder's two runs, for a browser test module."""
+    folder = tmp_path_factory.mktemp("browser-ckpts")
+    make_folder(folder)
+    yield from serve(folder, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (the system's, by Playwright), for a browser test module."""
+    from playwright.sync_api import sync_playwright  # here only: browser modules skip without it
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path) -> Path:
+    """Where a browser test saves its screenshots: $RFLR_TEST_ARTIFACTS, else a temporary folder."""
+    folder = Path(os.environ.get("RFLR_TEST_ARTIFACTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def fake_history(step: int) -> dict:

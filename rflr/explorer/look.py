@@ -1,6 +1,6 @@
 """The page's few style rules: what Streamlit's layout has no parameter for.
 
-Each rule is here because a measurement in Chromium needed it (tests/test_app_browser.py):
+Each rule is here because a measurement in Chromium needed it (tests/test_browser_first_screen.py):
 the first chart must start within 600 px of the top of a 1440 x 900 window, the step and
 Play must stay in view beside the charts, and the tab labels must all be reachable at any
 width. Selectors are Streamlit's test ids and the `st-key-<key>` classes of keyed
