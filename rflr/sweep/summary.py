@@ -185,9 +185,13 @@ def format_number(x: float | None, spec: str = ".2e", missing: str = "-") -> str
 
 
 def with_count_types(df: pd.DataFrame) -> pd.DataFrame:
-    """Count columns as nullable integers (a diverged run may have none)."""
+    """Count columns as nullable integers (a diverged run may have none), in one consolidated
+    frame."""
     counts = [c for c in df.columns if c in _COUNT_COLUMNS or c.endswith("_active")]
-    return df.astype({c: "Int64" for c in counts})
+    # astype by column (and pandas 3's read_csv) leaves one block per column, ~170 for a study's
+    # summary; every column added later (assign) would then copy them all and warn that the frame
+    # is "highly fragmented". copy() joins them once: the same values, dtypes and column order.
+    return df.astype({c: "Int64" for c in counts}).copy()
 
 
 def read_summary(path: str | os.PathLike) -> pd.DataFrame:
