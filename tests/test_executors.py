@@ -90,8 +90,9 @@ def test_a_run_trained_by_a_ray_worker_is_bitwise_the_local_run(tmp_path):
     here, there = tmp_path / "local", tmp_path / "ray"
     jobs_here = _jobs(here)
     bad = Job(jobs_here[0].config, [7], TrainOptions(out=there, snapshots="bogus"))
-    # the same tasks both ways (a seed's logged losses may differ in the last bit between
-    # stacks of different sizes; its weights do not)
+    # the same seed blocks both ways, so that only the executor differs: weights, metrics and
+    # logged losses then agree bit for bit (a seed's bits no longer depend on the size of its
+    # stack either: tests/test_stack.py)
     local, _ = runner.run_sweep(jobs_here, here, threads=1, progress=False, seeds_per_task=2)
     remote, timings = runner.run_sweep(
         [*_jobs(there), bad],
