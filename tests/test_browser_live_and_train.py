@@ -94,6 +94,12 @@ _STEP_MAX = (
     "() => Number(document.querySelector("
     "'[data-testid=stMain] [data-testid=stSlider] input[type=range]')?.max ?? 0)"
 )
+# Whether the step slider is at its last index (a run without a slider is at its one step).
+_STEP_AT_END = (
+    "() => { const s = document.querySelector("
+    "'[data-testid=stMain] [data-testid=stSlider] input[type=range]');"
+    " return !s || Number(s.value) === Number(s.max); }"
+)
 
 
 def test_an_idle_page_does_not_rerun(server, browser):
@@ -123,7 +129,8 @@ def _wait_for_a(page, run: str, timeout: int) -> None:
 
 def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, artifacts):
     """train.py writes into the open folder; Open in its notice makes it A; the step slider's
-    maximum grows with each snapshot, with one page rerun per snapshot and no reload."""
+    maximum grows with each snapshot, with one page rerun per snapshot and no reload, and the
+    slider, left at the newest snapshot, moves on to each new one."""
     import subprocess
     import sys
 
@@ -157,6 +164,7 @@ def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, a
         full = counts["full"]
         for more in (1, 2):  # two more snapshots land and show, without a reload
             page.wait_for_function(f"() => {_STEP_MAX[6:]} >= {first + more}", timeout=60_000)
+            page.wait_for_function(_STEP_AT_END, timeout=10_000)  # it followed (TensorBoard)
         grown = int(page.evaluate(_STEP_MAX)) - first
         page.screenshot(path=str(artifacts / "app-live-grown.png"))
         assert 1 <= counts["full"] - full <= grown + 1  # a page rerun per snapshot at most

@@ -184,6 +184,31 @@ def test_a_page_with_a_live_a_grows_and_opens_a_live_run(tmp_path, monkeypatch):
     assert "live_asked" not in at.session_state  # the polls asked for no rerun
 
 
+def test_the_step_follows_a_new_snapshot_only_from_the_newest(tmp_path, monkeypatch):
+    """TensorBoard's rule: at A's newest snapshot when another lands, the step moves to it (and
+    the URL with it); moved back to an earlier step, it stays there."""
+    monkeypatch.setenv(sources.ENV_VAR, str(tmp_path))
+    snapshot(tmp_path, 0)
+    snapshot(tmp_path, 10)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert at.select_slider(key="w_step").value == 10  # A opens at its newest
+    snapshot(tmp_path, 20)
+    at.run()  # the full run the poll asks for when A's folder changed
+    assert not at.exception
+    assert at.select_slider(key="w_step").options == ["0", "10", "20"]
+    assert at.select_slider(key="w_step").value == 20  # followed
+    assert at.query_params["a"] == f"{CFG.run_id}/step-00000020.safetensors"
+    at.select_slider(key="w_step").set_value(10).run()  # the user goes back
+    snapshot(tmp_path, 30)
+    at.run()
+    assert at.select_slider(key="w_step").options == ["0", "10", "20", "30"]
+    assert at.select_slider(key="w_step").value == 10  # kept
+    at.select_slider(key="w_step").set_value(30).run()  # at the newest again: follows again
+    snapshot(tmp_path, 40)
+    at.run()
+    assert at.select_slider(key="w_step").value == 40
+
+
 def test_a_new_snapshot_costs_the_listing_one_header(tmp_path, monkeypatch):
     from rflr.explorer import cache
 

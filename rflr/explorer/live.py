@@ -7,7 +7,8 @@ rflr.views.sources.signature) and walks again only when one changed; a header is
 from a file modified within the live window, once per file version (path, mtime, size). The
 whole page is drawn again (st.rerun(scope="app")) only when the checkpoint files in A's or B's
 folder differ from those the page was drawn with (rflr.views.live.should_rerun): once per new
-snapshot, never while nothing is written, and a layer or step change waits for nothing.
+snapshot, never while nothing is written, and a layer or step change waits for nothing. In
+that rerun the step follows A's new snapshot if it was at A's newest (follow_newest).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from rflr.views import catalog, live, sources
 POLL_S = 3.0  # a new run shows within this (plus a walk) of its first file
 WALKS_KEPT = 8  # folders whose walk is kept
 SHOWN = 5  # live runs named; more are counted
-# session state: what the page shows, the files of the last rerun asked for, Open pressed
-_WATCH, _ASKED, _OPENED = "live_watch", "live_asked", "live_opened"
+# session state: what the page shows, the files of the last rerun asked for, Open pressed,
+# (root, A, A's newest step) when the step slider was last drawn
+_WATCH, _ASKED, _OPENED, _NEWEST = "live_watch", "live_asked", "live_opened", "live_newest"
 
 
 @st.cache_resource(show_spinner=False)
@@ -141,3 +143,18 @@ def apply_open() -> None:
     if name is not None:
         _open(name)
         del st.session_state[_OPENED]
+
+
+def follow_newest(root: Path, run_a: str, steps: list[int]) -> None:
+    """Before the step slider is drawn (a widget's value can only be set then): if A has
+    gained snapshots since the slider was last drawn, and the slider was at A's newest one,
+    move it to the new newest. TensorBoard's rule: a page left at the end follows training,
+    a step the user went back to is kept. No rerun of its own: the new snapshot already
+    draws the page again (_poll), and this is read in that run."""
+    ss = st.session_state
+    drawn = ss.get(_NEWEST)
+    now = (str(root), run_a, steps[-1])
+    grew = drawn is not None and drawn[:2] == now[:2] and drawn[2] < now[2]
+    if grew and ss.get("w_step") == drawn[2]:
+        set_kept("w_step", now[2])
+    ss[_NEWEST] = now

@@ -24,7 +24,7 @@ from rflr.explorer.cache import listing
 from rflr.explorer.controls import layer_controls
 from rflr.explorer.escape import md
 from rflr.explorer.glossary import glossary_ui
-from rflr.explorer.live import apply_open, being_written, live_ui
+from rflr.explorer.live import apply_open, being_written, follow_newest, live_ui
 from rflr.explorer.picks import TabInput, pick
 from rflr.explorer.play import play_step_before_slider, step_ui
 from rflr.explorer.sidebar import (
@@ -132,6 +132,7 @@ def view(
         st.rerun()  # a click in here chose another A or B: the sidebar has to follow
     keep_widgets()  # a fragment run does not restore the kept widgets a tab switch dropped
     steps = cat.steps[run_a]
+    follow_newest(root, run_a, steps)  # a snapshot landed while at A's newest: go to it
     play_step_before_slider(steps)
     if ss.get("w_step") not in steps:
         ss.w_step = steps[-1]  # the final snapshot
