@@ -53,10 +53,18 @@ def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder
     table = data.channel_frame(p, "hidden.2.u").head(3)
     cv = data.curve_frame(p, "hidden.2.u", list(table["channel"]))
     frame = layer_charts.panel_frame(cv, table, ("z(x)", "z(-x)", "o(x)"), None, "u")
-    assert len(frame) == 3 * len(cv) and not frame["bound"].any()
-    for key, name in (("z(x)", "u(x)"), ("z(-x)", "u(−x), mirror"), ("o(x)", "odd part")):
-        part = frame[frame["series"] == name]
-        assert np.array_equal(part["value"].to_numpy(), cv[key].to_numpy(np.float32))
+    assert not frame["bound"].any()
+    assert len(frame) < 0.6 * 3 * len(cv)  # simplified: far fewer points than the grid's
+    for ch, curve in cv.groupby("channel"):
+        spread = np.ptp(curve[["z(x)", "z(-x)", "o(x)"]].to_numpy())
+        for key, name in (("z(x)", "u(x)"), ("z(-x)", "u(−x), mirror"), ("o(x)", "odd part")):
+            part = frame[(frame["series"] == name) & (frame["channel"] == ch)]
+            # points of the curve itself, in x order, whose line misses none by a visible amount
+            full = curve.set_index(curve["x"].astype(np.float32))[key].astype(np.float32)
+            assert np.array_equal(part["value"].to_numpy(), full.loc[part["x"]].to_numpy())
+            assert np.all(np.diff(part["x"].to_numpy()) > 0)
+            line = np.interp(curve["x"], part["x"].astype(float), part["value"].astype(float))
+            assert np.abs(line - curve[key]).max() <= 1.01 * layer_charts.SIMPLIFY * spread
     tips = frame[frame["tip"]]
     # both the channel and its mirror answer a hover, with both values at their x
     assert set(tips["series"]) == {"u(x)", "u(−x), mirror"}
@@ -71,6 +79,23 @@ def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder
     assert frame.loc[~frame["tip"], ["at", "mirror"]].isna().all().all()
     first = frame.groupby("panel")["channel"].first()
     assert list(first) == list(table["channel"])  # the panels keep the table's order
+
+
+def test_simplified_keeps_the_kinks_of_a_piecewise_linear_curve_and_stays_within_tol():
+    x = np.linspace(-np.pi, np.pi, 129)
+    kinks = [20, 64, 100]
+    relu_sum = sum(np.maximum(0.0, x - x[k]) * (1 + i) for i, k in enumerate(kinks))
+    smooth = np.cos(3 * x)
+    ys = np.stack([relu_sum, smooth, np.zeros_like(x)])
+    keep = layer_charts.simplified(x, ys, np.array([1e-9, 1e-3, 0.0]))
+    assert list(np.flatnonzero(keep[0])) == [0, *kinks, 128]  # ends and kinks: exact
+    line = np.interp(x, x[keep[1]], smooth[keep[1]])
+    assert np.abs(line - smooth).max() <= 1e-3 and keep[1].sum() < 129
+    assert list(np.flatnonzero(keep[2])) == [0, 128]  # a flat curve: its two ends
+    broken = smooth.copy()
+    broken[50] = np.nan  # a non-finite value and its neighbours stay: the line breaks there
+    kept = layer_charts.simplified(x, broken[None], np.array([1e-3]))[0]
+    assert kept[49:52].all()
 
 
 def test_panel_frame_clips_values_past_float32_instead_of_sending_infinity(folder):

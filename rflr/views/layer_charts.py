@@ -16,7 +16,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from rflr.views import style
+from rflr.views import data, style
 
 SERIES = ["z(x)", "z(-x)", "o(x)"]
 TARGET = "f*(x)"  # curve_frame adds it on the output layer
@@ -32,7 +32,12 @@ SPACING, AXIS, PADDING, COLUMN_GAP = 10, 35, 10, 32
 MIN_PLOT, MAX_PLOT, MAX_PER_ROW = 100, 420, 4
 MAIN_WIDTH = 980  # the main area of a 1440 px window beside the sidebar: the first guess
 STACKED_BELOW = 600  # a main area narrower than this: Streamlit stacks the columns
-TIP_STRIDE = 2  # every 2nd plotted point carries the hover tooltip (65 per panel)
+TIP_STRIDE = 4  # every 4th grid point of a curve answers a hover (33 of 129 per curve)
+# A curve is sent as the fewest of its points whose polyline stays within SIMPLIFY of its
+# panel's y range of every point (simplified): a fifth of a pixel on the tallest panel, so
+# the drawing is the same, with about a quarter of the points (ReLU curves are straight
+# between kinks); the browser's work per change grows with the points it gets.
+SIMPLIFY = 1e-3
 
 
 def channel_title(row: pd.Series | dict) -> str:
@@ -146,6 +151,14 @@ def panel_height(width: int) -> int:
     return min(max(int(0.6 * width) // 5 * 5, PANEL_HEIGHT), 180)
 
 
+def tip_size(width: int) -> int:
+    """The area (px²) of a panel's invisible hover circles: at least 70, and wide enough
+    that circles TIP_STRIDE grid points apart touch on a `width` px plot, so a hover anywhere
+    along a curve answers."""
+    gap = width * TIP_STRIDE / (data.PLOT_POINTS - 1)
+    return max(70, round(0.8 * gap**2))
+
+
 def curve_keys(curves: pd.DataFrame, show_odd: bool) -> tuple[str, ...]:
     """The curve_frame columns a layer chart draws: z(x), z(-x), o(x) with `show_odd`, and
     the target where curve_frame added it (the output layer)."""
@@ -226,7 +239,7 @@ def _panels(
     tips = (
         alt.Chart()
         .transform_filter("datum.tip")
-        .mark_circle(size=70, opacity=0.01, clip=True)
+        .mark_circle(size=tip_size(width), opacity=0.01, clip=True)
         .encode(
             x=alt.X("x:Q", axis=x_axis),
             y=alt.Y("value:Q", axis=y_axis, scale=y_scale),
@@ -281,11 +294,12 @@ def panel_frame(
     y_domain: list[float] | None = None,
     symbol: str = "z",
 ) -> pd.DataFrame:
-    """The one long table a layer chart draws: a row per point of each curve (`series`
-    named for the layer's letter `symbol`, e.g. "u(x)", "u(−x), mirror"), with its panel's
-    place and title (D and parity) and D. Every TIP_STRIDE-th point of the channel and of
-    its mirror is a hover target carrying both values at its x (`at`: z(x), `mirror`:
-    z(-x)), so that either curve answers a hover alike.
+    """The one long table a layer chart draws: a row per drawn point of each curve
+    (`series` named for the layer's letter `symbol`, e.g. "u(x)", "u(−x), mirror"), with its
+    panel's place and title (D and parity) and D. A curve's drawn points are those its line
+    needs (simplified, within SIMPLIFY of the panel's range) and, on the channel and its
+    mirror, every TIP_STRIDE-th grid point: a hover target carrying both values at its x
+    (`at`: z(x), `mirror`: z(-x)), so that either curve answers a hover alike.
 
     Everything that changes with the step, the layer or the checkpoint is data here, not
     spec: the browser then swaps the data of the chart it has instead of compiling and
@@ -302,25 +316,31 @@ def panel_frame(
     by_id = np.argsort(ids, kind="stable")
     panel = by_id[np.searchsorted(ids[by_id], channel)]  # the channel's place in `channels`
     nth = _rank_within(channel)  # the point's index along its channel's curve
-    n, k = len(df), len(keys)
-    hover = np.zeros(n * k, dtype=bool)
-    hover[: min(2, k) * n] = True  # z(x) and z(-x), the first two curves, carry hover points
-    tip = hover & np.tile(nth % TIP_STRIDE == 0, k)
+    x = df["x"].to_numpy(dtype=float)
+    values = [df[key].to_numpy(dtype=float) for key in keys]
+    # z(x) and z(-x), the first two curves, carry the hover points, with both values
+    tips = [
+        nth % TIP_STRIDE == 0 if i < 2 else np.zeros(len(df), dtype=bool) for i in range(len(keys))
+    ]
+    drawn = [m | t for m, t in zip(_simplified(channel, x, values, y_domain), tips, strict=True)]
+    rows = np.concatenate([np.flatnonzero(m) for m in drawn])  # df's rows, curve by curve
+    tip = np.concatenate([t[m] for t, m in zip(tips, drawn, strict=True)])
+    m = len(rows)
     cols = {
-        "panel": np.tile(panel, k),
-        "channel": np.tile(channel, k),
-        "title": np.tile(panel, k),  # codes into `titles`, made categorical below
-        "x": np.tile(df["x"].to_numpy(dtype=float), k),
-        "series": np.repeat(np.arange(k), n),  # codes into the series names
-        "value": np.concatenate([df[key].to_numpy(dtype=float) for key in keys]),
+        "panel": panel[rows],
+        "channel": channel[rows],
+        "title": panel[rows],  # codes into `titles`, made categorical below
+        "x": x[rows],
+        "series": np.repeat(np.arange(len(keys)), [int(d.sum()) for d in drawn]),  # codes
+        "value": np.concatenate([v[d] for v, d in zip(values, drawn, strict=True)]),
         "tip": tip,
-        "at": np.where(tip, np.tile(df["z(x)"].to_numpy(dtype=float), k), np.nan),
-        "mirror": np.where(tip, np.tile(df["z(-x)"].to_numpy(dtype=float), k), np.nan),
-        "D": np.tile(defects[panel], k),
-        "bound": np.zeros(n * k, dtype=bool),
-        "bound_y": np.full(n * k, np.nan),
+        "at": np.where(tip, values[0][rows], np.nan),
+        "mirror": np.where(tip, values[1][rows], np.nan) if len(keys) > 1 else np.full(m, np.nan),
+        "D": defects[panel[rows]],
+        "bound": np.zeros(m, dtype=bool),
+        "bound_y": np.full(m, np.nan),
     }
-    if y_domain and n:
+    if y_domain and m:
         # two rows per panel, copies of its first point with no value, at the range's ends:
         # each panel's own y scale then spans y_domain, the same in every panel
         first = np.unique(cols["panel"], return_index=True)[1]
@@ -345,6 +365,66 @@ def panel_frame(
         cols["series"], categories=[names[key] for key in keys]
     )
     return pd.DataFrame(_narrow(cols))
+
+
+def _simplified(
+    channel: np.ndarray, x: np.ndarray, values: list[np.ndarray], y_domain: list[float] | None
+) -> list[np.ndarray]:
+    """For each curve in `values` (rows grouped by `channel`, each channel's points in x
+    order, as curve_frame gives them), the mask of the points its line is drawn through:
+    simplified() within SIMPLIFY of the panel's y range (y_domain when shared, else the
+    channel's own curves'). Rows not in equal-length channel blocks are all kept."""
+    n_channels = len(np.unique(channel))
+    n = len(channel) // max(n_channels, 1)
+    blocks = (
+        channel.reshape(n_channels, n) if n_channels and n * n_channels == len(channel) else None
+    )
+    if blocks is None or n < 3 or not (blocks == blocks[:, :1]).all():
+        return [np.ones(len(channel), dtype=bool) for _ in values]
+    grid = x[:n]
+    ys = [v.reshape(n_channels, n) for v in values]
+    if y_domain:
+        spread = np.full(n_channels, float(y_domain[-1]) - float(y_domain[0]))
+    else:
+        both = np.concatenate(ys, axis=1)
+        with np.errstate(invalid="ignore"):
+            spread = np.nanmax(np.where(np.isfinite(both), both, np.nan), axis=1, initial=-np.inf)
+            spread -= np.nanmin(np.where(np.isfinite(both), both, np.nan), axis=1, initial=np.inf)
+        spread = np.where(np.isfinite(spread), spread, 0.0)
+    return [simplified(grid, y, SIMPLIFY * spread).ravel() for y in ys]
+
+
+def simplified(x: np.ndarray, ys: np.ndarray, tol: np.ndarray) -> np.ndarray:
+    """Ramer–Douglas–Peucker on the graphs of functions over one grid `x` (increasing): for
+    each row of `ys`, the mask of the fewest points (ends, and where it splits) whose polyline
+    is within tol[row] (vertical distance) of every point. Every row at once: each pass keeps,
+    in every stretch between kept points, the point farthest from the chord, if it is farther
+    than tol. A piecewise-linear curve keeps its ends and a point at each kink. Non-finite
+    values and their neighbours are kept (the line breaks there as before)."""
+    rows, n = ys.shape
+    bad = ~np.isfinite(ys)
+    keep = bad.copy()
+    keep[:, 1:] |= bad[:, :-1]  # and their neighbours: the chords never touch them
+    keep[:, :-1] |= bad[:, 1:]
+    keep[:, [0, -1]] = True
+    at = np.arange(n)
+    limit = np.repeat(np.asarray(tol, dtype=float), n).reshape(rows, n)
+    base = (n * np.arange(rows))[:, None]
+    safe = np.where(keep, 0.0, ys)
+    while True:
+        left = np.maximum.accumulate(np.where(keep, at, 0), axis=1)
+        right = np.minimum.accumulate(np.where(keep, at, n - 1)[:, ::-1], axis=1)[:, ::-1]
+        xl, xr = x[left], x[right]
+        yl, yr = np.take_along_axis(ys, left, 1), np.take_along_axis(ys, right, 1)
+        chord = yl + (yr - yl) * (x - xl) / np.where(xr > xl, xr - xl, 1.0)
+        err = np.where(keep, 0.0, np.abs(safe - chord))
+        err = np.where(np.isfinite(err), err, 0.0)
+        farthest = np.zeros(rows * n)
+        np.maximum.at(farthest, (base + left).ravel(), err.ravel())
+        new = (err > limit) & (err == farthest[base + left])
+        if not new.any():
+            return keep
+        keep |= new
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
