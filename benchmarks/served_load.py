@@ -11,7 +11,10 @@ STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL so that "RSS after" can be read soon. 
 visitor warms the server first (its time and server CPU are printed as the cold first page).
 Then, for each V, V visitors open the page together and, once every first page has settled,
 make N changes each, cycling layer, step and A (each visitor walks the runs from its own
-offset, so visitors read different files), with a pause between changes.
+offset, so visitors read different files), with a pause between changes. The V visitors'
+changes start together, so each round arrives as a burst of V (the worst case for the tail);
+with --stagger each visitor starts at its own offset in [0, pause) (a fixed seed), as
+visitors who did not all click in the same millisecond.
 
 Two kinds of visitor (--clients chromium|protocol|both):
 - chromium: one headless Debian Chromium (Playwright, /usr/bin/chromium; nothing is
@@ -68,6 +71,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -211,13 +215,26 @@ def chromium_client(browser, url: str) -> Client:
     return Client("chromium", lambda vis: open_page(browser, url, vis), make_changes, close)
 
 
+async def _after(delay_s: float, client: Client, vis: Visitor, args) -> None:
+    await asyncio.sleep(delay_s)
+    await client.changes(vis, args.changes, args.pause)
+
+
 async def one_load(client: Client, url: str, pid: int, v: int, args) -> Row:
     """V visitors: first pages together, then their changes together, then close and settle."""
     visitors = [Visitor(i) for i in range(v)]
     cpu0 = proc_cpu_s(pid)
     await asyncio.gather(*(client.open(vis) for vis in visitors))
     cpu1 = proc_cpu_s(pid)
-    await asyncio.gather(*(client.changes(vis, args.changes, args.pause) for vis in visitors))
+    # --stagger: each visitor's first change after its own offset in [0, pause), drawn from a
+    # fixed seed; without it all V click together every round, a burst (the worst case)
+    offsets = random.Random(v).sample(range(1000), v)
+    await asyncio.gather(
+        *(
+            _after(o * args.pause / 1000 if args.stagger else 0.0, client, vis, args)
+            for o, vis in zip(offsets, visitors, strict=True)
+        )
+    )
     cpu2 = proc_cpu_s(pid)
     load1 = os.getloadavg()[0]
     peak = proc_mem_mb(pid)["VmHWM"]
@@ -305,6 +322,12 @@ def main() -> None:
     )
     ap.add_argument("--changes", type=int, default=10, help="changes per visitor (default 10)")
     ap.add_argument("--pause", type=float, default=1.5, help="s between a visitor's changes")
+    ap.add_argument(
+        "--stagger",
+        action="store_true",
+        help="start each visitor's changes at its own offset in [0, pause) (fixed seed), as "
+        "visitors who did not arrive together; default: all V change together each round",
+    )
     ap.add_argument(
         "--session-ttl",
         type=int,
