@@ -2,6 +2,7 @@
 
     sources   where checkpoints come from (folder, upload, Hub) and path safety
     budget    what a visitor can make the server compute and keep (limits, caches, gate)
+    slots     those limits counted across a server's processes (flock files)
     catalog   the checkpoint table from headers, runs, the default RF-LR/dense pair
     data      the tables the charts draw, computed by rflr.measure (metrics, evaluate, channels)
     style     the one visual language: colours per model kind, the mirror's dash, greys

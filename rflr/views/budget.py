@@ -45,7 +45,7 @@ from rflr.core.config import ModelConfig
 from rflr.core.model import param_shapes
 from rflr.core.targets import DEFAULT_GRID_POINTS
 from rflr.measure.record import GRID_POINTS_MAX
-from rflr.views import sources
+from rflr.views import slots, sources
 
 MB = 2**20
 GIGA = 2**30  # the unit of the compute and matching limits
@@ -104,9 +104,15 @@ _warned: set[str] = set()
 
 def limits() -> Limits:
     """The limits of this process: SERVED in served mode, else LOCAL, each field replaced by
-    its environment variable when that is set to a positive integer."""
+    its environment variable when that is set to a positive integer. `cache_mb` is the whole
+    server's: a server of several processes (RFLR_PROCESSES, rflr.explorer.serve) gives each
+    its share, so that the caches' memory stays what one process would keep."""
     lim = _from_env(SERVED if sources.served() else LOCAL, ENV)
-    return dataclasses.replace(lim, grid_points=min(lim.grid_points, GRID_POINTS_MAX))
+    return dataclasses.replace(
+        lim,
+        grid_points=min(lim.grid_points, GRID_POINTS_MAX),
+        cache_mb=max(1, lim.cache_mb // slots.processes()),
+    )
 
 
 def _from_env(base: L, env: dict[str, str]) -> L:
@@ -263,10 +269,12 @@ _inside = threading.local()  # how deep this thread is in heavy(): the gate is r
 
 @contextmanager
 def heavy() -> Iterator[None]:
-    """Run an evaluation or a matching with at most `heavy_at_once` of them in the process at
+    """Run an evaluation or a matching with at most `heavy_at_once` of them in the server at
     a time: one visitor's checkpoint cannot take every core while other pages wait (each
-    page's torch runs one thread: rflr.explorer.page). Re-entrant within a thread (a matching
-    that has to load its checkpoint first), so it cannot deadlock on itself."""
+    page's torch runs one thread: rflr.explorer.page). A server of several processes counts
+    them all (a slot file in RFLR_SLOTS_DIR), which also keeps one evaluation's memory in
+    flight, not one per process. Re-entrant within a thread (a matching that has to load its
+    checkpoint first), so it cannot deadlock on itself."""
     depth = getattr(_inside, "depth", 0)
     if depth:
         _inside.depth = depth + 1
@@ -275,13 +283,19 @@ def heavy() -> Iterator[None]:
         finally:
             _inside.depth = depth
         return
-    gate = _semaphore(limits().heavy_at_once)
-    with gate:
+    size = limits().heavy_at_once
+    shared = slots.folder()
+    with _semaphore(size):
+        # then the server's slot, when the server is several processes (rflr.views.slots):
+        # always after the process's own gate, so that the two cannot wait for each other
+        slot = slots.take(shared, "heavy", size) if shared is not None else None
         _inside.depth = 1
         try:
             yield
         finally:
             _inside.depth = 0
+            if slot is not None:
+                slot.release()
 
 
 def _semaphore(size: int) -> threading.BoundedSemaphore:

@@ -9,7 +9,9 @@ group, so a kill takes everything they started and other visitors' clicks stay f
 The manager (one per server process, shared by its sessions):
 
 - at most `slots` jobs run at once (RFLR_TRAIN_SLOTS); the others wait first in, first out,
-  and know their place in the queue; a session has one job at a time;
+  and know their place in the queue; a session has one job at a time. A server of several
+  processes (rflr.explorer.serve) holds the count across them: a job starts only with one of
+  the server's slot files (rflr.views.slots), and its place is in its own process's queue;
 - a job over the work cap (steps x batch x seeds x width^2) is refused in one line naming the numbers;
   a running job is killed after `wall_s`;
 - a session's page polls (`poll`); a job whose session has not polled for `idle_s` is
@@ -43,7 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rflr.views import budget
+from rflr.views import budget, slots
 
 NICE = 10  # the training processes' niceness: the page's own threads go first
 TICK_S = 1.0  # the manager's background check, while jobs exist
@@ -82,6 +84,7 @@ class Job:
     processes: list[Process]
     work: int
     state: str = QUEUED
+    slot: slots.Slot | None = None  # the server's slot while it runs (several processes)
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     ended: float | None = None
@@ -266,8 +269,16 @@ class JobManager:
             s = self._sessions.get(job.session)
             if job.state not in ENDED and (s is None or now - s.seen > lim.idle_s):
                 self._stop(job, CANCELLED, f"the page stopped polling for {lim.idle_s} s")
+        shared = slots.folder()
         while self._queue and sum(j.state == RUNNING for j in self._jobs.values()) < lim.slots:
-            self._launch(self._jobs[self._queue.popleft()])
+            slot = None
+            if shared is not None:  # one server of several processes: its slots are files
+                slot = slots.try_take(shared, "train", lim.slots)
+                if slot is None:
+                    break  # another process runs the server's jobs: wait for a later tick
+            job = self._jobs[self._queue.popleft()]
+            job.slot = slot
+            self._launch(job)
         for s in list(self._sessions.values()):
             busy = any(j.session == s.id and j.state not in ENDED for j in self._jobs.values())
             if not busy and now - s.seen > lim.keep_s:
@@ -311,6 +322,7 @@ class JobManager:
             for p in job.processes:
                 p.step = p.total
             job.state, job.ended = DONE, self._clock()
+            _release(job)
 
     def _stop(self, job: Job, state: str, reason: str) -> None:
         for p in job.processes:
@@ -321,6 +333,7 @@ class JobManager:
         if job.id in self._queue:
             self._queue.remove(job.id)
         job.state, job.reason, job.ended = state, reason, self._clock()
+        _release(job)
 
     def _start_ticker(self) -> None:
         if self._ticker is None or not self._ticker.is_alive():
@@ -347,6 +360,13 @@ class JobManager:
             if self._base is not None and self._base in self._made:
                 with contextlib.suppress(OSError):  # its own folder, only when empty
                     self._base.rmdir()
+
+
+def _release(job: Job) -> None:
+    """Free the server's slot a job held, if any (its processes have ended)."""
+    if job.slot is not None:
+        job.slot.release()
+        job.slot = None
 
 
 def _read_output(p: Process) -> None:
