@@ -1,0 +1,352 @@
+"""A small sticky reverse proxy in front of several `streamlit run` processes (one server).
+
+A Streamlit process runs its visitors' scripts on one core (one interpreter lock); a Space has
+two. rflr.explorer.serve starts N processes on private loopback ports and this proxy on the
+public one. What it must get right is that everything of one session reaches the process that
+owns it: the websocket (/_stcore/stream), and the URLs named after the session (uploads
+/_stcore/upload_file/<session>/..., /media/..., component files). So it routes by a cookie it
+sets itself, `rflr_backend=<i>`:
+
+- a request with a valid cookie goes to backend i;
+- one without (or with a cookie that is not a small decimal number below N: hostile input,
+  treated as absent, never an error) goes to the backend with the fewest live websockets,
+  ties in turn, and its response carries `Set-Cookie: rflr_backend=<i>` (Path=/, HttpOnly).
+
+Routing is per request, because a browser reuses a keep-alive connection it opened before the
+cookie existed. The simplest way that stays right is one request per client connection: read
+one request head (at most HEAD_MAX bytes, within HEAD_TIMEOUT_S; a bad one gets a one-line
+400), send it to the chosen backend with `Connection: close`, relay its body (Content-Length
+only: a chunked request body gets 411, which no page of Streamlit's sends), relay the response
+until the backend closes, then close. A websocket upgrade is relayed both ways until either
+side closes. Only the response head is edited (Set-Cookie, Connection). Host, Origin and
+Streamlit's `_streamlit_xsrf` cookie pass unchanged: its websocket's same-origin check compares
+Origin with Host, and its XSRF check compares the cookie with a header or subprotocol the page
+sends, both in the same request, so an upload through the proxy is checked as without it.
+X-Forwarded-For gains the peer's address (uvicorn trusts it from the loopback proxy).
+
+Pure standard library (asyncio). Its limits: MAX_CONNECTIONS client connections at once (past
+it a one-line 503), idle timeouts on everything but websockets, a one-line 502 when a backend
+does not answer; a client that goes away is closed without a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+COOKIE = "rflr_backend"
+HEAD_MAX = 64 * 1024  # bytes of one request or response head
+HEAD_TIMEOUT_S = 30.0  # for a client's request head (an idle keep-alive or a slow client)
+IDLE_S = 120.0  # an HTTP body or response that sends nothing for this long is dropped
+CONNECT_TIMEOUT_S = 5.0
+LINGER_S = 2.0  # reading what a refused client still sends, before closing
+MAX_CONNECTIONS = 500  # client connections at once (each holds two sockets)
+CHUNK = 64 * 1024
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"}
+_LOG = logging.getLogger(__name__)
+
+
+class BadRequest(Exception):
+    """A request head the proxy will not forward; args: (status, one-line reason)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request head, validated: its line and its headers (latin-1 text, as HTTP/1.1 has)."""
+
+    method: str
+    target: str
+    version: str
+    headers: tuple[tuple[str, str], ...]
+
+    def values(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def tokens(self, name: str) -> set[str]:
+        """A comma-separated header's tokens, lowercase (Connection: keep-alive, Upgrade)."""
+        return {t.strip().lower() for v in self.values(name) for t in v.split(",")}
+
+    @property
+    def upgrade(self) -> bool:
+        """A websocket handshake: relayed both ways until either side closes."""
+        return (
+            self.method == "GET"
+            and "websocket" in self.tokens("upgrade")
+            and "upgrade" in self.tokens("connection")
+        )
+
+    @property
+    def body_length(self) -> int:
+        (length,) = self.values("content-length") or ["0"]
+        return int(length)
+
+
+def _is_token(text: str) -> bool:
+    return bool(text) and all(c.isascii() and (c.isalnum() or c in "!#$%&'*+-.^_`|~") for c in text)
+
+
+def parse_head(raw: bytes) -> Request:
+    """A request head (through its blank line) as a Request; BadRequest for anything HTTP/1.1
+    does not allow, or that the proxy does not forward (absolute targets, folded lines, a
+    chunked body, conflicting lengths)."""
+    lines = raw.decode("latin-1").removesuffix("\r\n\r\n").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not _is_token(parts[0]) or parts[2] not in ("HTTP/1.0", "HTTP/1.1"):
+        raise BadRequest(400, "a malformed request line")
+    method, target, version = parts
+    if not target.startswith("/") or any(not c.isprintable() or not c.isascii() for c in target):
+        raise BadRequest(400, "a request target that is not a path")
+    headers = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or not _is_token(name):
+            raise BadRequest(400, "a malformed header line")
+        value = value.strip(" \t")
+        if any(c < " " and c != "\t" or c == "\x7f" for c in value):
+            raise BadRequest(400, "a control character in a header")
+        headers.append((name, value))
+    req = Request(method, target, version, tuple(headers))
+    if req.values("transfer-encoding"):
+        raise BadRequest(411, "a chunked request body; send Content-Length")
+    lengths = set(req.values("content-length"))
+    if len(lengths) > 1 or any(not (v.isascii() and v.isdigit()) or len(v) > 12 for v in lengths):
+        raise BadRequest(400, "an invalid Content-Length")
+    return req
+
+
+def backend_of(req: Request, backends: int) -> int | None:
+    """The backend the request's cookie names, or None: only the first `rflr_backend` cookie
+    counts, and only as a decimal number below `backends`; anything else is as if absent."""
+    for header in req.values("cookie"):
+        for part in header.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE:
+                value = value.strip()
+                ok = value.isascii() and value.isdigit() and len(value) <= 3
+                return int(value) if ok and int(value) < backends else None
+    return None
+
+
+def forwarded_head(req: Request, peer: str) -> bytes:
+    """The head sent to the backend: hop-by-hop headers replaced (`Connection: close`, or the
+    upgrade's own pair), the peer appended to X-Forwarded-For, everything else as received."""
+    kept = [(k, v) for k, v in req.headers if k.lower() not in HOP_BY_HOP | {"x-forwarded-for"}]
+    chain = ", ".join([*req.values("x-forwarded-for"), peer]) if peer else ""
+    if chain:
+        kept.append(("X-Forwarded-For", chain))
+    if req.upgrade:
+        kept += [("Connection", "Upgrade"), ("Upgrade", ", ".join(req.values("upgrade")))]
+    else:
+        kept.append(("Connection", "close"))
+    lines = [f"{req.method} {req.target} {req.version}", *(f"{k}: {v}" for k, v in kept)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def edited_response_head(head: bytes, set_cookie: str | None, upgrade: bool) -> bytes:
+    """The backend's response head with our Set-Cookie added (when the request had none) and,
+    but for an upgrade, `Connection: close` (the proxy closes after each response)."""
+    status, *lines = head.removesuffix(b"\r\n\r\n").split(b"\r\n")
+    if not upgrade:
+        lines = [ln for ln in lines if not ln.lower().startswith((b"connection:", b"keep-alive:"))]
+        lines.append(b"Connection: close")
+    lines.insert(0, status)
+    if set_cookie:
+        lines.insert(1, b"Set-Cookie: " + set_cookie.encode("latin-1"))
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def one_line(status: int, reason: str, text: str) -> bytes:
+    """A whole response of one line of text, closing the connection."""
+    body = (text + "\n").encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+REASONS = {400: "Bad Request", 411: "Length Required", 502: "Bad Gateway", 503: "Unavailable"}
+# what a client that goes away or sends garbage raises; never worth a traceback
+GONE = (OSError, asyncio.IncompleteReadError)  # OSError: resets, broken pipes, timeouts
+
+
+class Proxy:
+    """The proxy's state: its backends, their live websockets, the turn for ties."""
+
+    def __init__(
+        self,
+        backends: Sequence[tuple[str, int]],
+        same_site: str = "Lax",
+        max_connections: int = MAX_CONNECTIONS,
+        head_timeout_s: float = HEAD_TIMEOUT_S,
+        idle_s: float = IDLE_S,
+    ) -> None:
+        self.backends = list(backends)
+        self.live = [0] * len(self.backends)  # websockets being relayed, per backend
+        self.connections = 0  # client connections open now
+        self.max_connections = max_connections
+        self.head_timeout_s, self.idle_s = head_timeout_s, idle_s
+        secure = "; Secure; Partitioned" if same_site == "None" else ""
+        self.cookie_attrs = f"Path=/; HttpOnly; SameSite={same_site}{secure}"
+        self._turn = 0
+
+    def pick(self) -> int:
+        """The backend with the fewest live websockets; among equals, the next in turn."""
+        fewest = min(self.live)
+        n = len(self.backends)
+        for k in range(n):
+            i = (self._turn + k) % n
+            if self.live[i] == fewest:
+                self._turn = (i + 1) % n
+                return i
+        raise AssertionError("unreachable")
+
+    async def start(self, host: str | None, port: int) -> asyncio.Server:
+        """Listen on (host, port); None or "" for every interface."""
+        return await asyncio.start_server(self.handle, host or None, port, limit=HEAD_MAX)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One client connection: one request, or one websocket."""
+        self.connections += 1
+        try:
+            if self.connections > self.max_connections:
+                await _refuse(reader, writer, 503, "refused: too many connections; try again")
+                return
+            await self._serve(reader, writer)
+        except GONE:
+            pass  # the client or the backend went away: nothing to say to anyone
+        except asyncio.CancelledError:
+            pass  # the server is shutting down: this task is its own, nobody awaits it
+        except Exception:  # a bug of ours: logged, and this connection only is dropped
+            _LOG.exception("rflr proxy: a connection failed")
+        finally:
+            self.connections -= 1
+            await _close(writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.head_timeout_s)
+        except asyncio.LimitOverrunError:
+            raw = None
+        except (TimeoutError, asyncio.IncompleteReadError):
+            return  # closed or idle before a whole head: no request to answer
+        try:
+            if raw is None:
+                raise BadRequest(400, f"a request head over {HEAD_MAX // 1024} KB")
+            req = parse_head(raw)
+        except BadRequest as e:
+            status, reason = e.args
+            await _refuse(reader, writer, status, f"refused: {reason}")
+            return
+        chosen = backend_of(req, len(self.backends))
+        index = self.pick() if chosen is None else chosen
+        cookie = None if chosen is not None else f"{COOKIE}={index}; {self.cookie_attrs}"
+        host, port = self.backends[index]
+        try:
+            up_reader, up_writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port, limit=HEAD_MAX), CONNECT_TIMEOUT_S
+            )
+        except (TimeoutError, OSError) as e:
+            _LOG.warning(
+                "rflr proxy: server process %d (port %d) did not answer: %s", index, port, e
+            )
+            await _refuse(reader, writer, 502, "the explorer's server is not answering; try again")
+            return
+        peer = writer.get_extra_info("peername")
+        try:
+            up_writer.write(forwarded_head(req, peer[0] if isinstance(peer, tuple) else ""))
+            if req.upgrade:
+                self.live[index] += 1
+                try:
+                    await self._relay_websocket(reader, writer, up_reader, up_writer, cookie)
+                finally:
+                    self.live[index] -= 1
+            else:
+                await self._relay_request(reader, writer, up_reader, up_writer, req, cookie)
+        finally:
+            await _close(up_writer)
+
+    async def _relay_request(self, reader, writer, up_reader, up_writer, req, cookie) -> None:
+        """The request's body up (Content-Length bytes), the response down until the backend
+        closes; the body is still being sent when the backend may answer early (413)."""
+        body = asyncio.create_task(_pipe(reader, up_writer, self.idle_s, req.body_length))
+        try:
+            await self._response(up_reader, writer, cookie, upgrade=False)
+            await _pipe(up_reader, writer, self.idle_s)
+        finally:
+            body.cancel()
+            with contextlib.suppress(asyncio.CancelledError, *GONE):
+                await body
+
+    async def _relay_websocket(self, reader, writer, up_reader, up_writer, cookie) -> None:
+        """Frames both ways, untouched (deflate is the two ends' business), until either side
+        closes: no idle timeout, Streamlit's pings keep a live page talking."""
+
+        async def down() -> None:
+            await self._response(up_reader, writer, cookie, upgrade=True)
+            await _pipe(up_reader, writer, None)
+
+        tasks = [asyncio.create_task(_pipe(reader, up_writer, None)), asyncio.create_task(down())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, *GONE):
+                    await t
+
+    async def _response(self, up_reader, writer, cookie: str | None, upgrade: bool) -> None:
+        """The backend's response head, edited; a head too large to edit passes as it is."""
+        try:
+            head = await asyncio.wait_for(up_reader.readuntil(b"\r\n\r\n"), self.idle_s)
+        except asyncio.LimitOverrunError:
+            head = await up_reader.read(HEAD_MAX)  # no cookie: the next request picks again
+        else:
+            head = edited_response_head(head, cookie, upgrade)
+        writer.write(head)
+        await writer.drain()
+
+
+async def _pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    idle_s: float | None,
+    length: int | None = None,
+) -> None:
+    """Copy from reader to writer until EOF (or `length` bytes); TimeoutError after `idle_s`
+    without a byte."""
+    left = length
+    while left is None or left > 0:
+        size = CHUNK if left is None else min(CHUNK, left)
+        data = await asyncio.wait_for(reader.read(size), idle_s)
+        if not data:
+            return
+        writer.write(data)
+        await writer.drain()
+        if left is not None:
+            left -= len(data)
+
+
+async def _refuse(reader, writer, status: int, text: str) -> None:
+    """Answer with one line and close gently: the client may still be sending (a head over
+    the cap, a body), and closing a socket with unread data resets it, losing the answer. So
+    stop writing, then read and drop what comes for at most LINGER_S."""
+    writer.write(one_line(status, REASONS[status], text))
+    await writer.drain()
+    if writer.can_write_eof():
+        writer.write_eof()
+    with contextlib.suppress(*GONE):
+        async with asyncio.timeout(LINGER_S):
+            while await reader.read(CHUNK):
+                pass
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close a connection; a shutdown that cancels the wait is no error (the task ends)."""
+    writer.close()
+    with contextlib.suppress(*GONE, asyncio.CancelledError):
+        await writer.wait_closed()
