@@ -176,16 +176,24 @@ def app(folder, monkeypatch):
 
 
 def start_app(
-    port: int, log, folder: Path | None = None, script: Path = ROOT / "streamlit_app.py"
+    port: int,
+    log,
+    folder: Path | None = None,
+    script: Path = ROOT / "streamlit_app.py",
+    processes: int = 1,
 ) -> subprocess.Popen:
     """`streamlit run` of the explorer (or `script`) on 127.0.0.1:`port`, headless, without
-    a file watcher, showing `folder` (default: the app's own default); output to `log`."""
+    a file watcher, showing `folder` (default: the app's own default); output to `log`. With
+    `processes` > 1, that command run by rflr.explorer.serve: N processes behind its proxy."""
     env = dict(os.environ)
     if folder is not None:
         env[paths.ENV_VAR] = str(folder)
     argv = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true"]
     argv += ["--server.port", str(port), "--server.address", "127.0.0.1"]
     argv += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    if processes > 1:
+        serve = [sys.executable, "-m", "rflr.explorer.serve", "--processes", str(processes)]
+        argv = [*serve, "--", *argv]
     return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

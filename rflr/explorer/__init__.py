@@ -13,6 +13,8 @@
     escape       file-provided text made inert for markdown (md)
     export_menu  the Export menu (PNG, SVG, CSV)
     cache, specs, viewport   cached reads, cached chart specs, the measured page width
+    warm, serve, proxy       a Space's entry point: the first page before any visitor, and
+                             N server processes behind a sticky proxy (RFLR_PROCESSES)
 
 Imports: rflr.views and the folders below it, with the same exceptions: never rflr.train nor
 the sweep runner, study or executors (only the pure sweep grid, summary, stats).
