@@ -4,6 +4,7 @@ Chromium visitors (served_load.py) and the protocol visitors (served_protocol.py
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
 import os
 from collections.abc import Awaitable, Callable
@@ -57,19 +58,45 @@ class Row:
     kb_by_kind: dict[str, float] = field(default_factory=dict)  # per change (protocol only)
 
 
+def tree(pid: int) -> list[int]:
+    """`pid` and every process below it (Linux /proc): the server, or with --processes N the
+    launcher's proxy and its N streamlit processes. The benchmark's own Train jobs are not
+    below it; a visitor's Train job would be."""
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone since the listing
+            continue
+        children[int(fields[1])].append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo += children.get(found[-1], [])
+    return found
+
+
 def proc_cpu_s(pid: int) -> float:
-    """utime + stime of process `pid`, in seconds (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """utime + stime of process `pid` and the processes below it, in seconds (Linux /proc)."""
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def proc_mem_mb(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak) of process `pid`, in MB."""
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0]) / 1024
+    """VmRSS and VmHWM (peak) of process `pid` and the processes below it, summed, in MB. For
+    several processes the summed peaks bound the server's peak from above (each process's
+    peak may have come at another moment)."""
+    out = {"VmRSS": 0.0, "VmHWM": 0.0}
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in out:
+                    out[key] += int(value.split()[0]) / 1024
     return out
 
 

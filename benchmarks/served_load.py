@@ -8,7 +8,8 @@ Starts one `streamlit run streamlit_app.py` with RFLR_SERVE=1 (the Space's serve
 shipped checkpoints/) on a loopback port (--port, else a free one), its session timeout
 (Streamlit's server.disconnectedSessionTTL, 120 s by default) shortened to --session-ttl by
 STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL so that "RSS after" can be read soon. One untimed
-visitor warms the server first (its time and server CPU are printed as the cold first page).
+visitor warms the server first (its time and server CPU are printed as the cold first page;
+with --processes N, one on each process).
 Then, for each V, V visitors open the page together and, once every first page has settled,
 make N changes each, cycling layer, step and A (each visitor walks the runs from its own
 offset, so visitors read different files), with a pause between changes. The V visitors'
@@ -33,11 +34,12 @@ Per V it prints:
 - p50 and p95 of the changes' times (a change that did not end within TIMEOUT_S is counted as
   stuck and left out);
 - first page: the median over visitors;
-- server CPU (utime + stime of the server process, /proc/PID/stat) per new session (the
+- server CPU (utime + stime of the server process and those below it, /proc/PID/stat; with
+  --processes N, the launcher's proxy and its N streamlit processes) per new session (the
   first-page phase / V) and per change (the change phase / V N; it includes the idle pauses
   and the pages' 3 s polls, which cost the server little);
 - the server's peak RSS so far (VmHWM: it never falls, so a row shows the peak of this V or an
-  earlier one) and its RSS after the visitors left and the session timeout passed;
+  earlier one; summed over the processes, an upper bound of their peak together) and its RSS after the visitors left and the session timeout passed;
 - bytes and messages received per change, as the page decodes them (KB/change) and, for the
   protocol client, as they crossed the wire (wire KB: smaller where the server deflates its
   frames, .streamlit/config.toml's enableWebsocketCompression; Chromium's CDP reports frames
@@ -242,7 +244,7 @@ async def one_load(client: Client, url: str, pid: int, v: int, args) -> Row:
         await client.close(vis)
     await asyncio.sleep(args.settle)
     if args.settle > args.session_ttl:
-        await sweep_sessions(url)
+        await sweep_sessions(url, args.processes)
     changes = [ms for vis in visitors for ms in vis.changes_ms] or [math.nan]  # all stuck
     n = sum(len(vis.changes_ms) for vis in visitors) or 1
     by_kind = sum((vis.by_kind for vis in visitors), collections.Counter())
@@ -270,16 +272,21 @@ async def one_load(client: Client, url: str, pid: int, v: int, args) -> Row:
 
 
 async def warm_and_load(client: Client, url: str, pid: int, args) -> list[Row]:
-    """One untimed visitor first (its page is the cold first page), then each V."""
-    warm = Visitor(-1)
+    """One untimed visitor per server process first (its page is that process's cold first
+    page: each stays open until all are, so the proxy sends each to the process with the
+    fewest websockets, a cold one), then each V."""
+    warm = [Visitor(-1 - i) for i in range(args.processes)]
     cpu0 = proc_cpu_s(pid)
-    await client.open(warm)
+    for vis in warm:
+        await client.open(vis)
     cold_cpu = proc_cpu_s(pid) - cpu0
-    await client.close(warm)
+    for vis in warm:
+        await client.close(vis)
     mem = proc_mem_mb(pid)["VmRSS"]
+    pages = ", ".join(f"{vis.first_ms:.0f}" for vis in warm)
     print(
-        f"{client.name}: cold first page {warm.first_ms:.0f} ms, server CPU "
-        f"{cold_cpu * 1000:.0f} ms, RSS after {mem:.0f} MB",
+        f"{client.name}: cold first page {pages} ms, server CPU {cold_cpu * 1000:.0f} ms, "
+        f"RSS after {mem:.0f} MB",
         flush=True,
     )
     print(HEADER, flush=True)
@@ -362,6 +369,14 @@ def main() -> None:
         action="store_true",
         help="keep the Train tab's default job running while the visitors' rows are measured",
     )
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="streamlit processes: 1 runs `streamlit run` itself; N > 1 runs rflr.explorer.serve "
+        "(N processes behind its sticky proxy), the server's CPU and RSS then summed over the "
+        "proxy and every process (default 1)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the rows here")
     ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     ap.add_argument(
@@ -374,6 +389,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.changes < 1 or min(args.visitors) < 1:
         ap.error("--changes and every --visitors value must be at least 1")
+    if not 1 <= args.processes <= 16:
+        ap.error("--processes must be 1 .. 16")
     if args.settle is None:
         args.settle = args.session_ttl + 3.0
     os.environ["RFLR_SERVE"] = "1"
@@ -388,7 +405,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     sat = grown = None
     with tempfile.TemporaryFile("w+") as log:
-        proc = start_app(port, log, script=script)
+        proc = start_app(port, log, script=script, processes=args.processes)
         try:
             if not wait_healthy(url, proc):
                 raise SystemExit("streamlit did not start")
@@ -447,7 +464,8 @@ def report(rows: dict[str, list[Row]], sat: Saturation | None, grown: Churn | No
     for client, client_rows in rows.items():
         print(
             f"\nserved load ({client} visitors, {args.changes} changes per visitor, "
-            f"{args.pause} s apart, {cores} cores, session TTL {args.session_ttl} s):"
+            f"{args.pause} s apart, {cores} cores, session TTL {args.session_ttl} s, "
+            f"{args.processes} server process{'es' if args.processes > 1 else ''}):"
         )
         print(HEADER)
         for r in client_rows:

@@ -54,15 +54,19 @@ async def protocol_changes(visitor: Visitor, changes: int, pause_s: float) -> No
         await asyncio.sleep(pause_s)
 
 
-async def sweep_sessions(url: str) -> None:
+async def sweep_sessions(url: str, processes: int = 1) -> None:
     """Connect and leave without a run. Streamlit drops a disconnected session only when its
     session store is next written (a TTLCache, expired lazily): after the timeout, this makes
-    it forget those who left, as the next visitor of a real Space would."""
-    session = Session(url)
-    session.ws = await websockets.connect(
-        "ws" + url.removeprefix("http") + STREAM, subprotocols=[SUBPROTOCOL]
-    )
-    await session.ws.close()
+    it forget those who left, as the next visitor of a real Space would. Behind
+    rflr.explorer.serve's proxy, once on each process (its cookie chosen by hand)."""
+    for i in range(processes):
+        cookie = {"Cookie": f"rflr_backend={i}"} if processes > 1 else None
+        ws = await websockets.connect(
+            "ws" + url.removeprefix("http") + STREAM,
+            subprotocols=[SUBPROTOCOL],
+            additional_headers=cookie,
+        )
+        await ws.close()
     await asyncio.sleep(1.0)
 
 
@@ -129,7 +133,7 @@ async def churn(url: str, pid: int, n: int, args) -> Churn:
 
     async def settled_rss() -> float:
         await asyncio.sleep(args.session_ttl + 2)
-        await sweep_sessions(url)
+        await sweep_sessions(url, args.processes)
         return proc_mem_mb(pid)["VmRSS"]
 
     await one(0)
