@@ -239,7 +239,7 @@ def _panels(
     tips = (
         alt.Chart()
         .transform_filter("datum.tip")
-        .mark_circle(size=tip_size(width), opacity=0.01, clip=True)
+        .mark_circle(size=tip_size(width), opacity=0, clip=True)
         .encode(
             x=alt.X("x:Q", axis=x_axis),
             y=alt.Y("value:Q", axis=y_axis, scale=y_scale),
