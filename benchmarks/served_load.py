@@ -175,6 +175,9 @@ async def make_changes(visitor: Visitor, changes: int, pause_s: float) -> None:
         else:
             if kind == "layer":
                 label, option = "Layer", layer_pair[turn % 2]
+                now = await selectbox(page, label).locator("input").first.input_value()
+                if option == now:  # a step turned layer change must not pick what is shown
+                    option = layer_pair[(turn + 1) % 2]
             else:  # each visitor its own sequence of runs
                 label = "Checkpoint A: run"
                 option = runs[(visitor.index + 1 + turn) % len(runs)]
