@@ -103,6 +103,19 @@ def test_cache_is_divided_among_the_processes(monkeypatch):
     assert budget.limits().cache_mb == 500
 
 
+def test_heavy_work_is_one_at_a_time_per_process_unless_the_owner_says(monkeypatch):
+    monkeypatch.setenv("RFLR_SERVE", "1")
+    monkeypatch.delenv("RFLR_HEAVY_AT_ONCE", raising=False)
+    monkeypatch.delenv(slots.PROCESSES_VAR, raising=False)
+    assert budget.limits().heavy_at_once == budget.SERVED.heavy_at_once == 1
+    monkeypatch.setenv(slots.PROCESSES_VAR, "2")
+    assert budget.limits().heavy_at_once == 2  # one in each process: each has a core
+    monkeypatch.setenv("RFLR_HEAVY_AT_ONCE", "1")  # the owner's number is the server's
+    assert budget.limits().heavy_at_once == 1
+    monkeypatch.setenv("RFLR_HEAVY_AT_ONCE", "0")  # ignored: as if unset
+    assert budget.limits().heavy_at_once == 2
+
+
 def test_heavy_work_waits_for_another_process(shared, monkeypatch):
     monkeypatch.setenv("RFLR_HEAVY_AT_ONCE", "1")
     other = hold(shared / "heavy-0")

@@ -106,12 +106,18 @@ def limits() -> Limits:
     """The limits of this process: SERVED in served mode, else LOCAL, each field replaced by
     its environment variable when that is set to a positive integer. `cache_mb` is the whole
     server's: a server of several processes (RFLR_PROCESSES, rflr.explorer.serve) gives each
-    its share, so that the caches' memory stays what one process would keep."""
+    its share, so that the caches' memory stays what one process would keep. `heavy_at_once`
+    unset is per process (served: one evaluation at a time in each, each process its core:
+    the lower tail of benchmarks/served_load.py --processes 2, docs/security.md); set, it is
+    the whole server's."""
     lim = _from_env(SERVED if sources.served() else LOCAL, ENV)
+    given = os.environ.get("RFLR_HEAVY_AT_ONCE", "").strip()
+    owners = given.isdigit() and len(given) <= 12 and int(given) >= 1
     return dataclasses.replace(
         lim,
         grid_points=min(lim.grid_points, GRID_POINTS_MAX),
         cache_mb=max(1, lim.cache_mb // slots.processes()),
+        heavy_at_once=lim.heavy_at_once if owners else lim.heavy_at_once * slots.processes(),
     )
 
 
