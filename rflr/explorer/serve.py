@@ -86,13 +86,14 @@ def start(command: list[str], port: int, env: dict[str, str]) -> subprocess.Pope
     return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)  # noqa: PLW1509
 
 
-def healthy(port: int, children: Sequence[subprocess.Popen], timeout_s: float) -> bool:
-    """Whether the process on `port` answered its health check before `timeout_s`; False as
-    soon as any process has exited."""
+def healthy(url: str, children: Sequence[subprocess.Popen], timeout_s: float) -> bool:
+    """Whether the server at `url` answered its health check before `timeout_s`; False as
+    soon as any of `children` (its processes) has exited. Also the Space's entry point's
+    wait (rflr.explorer.warm)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and all(c.poll() is None for c in children):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
                     return True
         except OSError:
@@ -151,7 +152,7 @@ def serve(command: list[str], processes: int, same_site: str = "Lax") -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         children = [start(base, p, env) for p in ports]
-        if not all(healthy(p, children, HEALTH_WAIT_S) for p in ports):
+        if not all(healthy(f"http://127.0.0.1:{p}", children, HEALTH_WAIT_S) for p in ports):
             print("rflr serve: a server process did not start", file=sys.stderr)
             return 1
         proxy = Proxy([("127.0.0.1", p) for p in ports], same_site=same_site)

@@ -25,8 +25,8 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
+from rflr.explorer import serve
 from rflr.views import slots
 
 PORT = 8501  # streamlit's default --server.port
@@ -41,20 +41,6 @@ def port_of(argv: list[str]) -> int:
         if arg.startswith("--server.port="):
             return int(arg.split("=", 1)[1])
     return PORT
-
-
-def healthy(url: str, child: subprocess.Popen, timeout_s: float = WAIT_S) -> bool:
-    """Whether the server at `url` answered its health check before `timeout_s` (False as
-    soon as the child exits)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and child.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.5)
-    return False
 
 
 async def first_page(url: str, timeout_s: float = WAIT_S, process: int | None = None) -> float:
@@ -88,7 +74,7 @@ async def first_page(url: str, timeout_s: float = WAIT_S, process: int | None = 
 def warm(url: str, child: subprocess.Popen, processes: int = 1) -> None:
     """Open the first page once the server is up (one on each of `processes` behind the
     proxy); a line on stderr either way."""
-    if not healthy(url, child):
+    if not serve.healthy(url, [child], WAIT_S):
         print("rflr warm: the server did not answer its health check", file=sys.stderr)
         return
     for i in range(processes) if processes > 1 else [None]:
