@@ -237,11 +237,18 @@ def skip_without_chromium() -> None:
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def serve(folder: Path, tmp_path_factory) -> Iterator[str]:
-    """The explorer on `folder` for as long as the caller's fixture lives: its URL."""
+def serve(folder: Path, tmp_path_factory, **env: str) -> Iterator[str]:
+    """The explorer on `folder` for as long as the caller's fixture lives: its URL. `env`:
+    variables the server starts with (this process's environment is left as it was)."""
     port = free_port()
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
-    proc = start_app(port, log, folder)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        proc = start_app(port, log, folder)  # the server copies the environment now
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.update({k: v})
     url = f"http://127.0.0.1:{port}"
     try:
         if not wait_healthy(url, proc):

@@ -13,13 +13,9 @@ import pytest
 from rflr.core.config import DenseConfig
 from tests.conftest import (
     CHART_CANVAS,
-    free_port,
     make_folder,
     serve,
     skip_without_chromium,
-    start_app,
-    stop,
-    wait_healthy,
     write_run,
 )
 
@@ -193,25 +189,7 @@ def roomy_train_server(tmp_path_factory):
 def _served(tmp_path_factory, **env: str):
     folder = tmp_path_factory.mktemp("browser-train")
     make_folder(folder)
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
-    env = {"RFLR_SERVE": "1", **env}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        port = free_port()
-        proc = start_app(port, log, folder)  # the server copies the environment now
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.update({k: v})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        if not wait_healthy(url, proc):
-            log.seek(0)
-            pytest.fail(f"streamlit did not start:\n{log.read()}")
-        yield url
-    finally:
-        stop(proc)
-        log.close()
+    yield from serve(folder, tmp_path_factory, RFLR_SERVE="1", **env)
 
 
 def _train_page(browser, url: str, **numbers):
