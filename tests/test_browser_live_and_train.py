@@ -5,7 +5,6 @@ server and browser fixtures are tests/conftest.py's."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from tests.conftest import (
     serve,
     skip_without_chromium,
     write_run,
+    written_long_ago,
 )
 
 pytestmark = pytest.mark.browser
@@ -132,8 +132,7 @@ def test_an_opened_live_run_grows_as_its_snapshots_land(empty_server, browser, a
 
     folder, url = empty_server
     before = write_run(folder, DenseConfig(width=8, depth=2), seed=9, steps=(0, 100))
-    for p in folder.rglob("*"):  # written long ago: not live
-        os.utime(p, (p.stat().st_mtime - 600,) * 2)
+    written_long_ago(folder)  # not live
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     counts = _count_runs(page)
     page.goto(f"{url}/?a={before.run_id}/step-00000100.safetensors", timeout=60_000)
