@@ -96,6 +96,13 @@ def test_simplified_keeps_the_kinks_of_a_piecewise_linear_curve_and_stays_within
     broken[50] = np.nan  # a non-finite value and its neighbours stay: the line breaks there
     kept = layer_charts.simplified(x, broken[None], np.array([1e-3]))[0]
     assert kept[49:52].all()
+    # rows not on one shared increasing grid per channel are sent whole, never misread
+    channel = np.repeat([0, 1], 5)
+    apart = np.r_[np.linspace(-1, 1, 5), np.linspace(-2, 2, 5)]
+    line = [np.tile(np.linspace(0, 1, 5), 2)]
+    assert layer_charts._simplified(channel, apart, line, None)[0].all()
+    shared = np.tile(np.linspace(-1, 1, 5), 2)
+    assert layer_charts._simplified(channel, shared, line, None)[0].sum() == 4  # the ends
 
 
 def test_panel_frame_clips_values_past_float32_instead_of_sending_infinity(folder):

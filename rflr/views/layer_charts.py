@@ -373,15 +373,22 @@ def _simplified(
     """For each curve in `values` (rows grouped by `channel`, each channel's points in x
     order, as curve_frame gives them), the mask of the points its line is drawn through:
     simplified() within SIMPLIFY of the panel's y range (y_domain when shared, else the
-    channel's own curves'). Rows not in equal-length channel blocks are all kept."""
+    channel's own curves'). Rows not in equal-length channel blocks on one increasing x grid
+    are all kept."""
     n_channels = len(np.unique(channel))
     n = len(channel) // max(n_channels, 1)
     blocks = (
         channel.reshape(n_channels, n) if n_channels and n * n_channels == len(channel) else None
     )
-    if blocks is None or n < 3 or not (blocks == blocks[:, :1]).all():
-        return [np.ones(len(channel), dtype=bool) for _ in values]
     grid = x[:n]
+    if (
+        blocks is None
+        or n < 3
+        or not (blocks == blocks[:, :1]).all()
+        or not (x.reshape(n_channels, n) == grid).all()  # one grid, shared by every channel
+        or not (np.diff(grid) > 0).all()
+    ):
+        return [np.ones(len(channel), dtype=bool) for _ in values]
     ys = [v.reshape(n_channels, n) for v in values]
     if y_domain:
         spread = np.full(n_channels, float(y_domain[-1]) - float(y_domain[0]))
