@@ -5,6 +5,7 @@ an upload reaches the process that owns its session (and only that one)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -142,39 +144,36 @@ def test_two_processes_serve_two_browsers_and_an_upload_lands(tmp_path, monkeypa
     assert "Traceback" not in text, text
 
 
-def test_sigterm_stops_every_process(tmp_path):
+@contextlib.contextmanager
+def _two_processes(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, list[int]]]:
+    """The launcher with 2 processes, answering: (the launcher, its children's pids)."""
     port = free_port()
     log = (tmp_path / "serve.log").open("w+")
     proc = start_app(port, log, processes=2)
     try:
         assert wait_healthy(f"http://127.0.0.1:{port}", proc, 240)
         listed = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
-        children = [int(pid) for pid in listed.split()]
+        yield proc, [int(pid) for pid in listed.split()]
+    finally:
+        if proc.poll() is None:
+            stop(proc)
+        log.close()
+
+
+def test_sigterm_stops_every_process(tmp_path):
+    with _two_processes(tmp_path) as (proc, children):
         assert len(children) == 2
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
         time.sleep(0.5)
         assert not [c for c in children if os.path.exists(f"/proc/{c}")]
-    finally:
-        if proc.poll() is None:
-            stop(proc)
-        log.close()
 
 
 def test_a_process_that_dies_stops_the_server_and_nothing_restarts(tmp_path):
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w+")
-    proc = start_app(port, log, processes=2)
-    try:
-        assert wait_healthy(f"http://127.0.0.1:{port}", proc, 240)
-        listed = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
-        first, second = (int(pid) for pid in listed.split())
+    with _two_processes(tmp_path) as (proc, children):
+        first, second = children
         os.kill(first, signal.SIGKILL)
         assert proc.wait(30) != 0  # a failure is seen, not hidden
         time.sleep(0.5)
         assert not os.path.exists(f"/proc/{second}")
         assert "exited (-9); stopping" in (tmp_path / "serve.log").read_text()
-    finally:
-        if proc.poll() is None:
-            stop(proc)
-        log.close()
