@@ -239,3 +239,24 @@ def test_exported_panels_keep_every_title_whole(folder):
         for line in title.split("\n"):
             assert line in texts, line
     assert sum(t.startswith("D = ") for t in texts) == len(table)
+
+
+def test_the_shared_range_of_several_columns_is_that_of_their_curves_joined(folder):
+    """The app keeps each column's (lowest, highest) and pads their union: the same domain
+    as y_extent over the columns' curves joined, odd part or not, and [-1, 1] for none."""
+    frames = []
+    for kind in ("dense", "rflr"):
+        ckpt = checkpoint.load(next(folder.rglob(f"{kind}-*/step-00000100.safetensors")))
+        p = data.compute_partials(ckpt)
+        name = "hidden.2.u" if kind == "dense" else data.partial_layers(p.cfg)[1]
+        table = data.channel_frame(p, name).head(3)
+        frames.append(data.curve_frame(p, name, list(table["channel"])))
+    for odd in (False, True):
+        joined = layer_charts.y_extent(pd.concat(frames), odd)
+        ranges = [layer_charts.y_range(cv, odd) for cv in frames]
+        assert layer_charts.padded_extent(ranges) == joined
+        assert joined != layer_charts.y_extent(frames[0], odd)  # both columns count
+    assert layer_charts.padded_extent([None, layer_charts.y_range(frames[0].head(0), False)]) == [
+        -1.0,
+        1.0,
+    ]

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rflr.core.config import DenseConfig, RFLRConfig, TargetConfig
-from rflr.views import slices, sources
+from rflr.views import layer_charts, slices, sources
 from rflr.views import state as view_state
 from tests.conftest import (
     APP,
@@ -45,6 +45,27 @@ def test_layer_part_and_toggles(app):
     at.selectbox(key="w_layer").select(3).run()  # the output: one channel each
     assert not at.exception and texts(at).count("**readout.y**") == 2
     assert at.query_params["odd"] == "1" and at.query_params["layer"] == "3"
+
+
+def test_a_layer_drawn_before_is_sent_again_not_rebuilt(app, monkeypatch):
+    """Coming back to a layer already drawn (Play, stepping back and forth, another visitor)
+    sends the same tables without building them again (rflr.explorer.cache.frozen); a new
+    threshold builds them anew, since its titles say which channels are inactive now."""
+    at = app.run()
+    shown, first = at.selectbox(key="w_layer").index, layer_columns(at)
+    built = []
+    real = layer_charts.panel_frame
+    monkeypatch.setattr(
+        layer_charts, "panel_frame", lambda *a, **kw: built.append(a[3]) or real(*a, **kw)
+    )
+    at.selectbox(key="w_layer").select(0).run()
+    before = len(built)
+    at.selectbox(key="w_layer").select(shown).run()
+    assert len(built) == before and not at.exception
+    for again, then in zip(layer_columns(at), first, strict=True):
+        assert again.equals(then)
+    at.number_input(key="w_thr").set_value(0.37).run()
+    assert len(built) == before + 2 and not at.exception  # A's and B's columns
 
 
 def test_show_more_channels(tmp_path, monkeypatch):

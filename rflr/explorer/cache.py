@@ -133,6 +133,12 @@ def _load(path: str):
         return None, None, f"cannot evaluate this checkpoint ({type(e).__name__}: {e})"
 
 
+def frozen(key: tuple, make: Callable[[], Any]) -> Any:
+    """make()'s value, kept in the store under `key` and handed out as it is, not copied: for
+    values nobody changes (an Arrow table). `key` must name everything the value depends on."""
+    return _kept(("frozen", *key), make, None, heavy_work=False)
+
+
 @_table()
 def channel_table(key: tuple, name: str, thr: float) -> pd.DataFrame:
     return data.channel_frame(loaded(*key)[1], name, thr, PARITY_TAU)

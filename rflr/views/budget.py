@@ -317,8 +317,8 @@ def _semaphore(size: int) -> threading.BoundedSemaphore:
 
 
 def nbytes(value: Any) -> int:
-    """The memory a value holds: arrays, tensors and frames by their data, containers and
-    dataclasses by their parts, anything else by sys.getsizeof."""
+    """The memory a value holds: arrays, tensors, frames and Arrow tables by their data,
+    containers and dataclasses by their parts, anything else by sys.getsizeof."""
     if isinstance(value, bytes | bytearray):
         return len(value)
     if isinstance(value, np.ndarray):
@@ -327,6 +327,8 @@ def nbytes(value: Any) -> int:
         return value.numel() * value.element_size()
     if isinstance(value, pd.DataFrame | pd.Series):
         return int(value.memory_usage(deep=True, index=True).sum())
+    if isinstance(getattr(value, "nbytes", None), int):  # an Arrow table's buffers
+        return value.nbytes
     if isinstance(value, dict):
         return sum(nbytes(v) for v in value.values())
     if isinstance(value, list | tuple):

@@ -52,10 +52,26 @@ def channel_title(row: pd.Series | dict) -> str:
 
 def y_extent(curves: pd.DataFrame, show_odd: bool) -> list[float]:
     """One y domain covering every curve drawn (for shared axes), padded by 5%."""
+    return padded_extent([y_range(curves, show_odd)])
+
+
+def y_range(curves: pd.DataFrame, show_odd: bool) -> tuple[float, float] | None:
+    """The lowest and the highest value of the curves drawn; None when none is."""
     cols = [c for c in (*(SERIES if show_odd else SERIES[:2]), TARGET) if c in curves]
     if curves.empty:
+        return None
+    return float(curves[cols].min().min()), float(curves[cols].max().max())
+
+
+def padded_extent(ranges: list[tuple[float, float] | None]) -> list[float]:
+    """One y domain covering every range of y_range (several columns' curves), padded by 5%."""
+    found = [r for r in ranges if r is not None]
+    if not found:
         return [-1.0, 1.0]
-    lo, hi = float(curves[cols].min().min()), float(curves[cols].max().max())
+    lo, hi = (
+        float(np.fmin.reduce([r[0] for r in found])),
+        float(np.fmax.reduce([r[1] for r in found])),
+    )
     pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
     return [lo - pad, hi + pad]
 

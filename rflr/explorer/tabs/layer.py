@@ -7,11 +7,12 @@ import json
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from rflr.core.model import layer_name
 from rflr.explorer import viewport
-from rflr.explorer.cache import channel_table, curves, loaded, plane, slice_curves
+from rflr.explorer.cache import channel_table, curves, frozen, loaded, plane, slice_curves
 from rflr.explorer.escape import md
 from rflr.explorer.export_menu import Export, exports_ui
 from rflr.explorer.picks import Pick, TabInput, columns_for, pick_header
@@ -34,6 +35,8 @@ class _Layer:
     shown: pd.DataFrame  # the channels drawn, in their stable order
     curves: pd.DataFrame  # the drawn channels' z(x) and z(-x) (along x₁ on a slice, d >= 2)
     input_dim: int  # d: for d >= 2 the curves are the slice x₂ = … = x_d = 0
+    thr: float  # the activity threshold `active` was read with
+    y_ranges: tuple  # the curves' (lowest, highest) value without, then with the odd part
 
 
 def draw(t: TabInput) -> None:
@@ -58,8 +61,8 @@ def draw(t: TabInput) -> None:
     )
     # None: the checkpoint could not be read (its header says so), or has no layer k
     views = [None if p.error else _layer(p, t.cat, c.k, c.part, c.thr) for p in t.picks]
-    drawn = [v.curves for v in views if v and not v.shown.empty]
-    y_domain = layer_charts.y_extent(pd.concat(drawn), c.odd) if c.shared and drawn else None
+    drawn = [v.y_ranges[c.odd] for v in views if v and not v.shown.empty]
+    y_domain = layer_charts.padded_extent(drawn) if c.shared and drawn else None
     more, exports = False, []
     for p, v, col in zip(t.picks, views, columns_for(t.picks), strict=True):
         with col:
@@ -89,18 +92,29 @@ def draw(t: TabInput) -> None:
 
 def _layer(c: Pick, cat: catalog.Catalog, k: int, part: str, thr: float) -> _Layer | None:
     """The channels of layer k (part) of a loaded checkpoint, in the order of the run's final
-    snapshot, and the curves of those shown; None if the network has no such layer."""
+    snapshot, and the curves of those shown; None if the network has no such layer. A d = 1
+    view is kept per content (cache.frozen; ~10 ms of a change's server time): its frames
+    are shared, and nothing downstream changes them."""
     name = layer_name(c.ckpt.config.model, k, part)
     if name is None:
         return None
+    final, count = _final_key(c, cat), st.session_state.shown
+    if c.ckpt.config.model.input_dim > 1:  # not kept: its slice may say why it is not drawn
+        return _layer_view(c, name, thr, final, count)
+    key = ("layer", c.key, name, thr, final, count)
+    return frozen(key, lambda: _layer_view(c, name, thr, final, count))
+
+
+def _layer_view(c: Pick, name: str, thr: float, final: tuple | None, count: int) -> _Layer:
     table = channel_table(c.key, name, thr)
-    final = _final_table(c, cat, name, thr)
-    ordered = data.stable_order(table, final)
-    shown = data.drawn_channels(ordered, final, st.session_state.shown)
+    final_table = _final_table(final, name, thr)
+    ordered = data.stable_order(table, final_table)
+    shown = data.drawn_channels(ordered, final_table, count)
     ids, d = tuple(int(i) for i in shown["channel"]), c.ckpt.config.model.input_dim
     # d >= 2: the metrics' grid is a random sample, no curve; draw the slice through 0
     cv = curves(c.key, name, ids) if d == 1 else _slice(c, name, ids)
-    return _Layer(name, table, table[table["active"]], shown, cv, d)
+    ranges = tuple(layer_charts.y_range(cv, odd) for odd in (False, True))
+    return _Layer(name, table, table[table["active"]], shown, cv, d, thr, ranges)
 
 
 def _slice(c: Pick, name: str, ids: tuple[int, ...]) -> pd.DataFrame:
@@ -137,15 +151,34 @@ def _column_ui(
     args = (v.curves, v.shown, odd, y_domain, per_row, v.name, c.row["kind"], width, x_name)
     # a fixed spec with the data beside it: the browser swaps the data of the chart it
     # already has (see layer_charts.layer_panels_spec)
-    spec, frame = layer_charts.layer_panels_for_app(*args)
+    spec, table = _panels(c, v, args)
     rows = -(-len(v.shown) // per_row)
-    st.vega_lite_chart(frame, spec, alt=f"{len(v.shown)} panels, {per_row} per row, {rows} rows")
+    st.vega_lite_chart(table, spec, alt=f"{len(v.shown)} panels, {per_row} per row, {rows} rows")
     return Export(
         lambda args=args: layer_charts.layer_panels(*args),
         v.curves,
         f"{c.label} · {v.name}",
         c.rel + "layer",
     )
+
+
+def _panels(c: Pick, v: _Layer, args: tuple) -> tuple[dict, pa.Table]:
+    """layer_charts.layer_panels_for_app(*args) with its table as Arrow, kept per content: a
+    page that comes back to a layer and step it has drawn (Play, stepping back and forth, a
+    second visitor) sends the table it sent before. Building it and converting it to Arrow
+    were ~23 ms of a change's ~60 ms on the server (py-spy, 2-core machine). The key holds
+    all the arguments depend on: the file, the layer, the channels drawn in their order, the
+    threshold (titles say "inactive now"), and the arguments that are not frames."""
+    ids = tuple(int(i) for i in v.shown["channel"])
+    domain = None if args[3] is None else tuple(args[3])
+    key = ("panels", c.key, v.name, ids, v.thr, args[2], domain, *args[4:])
+
+    def make() -> tuple[str, pa.Table]:
+        spec, frame = layer_charts.layer_panels_for_app(*args)
+        return json.dumps(spec), pa.Table.from_pandas(frame)  # as st.vega_lite_chart converts it
+
+    spec, table = frozen(key, make)
+    return json.loads(spec), table
 
 
 def _plane_ui(c: Pick, v: _Layer, per_row: int, width: int) -> Export | None:
@@ -188,18 +221,22 @@ def _all_channels_ui(layers: list[tuple[Pick, _Layer]]) -> None:
             box.dataframe(v.table, hide_index=True, column_config=_channel_columns())
 
 
-def _final_table(c: Pick, cat: catalog.Catalog, name: str, thr: float) -> pd.DataFrame | None:
-    """The channel table of the run's final snapshot (it fixes the channels' order)."""
+def _final_key(c: Pick, cat: catalog.Catalog) -> tuple | None:
+    """The file key of the run's final snapshot (it fixes the channels' order): c's own when
+    c is it; None when the run has none, or it cannot be read."""
     final = cat.final_file(c.row["run"])
     if final is None or final == c.rel:
-        return channel_table(c.key, name, thr) if final == c.rel else None
+        return c.key if final == c.rel else None
     try:
         key = sources.file_key(sources.inside(c.root, final))
     except (OSError, sources.SourceError):
         return None
-    if loaded(*key)[2] is not None:
-        return None
-    return channel_table(key, name, thr)
+    return key if loaded(*key)[2] is None else None
+
+
+def _final_table(key: tuple | None, name: str, thr: float) -> pd.DataFrame | None:
+    """The channel table of the final snapshot `key` (_final_key), or None."""
+    return None if key is None else channel_table(key, name, thr)
 
 
 def _show_more() -> None:
