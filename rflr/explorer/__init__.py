@@ -14,7 +14,8 @@
     export_menu  the Export menu (PNG, SVG, CSV)
     cache, specs, viewport   cached reads, cached chart specs, the measured page width
     warm, serve, proxy       a Space's entry point: the first page before any visitor, and
-                             N server processes behind a sticky proxy (RFLR_PROCESSES)
+                             N server processes behind a proxy (RFLR_PROCESSES)
+    ws_session               the proxy's reading of a websocket's session id (its owner)
 
 Imports: rflr.views and the folders below it, with the same exceptions: never rflr.train nor
 the sweep runner, study or executors (only the pure sweep grid, summary, stats).
