@@ -1,6 +1,7 @@
 """rflr.explorer.serve: the command it splits, and the explorer run as two processes behind its
 proxy on the shipped checkpoints: two browsers get a page each from different processes, and
-an upload reaches the process that owns its session (and only that one)."""
+an upload reaches the process that owns its session, whatever its cookie says, and without
+one (a browser that blocks third-party cookies, in a Space's iframe)."""
 
 from __future__ import annotations
 
@@ -53,17 +54,17 @@ def test_a_process_that_fails_to_start_stops_the_launcher(tmp_path):
     assert not list(tmp_path.glob("rflr-slots-*"))
 
 
-async def page_and_uploads(url: str, backend: int, xsrf: str) -> tuple[int, int]:
-    """A page over the websocket with the proxy's cookie for `backend`; once its first run
-    finished, and while its socket is still open (the session alive), a file PUT to its
-    upload URL through the proxy, first with its own cookie, then with the other process's:
-    the two statuses."""
+async def page_and_uploads(url: str, backend: int | None, xsrf: str) -> list[int]:
+    """A page over the websocket with the proxy's cookie for `backend` (None: no cookie, as a
+    browser that blocks it); once its first run finished, and while its socket is still open
+    (the session alive), two file PUTs to its upload URL through the proxy: with its own
+    cookie, then with the other process's (without a cookie: twice without). The statuses."""
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     stream = "ws" + url.removeprefix("http") + "/_stcore/stream"
-    headers = {"Cookie": f"rflr_backend={backend}"}
+    headers = {"Cookie": f"rflr_backend={backend}"} if backend is not None else {}
     async with websockets.connect(
         stream, subprotocols=["streamlit"], max_size=None, additional_headers=headers
     ) as ws:
@@ -82,26 +83,29 @@ async def page_and_uploads(url: str, backend: int, xsrf: str) -> tuple[int, int]
                 break
         assert session
         loop = asyncio.get_running_loop()
-        own = await loop.run_in_executor(None, upload, url, session, backend, xsrf)
-        other = await loop.run_in_executor(None, upload, url, session, 1 - backend, xsrf)
-        return own, other
+        cookies = [None, None] if backend is None else [backend, 1 - backend]
+        return [await loop.run_in_executor(None, upload, url, session, c, xsrf) for c in cookies]
 
 
-def upload(url: str, session: str, backend: int, xsrf: str) -> int:
+def upload(url: str, session: str, backend: int | None, xsrf: str) -> int:
     """PUT a file to a session's upload URL through the proxy, as the page does (the XSRF
-    token both as cookie and as header); the status."""
+    token both as cookie and as header), with the proxy's cookie for `backend` unless None;
+    the status."""
     boundary = "rflrboundary"
     body = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n'
         f"Content-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n"
     ).encode()
+    cookie = f"_streamlit_xsrf={xsrf}" + (
+        f"; rflr_backend={backend}" if backend is not None else ""
+    )
     req = urllib.request.Request(
         f"{url}/_stcore/upload_file/{session}/file-1",
         data=body,
         method="PUT",
         headers={
             "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Cookie": f"_streamlit_xsrf={xsrf}; rflr_backend={backend}",
+            "Cookie": cookie,
             "X-Xsrftoken": xsrf,
         },
     )
@@ -128,14 +132,17 @@ def test_two_processes_serve_two_browsers_and_an_upload_lands(tmp_path, monkeypa
         xsrf = next(c for c in cookies if c.startswith("_streamlit_xsrf="))
         xsrf = xsrf.split(";")[0].split("=", 1)[1]
 
-        async def both() -> list[tuple[int, int]]:  # two browsers at once, one per process
+        async def both() -> list[list[int]]:  # two browsers at once, one per process
             pages = [page_and_uploads(url, b, xsrf) for b in (0, 1)]
             return await asyncio.wait_for(asyncio.gather(*pages), 180)
 
-        results = asyncio.run(both())
-        # the owner takes the file; the other process does not know the session
-        assert [own for own, _ in results] == [204, 204], results
-        assert [other for _, other in results] == [400, 400], results
+        # the owner takes the file, even when the cookie names the other process (which
+        # does not know the session: 400): the proxy learnt the owner from the websocket
+        assert asyncio.run(both()) == [[204, 204], [204, 204]]
+        # a browser without the proxy's cookie: its websocket went to whichever process the
+        # pick gave it, and the pick would send at least one of two uploads to the other
+        cookieless = asyncio.wait_for(page_and_uploads(url, None, xsrf), 120)
+        assert asyncio.run(cookieless) == [204, 204]
     finally:
         stop(proc)
         log.close()

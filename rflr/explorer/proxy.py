@@ -1,16 +1,25 @@
-"""A small sticky reverse proxy in front of several `streamlit run` processes (one server).
+"""A small reverse proxy in front of several `streamlit run` processes (one server).
 
 A Streamlit process runs its visitors' scripts on one core (one interpreter lock); a Space has
 two. rflr.explorer.serve starts N processes on private loopback ports and this proxy on the
 public one. What it must get right is that everything of one session reaches the process that
-owns it: the websocket (/_stcore/stream), and the URLs named after the session (uploads
-/_stcore/upload_file/<session>/..., /media/..., component files). So it routes by a cookie it
-sets itself, `rflr_backend=<i>`:
+owns it: the websocket (/_stcore/stream), a reconnect of it, and the URLs named after the
+session (uploads /_stcore/upload_file/<session>/...) or held in its process's memory
+(/media/..., downloads and images). A cookie of its own, `rflr_backend=<i>`, would do it, but
+on a Space the page is a cross-site iframe, where the cookie is third-party and Safari never
+sends it. So the proxy learns what the browser cannot tell it, and routes in this order:
 
-- a request with a valid cookie goes to backend i;
-- one without (or with a cookie that is not a small decimal number below N: hostile input,
-  treated as absent, never an error) goes to the backend with the fewest live websockets,
-  ties in turn, and its response carries `Set-Cookie: rflr_backend=<i>` (Path=/, HttpOnly).
+- by session: a websocket's first downstream frames are read (a copy, until Streamlit's
+  `new_session` message goes by: rflr.explorer.ws_session) to learn which backend owns which
+  session id. An upload URL that names a known session, or a websocket upgrade whose
+  Sec-WebSocket-Protocol (`streamlit, <xsrf token>, <session>`: a reconnect) does, goes to
+  its owner; otherwise a reconnect elsewhere would silently get a fresh session, and an
+  upload `400 Invalid session_id`;
+- by the cookie: a request with a valid one goes to backend i (a cookie that is not a small
+  decimal number below N is hostile input, treated as absent, never an error);
+- by the pick: the backend with the fewest live websockets, ties in turn. The response of a
+  request without a valid cookie carries `Set-Cookie: rflr_backend=<i>` (Path=/, HttpOnly),
+  i the backend it was routed to: a hint that keeps a cookie-sending browser on one process.
 
 Routing is per request, because a browser reuses a keep-alive connection it opened before the
 cookie existed. The simplest way that stays right is one request per client connection: read
@@ -18,15 +27,18 @@ one request head (at most HEAD_MAX bytes, within HEAD_TIMEOUT_S; a bad one gets 
 400), send it to the chosen backend with `Connection: close`, relay its body (Content-Length
 only: a chunked request body gets 411, which no page of Streamlit's sends), relay the response
 until the backend closes, then close. A websocket upgrade is relayed both ways until either
-side closes. Only the response head is edited (Set-Cookie, Connection). Host, Origin and
-Streamlit's `_streamlit_xsrf` cookie pass unchanged: its websocket's same-origin check compares
-Origin with Host, and its XSRF check compares the cookie with a header or subprotocol the page
-sends, both in the same request, so an upload through the proxy is checked as without it.
-X-Forwarded-For gains the peer's address (uvicorn trusts it from the loopback proxy).
+side closes, every byte unchanged. Only the response head is edited (Set-Cookie, Connection).
+Host, Origin and Streamlit's `_streamlit_xsrf` cookie pass unchanged: its websocket's
+same-origin check compares Origin with Host, and its XSRF check compares the cookie with a
+header or subprotocol the page sends, both in the same request, so an upload through the
+proxy is checked as without it. X-Forwarded-For gains the peer's address (uvicorn trusts it
+from the loopback proxy).
 
-Pure standard library (asyncio). Its limits: MAX_CONNECTIONS client connections at once (past
-it a one-line 503), idle timeouts on everything but websockets, a one-line 502 when a backend
-does not answer; a client that goes away is closed without a traceback.
+Standard library (asyncio), and Streamlit's own ForwardMsg class. Its limits: MAX_CONNECTIONS
+client connections at once (past it a one-line 503), idle timeouts on everything but
+websockets, a one-line 502 when a backend does not answer; a client that goes away is closed
+without a traceback. The session map holds ws_session.MAX_OWNERS sessions (an LRU): past it
+the least recently used falls back to the cookie and the pick.
 """
 
 from __future__ import annotations
@@ -37,6 +49,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rflr.explorer import ws_session
+
 COOKIE = "rflr_backend"
 HEAD_MAX = 64 * 1024  # bytes of one request or response head
 HEAD_TIMEOUT_S = 30.0  # for a client's request head (an idle keep-alive or a slow client)
@@ -45,6 +59,7 @@ CONNECT_TIMEOUT_S = 5.0
 LINGER_S = 2.0  # reading what a refused client still sends, before closing
 MAX_CONNECTIONS = 500  # client connections at once (each holds two sockets)
 CHUNK = 64 * 1024
+UPLOAD = "/_stcore/upload_file/"  # Streamlit's upload route: UPLOAD<session>/<file id>
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"}
 _LOG = logging.getLogger(__name__)
 
@@ -192,6 +207,7 @@ class Proxy:
         secure = "; Secure; Partitioned" if same_site == "None" else ""
         self.cookie_attrs = f"Path=/; HttpOnly; SameSite={same_site}{secure}"
         self._turn = 0
+        self.owners = ws_session.Owners()  # session id -> backend, learnt from websockets
 
     def pick(self) -> int:
         """The backend with the fewest live websockets; among equals, the next in turn."""
@@ -226,6 +242,15 @@ class Proxy:
             self.connections -= 1
             await _close(writer)
 
+    def route(self, req: Request) -> tuple[int, str | None]:
+        """The backend for `req`, and the Set-Cookie to add (None when the request named a
+        backend by a valid cookie): the owner of the session it names, if known, else the
+        cookie's, else the pick."""
+        named = backend_of(req, len(self.backends))
+        owner = self.owners.owner(session_of(req))
+        index = owner if owner is not None else self.pick() if named is None else named
+        return index, None if named is not None else f"{COOKIE}={index}; {self.cookie_attrs}"
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.head_timeout_s)
@@ -241,54 +266,71 @@ class Proxy:
             status, reason = e.args
             await _refuse(reader, writer, status, f"refused: {reason}")
             return
-        chosen = backend_of(req, len(self.backends))
-        index = self.pick() if chosen is None else chosen
-        cookie = None if chosen is not None else f"{COOKIE}={index}; {self.cookie_attrs}"
+        index, cookie = self.route(req)
+        peer = writer.get_extra_info("peername")
+        head = forwarded_head(req, peer[0] if isinstance(peer, tuple) else "")
+        upstream = await self._connect(index)
+        if upstream is None:
+            await _refuse(reader, writer, 502, "the explorer's server is not answering; try again")
+            return
+        up_reader, up_writer = upstream
+        try:
+            up_writer.write(head)
+            if req.upgrade:
+                await self._relay_websocket(reader, writer, up_reader, up_writer, cookie, index)
+            else:
+                await self._relay_request(reader, writer, up_reader, up_writer, req, cookie)
+        finally:
+            await _close(up_writer)
+
+    async def _connect(
+        self, index: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """A connection to backend `index`, or None (logged) when it does not answer."""
         host, port = self.backends[index]
         try:
-            up_reader, up_writer = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 asyncio.open_connection(host, port, limit=HEAD_MAX), CONNECT_TIMEOUT_S
             )
         except (TimeoutError, OSError) as e:
             _LOG.warning(
                 "rflr proxy: server process %d (port %d) did not answer: %s", index, port, e
             )
-            await _refuse(reader, writer, 502, "the explorer's server is not answering; try again")
-            return
-        peer = writer.get_extra_info("peername")
-        try:
-            up_writer.write(forwarded_head(req, peer[0] if isinstance(peer, tuple) else ""))
-            if req.upgrade:
-                self.live[index] += 1
-                try:
-                    await self._relay_websocket(reader, writer, up_reader, up_writer, cookie)
-                finally:
-                    self.live[index] -= 1
-            else:
-                await self._relay_request(reader, writer, up_reader, up_writer, req, cookie)
-        finally:
-            await _close(up_writer)
+            return None
 
     async def _relay_request(self, reader, writer, up_reader, up_writer, req, cookie) -> None:
         """The request's body up (Content-Length bytes), the response down until the backend
         closes; the body is still being sent when the backend may answer early (413)."""
         body = asyncio.create_task(_pipe(reader, up_writer, self.idle_s, req.body_length))
         try:
-            await self._response(up_reader, writer, cookie, upgrade=False)
+            response, whole = await self._response_head(up_reader)
+            await self._send_head(writer, response, whole, cookie, upgrade=False)
             await _pipe(up_reader, writer, self.idle_s)
         finally:
             body.cancel()
             with contextlib.suppress(asyncio.CancelledError, *GONE):
                 await body
 
-    async def _relay_websocket(self, reader, writer, up_reader, up_writer, cookie) -> None:
-        """Frames both ways, untouched (deflate is the two ends' business), until either side
-        closes: no idle timeout, Streamlit's pings keep a live page talking."""
+    async def _relay_websocket(self, reader, writer, up_reader, up_writer, cookie, index) -> None:
+        """Frames both ways, untouched, until either side closes: no idle timeout, Streamlit's
+        pings keep a live page talking. The first downstream frames are also read (a copy)
+        until the session's id goes by: then this backend is known to own it."""
 
         async def down() -> None:
-            await self._response(up_reader, writer, cookie, upgrade=True)
+            response, whole = await self._response_head(up_reader)
+            await self._send_head(writer, response, whole, cookie, upgrade=True)
+            finder = ws_session.finder_for(response) if whole else None
+            while finder is not None and not finder.done:
+                data = await up_reader.read(CHUNK)
+                if not data:
+                    return
+                if session := finder.feed(data):  # learnt before the page can name it
+                    self.owners.learn(session, index)
+                writer.write(data)
+                await writer.drain()
             await _pipe(up_reader, writer, None)
 
+        self.live[index] += 1  # for the pick, while it lasts
         tasks = [asyncio.create_task(_pipe(reader, up_writer, None)), asyncio.create_task(down())]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -298,17 +340,38 @@ class Proxy:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, *GONE):
                     await t
+            self.live[index] -= 1
 
-    async def _response(self, up_reader, writer, cookie: str | None, upgrade: bool) -> None:
-        """The backend's response head, edited; a head too large to edit passes as it is."""
+    async def _response_head(self, up_reader) -> tuple[bytes, bool]:
+        """The backend's response head and whether it is whole: one over HEAD_MAX comes as
+        its first HEAD_MAX bytes, to pass on as they are."""
         try:
-            head = await asyncio.wait_for(up_reader.readuntil(b"\r\n\r\n"), self.idle_s)
+            return await asyncio.wait_for(up_reader.readuntil(b"\r\n\r\n"), self.idle_s), True
         except asyncio.LimitOverrunError:
-            head = await up_reader.read(HEAD_MAX)  # no cookie: the next request picks again
-        else:
-            head = edited_response_head(head, cookie, upgrade)
-        writer.write(head)
+            return await up_reader.read(HEAD_MAX), False
+
+    async def _send_head(self, writer, head: bytes, whole: bool, cookie, upgrade: bool) -> None:
+        """A response head to the client, edited when whole (a head too large to edit passes
+        as it is, without our cookie: the next request picks again)."""
+        writer.write(edited_response_head(head, cookie, upgrade) if whole else head)
         await writer.drain()
+
+
+def session_of(req: Request) -> str | None:
+    """The Streamlit session a request names, or None: an upload's URL
+    (/_stcore/upload_file/<session>/<file>, any method), or a websocket reconnect's
+    Sec-WebSocket-Protocol, `streamlit, <xsrf token>, <session>` (its first header only, as
+    Streamlit reads it). Hostile input: anything but that exact shape is None."""
+    if req.upgrade:
+        protocols = req.values("sec-websocket-protocol")[:1]
+        entries = [e.strip() for e in protocols[0].split(",")] if protocols else []
+        session = entries[2] if len(entries) >= 3 else ""
+    else:
+        rest = req.target.removeprefix(UPLOAD)
+        session, slash, _ = rest.partition("/")
+        if rest == req.target or not slash:
+            return None
+    return session if ws_session.is_session_id(session) else None
 
 
 async def _pipe(
