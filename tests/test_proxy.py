@@ -1,7 +1,7 @@
 """rflr.explorer.proxy against tiny fake backends (asyncio servers on free ports): stickiness
 by cookie, the fewest-websockets pick, hostile cookies and heads, websocket relay, 502; routing
-by the session a websocket revealed (uploads, reconnects) without any cookie, hostile session
-paths."""
+by the session a websocket revealed (uploads, reconnects) without any cookie, media asked of
+every backend until one has it, hostile session paths."""
 
 from __future__ import annotations
 
@@ -22,12 +22,15 @@ DEFLATE = "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=
 
 class Backend:
     """A fake server process: answers every request with its own name and the request head it
-    got; an upgrade request gets a 101 (with `extensions`, a header line), then `downstream`,
-    then each line echoed back with its name."""
+    got (a /media/ file it does not hold, and /missing, with a 404); an upgrade request gets a
+    101 (with `extensions`, a header line), then `downstream`, then each line echoed back with
+    its name."""
 
-    def __init__(self, name: str, downstream: bytes = b"", extensions: str = "") -> None:
+    def __init__(
+        self, name: str, downstream: bytes = b"", extensions: str = "", media: tuple = ()
+    ) -> None:
         self.name = name
-        self.downstream, self.extensions = downstream, extensions
+        self.downstream, self.extensions, self.media = downstream, extensions, media
         self.heads: list[bytes] = []
         self.server: asyncio.Server | None = None
         self.port = 0
@@ -40,6 +43,7 @@ class Backend:
     async def handle(self, reader, writer) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         self.heads.append(head)
+        target = head.split(b" ")[1].decode()
         if b"upgrade: websocket" in head.lower():
             writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n")
             writer.write(self.extensions.encode() + b"\r\n" + self.downstream)
@@ -52,9 +56,11 @@ class Backend:
                  if ln.startswith(b"content-length:")), 0)  # fmt: skip
             body = await reader.readexactly(length)
             text = self.name.encode() + b"\n" + body
+            held = not target.startswith("/media/") or target in self.media
+            status = b"200 OK" if held and target != "/missing" else b"404 Not Found"
             writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: keep-alive\r\n"
-                b"Set-Cookie: _streamlit_xsrf=abc; Path=/\r\n\r\n%s" % (len(text), text)
+                b"HTTP/1.1 %s\r\nContent-Length: %d\r\nConnection: keep-alive\r\n"
+                b"Set-Cookie: _streamlit_xsrf=abc; Path=/\r\n\r\n%s" % (status, len(text), text)
             )
             await writer.drain()
         writer.close()
@@ -476,3 +482,49 @@ def test_session_of_reads_only_the_exact_shapes():
     assert of(f"GET / HTTP/1.1\r\nSec-WebSocket-Protocol: streamlit, t, {s}\r\n") is None
     assert of(f"GET /_stcore/upload_file/{s}/f HTTP/1.1\r\nUpgrade: websocket\r\n"
               "Connection: Upgrade\r\n") is None  # fmt: skip
+
+
+# Media: a file is in one process's memory; a GET that gets 404 asks the others
+
+
+def media_backends(n: int = 2) -> list[Backend]:
+    return [Backend(f"b{i}", media=(f"/media/{i}.png",)) for i in range(n)]
+
+
+def test_a_media_file_is_found_from_either_starting_point():
+    async def main():
+        _, backends, server, port = await setup(fakes=media_backends())
+        for start in (0, 1):
+            for held in (0, 1):
+                head, body = await request(port, get(f"/media/{held}.png", f"{COOKIE}={start}"))
+                assert head.startswith(b"HTTP/1.1 200 ") and body.startswith(f"b{held}".encode())
+                assert b"Connection: close" in head and f"{COOKIE}=".encode() not in head
+        # cookie-less: the pick's choice, then the other; the cookie names the pick's choice
+        for _ in range(2):
+            head, body = await request(port, get("/media/1.png"))
+            assert head.startswith(b"HTTP/1.1 200 ") and body.startswith(b"b1")
+            assert f"{COOKIE}=".encode() in head
+        head, body = await request(port, get("/media/0.png").replace(b"GET", b"HEAD"))
+        assert head.startswith(b"HTTP/1.1 200 ")
+        server.close()
+
+    run(main())
+
+
+def test_media_nobody_holds_gets_the_last_404_and_other_404s_are_not_retried():
+    async def main():
+        _, backends, server, port = await setup(fakes=media_backends(3))
+        head, body = await request(port, get("/media/none.png", f"{COOKIE}=1"))
+        assert head.startswith(b"HTTP/1.1 404 ") and body.startswith(b"b0\n")  # 1, 2, then 0
+        assert [len(b.heads) for b in backends] == [1, 1, 1]
+        assert b"Connection: close" in head
+        for raw in (
+            get("/missing", f"{COOKIE}=0"),  # a 404 outside /media/: the answer
+            put("/media/1.png", f"{COOKIE}=0"),  # a body it could not replay
+        ):
+            head, body = await request(port, raw)
+            assert head.startswith(b"HTTP/1.1 404 ") and body.startswith(b"b0")
+        assert [len(b.heads) for b in backends] == [3, 1, 1]
+        server.close()
+
+    run(main())

@@ -19,7 +19,10 @@ sends it. So the proxy learns what the browser cannot tell it, and routes in thi
   decimal number below N is hostile input, treated as absent, never an error);
 - by the pick: the backend with the fewest live websockets, ties in turn. The response of a
   request without a valid cookie carries `Set-Cookie: rflr_backend=<i>` (Path=/, HttpOnly),
-  i the backend it was routed to: a hint that keeps a cookie-sending browser on one process.
+  i the backend it was routed to: a hint that keeps a cookie-sending browser on one process;
+- a GET or HEAD of /media/... that gets 404 (the file is another process's) is asked of the
+  other backends in turn, its 404 read and dropped: the first other answer is relayed, or
+  the last 404. Nothing is buffered, as the request has no body.
 
 Routing is per request, because a browser reuses a keep-alive connection it opened before the
 cookie existed. The simplest way that stays right is one request per client connection: read
@@ -59,6 +62,8 @@ CONNECT_TIMEOUT_S = 5.0
 LINGER_S = 2.0  # reading what a refused client still sends, before closing
 MAX_CONNECTIONS = 500  # client connections at once (each holds two sockets)
 CHUNK = 64 * 1024
+DRAIN_MAX = 256 * 1024  # bytes of a 404's body read and dropped before asking the next backend
+DRAIN_S = 5.0
 UPLOAD = "/_stcore/upload_file/"  # Streamlit's upload route: UPLOAD<session>/<file id>
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"}
 _LOG = logging.getLogger(__name__)
@@ -251,6 +256,16 @@ class Proxy:
         index = owner if owner is not None else self.pick() if named is None else named
         return index, None if named is not None else f"{COOKIE}={index}; {self.cookie_attrs}"
 
+    def tries(self, req: Request, index: int) -> list[int]:
+        """The backends to ask in turn: a media file is in one process's memory, which the
+        route may not know (no cookie, no session in its URL), so a GET or HEAD of /media/
+        without a body goes on to the next backend on 404; anything else asks one."""
+        n = len(self.backends)
+        media = req.method in ("GET", "HEAD") and req.target.startswith("/media/")
+        if not media or req.upgrade or req.body_length:
+            return [index]
+        return [(index + k) % n for k in range(n)]
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.head_timeout_s)
@@ -269,19 +284,26 @@ class Proxy:
         index, cookie = self.route(req)
         peer = writer.get_extra_info("peername")
         head = forwarded_head(req, peer[0] if isinstance(peer, tuple) else "")
-        upstream = await self._connect(index)
-        if upstream is None:
-            await _refuse(reader, writer, 502, "the explorer's server is not answering; try again")
-            return
-        up_reader, up_writer = upstream
-        try:
-            up_writer.write(head)
-            if req.upgrade:
-                await self._relay_websocket(reader, writer, up_reader, up_writer, cookie, index)
-            else:
-                await self._relay_request(reader, writer, up_reader, up_writer, req, cookie)
-        finally:
-            await _close(up_writer)
+        tries = self.tries(req, index)
+        for i in tries:
+            upstream = await self._connect(i)
+            if upstream is None:
+                await _refuse(
+                    reader, writer, 502, "the explorer's server is not answering; try again"
+                )
+                return
+            up_reader, up_writer = upstream
+            try:
+                up_writer.write(head)
+                if req.upgrade:
+                    await self._relay_websocket(reader, writer, up_reader, up_writer, cookie, i)
+                elif i == tries[-1]:
+                    await self._relay_request(reader, writer, up_reader, up_writer, req, cookie)
+                elif not await self._relay_unless_404(writer, up_reader, cookie):
+                    continue  # a media file this backend does not hold: ask the next
+                return
+            finally:
+                await _close(up_writer)
 
     async def _connect(
         self, index: int
@@ -310,6 +332,17 @@ class Proxy:
             body.cancel()
             with contextlib.suppress(asyncio.CancelledError, *GONE):
                 await body
+
+    async def _relay_unless_404(self, writer, up_reader, cookie: str | None) -> bool:
+        """A bodiless request's response relayed, unless it is a 404: then its body is read
+        and dropped, and False (the request may be sent elsewhere: it has nothing to replay)."""
+        response, whole = await self._response_head(up_reader)
+        if whole and _status(response) == b"404":
+            await _drain(up_reader)
+            return False
+        await self._send_head(writer, response, whole, cookie, upgrade=False)
+        await _pipe(up_reader, writer, self.idle_s)
+        return True
 
     async def _relay_websocket(self, reader, writer, up_reader, up_writer, cookie, index) -> None:
         """Frames both ways, untouched, until either side closes: no idle timeout, Streamlit's
@@ -372,6 +405,22 @@ def session_of(req: Request) -> str | None:
         if rest == req.target or not slash:
             return None
     return session if ws_session.is_session_id(session) else None
+
+
+def _status(head: bytes) -> bytes:
+    """A response head's status code (b"404"), or b"" for a malformed status line."""
+    parts = head.split(b"\r\n", 1)[0].split(b" ")
+    return parts[1] if len(parts) >= 2 else b""
+
+
+async def _drain(up_reader: asyncio.StreamReader) -> None:
+    """Read and drop a response body we do not relay (a 404 that another backend may beat):
+    at most DRAIN_MAX bytes within DRAIN_S, so the backend's write does not fail midway."""
+    left = DRAIN_MAX
+    with contextlib.suppress(*GONE):
+        async with asyncio.timeout(DRAIN_S):
+            while left > 0 and (data := await up_reader.read(min(CHUNK, left))):
+                left -= len(data)
 
 
 async def _pipe(
