@@ -1,4 +1,4 @@
-"""Run the explorer as N `streamlit run` processes behind one sticky proxy, to use N cores.
+"""Run the explorer as N `streamlit run` processes behind one proxy, to use N cores.
 
     python -m rflr.explorer.serve --processes 2 -- streamlit run streamlit_app.py \\
         --server.port 8501 --server.address 0.0.0.0 --server.headless true
@@ -13,8 +13,8 @@ The command after `--` is the one a single server would run (the Space's CMD). W
   Train tab's slots (RFLR_TRAIN_SLOTS) and the heavy-work gate (RFLR_HEAVY_AT_ONCE) are lock
   files that every process counts (rflr.views.slots);
 - waits until every process answers its health check, then listens on the command's own
-  address and port with rflr.explorer.proxy, which keeps each browser on one process by a
-  cookie;
+  address and port with rflr.explorer.proxy, which sends each session's websocket, uploads
+  and media to the process that owns it (learnt from the websocket; a cookie as a hint);
 - stops on SIGTERM or SIGINT, and as soon as any process exits: it restarts nothing, so a
   failure is seen (a Space restarts its container) rather than hidden. On the way out it
   sends SIGTERM to every process group, SIGKILL after STOP_S, and deletes the slot folder.
