@@ -237,21 +237,22 @@ def skip_without_chromium() -> None:
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def serve(folder: Path, tmp_path_factory, **env: str) -> Iterator[str]:
+def serve(folder: Path, tmp_path_factory, processes: int = 1, **env: str) -> Iterator[str]:
     """The explorer on `folder` for as long as the caller's fixture lives: its URL. `env`:
-    variables the server starts with (this process's environment is left as it was)."""
+    variables the server starts with (this process's environment is left as it was);
+    `processes` > 1: that many behind rflr.explorer.serve's proxy."""
     port = free_port()
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")  # noqa: SIM115
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        proc = start_app(port, log, folder)  # the server copies the environment now
+        proc = start_app(port, log, folder, processes=processes)  # it copies the environment
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.update({k: v})
     url = f"http://127.0.0.1:{port}"
     try:
-        if not wait_healthy(url, proc):
+        if not wait_healthy(url, proc, 90 * processes):
             log.seek(0)
             pytest.fail(f"streamlit did not start:\n{log.read()}")
         yield url
