@@ -156,8 +156,10 @@ TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TORCH_VERSION = "2.13.0"  # the pin of requirements.txt
 # RFLR_SERVE=1: served mode (docs/security.md): the app offers no folder input and ignores
 # the `root` URL parameter; only the shipped checkpoints, uploads and the Hub remain.
-# RFLR_PROCESSES: streamlit processes behind rflr.explorer.serve's sticky proxy (the entry
-# point reads it; 2 uses both vCPU, dividing the caches between them: docs/security.md).
+# RFLR_PROCESSES: streamlit processes behind rflr.explorer.serve's proxy (the entry point
+# reads it). 2 uses both vCPU, dividing the caches between them; the proxy routes a session's
+# uploads and downloads to its own process without needing its cookie, which a browser may
+# block in the Space's iframe (docs/security.md, "Two server processes").
 DOCKERFILE = f"""\
 FROM python:3.11-slim
 
@@ -169,7 +171,7 @@ ENV HOME=/home/user \\
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \\
     RFLR_CHECKPOINTS=/home/user/app/checkpoints \\
     RFLR_SERVE=1 \\
-    RFLR_PROCESSES=1
+    RFLR_PROCESSES=2
 WORKDIR /home/user/app
 
 COPY --chown=user requirements.txt requirements.txt
