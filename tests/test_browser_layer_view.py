@@ -232,3 +232,102 @@ def test_back_and_forward_restore_the_layer_and_step(server, browser, artifacts)
     page.get_by_text("atoms.h").first.wait_for(timeout=60_000)
     page.screenshot(path=str(artifacts / "app-back-forward.png"))
     page.close()
+
+
+# --- Hover synced across panels, zoom and pan (issue 21, item 9) ------------------------------
+
+# Every stroke and text Vega draws, with its canvas (numbered in the order first drawn on).
+DRAWING_HOOK = """
+window.__marks = [];
+let canvases = 0;
+const id = (c) => c.__rflr || (c.__rflr = ++canvases);
+const P = CanvasRenderingContext2D.prototype;
+const stroke = P.stroke, fillText = P.fillText;
+P.stroke = function (...a) {
+  window.__marks.push(['stroke', id(this.canvas), String(this.strokeStyle), this.globalAlpha]);
+  return stroke.apply(this, a);
+};
+P.fillText = function (text, ...rest) {
+  window.__marks.push(['text', id(this.canvas), String(text), this.textAlign, this.textBaseline]);
+  return fillText.call(this, text, ...rest);
+};
+"""
+NUMBER = r"^[−-]?\d+(\.\d+)?$"
+
+
+def test_hover_marks_every_panel_and_zoom_outlives_a_step_change(server, browser, artifacts):
+    """Hovering a curve in one panel marks that x in every panel of its chart (a rule in
+    INK_GREY, drawn by no other mark); a bare wheel scrolls the page, Ctrl + wheel zooms x in
+    every panel, the zoom outlives a
+    step change (the browser keeps the chart and swaps its data), and a double-click resets
+    it. B, the dense control, has 8 panels."""
+    import re
+
+    from rflr.views import style
+
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.add_init_script(DRAWING_HOOK)
+    page.goto(server)
+    chart = page.locator(CHART_CANVAS).nth(1)
+    chart.wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)  # both columns, then the width report's relayout
+    b = chart.evaluate("c => c.__rflr")
+
+    def drawn(kind: str) -> list[list]:
+        return [m[2:] for m in page.evaluate("window.__marks") if m[0] == kind and m[1] == b]
+
+    def x_labels() -> set[str]:  # centred numbers: the x axes' labels (y's are right-aligned)
+        return {t for t, align, _ in drawn("text") if align == "center" and re.match(NUMBER, t)}
+
+    def rules() -> int:
+        return sum(1 for colour, alpha in drawn("stroke") if colour == style.INK_GREY and alpha)
+
+    assert rules() == 0  # nothing marked before a hover
+    first = x_labels()
+    assert first
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    page.evaluate("window.__marks = []")
+    found = False
+    for dx in (80, 100, 60):  # down a column of the first panel until a curve answers
+        for dy in range(40, 240, 3):
+            page.mouse.move(box["x"] + dx, box["y"] + dy)
+            if page.evaluate("!!document.querySelector('#vg-tooltip-element.visible')"):
+                found = True
+                break
+        if found:
+            break
+    assert found, "no hover point answered"
+    page.wait_for_timeout(500)
+    assert rules() >= 8, rules()  # a rule in each of B's 8 panels, not only the hovered one
+    page.screenshot(path=str(artifacts / "app-hover-synced.png"))
+
+    page.evaluate("window.__marks = []")
+    scrolled = "document.querySelector('[data-testid=\"stMain\"]').scrollTop"
+    top = page.evaluate(scrolled)
+    page.mouse.wheel(0, 300)  # a bare wheel scrolls the page, the panels stay as they were
+    page.wait_for_timeout(800)
+    assert page.evaluate(scrolled) > top and x_labels() <= first
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + 80, box["y"] + 150)
+    page.wait_for_timeout(300)
+    page.evaluate("window.__marks = []")
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -600)  # Ctrl + wheel zooms in on x
+    page.keyboard.up("Control")
+    page.wait_for_timeout(800)
+    zoomed = x_labels()
+    assert zoomed and zoomed != first, (first, zoomed)
+    page.mouse.move(5, 5)  # off the chart: the hover mark goes
+    page.evaluate("window.__marks = []")
+    page.get_by_role("button", name="◀", exact=True).click()
+    page.wait_for_url("**step-00000010**", timeout=60_000)
+    page.get_by_text("dense-w16-L3-even-s0 · step 10", exact=False).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert x_labels() == zoomed  # new data, same chart: still zoomed
+    page.screenshot(path=str(artifacts / "app-zoom-kept.png"))
+    page.evaluate("window.__marks = []")
+    page.mouse.dblclick(box["x"] + 80, box["y"] + 150)
+    page.wait_for_timeout(800)
+    assert x_labels() == first  # reset
+    page.close()

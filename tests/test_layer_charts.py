@@ -41,9 +41,44 @@ def test_layer_panels_colour_the_kind_and_keep_the_mirror_apart(folder):
     assert style.MIRROR_COLOR not in style.KIND_COLORS.values()
     dashes = _scale_of(spec, "strokeDash")["range"]
     assert dashes[1] == style.MIRROR_DASH and dashes[0] == style.SOLID
-    tips = [t["title"] for t in spec["spec"]["layer"][1]["encoding"]["tooltip"] if "title" in t]
+    (hover,) = [layer for layer in spec["spec"]["layer"] if layer.get("name") == "tips"]
+    tips = [t["title"] for t in hover["encoding"]["tooltip"] if "title" in t]
     assert tips == ["channel", "x", "u(x)", "u(−x)", "D (odd fraction)"]  # named by kind
     assert spec["spec"]["layer"][0]["mark"]["tooltip"] is False  # the lines: no bare x tip
+
+
+def test_hover_marks_one_x_in_every_panel_and_zoom_moves_x_alone():
+    """Issue 21, item 9 (hover synced across charts, zoom and pan): the hover and zoom
+    params sit on the facet, so every panel shares them. Hover marks the x under the pointer
+    in every panel by opacity (a rule on z(x)'s hover points, a dot on both curves'), never by
+    a filter: a layer filtered to no rows joins each panel's scale empty, Vega's "Infinite
+    extent" warning. Zoom binds x alone (each panel keeps its own y). The spec names its
+    views, so two builds of it are equal (a changed spec makes the browser build a new view
+    and forget the zoom)."""
+    args = (("z(x)", "z(-x)"), "z", "rflr", 3, 150, False)
+    spec = json.loads(layer_charts.layer_panels_spec(*args))
+    params = {p["name"]: p for p in spec["params"]}
+    assert set(params) == {"hover", "zoom"}
+    assert params["hover"]["select"] == {
+        "type": "point",
+        "fields": ["x"],
+        "on": "pointerover",
+        "clear": "pointerout",
+    }
+    assert params["hover"]["views"] == ["tips"]  # the hover points answer, as their tooltip
+    assert params["zoom"]["bind"] == "scales" and params["zoom"]["select"]["encodings"] == ["x"]
+    assert params["zoom"]["select"]["zoom"] == "wheel![event.ctrlKey]"  # a bare wheel scrolls
+    assert params["zoom"]["views"] == ["curves"]
+    layers = spec["spec"]["layer"]
+    marked = [layer for layer in layers if "opacity" in layer.get("encoding", {})]
+    assert sorted(layer["mark"]["type"] for layer in marked) == ["circle", "rule"]
+    for layer in marked:
+        condition = layer["encoding"]["opacity"]["condition"]
+        assert condition["param"] == "hover" and condition["empty"] is False
+        assert layer["encoding"]["opacity"]["value"] == 0
+    assert not [t for layer in layers for t in layer.get("transform", []) if "param" in str(t)]
+    layer_charts.layer_panels_spec.cache_clear()
+    assert layer_charts.layer_panels_spec(*args) == json.dumps(spec)
 
 
 def test_panel_frame_is_the_curves_folded_with_the_mirror_on_hover_points(folder):

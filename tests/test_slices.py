@@ -80,7 +80,8 @@ def test_d_equal_2_panels_name_x1_and_keep_the_sample_D(d2):
     chart = layer_charts.layer_panels(cv, table, layer="bottleneck.1.z", x_name=slices.axis_name(2))
     spec = chart.to_dict()
     assert spec["spec"]["layer"][0]["encoding"]["x"]["axis"]["title"] == "x₁"
-    tips = [t.get("title") for t in spec["spec"]["layer"][1]["encoding"]["tooltip"]]
+    (hover,) = [layer for layer in spec["spec"]["layer"] if layer.get("name") == "tips"]
+    tips = [t.get("title") for t in hover["encoding"]["tooltip"]]
     assert tips[:4] == ["channel", "x₁", "z(x₁)", "z(−x₁)"]
     titles = chart.data.groupby("panel")["title"].first()
     assert [f"{d:.1e}" in t for d, t in zip(table["D"], titles, strict=True)] == [True] * len(table)

@@ -102,7 +102,8 @@ def layer_panels(
     """Small multiples, one per channel of `channels` (in its order): the channel in its
     model's colour, its mirror dark and dashed on top (they coincide where the channel is
     even), the target on the output layer; D and parity in each title; hover either curve
-    for the channel, x, the value, the mirror value and D. `y_domain` shares the y axis
+    for the channel, x, the value, the mirror value and D, and every panel marks that x;
+    Ctrl + wheel zooms x and a drag pans it, in every panel. `y_domain` shares the y axis
     (e.g. across two checkpoints); without it each panel scales to its own curves. `x_name`
     names the horizontal axis (x₁ for d >= 2: rflr.views.slices.axis_name).
 
@@ -236,24 +237,26 @@ def _panels(
     ticks = max(3, min(7, width // 35))  # a narrow panel's x labels must not touch
     x_axis = alt.Axis(title=x_name, tickCount=ticks)
     y_axis = alt.Axis(title=None, format=".2~g")
+    colors = alt.Scale(domain=series, range=[look[k][0] for k in keys])
+    color = alt.Color(
+        "series:N",
+        scale=colors,
+        legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2),
+    )
     lines = (
-        alt.Chart()
+        alt.Chart(name="curves")
         .mark_line(strokeWidth=1.6, clip=True, tooltip=False)
         .encode(
             x=alt.X("x:Q", axis=x_axis),
             y=alt.Y("value:Q", axis=y_axis, scale=y_scale),
-            color=alt.Color(
-                "series:N",
-                scale=alt.Scale(domain=series, range=[look[k][0] for k in keys]),
-                legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2),
-            ),
+            color=color,
             strokeDash=alt.StrokeDash(
                 "series:N", scale=alt.Scale(domain=series, range=[look[k][1] for k in keys])
             ),
         )
     )  # the bound rows have no value: Vega-Lite drops them from the lines
     tips = (
-        alt.Chart()
+        alt.Chart(name="tips")
         .transform_filter("datum.tip")
         .mark_circle(size=tip_size(width), opacity=0, clip=True)
         .encode(
@@ -268,7 +271,40 @@ def _panels(
             ],
         )
     )
-    layers = [lines, tips]
+    # Hover: the x under the pointer, the same in every panel (a facet's panels share its
+    # params), marked by a rule and both curves' values. Shown by opacity, not filtered: a
+    # layer filtered to no rows would join the panels' scale domains empty (Vega's
+    # "Infinite extent" warning, 41 per view).
+    hover = alt.selection_point(
+        name="hover", fields=["x"], on="pointerover", clear="pointerout", empty=False
+    )
+    shown = alt.condition(hover, alt.value(1), alt.value(0))
+    cross = (
+        alt.Chart()
+        .transform_filter(f"datum.tip && datum.series == {json.dumps(series[0])}")
+        .mark_rule(color=style.INK_GREY, strokeWidth=1, tooltip=False)
+        .encode(x=alt.X("x:Q", axis=x_axis), opacity=shown)
+    )
+    dots = (
+        alt.Chart()
+        .transform_filter("datum.tip")
+        .transform_calculate(dot="datum.series")
+        .mark_circle(size=28, clip=True, tooltip=False)
+        .encode(
+            x=alt.X("x:Q", axis=x_axis),
+            y=alt.Y("value:Q", axis=y_axis, scale=y_scale),
+            # fill of a field of its own: no legend, and none merged into the curves' (dashes)
+            fill=alt.Fill("dot:N", scale=colors, legend=None),
+            opacity=shown,
+        )
+    )
+    # Zoom and pan along x (Ctrl + wheel or a trackpad's pinch, drag; a double-click
+    # resets), every panel at once: x is one grid for all, y stays each panel's own. A bare
+    # wheel scrolls the page: the panels fill most of it, and would trap the scroll.
+    zoom = alt.selection_interval(
+        name="zoom", bind="scales", encodings=["x"], zoom="wheel![event.ctrlKey]"
+    )
+    layers = [lines.add_params(zoom), cross, dots, tips.add_params(hover)]
     if shared:
         bounds = (
             alt.Chart()

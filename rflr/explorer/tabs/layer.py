@@ -49,7 +49,8 @@ def draw(t: TabInput) -> None:
         "Colour: the channel (orange RF-LR, blue dense); dark dashed: its mirror z(−x)"
         + ("; grey dotted: the odd part o(x)" if c.odd else "")
         + "; green: the target f* (output layer). Hover a curve for its channel, x, the value, the "
-        "mirror value and D. Channels keep their place at every step: those active at the run's "
+        "mirror value and D; every panel marks that x. Ctrl + scroll (or pinch) zooms x, a drag "
+        "pans, a double-click resets. Channels keep their place at every step: those active at the run's "
         f"final snapshot first, most active first (threshold {c.thr:.1e}). Parity: even when "
         f"D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
     )
