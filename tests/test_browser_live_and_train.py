@@ -277,9 +277,7 @@ def test_a_layer_change_with_a_job_running_stays_within_budget(
     layers = bl.options_of(page, "Layer")[:2]
     # the most the form and the cap allow (2 x 30,000 x 2 x 8 x 128^2 = 15,729 M): 30,000
     # steps of the defaults ended within the six clicks on a faster machine (2026-12-04)
-    trainer = _train_page(
-        browser, url, Width_N=128, Depth_L=6, Steps=30000, Seeds=8, Batch_size=2
-    )
+    trainer = _train_page(browser, url, Width_N=128, Depth_L=6, Steps=30000, Seeds=8, Batch_size=2)
     try:
         trainer.get_by_role("button", name="Train", exact=True).click()
         trainer.get_by_text("Train: job-").wait_for(timeout=60_000)  # running, not queued

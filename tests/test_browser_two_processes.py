@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from rflr.explorer import proxy
 from tests.conftest import (
@@ -62,11 +63,18 @@ def _visit(browser, url: str, shot: Path) -> None:
     page.on("response", lambda r: uploads.append(r.status) if "upload_file" in r.url else 0)
     page.goto(url)
     page.locator(CHART_CANVAS).nth(1).wait_for(timeout=60_000)
-    page.get_by_role("button", name="Export").first.click()
+    png = page.get_by_test_id("stDownloadButton").get_by_role("button", name="PNG", exact=True)
+    # the menu opened while the page still relaid itself out for its measured width can be
+    # redrawn closed (one CI run, 2026-12-04): open it again until it shows its buttons
+    for _ in range(4):
+        page.get_by_role("button", name="Export").first.click()
+        try:
+            png.first.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            page.wait_for_timeout(1000)
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_test_id("stDownloadButton").get_by_role(
-            "button", name="PNG", exact=True
-        ).first.click()
+        png.first.click()
     assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG")
     page.get_by_text("Upload a file").click()
     page.locator('input[type="file"]').set_input_files(str(good))
