@@ -218,3 +218,47 @@ def test_a_click_on_a_symmetry_point_moves_the_step_slider(server, browser, arti
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts / "app-symmetry-jump.png"))
     page.close()
+
+
+# Vertical strokes Vega draws, with their colour and alpha (rules: a moveTo and a lineTo).
+RULES_HOOK = """
+window.__rules = [];
+const P = CanvasRenderingContext2D.prototype;
+const moveTo = P.moveTo, lineTo = P.lineTo, stroke = P.stroke;
+P.moveTo = function (x, y) { this.__from = [x, y]; return moveTo.call(this, x, y); };
+P.lineTo = function (x, y) { this.__to = [x, y]; return lineTo.call(this, x, y); };
+P.stroke = function (...a) {
+  const f = this.__from, t = this.__to;
+  if (f && t && Math.abs(f[0] - t[0]) < 0.5 && Math.abs(f[1] - t[1]) > 50)
+    window.__rules.push([String(this.strokeStyle), this.globalAlpha, f[0]]);
+  return stroke.apply(this, a);
+};
+"""
+
+
+def test_hovering_the_symmetry_chart_marks_one_snapshot_on_both_charts(server, browser):
+    """Issue 21, item 9 (hover synced across charts): the defect chart and the test MSE
+    below it are one linked chart, so the snapshot nearest the pointer gets a grey rule on
+    both, at the same x; none before the hover."""
+    from rflr.views import style
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.add_init_script(RULES_HOOK)
+    page.goto(f"{server}/?tab=Symmetry+over+training")
+    chart = page.locator(CHART_CANVAS).first
+    chart.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+
+    def grey() -> list:
+        rules = page.evaluate("window.__rules")
+        return [r for r in rules if r[0] == style.INK_GREY and r[1] > 0]
+
+    assert grey() == []
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    page.evaluate("window.__rules = []")
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.2 * box["height"])
+    page.wait_for_timeout(800)
+    marked = grey()
+    assert len(marked) >= 2 and len({round(r[2]) for r in marked}) == 1, marked
+    page.close()

@@ -172,3 +172,35 @@ def test_a_click_on_a_point_selects_its_step():
         assert [p["name"] for p in params] == [training_charts.PICK]
         assert params[0]["select"]["fields"] == ["step"] and params[0]["select"]["on"] == "click"
     assert "params" not in json.dumps(training_charts.loss_chart(hist, None, 100).to_dict())
+
+
+def test_the_linked_symmetry_chart_shares_hover_zoom_and_pick_across_its_two_charts():
+    """Issue 21, item 9 (hover synced across charts, zoom): the app's view is one concat at
+    the measured width, so both charts share its params. Hovering marks the nearest
+    snapshot with a rule on both (shown by opacity, never filtered: an empty layer joins the
+    step scale empty), Ctrl + wheel zooms the shared step axis (a drag would end in a click,
+    which picks), a click picks a step. The exported chart has none of them."""
+    hist = pd.concat([_history("A", "rflr", 1000), _history("B", "dense", 1000)])
+    args = (_defects("A", "B"), hist, None, 100)
+    spec = training_charts.symmetry_chart(*args, None, 600, True).to_dict()
+    params = {p["name"]: p for p in spec["params"]}
+    assert set(params) == {training_charts.PICK, training_charts.HOVER, training_charts.ZOOM}
+    hover, zoom = params[training_charts.HOVER]["select"], params[training_charts.ZOOM]
+    assert hover["fields"] == ["step"] and hover["on"] == "pointerover" and hover["nearest"]
+    assert zoom["bind"] == "scales" and zoom["select"]["encodings"] == ["x"]
+    assert (
+        zoom["select"]["zoom"] == "wheel![event.ctrlKey]" and zoom["select"]["translate"] is False
+    )
+    assert spec["resolve"]["scale"]["x"] == "shared"
+    for chart in spec["vconcat"]:
+        assert chart["width"] == 600
+        rules = [
+            layer
+            for layer in chart["layer"]
+            if layer["encoding"].get("opacity", {}).get("condition", {}).get("param") == "hover"
+        ]
+        assert len(rules) == 1 and rules[0]["mark"]["type"] == "rule"  # on both charts
+        assert "transform" not in rules[0]
+    export = json.dumps(training_charts.symmetry_chart(*args).to_dict())
+    assert '"params"' not in export
+    assert training_charts.linked_width(390) < 390 and training_charts.linked_width(1000) <= 1000

@@ -3,10 +3,13 @@ layer at every snapshot (is the mirror locking in, and when?). Pure functions of
 tables in rflr.views.data; A and B (or any number of overlaid runs: rflr.views.overlay) on
 one chart, on one step axis, in their models' colours.
 
-Every chart fills its container's width: Vega-Lite cannot stretch a concat, so the symmetry
-view is two charts stacked on the same step domain (symmetry_charts), with y axes of one
-width so that a step sits at the same x in both; the one-file export concatenates them at
-EXPORT_WIDTH. A click on a point selects its step (PICK): the page moves the step slider.
+The symmetry view is two charts on the same step domain (symmetry_charts), with y axes of
+one width so that a step sits at the same x in both. Vega-Lite cannot stretch a concat to
+its container, so they are two charts filling it where they are independent (the overlay),
+and one concat at a given width (symmetry_chart) where they share a hover, a zoom and a
+pick (the app's linked view, at the page's measured width: linked_width) or a file (the
+export, at EXPORT_WIDTH). A click on a point selects its step (PICK): the page moves the
+step slider.
 
 Step 0 cannot sit on a log axis and is left out. Steps are whole numbers everywhere.
 """
@@ -25,6 +28,8 @@ EXPORT_WIDTH = 860  # px: the exported PNG of the symmetry charts (a file has no
 STEP_FORMAT = "~s"  # 100, 1k, 30k: whole steps, short
 Y_EXTENT = 48  # px for the y tick labels: the stacked charts then share their plot's left edge
 PICK = "pick"  # the click selection: the page reads the clicked point's step from it
+HOVER = "hover"  # the snapshot nearest the pointer: a rule on both charts of the linked view
+ZOOM = "zoom"  # the linked view's step axis, zoomed by Ctrl + wheel
 SERIES = {  # loss series: legend entry -> how it is drawn
     "test MSE": "line",
     "train loss": "hollow dots",
@@ -155,6 +160,36 @@ def _pick() -> alt.Parameter:
     return alt.selection_point(name=PICK, fields=["step"], on="click", nearest=True, clear=False)
 
 
+def _hover() -> alt.Parameter:
+    """The snapshot nearest the pointer (anywhere on the plot), until the pointer leaves."""
+    return alt.selection_point(
+        name=HOVER, fields=["step"], on="pointerover", nearest=True, clear="pointerout", empty=False
+    )
+
+
+def _zoom() -> alt.Parameter:
+    """Ctrl + wheel (a trackpad's pinch) zooms the step axis; a double-click resets it. A bare
+    wheel scrolls the page, and a drag does nothing: it would end in a click, which picks."""
+    return alt.selection_interval(
+        name=ZOOM, bind="scales", encodings=["x"], zoom="wheel![event.ctrlKey]", translate=False
+    )
+
+
+def _hover_rule(frame: pd.DataFrame, domain: list[float]) -> alt.Chart:
+    """A rule at the hovered snapshot (HOVER), one candidate per snapshot of `frame`, shown
+    by opacity: a layer filtered to no rows would join the step scale empty (Vega's
+    "Infinite extent" warning)."""
+    steps = frame.loc[frame["step"] > 0, ["step"]].drop_duplicates()
+    return (
+        alt.Chart(steps)
+        .mark_rule(color=style.INK_GREY, strokeWidth=1, tooltip=False)
+        .encode(
+            x=_step_x(domain),
+            opacity=alt.condition(alt.param(HOVER, empty=False), alt.value(1), alt.value(0)),
+        )
+    )
+
+
 def _top(layers: list, height: int, top_level: bool, width: int | None) -> alt.LayerChart:
     # One constructor call: each .resolve_scale() or .properties() deep-copies every layer
     # (Altair), which took most of this tab's rerun.
@@ -259,11 +294,14 @@ def symmetry_charts(
     pick: bool = True,
     width: int | None = None,
     top_level: bool = True,
+    linked: bool = False,
 ) -> list[alt.LayerChart]:
     """Is the mirror locking in? Two charts on one step axis. Top: the active partial defect
     D of every partial layer at every snapshot (log-log; colour: the checkpoint's model,
     shape and dash: the layer). Below: the test MSE, with a legend of its own. A's plateaus
     and drops shaded on both; the selected step marked; a click on a point picks its step.
+    `linked` (for symmetry_chart): the snapshot nearest the pointer marked on both, and the
+    step axis zoomed by Ctrl + wheel (HOVER, ZOOM).
 
     defects: checkpoint, kind, step, layer, k, defect_mean (rflr.views.data.defect_history),
     model optional (an overlay's runs); history: as for loss_chart; colors: checkpoint (or run) -> colour
@@ -322,10 +360,13 @@ def symmetry_charts(
     )
     if pick:
         points = points.add_params(_pick())
+    hovered = [_hover_rule(d, domain)] if linked else []
+    if linked:  # all on the points: Altair lifts a layer's params onto all its views
+        points = points.add_params(_hover(), _zoom())
     below = [(1.5 * -(-len(ks) // LAYERS_PER_ROW), True), (len(labels), True)]
     below += [(1, True)] * _has(shading)
     upper = _top(
-        [*_shading(shading, domain), lines, points, *_step_rule(current_step, domain)],
+        [*_shading(shading, domain), *hovered, lines, points, *_step_rule(current_step, domain)],
         230 + style.X_AXIS_HEIGHT + style.legends_height(*below),
         top_level,
         width,
@@ -343,6 +384,8 @@ def symmetry_charts(
         width=width,
         colors=dict(zip(labels, shades, strict=True)),
     )
+    if linked:  # the rule under the test MSE too: one snapshot, read on both
+        lower.layer = [*hovered, *lower.layer]
     return [upper, lower]
 
 
@@ -352,19 +395,32 @@ def symmetry_chart(
     shading: pd.DataFrame | None = None,
     current_step: int | None = None,
     colors: dict[str, str] | None = None,
+    width: int = EXPORT_WIDTH,
+    linked: bool = False,
 ) -> alt.VConcatChart:
-    """symmetry_charts as one picture, EXPORT_WIDTH wide: the exported file."""
+    """symmetry_charts as one chart whose plots are `width` px wide: the exported file, or
+    (`linked`) the app's view, where one step axis lets the two charts share a hover, a
+    zoom and a click that picks a step (PICK): Vega-Lite cannot stretch a concat to its
+    container, so the page passes its measured width (linked_width)."""
     upper, lower = symmetry_charts(
-        defects, history, shading, current_step, colors, False, EXPORT_WIDTH, False
+        defects, history, shading, current_step, colors, linked, width, False, linked
     )
     return alt.VConcatChart(
         vconcat=[upper, lower],
         resolve=alt.Resolve(
-            scale=alt.ScaleResolveMap(x="shared", color="independent", shape="independent")
+            scale=alt.ScaleResolveMap(
+                x="shared", color="independent", shape="independent", strokeDash="independent"
+            )
         ),
         usermeta=style.CANVAS,
         config=style.STACKED_LEGENDS,
     )
+
+
+def linked_width(main_width: int) -> int:
+    """The plot width of symmetry_chart in a main area `main_width` px wide: what the y axis
+    (Y_EXTENT, its title) and the padding leave, to 5 px (nearby widths share one spec)."""
+    return max(150, (main_width - Y_EXTENT - 40) // 5 * 5)
 
 
 def layer_name(k: int) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from rflr.explorer import viewport
 from rflr.explorer.cache import defect_history
 from rflr.explorer.export_menu import export_ui
 from rflr.explorer.jump import jump_kwargs
@@ -15,7 +16,7 @@ from rflr.explorer.picks import Pick, TabInput
 from rflr.explorer.specs import spec
 from rflr.explorer.tabs.training import histories, labelled_runs
 from rflr.measure.metrics import ACTIVITY_THRESHOLD
-from rflr.views import catalog, sources, training_charts
+from rflr.views import catalog, layer_charts, sources, training_charts
 
 NAME = "Symmetry over training"
 
@@ -28,8 +29,9 @@ def draw(t: TabInput) -> None:
         "Top: the active partial defect D (mean odd fraction of the active channels) of every "
         "partial layer at every snapshot, log-log; colour: the model (orange RF-LR, blue "
         "dense), shape and dash: the layer. Below, on the same step axis: the test MSE. "
-        "Shaded: plateaus and drops of A's test MSE; black rule: the selected step; click a "
-        "point to go to that step. Read from the snapshots' headers (rflr.metrics.layers), so "
+        "Shaded: plateaus and drops of A's test MSE; black rule: the selected step; grey rule: "
+        "the snapshot nearest the pointer, on both charts; click a point to go to that step; "
+        "Ctrl + scroll (or pinch) zooms the step axis, a double-click resets. Read from the snapshots' headers (rflr.metrics.layers), so "
         f"at the activity threshold they were saved with (default {ACTIVITY_THRESHOLD:g}), "
         "whatever the sidebar says."
     )
@@ -48,9 +50,14 @@ def draw(t: TabInput) -> None:
         return
     defects = pd.concat(frames, ignore_index=True)
     args = (defects, hist, shading, step)
+    # one chart for both (a hover and a zoom shared by their step axis): Vega-Lite cannot
+    # stretch a concat, so it is laid out to the measured width (rflr.explorer.viewport)
+    width = training_charts.linked_width(viewport.main_width(layer_charts.MAIN_WIDTH))
     # built once per set of snapshot files (rflr.explorer.specs): the frames are read from them
     key = tuple((c.label, k) for c, k in labelled) + snaps
-    _charts_ui(spec(training_charts.symmetry_charts, key, *args), f"sym_pick_{step}", steps)
+    linked = spec(training_charts.symmetry_chart, key, *args, None, width, True)
+    # the key holds the step: a click on the point of the step shown before picks it anew
+    st.vega_lite_chart(linked, **jump_kwargs(f"sym_pick_{step}", steps))
     export_ui(
         lambda: training_charts.symmetry_chart(*args),
         defects,
@@ -81,13 +88,6 @@ def _overlay_ui(t: TabInput, step: int) -> None:
     )
     st.altair_chart(upper, width="stretch")
     st.altair_chart(lower, width="stretch")
-
-
-def _charts_ui(specs: list[dict], key: str, steps: list[int]) -> None:
-    """The defect chart (a click on a point moves the step slider) over the loss chart."""
-    upper, lower = specs
-    st.vega_lite_chart(upper, width="stretch", **jump_kwargs(key, steps))
-    st.vega_lite_chart(lower, width="stretch")
 
 
 def _snapshot_keys(c: Pick, cat: catalog.Catalog) -> tuple:
