@@ -79,16 +79,22 @@ def layer_chart(
     per_row = columns or (2 if len(runs) > 1 else 4)
     panels = [
         layer_charts.layer_panels(
-            curves, shown, odd, y_domain, per_row, name, run.kind, x_name=_x_name(run)
+            curves, shown, odd, y_domain, per_row, name, run.kind, x_name=_x_name(run), tag=f"_{i}"
         ).properties(title=f"{run.label} · {name}" + _note(run, shown))
-        for run, name, shown, curves in views
+        for i, (run, name, shown, curves) in enumerate(views)
     ]
     if len(panels) == 1:
         return panels[0]
     # a concat's parts carry no usermeta (the canvas renderer is asked for once, on top)
     for p in panels:
         p.usermeta = alt.Undefined
-    return alt.hconcat(*panels).properties(usermeta=style.CANVAS)
+    # each run's colours (orange RF-LR, blue dense): a shared scale would give the second
+    # run the first one's range
+    return (
+        alt.hconcat(*panels)
+        .resolve_scale(color="independent", strokeDash="independent", fill="independent")
+        .properties(usermeta=style.CANVAS)
+    )
 
 
 def _x_name(run: Run) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 import rflr
 from rflr import figures
-from rflr.views import data
+from rflr.views import data, export
 from tests.conftest import make_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +43,11 @@ def test_layer_chart_draws_the_most_active_channels_of_each_run(pair):
         assert sorted(panel.data["channel"].unique()) == sorted(want)
         s = "z" if run is rf else "u"
         assert {f"{s}(x)", f"{s}(−x), mirror"} == set(panel.data["series"])
+    # Vega draws it (two charts' views and params need names of their own), each run in its
+    # model's colour
+    assert export.png(chart).startswith(b"\x89PNG")
+    assert spec["resolve"]["scale"]["color"] == "independent"
+    assert len({p["name"] for p in spec["params"]}) == len(spec["params"]) == 4
 
 
 def test_two_runs_share_one_y_axis_and_one_run_scales_alone(pair):

@@ -98,6 +98,7 @@ def layer_panels(
     kind: str = "rflr",
     width: int = PANEL_WIDTH,
     x_name: str = "x",
+    tag: str = "",
 ) -> alt.FacetChart:
     """Small multiples, one per channel of `channels` (in its order): the channel in its
     model's colour, its mirror dark and dashed on top (they coincide where the channel is
@@ -109,10 +110,12 @@ def layer_panels(
 
     One faceted spec over one table, drawn on a canvas: a tenth of the work of a concat of
     many charts to build and serialize, and far less for the browser than SVG paths.
+    `tag` ends the names of its views and params: charts concatenated side by side need
+    names of their own (Vega refuses two views of one name).
     """
     keys, symbol = curve_keys(curves, show_odd), style.symbol(layer)
     df = panel_frame(curves, channels, keys, y_domain, symbol)
-    return _panels(keys, symbol, kind, columns, width, y_domain is not None, x_name, df)
+    return _panels(keys, symbol, kind, columns, width, y_domain is not None, x_name, df, tag)
 
 
 def layer_panels_for_app(
@@ -219,6 +222,7 @@ def _panels(
     shared: bool,
     x_name: str,
     df: pd.DataFrame,
+    tag: str = "",
 ) -> alt.FacetChart:
     names = series_names(symbol)
     series = [names[k] for k in keys]
@@ -244,7 +248,7 @@ def _panels(
         legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2),
     )
     lines = (
-        alt.Chart(name="curves")
+        alt.Chart(name="curves" + tag)
         .mark_line(strokeWidth=1.6, clip=True, tooltip=False)
         .encode(
             x=alt.X("x:Q", axis=x_axis),
@@ -256,7 +260,7 @@ def _panels(
         )
     )  # the bound rows have no value: Vega-Lite drops them from the lines
     tips = (
-        alt.Chart(name="tips")
+        alt.Chart(name="tips" + tag)
         .transform_filter("datum.tip")
         .mark_circle(size=tip_size(width), opacity=0, clip=True)
         .encode(
@@ -276,7 +280,7 @@ def _panels(
     # layer filtered to no rows would join the panels' scale domains empty (Vega's
     # "Infinite extent" warning, 41 per view).
     hover = alt.selection_point(
-        name="hover", fields=["x"], on="pointerover", clear="pointerout", empty=False
+        name="hover" + tag, fields=["x"], on="pointerover", clear="pointerout", empty=False
     )
     shown = alt.condition(hover, alt.value(1), alt.value(0))
     cross = (
@@ -302,7 +306,7 @@ def _panels(
     # resets), every panel at once: x is one grid for all, y stays each panel's own. A bare
     # wheel scrolls the page: the panels fill most of it, and would trap the scroll.
     zoom = alt.selection_interval(
-        name="zoom", bind="scales", encodings=["x"], zoom="wheel![event.ctrlKey]"
+        name="zoom" + tag, bind="scales", encodings=["x"], zoom="wheel![event.ctrlKey]"
     )
     layers = [lines.add_params(zoom), cross, dots, tips.add_params(hover)]
     if shared:
