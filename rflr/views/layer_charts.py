@@ -307,7 +307,7 @@ def _panels(
     # resets), every panel at once: x is one grid for all, y stays each panel's own. A bare
     # wheel scrolls the page: the panels fill most of it, and would trap the scroll.
     zoom = alt.selection_interval(
-        name="zoom" + tag, bind="scales", encodings=["x"], zoom="wheel![event.ctrlKey]"
+        name="zoom" + tag, bind="scales", encodings=["x"], zoom=style.ZOOM_WHEEL
     )
     layers = [lines.add_params(zoom), cross, dots, tips.add_params(hover)]
     if shared:

@@ -41,6 +41,9 @@ LAYER_SHAPES = ("circle", "square", "triangle-up", "diamond", "triangle-down", "
 LAYER_DASHES = ([1, 0], [6, 3], [2, 2], [8, 2, 2, 2], [4, 4], [1, 3])
 
 CANVAS = {"embedOptions": {"renderer": "canvas"}}  # usermeta: Streamlit passes it to Vega
+# The wheel event that zooms a chart bound to its scales: with Ctrl only (a trackpad's pinch
+# sends it too), so that a bare wheel over a chart still scrolls the page
+ZOOM_WHEEL = "wheel![event.ctrlKey]"
 # px of legends stacked below a plot, measured in Chromium: a gap, each row (of strokes; a
 # row of point symbols takes 30), a title; and of an x axis with its title. Streamlit fits
 # axes and legends into a chart's height: a chart adds them to keep its plot's height.

@@ -171,7 +171,7 @@ def _zoom() -> alt.Parameter:
     """Ctrl + wheel (a trackpad's pinch) zooms the step axis; a double-click resets it. A bare
     wheel scrolls the page, and a drag does nothing: it would end in a click, which picks."""
     return alt.selection_interval(
-        name=ZOOM, bind="scales", encodings=["x"], zoom="wheel![event.ctrlKey]", translate=False
+        name=ZOOM, bind="scales", encodings=["x"], zoom=style.ZOOM_WHEEL, translate=False
     )
 
 

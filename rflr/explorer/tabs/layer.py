@@ -50,9 +50,9 @@ def draw(t: TabInput) -> None:
         + ("; grey dotted: the odd part o(x)" if c.odd else "")
         + "; green: the target f* (output layer). Hover a curve for its channel, x, the value, the "
         "mirror value and D; every panel marks that x. Ctrl + scroll (or pinch) zooms x, a drag "
-        "pans, a double-click resets. Channels keep their place at every step: those active at the run's "
-        f"final snapshot first, most active first (threshold {c.thr:.1e}). Parity: even when "
-        f"D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
+        "pans, a double-click resets. Channels keep their place at every step: those active at "
+        f"the run's final snapshot first, most active first (threshold {c.thr:.1e}). Parity: "
+        f"even when D < {PARITY_TAU:g}, odd when D > {1 - PARITY_TAU:g}, mixed between."
     )
     dims = sorted({p.ckpt.config.model.input_dim for p in t.picks if p.ckpt is not None})
     for d in (d for d in dims if d > 1):  # which slice the panels show, said once per d

@@ -31,7 +31,8 @@ def draw(t: TabInput) -> None:
         "dense), shape and dash: the layer. Below, on the same step axis: the test MSE. "
         "Shaded: plateaus and drops of A's test MSE; black rule: the selected step; grey rule: "
         "the snapshot nearest the pointer, on both charts; click a point to go to that step; "
-        "Ctrl + scroll (or pinch) zooms the step axis, a double-click resets. Read from the snapshots' headers (rflr.metrics.layers), so "
+        "Ctrl + scroll (or pinch) zooms the step axis, a double-click resets. Read from the "
+        "snapshots' headers (rflr.metrics.layers), so "
         f"at the activity threshold they were saved with (default {ACTIVITY_THRESHOLD:g}), "
         "whatever the sidebar says."
     )
